@@ -1,0 +1,25 @@
+FROM python:3.11-slim-bookworm
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
+    STATIC_ROOT=/app/staticfiles DATA_DIR=/app/var
+WORKDIR /app
+
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends curl \
+ && rm -rf /var/lib/apt/lists/* \
+ && useradd --create-home --uid 1000 deploychecks
+
+COPY pyproject.toml requirements.lock README.md ./
+COPY deploychecks ./deploychecks
+RUN pip install -c requirements.lock .
+COPY manage.py ./
+COPY templates ./templates
+COPY static ./static
+# collectstatic needs a key to import settings; it is not used at run time.
+RUN SECRET_KEY=build-only-secret-key-0123456789abcdefghij DATABASE_URL=postgres://x@localhost/x \
+    python manage.py collectstatic --no-input \
+ && mkdir -p /app/var && chown deploychecks /app/var
+
+USER deploychecks
+EXPOSE 8000
+CMD ["uvicorn", "deploychecks.asgi:application", "--host", "0.0.0.0", "--port", "8000", "--proxy-headers", "--lifespan", "on"]

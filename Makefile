@@ -1,0 +1,45 @@
+# Deploychecks: `make run` serves the app with demo data (embedded: SQLite,
+# in-memory channel layer, in-process scheduler); `make test` runs the whole
+# suite against PostgreSQL and Redis.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+TEST_DATABASE_URL ?= $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/deploychecks)
+TEST_REDIS_URL ?= $(or $(REDIS_URL),redis://127.0.0.1:6379/1)
+PYTEST_ARGS ?=
+
+.PHONY: run test install check-services lint clean docker-check
+
+$(BIN)/.installed: pyproject.toml requirements.lock
+	@test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c requirements.lock -e '.[test]'
+	@touch $@
+
+install: $(BIN)/.installed
+
+# Embedded mode: unset the service URLs so a stray environment cannot point the
+# demo at a real database.
+run: install
+	env -u DATABASE_URL -u REDIS_URL $(BIN)/python manage.py migrate --no-input
+	env -u DATABASE_URL -u REDIS_URL $(BIN)/python manage.py load_demo
+	@echo "Serving on http://$(HOST):$(PORT)/ (Ctrl-C to stop)"
+	env -u DATABASE_URL -u REDIS_URL $(BIN)/uvicorn deploychecks.asgi:application \
+		--host $(HOST) --port $(PORT) --lifespan on
+
+check-services: install
+	@DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(BIN)/python .ci/check_services.py
+
+test: check-services
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) \
+	SECRET_KEY=test-secret-key-not-for-production-0123456789 \
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+docker-check:
+	docker compose config -q
+
+clean:
+	rm -rf $(VENV) var staticfiles .pytest_cache

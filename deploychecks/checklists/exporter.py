@@ -1,0 +1,81 @@
+"""Write a template back to Markdown that `parser.parse_checklist` reads again
+into the same structure (the round trip is tested with generated templates)."""
+
+from deploychecks.checklists.parser import ParsedItem, ParsedSection, ParsedStep, ParsedTemplate
+
+
+def _indent(text: str, pad: str) -> list[str]:
+    return [f"{pad}{line}" if line.strip() else "" for line in text.splitlines()]
+
+
+def _heading(title: str, timing: str) -> str:
+    return f"{title} ({timing})" if timing else title
+
+
+def _item_lines(item: ParsedItem, pad: str) -> list[str]:
+    head = f"{pad}- [ ] **{item.title}**"
+    summary = item.summary
+    if not item.required:
+        summary = f"{summary} (optional)".strip()
+    if summary:
+        head += f" {summary}"
+    lines = [head]
+    if item.details:
+        lines.extend(_indent(item.details, pad + "  "))
+    lines.extend(f"{pad}  - [ ] {sub.title}" for sub in item.subchecks)
+    return lines
+
+
+def _step_lines(step: ParsedStep) -> list[str]:
+    budget = f" ({step.minutes} min)" if step.minutes is not None else ""
+    lines = [f"{step.number}. **{step.title}**{budget}"]
+    if step.notes:
+        lines.extend(_indent(step.notes, "   "))
+    for item in step.items:
+        lines.extend(_item_lines(item, "   "))
+    return lines
+
+
+def _container_lines(container: ParsedSection) -> list[str]:
+    lines: list[str] = []
+    if container.notes:
+        lines += [container.notes, ""]
+    previous = None
+    for entry in container.entries:
+        if previous is not None and (isinstance(entry, ParsedStep) or
+                                     isinstance(previous, ParsedStep)):
+            lines.append("")
+        if isinstance(entry, ParsedStep):
+            lines += _step_lines(entry)
+        else:
+            lines += _item_lines(entry, "")
+        previous = entry
+    if container.entries:
+        lines.append("")
+    return lines
+
+
+def export_markdown(template: ParsedTemplate) -> str:
+    lines = [f"# {template.name}", ""]
+    if template.description:
+        lines += [template.description, ""]
+    for note in (n for n in template.notes if n.before_phases):
+        lines += [f"## {note.title}", "", note.body, ""] if note.body else [f"## {note.title}", ""]
+    for phase in template.phases:
+        lines += [f"## {_heading(phase.title, phase.timing_label)}", ""]
+        lines += _container_lines(phase)
+        for section in phase.sections:
+            lines += [f"### {_heading(section.title, section.timing_label)}", ""]
+            lines += _container_lines(section)
+    if template.contacts:
+        lines += ["## Contacts and escalation", "", "| Role | Person | Phone | Chat |",
+                  "|---|---|---|---|"]
+        lines += [f"| {c.role} | {c.person} | {c.phone} | {c.handle} |" for c in template.contacts]
+        lines.append("")
+    if template.signoff_roles:
+        lines += ["## Approval sign-off", ""]
+        lines += [f"- [ ] **{role}**: signature and date" for role in template.signoff_roles]
+        lines.append("")
+    for note in (n for n in template.notes if not n.before_phases):
+        lines += [f"## {note.title}", "", note.body, ""] if note.body else [f"## {note.title}", ""]
+    return "\n".join(lines).rstrip("\n") + "\n"

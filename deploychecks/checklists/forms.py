@@ -1,0 +1,72 @@
+from pathlib import Path
+
+from django import forms
+from django.conf import settings
+
+from deploychecks.checklists.models import ChecklistTemplate
+from deploychecks.checklists.parser import ChecklistParseError, decode_markdown
+
+_TEXT_TYPES = {"text/markdown", "text/x-markdown", "text/plain", "text/x-web-markdown"}
+# Browsers often send these for .md files they do not recognise.
+_VAGUE_TYPES = {"", "application/octet-stream"}
+_SUFFIXES = {".md", ".markdown", ".txt", ".mdown"}
+
+
+class ImportForm(forms.Form):
+    markdown_file = forms.FileField(
+        required=False, label="Markdown file",
+        help_text="A .md file up to 1 MB.",
+        widget=forms.ClearableFileInput(attrs={"accept": ".md,.markdown,.txt,text/markdown"}),
+    )
+    markdown_text = forms.CharField(
+        required=False, label="…or paste Markdown",
+        widget=forms.Textarea(attrs={"rows": 14, "spellcheck": "false"}),
+    )
+    template = forms.ModelChoiceField(
+        queryset=ChecklistTemplate.objects.all(), required=False,
+        label="Save as a new revision of", empty_label="— a new template —",
+    )
+    change_note = forms.CharField(required=False, max_length=300, label="Change note")
+
+    def clean_markdown_file(self):
+        upload = self.cleaned_data.get("markdown_file")
+        if not upload:
+            return None
+        content_type = (upload.content_type or "").split(";")[0].strip().lower()
+        suffix = Path(upload.name or "").suffix.lower()
+        if content_type not in _TEXT_TYPES and not (
+            content_type in _VAGUE_TYPES and suffix in _SUFFIXES
+        ):
+            raise forms.ValidationError(
+                f"“{upload.name}” is {content_type or 'of no stated type'}; upload a Markdown "
+                "text file (.md, text/markdown or text/plain)."
+            )
+        if upload.size > settings.IMPORT_MAX_BYTES:
+            raise forms.ValidationError(
+                f"“{upload.name}” is {upload.size:,} bytes; the limit is "
+                f"{settings.IMPORT_MAX_BYTES:,} bytes (1 MB)."
+            )
+        try:
+            return decode_markdown(upload.read())
+        except ChecklistParseError as exc:
+            raise forms.ValidationError(f"“{upload.name}”: {exc}") from None
+
+    def clean(self):
+        data = super().clean()
+        text = data.get("markdown_file") or data.get("markdown_text") or ""
+        if not self.errors and not text.strip():
+            raise forms.ValidationError("Choose a Markdown file or paste the checklist text.")
+        if len(text.encode("utf-8")) > settings.IMPORT_MAX_BYTES:
+            raise forms.ValidationError(
+                f"The text is larger than {settings.IMPORT_MAX_BYTES:,} bytes (1 MB)."
+            )
+        data["source"] = text
+        return data
+
+
+class EditForm(forms.Form):
+    markdown_text = forms.CharField(
+        label="Markdown", widget=forms.Textarea(attrs={"rows": 30, "spellcheck": "false"}),
+        max_length=1_000_000,
+    )
+    change_note = forms.CharField(required=False, max_length=300, label="What changed")

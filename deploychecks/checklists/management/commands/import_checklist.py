@@ -1,0 +1,73 @@
+import json
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from deploychecks.checklists.models import ChecklistTemplate
+from deploychecks.checklists.parser import ChecklistParseError, MAX_BYTES, parse_checklist
+from deploychecks.checklists.services import TemplateNameTaken, save_template
+
+
+class Command(BaseCommand):
+    help = "Import a Markdown checklist as a template (or a new revision of one)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("path", help="Markdown file, or - for standard input")
+        parser.add_argument("--dry-run", action="store_true", help="parse and report only")
+        parser.add_argument("--format", choices=["text", "json"], default="text")
+        parser.add_argument("--revision-of", metavar="TEMPLATE",
+                            help="add a revision to this template (id or name)")
+        parser.add_argument("--name", help="template name when the file has no '# Title'")
+
+    def handle(self, *args, path, dry_run, format, revision_of, name, **options):
+        data = self._read(path)
+        try:
+            parsed = parse_checklist(data, fallback_name=name)
+        except ChecklistParseError as exc:
+            raise CommandError(f"{path}: {exc}") from None
+        counts = parsed.counts()
+        saved = None
+        if not dry_run:
+            template = self._template(revision_of) if revision_of else None
+            try:
+                saved = save_template(parsed, source=data.decode("utf-8-sig", "replace"),
+                                      template=template, change_note=f"imported from {path}")
+            except TemplateNameTaken as exc:
+                raise CommandError(str(exc)) from None
+        if format == "json":
+            if saved:
+                counts.update(template_id=saved.template_id, revision=saved.number)
+            counts["dry_run"] = dry_run
+            self.stdout.write(json.dumps(counts))
+            return
+        verb = "Parsed (dry run, nothing saved)" if dry_run else "Imported"
+        self.stdout.write(
+            f"{verb} “{parsed.name}”: {counts['phases']} phases, {counts['sections']} sections, "
+            f"{counts['steps']} steps, {counts['items']} items, {counts['subchecks']} sub-checks, "
+            f"{len(counts['signoff_roles'])} sign-off roles, {counts['contacts']} contacts."
+        )
+        if saved:
+            self.stdout.write(f"Template id {saved.template_id}, revision {saved.number}.")
+
+    def _read(self, path: str) -> bytes:
+        if path == "-":
+            import sys
+
+            return sys.stdin.buffer.read(MAX_BYTES + 1)
+        file = Path(path)
+        if not file.is_file():
+            raise CommandError(f"{path}: no such file")
+        if file.stat().st_size > MAX_BYTES:
+            raise CommandError(
+                f"{path}: the file is {file.stat().st_size:,} bytes; the limit is "
+                f"{MAX_BYTES:,} bytes (1 MB)"
+            )
+        return file.read_bytes()
+
+    def _template(self, ref: str) -> ChecklistTemplate:
+        query = ChecklistTemplate.objects.filter(pk=int(ref)) if ref.isdigit() else \
+            ChecklistTemplate.objects.filter(name=ref)
+        template = query.first()
+        if template is None:
+            raise CommandError(f"no template with id or name {ref!r}")
+        return template

@@ -1,0 +1,67 @@
+import logging
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.contrib.auth.decorators import login_not_required
+from django.db import connection
+from django.http import JsonResponse
+from django.shortcuts import redirect
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+logger = logging.getLogger("deploychecks.health")
+
+
+def _check_database() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        cursor.fetchone()
+    return "ok"
+
+
+def _check_channel_layer() -> str:
+    layer = get_channel_layer()
+    if settings.EMBEDDED:
+        return "ok (in-memory)"
+    # A round trip through Redis: send to a fresh channel and read it back.
+    channel = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.send)(channel, {"type": "health.ping"})
+    message = async_to_sync(layer.receive)(channel)
+    if message.get("type") != "health.ping":
+        raise RuntimeError("channel layer returned the wrong message")
+    return "ok"
+
+
+def _check_broker() -> str:
+    if settings.EMBEDDED:
+        return "ok (embedded scheduler)"
+    from deploychecks.celery import app
+
+    with app.connection_for_write() as conn:
+        conn.ensure_connection(max_retries=1, timeout=2)
+    return "ok"
+
+
+@login_not_required
+@never_cache
+@require_GET
+def healthz(request):
+    checks = {"database": _check_database, "channel_layer": _check_channel_layer,
+              "broker": _check_broker}
+    status, down = {}, []
+    for name, check in checks.items():
+        try:
+            status[name] = check()
+        except Exception as exc:  # report every kind of failure as "down"
+            logger.warning("health check %s failed: %s", name, exc)
+            status[name] = f"down: {type(exc).__name__}"
+            down.append(name)
+    body = {"status": "ok" if not down else "down", "checks": status}
+    if down:
+        body["down"] = down
+    return JsonResponse(body, status=503 if down else 200)
+
+
+def home(request):
+    return redirect("checklists:list")

@@ -1,0 +1,252 @@
+"""Deployments (runs): a snapshot of one template revision, worked through live.
+
+Creating a deployment copies the revision's phases, sections, steps, items and
+sub-checks into the Run* tables, so later template edits never change it.
+Every state change goes through `runs.services`; each bumps the deployment's
+`seq`, which orders the live broadcasts and the audit log.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+
+
+class Deployment(models.Model):
+    class Status(models.TextChoices):
+        PLANNED = "planned", "Planned"
+        IN_PROGRESS = "in_progress", "In progress"
+        MONITORING = "monitoring", "Monitoring"
+        COMPLETED = "completed", "Completed"
+        ROLLED_BACK = "rolled_back", "Rolled back"
+        ABORTED = "aborted", "Aborted"
+
+    revision = models.ForeignKey(
+        "checklists.TemplateRevision", on_delete=models.PROTECT, related_name="deployments"
+    )
+    template_name = models.CharField(max_length=200)
+    release_name = models.CharField(max_length=200)
+    version = models.CharField(max_length=60)
+    previous_version = models.CharField(max_length=60, blank=True)
+    service = models.CharField(max_length=120)
+    environment = models.CharField(max_length=60, default="production")
+    planned_start = models.DateTimeField(null=True, blank=True)
+    lead = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="led_deployments"
+    )
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PLANNED)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    started_at = models.DateTimeField(null=True, blank=True)
+    go_live_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    # Last sequence number handed out; bumped under a row lock with every change.
+    seq = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["status", "-created_at"], name="deployment_status_idx"),
+            models.Index(fields=["service", "environment"], name="deployment_service_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=~Q(release_name=""), name="release_name_not_empty"),
+            models.CheckConstraint(condition=~Q(version=""), name="version_not_empty"),
+            models.CheckConstraint(condition=~Q(service=""), name="service_not_empty"),
+            models.CheckConstraint(
+                condition=Q(status__in=["planned", "in_progress"]) | Q(started_at__isnull=False),
+                name="started_deployment_has_start",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.service} {self.version} ({self.release_name})"
+
+    def get_absolute_url(self):
+        return reverse("runs:detail", args=[self.pk])
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in {self.Status.COMPLETED, self.Status.ROLLED_BACK, self.Status.ABORTED}
+
+
+class Participant(models.Model):
+    class Role(models.TextChoices):
+        ENGINEER = "engineer", "Engineer"
+        APPROVER = "approver", "Approver"
+        VIEWER = "viewer", "Viewer"
+
+    deployment = models.ForeignKey(Deployment, on_delete=models.CASCADE, related_name="participants")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="participations")
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.ENGINEER)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["deployment", "user"], name="participant_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.user} as {self.role}"
+
+
+class RunPhase(models.Model):
+    deployment = models.ForeignKey(Deployment, on_delete=models.CASCADE, related_name="phases")
+    position = models.PositiveIntegerField()
+    title = models.CharField(max_length=300)
+    timing_label = models.CharField(max_length=120, blank=True)
+    notes = models.TextField(blank=True)
+    is_rollback = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["deployment", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["deployment", "position"],
+                                    name="runphase_position_unique"),
+        ]
+
+    def __str__(self):
+        return self.title
+
+
+class RunSection(models.Model):
+    phase = models.ForeignKey(RunPhase, on_delete=models.CASCADE, related_name="sections")
+    position = models.PositiveIntegerField()
+    title = models.CharField(max_length=300)
+    timing_label = models.CharField(max_length=120, blank=True)
+    notes = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["phase", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["phase", "position"], name="runsection_position_unique"),
+        ]
+
+
+class RunStep(models.Model):
+    phase = models.ForeignKey(RunPhase, on_delete=models.CASCADE, related_name="steps")
+    section = models.ForeignKey(RunSection, null=True, on_delete=models.CASCADE,
+                                related_name="steps")
+    position = models.PositiveIntegerField()
+    number = models.PositiveIntegerField()
+    title = models.CharField(max_length=300)
+    minutes = models.PositiveIntegerField(null=True, blank=True)
+    notes = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["phase", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["phase", "position"], name="runstep_position_unique"),
+        ]
+
+
+class RunItem(models.Model):
+    class State(models.TextChoices):
+        OPEN = "open", "Open"
+        DONE = "done", "Done"
+        NA = "na", "N/A"
+
+    deployment = models.ForeignKey(Deployment, on_delete=models.CASCADE, related_name="items")
+    phase = models.ForeignKey(RunPhase, on_delete=models.CASCADE, related_name="items")
+    section = models.ForeignKey(RunSection, null=True, on_delete=models.CASCADE,
+                                related_name="items")
+    step = models.ForeignKey(RunStep, null=True, on_delete=models.CASCADE, related_name="items")
+    position = models.PositiveIntegerField()
+    title = models.CharField(max_length=500)
+    summary = models.CharField(max_length=500, blank=True)
+    details = models.TextField(blank=True)
+    required = models.BooleanField(default=True)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.OPEN)
+    na_reason = models.TextField(blank=True)
+    # Optimistic concurrency: a write must name the version it was based on.
+    version = models.PositiveIntegerField(default=1)
+    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    changed_by_name = models.CharField(max_length=150, blank=True)
+    changed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["phase", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["phase", "position"], name="runitem_position_unique"),
+            models.CheckConstraint(
+                condition=~Q(state="na") | ~Q(na_reason=""), name="na_item_has_reason"
+            ),
+        ]
+        indexes = [models.Index(fields=["deployment", "state"], name="runitem_state_idx")]
+
+    def __str__(self):
+        return self.title
+
+
+class RunSubCheck(models.Model):
+    item = models.ForeignKey(RunItem, on_delete=models.CASCADE, related_name="subchecks")
+    position = models.PositiveIntegerField()
+    title = models.CharField(max_length=500)
+    done = models.BooleanField(default=False)
+    version = models.PositiveIntegerField(default=1)
+    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    changed_by_name = models.CharField(max_length=150, blank=True)
+    changed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["item", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["item", "position"], name="runsubcheck_position_unique"),
+        ]
+
+    def __str__(self):
+        return self.title
+
+
+class ItemNote(models.Model):
+    """A short note or deviation on an item; notes are never edited, only added."""
+
+    class Kind(models.TextChoices):
+        NOTE = "note", "Note"
+        DEVIATION = "deviation", "Deviation"
+
+    item = models.ForeignKey(RunItem, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL,
+                               related_name="+")
+    author_name = models.CharField(max_length=150)
+    kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.NOTE)
+    body = models.TextField(max_length=2000)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["item", "created_at", "pk"]
+        constraints = [models.CheckConstraint(condition=~Q(body=""), name="note_body_not_empty")]
+
+
+class DeploymentRole(models.Model):
+    """A sign-off role copied from the template (Engineering Manager, QA Lead…)."""
+
+    deployment = models.ForeignKey(Deployment, on_delete=models.CASCADE,
+                                   related_name="signoff_roles")
+    position = models.PositiveIntegerField()
+    name = models.CharField(max_length=120)
+
+    class Meta:
+        ordering = ["deployment", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["deployment", "name"], name="deploymentrole_unique"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class DeploymentContact(models.Model):
+    deployment = models.ForeignKey(Deployment, on_delete=models.CASCADE, related_name="contacts")
+    position = models.PositiveIntegerField()
+    role = models.CharField(max_length=120)
+    person = models.CharField(max_length=200, blank=True)
+    phone = models.CharField(max_length=60, blank=True)
+    handle = models.CharField(max_length=120, blank=True)
+
+    class Meta:
+        ordering = ["deployment", "position"]
