@@ -4,10 +4,14 @@ Run with `uvicorn deploychecks.asgi:application`.
 """
 
 import os
+import warnings
 
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "deploychecks.settings")
+# WhiteNoise serves static files with a synchronous iterator; under ASGI Django
+# warns for every file. Harmless here (small files), so keep the log readable.
+warnings.filterwarnings("ignore", message="StreamingHttpResponse must consume synchronous")
 django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402

@@ -1,3 +1,9 @@
 """Websocket URL patterns of every app, in one place."""
 
-websocket_urlpatterns: list = []
+from django.urls import path
+
+from deploychecks.realtime.consumers import DeploymentConsumer
+
+websocket_urlpatterns = [
+    path("ws/deployments/<int:pk>/", DeploymentConsumer.as_asgi()),
+]

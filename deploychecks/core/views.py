@@ -64,4 +64,4 @@ def healthz(request):
 
 
 def home(request):
-    return redirect("checklists:list")
+    return redirect("runs:list")

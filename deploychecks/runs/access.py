@@ -1,0 +1,68 @@
+"""Who may see and change a deployment. Every view, fragment and socket asks here."""
+
+from django.db.models import Q
+from django.http import Http404
+
+from deploychecks.runs.models import Deployment, Participant
+
+MANAGERS_GROUP = "managers"
+
+
+def is_manager(user) -> bool:
+    return user.is_superuser or user.groups.filter(name=MANAGERS_GROUP).exists()
+
+
+def visible_deployments(user):
+    if not user.is_authenticated:
+        return Deployment.objects.none()
+    if is_manager(user):
+        return Deployment.objects.all()
+    return Deployment.objects.filter(Q(lead=user) | Q(participants__user=user)).distinct()
+
+
+def role_of(user, deployment: Deployment) -> str | None:
+    """'lead', 'engineer', 'approver', 'viewer', 'manager' or None (no access)."""
+    if not user.is_authenticated:
+        return None
+    if deployment.lead_id == user.pk:
+        return "lead"
+    participant = Participant.objects.filter(deployment=deployment, user=user).first()
+    if participant is not None:
+        return participant.role
+    if is_manager(user):
+        return "manager"
+    return None
+
+
+def can_edit(role: str | None) -> bool:
+    return role in ("lead", "engineer")
+
+
+def get_deployment_for(user, pk: int, *, for_update: bool = False) -> tuple[Deployment, str]:
+    """The deployment and the user's role, or 404 (never 403: outsiders learn nothing)."""
+    try:
+        deployment = Deployment.objects.select_related("lead", "revision").get(pk=pk)
+    except Deployment.DoesNotExist:
+        raise Http404("No such deployment") from None
+    role = role_of(user, deployment)
+    if role is None:
+        raise Http404("No such deployment")
+    return deployment, role
+
+
+def allowed_user_ids(deployment_id: int) -> set[int]:
+    """Everyone who may watch this deployment now; computed once per broadcast."""
+    from django.contrib.auth import get_user_model
+
+    User = get_user_model()
+    ids = set(
+        Participant.objects.filter(deployment_id=deployment_id).values_list("user_id", flat=True)
+    )
+    lead = Deployment.objects.filter(pk=deployment_id).values_list("lead_id", flat=True).first()
+    if lead:
+        ids.add(lead)
+    ids.update(
+        User.objects.filter(Q(is_superuser=True) | Q(groups__name=MANAGERS_GROUP), is_active=True)
+        .values_list("pk", flat=True)
+    )
+    return ids

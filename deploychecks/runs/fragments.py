@@ -1,0 +1,98 @@
+"""Loading a deployment for display, and rendering its live fragments.
+
+The run page and every broadcast use the same named partials of
+templates/runs/detail.html, so what arrives live equals what a reload shows.
+"""
+
+from django.db.models import Prefetch
+from django.template.loader import render_to_string
+
+from deploychecks.runs import access
+from deploychecks.runs.models import Deployment, ItemNote, RunItem, RunPhase, RunSubCheck
+
+PARTIALS = "runs/detail.html"
+
+
+def _items_queryset():
+    return RunItem.objects.order_by("position").prefetch_related(
+        Prefetch("subchecks", queryset=RunSubCheck.objects.order_by("position")),
+        Prefetch("notes", queryset=ItemNote.objects.order_by("created_at", "pk")),
+    )
+
+
+def load_checklist(deployment: Deployment) -> list[RunPhase]:
+    """Phases with sections, steps, items, sub-checks and notes in a fixed number of queries."""
+    phases = list(
+        RunPhase.objects.filter(deployment=deployment).order_by("position").prefetch_related(
+            "sections", "steps", Prefetch("items", queryset=_items_queryset())
+        )
+    )
+    for phase in phases:
+        _arrange(phase)
+    return phases
+
+
+def _arrange(phase: RunPhase) -> None:
+    """Group the phase's items under its sections and steps, in document order."""
+    items = list(phase.items.all())
+    steps = {s.pk: s for s in phase.steps.all()}
+    for step in steps.values():
+        step.run_items = [i for i in items if i.step_id == step.pk]
+    containers = {None: phase, **{s.pk: s for s in phase.sections.all()}}
+    for container in containers.values():
+        container.entries = []
+    loose = [i for i in items if i.step_id is None]
+    for entry in sorted([*loose, *steps.values()], key=lambda e: e.position):
+        containers[entry.section_id].entries.append(entry)
+    phase.progress = progress(items)
+
+
+def progress(items) -> dict:
+    total = len(items)
+    done = sum(1 for i in items if i.state == RunItem.State.DONE)
+    na = sum(1 for i in items if i.state == RunItem.State.NA)
+    applicable = total - na
+    return {"total": total, "done": done, "na": na, "open": total - done - na,
+            "percent": round(100 * done / applicable) if applicable else 100}
+
+
+def overall_progress(phases) -> dict:
+    return progress([i for p in phases for i in p.items.all()])
+
+
+def current_phase(phases):
+    """The first phase with open items (ignoring the rollback phase unless rolling back)."""
+    for phase in phases:
+        if not phase.is_rollback and phase.progress["open"]:
+            return phase
+    return None
+
+
+def item_message(deployment_id: int, item_id: int, seq: int, kind: str) -> dict:
+    """One websocket message: the item row, its phase's progress and the overall bar."""
+    deployment = Deployment.objects.get(pk=deployment_id)
+    item = _items_queryset().select_related("phase").get(pk=item_id)
+    phase_items = list(RunItem.objects.filter(phase_id=item.phase_id).only("state"))
+    all_states = list(RunItem.objects.filter(deployment_id=deployment_id)
+                      .values_list("state", flat=True))
+    phase = item.phase
+    phase.progress = progress(phase_items)
+    overall = _progress_from_states(all_states)
+    html = {}
+    for variant, editable in (("html_edit", True), ("html_read", False)):
+        context = {"deployment": deployment, "item": item, "phase": phase, "overall": overall,
+                   "can_edit": editable and not deployment.is_finished, "oob": True}
+        html[variant] = "".join(
+            render_to_string(f"{PARTIALS}#{name}", context)
+            for name in ("item", "phase-progress", "overall-progress")
+        )
+    return {"type": "run.event", "seq": seq, "kind": kind, "resync": False, **html,
+            "allowed": sorted(access.allowed_user_ids(deployment_id))}
+
+
+def _progress_from_states(states) -> dict:
+    class _S:
+        def __init__(self, state):
+            self.state = state
+
+    return progress([_S(s) for s in states])

@@ -1,0 +1,18 @@
+from django.urls import path
+
+from deploychecks.runs import views
+
+app_name = "runs"
+urlpatterns = [
+    path("", views.deployment_list, name="list"),
+    path("new/", views.deployment_create, name="create"),
+    path("<int:pk>/", views.deployment_detail, name="detail"),
+    path("<int:pk>/checklist/", views.checklist_fragment, name="checklist"),
+    path("<int:pk>/timeline/", views.timeline_fragment, name="timeline"),
+    path("<int:pk>/presence/", views.presence_fragment, name="presence"),
+    path("<int:pk>/status/", views.change_status, name="status"),
+    path("<int:pk>/items/<int:item_id>/state/", views.item_state, name="item_state"),
+    path("<int:pk>/items/<int:item_id>/notes/", views.add_note, name="add_note"),
+    path("<int:pk>/subchecks/<int:subcheck_id>/state/", views.subcheck_state,
+         name="subcheck_state"),
+]

@@ -1,0 +1,208 @@
+from django.contrib import messages
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.utils.html import escape
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from deploychecks.audit.services import timeline as audit_timeline
+from deploychecks.runs import access, services
+from deploychecks.runs.forms import DeploymentForm
+from deploychecks.runs.fragments import (
+    PARTIALS,
+    _items_queryset,
+    current_phase,
+    load_checklist,
+    overall_progress,
+    progress,
+)
+from deploychecks.runs.models import Deployment, RunItem, RunSubCheck
+from deploychecks.runs.presence import viewers_now
+
+S = Deployment.Status
+# Button labels, in the order the buttons appear.
+TRANSITION_LABELS = {
+    S.IN_PROGRESS: "Start deployment",
+    S.MONITORING: "Go live: start monitoring",
+    S.COMPLETED: "Complete",
+    S.ROLLED_BACK: "Mark rolled back",
+    S.ABORTED: "Abort",
+}
+
+
+@require_GET
+def deployment_list(request):
+    deployments = (access.visible_deployments(request.user).select_related("lead")
+                   .order_by("-created_at")[:200])
+    return render(request, "runs/list.html", {"deployments": deployments})
+
+
+@require_http_methods(["GET", "POST"])
+def deployment_create(request):
+    form = DeploymentForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        deployment = services.create_deployment(
+            data["revision"], user=request.user, release_name=data["release_name"],
+            version=data["version"], previous_version=data["previous_version"],
+            service=data["service"], environment=data["environment"],
+            planned_start=data["planned_start"], lead=request.user,
+            engineers=data["engineers"], approvers={u: "" for u in data["approvers"]},
+            viewers=data["viewers"], request=request,
+        )
+        messages.success(request, f"Deployment “{deployment.release_name}” created.")
+        return redirect(deployment)
+    return render(request, "runs/create.html", {"form": form},
+                  status=422 if form.errors else 200)
+
+
+def _page_context(request, deployment, role):
+    phases = load_checklist(deployment)
+    can_edit = access.can_edit(role) and not deployment.is_finished
+    transitions = [(s, TRANSITION_LABELS[s]) for s in sorted(
+        services.TRANSITIONS[deployment.status], key=list(TRANSITION_LABELS).index)]
+    return {
+        "deployment": deployment, "role": role, "phases": phases, "can_edit": can_edit,
+        "overall": overall_progress(phases), "current": current_phase(phases),
+        "transitions": transitions,
+    }
+
+
+def _timeline_context(request, deployment):
+    actor = request.GET.get("actor", "")
+    kind = request.GET.get("kind", "")
+    events = audit_timeline(deployment, actor_id=int(actor) if actor.isdigit() else None,
+                            action_prefix=kind or None)
+    actors = (deployment.audit_events.exclude(actor__isnull=True)
+              .values_list("actor_id", "actor_name").distinct().order_by("actor_name"))
+    kinds = (deployment.audit_events.values_list("action", flat=True).distinct()
+             .order_by("action"))
+    return {"timeline": events, "timeline_actors": list(actors), "timeline_kinds": list(kinds),
+            "timeline_actor": actor, "timeline_kind": kind}
+
+
+@require_GET
+def deployment_detail(request, pk):
+    deployment, role = access.get_deployment_for(request.user, pk)
+    context = _page_context(request, deployment, role)
+    context.update(_timeline_context(request, deployment))
+    context["viewers_now"] = viewers_now(deployment.pk)
+    return render(request, "runs/detail.html", context)
+
+
+@require_GET
+def checklist_fragment(request, pk):
+    """The whole checklist from the database: what a reconnecting page resyncs to."""
+    deployment, role = access.get_deployment_for(request.user, pk)
+    return render(request, f"{PARTIALS}#checklist", _page_context(request, deployment, role))
+
+
+@require_GET
+def timeline_fragment(request, pk):
+    deployment, _ = access.get_deployment_for(request.user, pk)
+    context = {"deployment": deployment, **_timeline_context(request, deployment)}
+    return render(request, f"{PARTIALS}#timeline", context)
+
+
+@require_GET
+def presence_fragment(request, pk):
+    deployment, _ = access.get_deployment_for(request.user, pk)
+    return render(request, f"{PARTIALS}#presence", {"viewers_now": viewers_now(deployment.pk)})
+
+
+def _item_response(request, deployment, item_id, role, *, status=200, error=""):
+    item = _items_queryset().select_related("phase").get(pk=item_id, deployment=deployment)
+    phase = item.phase
+    phase.progress = progress(list(RunItem.objects.filter(phase=phase).only("state")))
+    context = {
+        "deployment": deployment, "item": item, "phase": phase, "error": error,
+        "can_edit": access.can_edit(role) and not deployment.is_finished,
+        "overall": progress(list(RunItem.objects.filter(deployment=deployment).only("state"))),
+    }
+    html = "".join(render_to_string(f"{PARTIALS}#{name}", context, request=request)
+                   for name in ("item", "phase-progress", "overall-progress"))
+    return HttpResponse(html, status=status)
+
+
+def _int(value, default=-1) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
+@require_POST
+def item_state(request, pk, item_id):
+    deployment, role = access.get_deployment_for(request.user, pk)
+    if not RunItem.objects.filter(pk=item_id, deployment=deployment).exists():
+        return HttpResponse("No such item.", status=404)
+    try:
+        services.set_item_state(
+            deployment_id=deployment.pk, item_id=item_id, state=request.POST.get("state", ""),
+            expected_version=_int(request.POST.get("version")), user=request.user,
+            reason=request.POST.get("reason", ""), request=request,
+        )
+    except services.RunError as exc:
+        deployment.refresh_from_db()
+        return _item_response(request, deployment, item_id, role, status=exc.status_code,
+                              error=exc.message)
+    deployment.refresh_from_db()
+    return _item_response(request, deployment, item_id, role)
+
+
+@require_POST
+def subcheck_state(request, pk, subcheck_id):
+    deployment, role = access.get_deployment_for(request.user, pk)
+    sub = RunSubCheck.objects.filter(pk=subcheck_id, item__deployment=deployment).first()
+    if sub is None:
+        return HttpResponse("No such sub-check.", status=404)
+    try:
+        services.set_subcheck_state(
+            deployment_id=deployment.pk, subcheck_id=sub.pk,
+            done=request.POST.get("done") == "true",
+            expected_version=_int(request.POST.get("version")), user=request.user,
+            request=request,
+        )
+    except services.RunError as exc:
+        return _item_response(request, deployment, sub.item_id, role,
+                              status=exc.status_code, error=exc.message)
+    return _item_response(request, deployment, sub.item_id, role)
+
+
+@require_POST
+def add_note(request, pk, item_id):
+    deployment, role = access.get_deployment_for(request.user, pk)
+    if not RunItem.objects.filter(pk=item_id, deployment=deployment).exists():
+        return HttpResponse("No such item.", status=404)
+    try:
+        services.add_item_note(
+            deployment_id=deployment.pk, item_id=item_id, body=request.POST.get("body", ""),
+            kind=request.POST.get("kind", "note"), user=request.user, request=request,
+        )
+    except services.RunError as exc:
+        return _item_response(request, deployment, item_id, role, status=exc.status_code,
+                              error=exc.message)
+    return _item_response(request, deployment, item_id, role)
+
+
+@require_POST
+def change_status(request, pk):
+    deployment, role = access.get_deployment_for(request.user, pk)
+    try:
+        services.change_status(deployment_id=deployment.pk, to=request.POST.get("to", ""),
+                               user=request.user, reason=request.POST.get("reason", ""),
+                               request=request)
+    except services.RunError as exc:
+        if not request.htmx:
+            messages.error(request, exc.message)
+            return redirect(deployment)
+        response = HttpResponse(f'<div id="status-error" class="error" role="alert" '
+                                f'hx-swap-oob="true">{escape(exc.message)}</div>',
+                                status=exc.status_code)
+        response["HX-Reswap"] = "none"
+        return response
+    if not request.htmx:
+        return redirect(deployment)
+    deployment.refresh_from_db()
+    return render(request, f"{PARTIALS}#checklist", _page_context(request, deployment, role))
+
