@@ -1,0 +1,59 @@
+"""Shared fixtures. Tests run against real PostgreSQL and Redis (see Makefile)."""
+
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import Group, Permission
+
+REPO = Path(__file__).resolve().parent.parent
+SEED = REPO.parent / "shared" / "seed" / "production-deployment-checklist.md"
+DEFAULT_TEMPLATE = REPO / "deploychecks" / "checklists" / "default_template.md"
+ARTIFACTS = REPO / "test-artifacts"
+
+
+@pytest.fixture
+def seed_bytes() -> bytes:
+    return SEED.read_bytes()
+
+
+@pytest.fixture
+def make_user(django_user_model):
+    def make(username, *, password="pw-" + "x" * 12, **extra):
+        return django_user_model.objects.create_user(
+            username=username, password=password, email=f"{username}@example.com", **extra
+        )
+
+    return make
+
+
+@pytest.fixture
+def admin_user(make_user):
+    user = make_user("ada", is_staff=True)
+    group, _ = Group.objects.get_or_create(name="admins")
+    group.permissions.add(
+        *Permission.objects.filter(content_type__app_label="checklists")
+    )
+    user.groups.add(group)
+    return user
+
+
+@pytest.fixture
+def engineer(make_user):
+    return make_user("erin")
+
+
+@pytest.fixture
+def outsider(make_user):
+    return make_user("otto")
+
+
+@pytest.fixture
+def admin_client(client, admin_user):
+    client.force_login(admin_user)
+    return client
+
+
+@pytest.fixture
+def engineer_client(client, engineer):
+    client.force_login(engineer)
+    return client
