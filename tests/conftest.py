@@ -11,6 +11,13 @@ DEFAULT_TEMPLATE = REPO / "deploychecks" / "checklists" / "default_template.md"
 ARTIFACTS = REPO / "test-artifacts"
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # PBKDF2's million iterations cost ~1 s per user on this machine; tests
+    # that exercise login still go through Django's real hasher machinery.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def seed_bytes() -> bytes:
     return SEED.read_bytes()
