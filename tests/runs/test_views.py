@@ -1,0 +1,158 @@
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from deploychecks.checklists.parser import parse_checklist
+from deploychecks.checklists.services import save_template
+from deploychecks.runs.services import create_deployment
+
+pytestmark = pytest.mark.django_db
+
+
+def _client(user):
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def _tick(client, deployment, item, state="done", version=1, reason="", **extra):
+    return client.post(reverse("runs:item_state", args=[deployment.pk, item.pk]),
+                       {"state": state, "version": version, "reason": reason},
+                       HTTP_HX_REQUEST="true", **extra)
+
+
+def test_run_page_shows_the_checklist_with_progress(deployment, engineer):
+    response = _client(engineer).get(deployment.get_absolute_url())
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Spring release" in html and "1.1.0 → 2.0.0" in html
+    assert html.count('class="run-item') == 89
+    assert 'id="overall-progress"' in html and "0 of 89 done" in html
+    assert f'data-seq="{deployment.seq}"' in html
+    assert 'id="live-status"' in html
+
+
+def test_outsider_gets_404_everywhere(deployment, outsider, first_item):
+    client = _client(outsider)
+    urls = [
+        reverse("runs:detail", args=[deployment.pk]),
+        reverse("runs:checklist", args=[deployment.pk]),
+        reverse("runs:timeline", args=[deployment.pk]),
+        reverse("runs:presence", args=[deployment.pk]),
+    ]
+    for url in urls:
+        assert client.get(url).status_code == 404, url
+    assert _tick(client, deployment, first_item).status_code == 404
+    first_item.refresh_from_db()
+    assert first_item.state == "open"
+
+
+def test_tick_returns_the_fresh_row_and_progress(deployment, engineer, first_item):
+    response = _tick(_client(engineer), deployment, first_item)
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert f'id="item-{first_item.pk}" class="run-item state-done"' in html
+    assert 'id="overall-progress"' in html and "1 of 89 done" in html
+
+
+def test_stale_tick_gets_409_and_the_current_row(deployment, engineer, second_engineer,
+                                                 first_item):
+    _tick(_client(engineer), deployment, first_item, "done", 1)
+    response = _tick(_client(second_engineer), deployment, first_item, "na", 1,
+                     reason="not needed")
+    html = response.content.decode()
+    assert response.status_code == 409
+    assert "state-done" in html and "meanwhile" in html
+
+
+def test_viewer_cannot_tick(deployment, viewer, first_item):
+    response = _tick(_client(viewer), deployment, first_item)
+    assert response.status_code == 403
+    first_item.refresh_from_db()
+    assert first_item.state == "open"
+
+
+def test_state_changes_need_a_csrf_token(deployment, engineer, first_item):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(engineer)
+    assert _tick(client, deployment, first_item).status_code == 403
+    first_item.refresh_from_db()
+    assert first_item.state == "open"
+
+
+def test_get_never_changes_state(deployment, engineer, first_item):
+    url = reverse("runs:item_state", args=[deployment.pk, first_item.pk])
+    assert _client(engineer).get(url, {"state": "done", "version": 1}).status_code == 405
+
+
+def test_illegal_transition_is_refused_with_a_reason(deployment, lead):
+    response = _client(lead).post(reverse("runs:status", args=[deployment.pk]),
+                                  {"to": "completed"}, HTTP_HX_REQUEST="true")
+    assert response.status_code == 409
+    assert "cannot become completed" in response.content.decode()
+    deployment.refresh_from_db()
+    assert deployment.status == "planned"
+
+
+def test_user_text_is_inert_in_the_page(deployment, engineer, first_item):
+    client = _client(engineer)
+    client.post(reverse("runs:add_note", args=[deployment.pk, first_item.pk]),
+                {"body": '<script>alert(1)</script><img src=x onerror=alert(2)>'},
+                HTTP_HX_REQUEST="true")
+    html = client.get(deployment.get_absolute_url()).content.decode()
+    assert "<script>alert(1)" not in html and "<img src=x" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_timeline_filters_by_person_and_action(deployment, engineer, lead, first_item):
+    _tick(_client(engineer), deployment, first_item)
+    client = _client(lead)
+    url = reverse("runs:timeline", args=[deployment.pk])
+
+    def events(**filters):
+        html = client.get(url, filters).content.decode()
+        return html[html.index('<ol class="timeline"'):]
+
+    by_engineer = events(actor=engineer.pk)
+    assert 'data-action="item.ticked"' in by_engineer
+    assert 'data-action="deployment.created"' not in by_engineer
+    created = events(kind="deployment.created")
+    assert 'data-action="deployment.created"' in created
+    assert 'data-action="item.ticked"' not in created
+
+
+def _run_page_queries(user, deployment) -> int:
+    client = _client(user)
+    client.get(deployment.get_absolute_url())  # warm caches (content types, session)
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(deployment.get_absolute_url()).status_code == 200
+    return len(queries)
+
+
+def test_run_page_query_count_does_not_grow_with_items(deployment, lead):
+    small = save_template(parse_checklist(
+        "# Tiny\n\n## Phase\n\n### Section\n\n- [ ] **One**\n  - [ ] sub\n\n"
+        "1. **Step** (2 min)\n   - [ ] **Two**\n"), user=lead)
+    tiny = create_deployment(small, user=lead, release_name="Tiny", version="1",
+                             service="svc", lead=lead)
+    assert tiny.items.count() == 2 and deployment.items.count() == 89
+    assert _run_page_queries(lead, tiny) == _run_page_queries(lead, deployment)
+
+
+def test_create_deployment_from_the_form(revision, lead, engineer):
+    client = _client(lead)
+    response = client.post(reverse("runs:create"), {
+        "revision": revision.pk, "release_name": "Autumn", "version": "2.1.0",
+        "previous_version": "2.0.0", "service": "billing", "environment": "production",
+        "engineers": [engineer.pk],
+    })
+    assert response.status_code == 302
+    deployment = lead.led_deployments.get(release_name="Autumn")
+    assert deployment.items.count() == 89
+    assert deployment.participants.get().user == engineer
+    bad = client.post(reverse("runs:create"), {"revision": revision.pk, "release_name": " ",
+                                               "version": "", "service": "x"})
+    assert bad.status_code == 422
+    assert lead.led_deployments.count() == 1
