@@ -1,0 +1,229 @@
+"""Writing, reading and verifying the audit log.
+
+All events form one global hash chain, ordered by id. Appends are serialized
+(a PostgreSQL advisory lock held until the caller's transaction ends; SQLite
+transactions are IMMEDIATE and so already serialized), which makes id order
+equal to commit order and lets each event name its predecessor's hash.
+"""
+
+import datetime
+import functools
+import hashlib
+import ipaddress
+import json
+from decimal import Decimal
+from typing import NamedTuple
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connections, router, transaction
+from django.db.models import OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from .models import AuditEvent
+
+GENESIS_HASH = "0" * 64
+# Key of the transaction-level advisory lock that serializes appends on PostgreSQL.
+CHAIN_LOCK_KEY = 0x6175646974  # "audit"
+
+# The columns the hash covers, in the order verify_chain reads them. Not
+# actor_id: Django's SET_NULL clears it when a user is deleted (actor_name stays).
+HASHED_FIELDS = (
+    "prev_hash", "deployment_id", "seq", "actor_name", "action", "target_type",
+    "target_id", "target_repr", "before", "after", "request_id", "client_ip", "created_at",
+)
+
+
+class ChainCheck(NamedTuple):
+    ok: bool
+    count: int
+    first_bad: AuditEvent | None
+    reason: str
+
+
+def record_event(*, action, actor=None, deployment=None, seq=None, target=None,
+                 target_repr=None, before=None, after=None, request=None) -> AuditEvent:
+    """Append one event to the audit log and return it.
+
+    Call it inside the transaction of the change it describes, as the last
+    write before commit: on PostgreSQL it takes the chain lock, which every
+    other audited change then waits for until this transaction ends.
+
+    `target` is the changed model instance (its type, pk and str() are copied);
+    `target_repr` overrides the description, or describes a target that is not
+    a model instance. `before` / `after` must be JSON-serializable (dates,
+    decimals and UUIDs become strings). `request` supplies the request id and
+    the client IP.
+    """
+    if not action:
+        raise ValueError("an audit event needs an action")
+    if seq is not None and deployment is None:
+        raise ValueError("seq is the deployment's sequence number; pass the deployment too")
+    if actor is not None and not actor.is_authenticated:
+        actor = None
+    target_type = target_id = ""
+    if target is not None:
+        if target.pk is None:
+            raise ValueError("the audit target must be saved before it is audited")
+        target_type = target._meta.label_lower
+        target_id = str(target.pk)
+        if target_repr is None:
+            target_repr = str(target)
+
+    event = AuditEvent(
+        deployment=deployment,
+        seq=seq,
+        actor=actor,
+        actor_name=actor.get_username() if actor is not None else "",
+        action=action,
+        target_type=target_type,
+        target_id=target_id,
+        target_repr=(target_repr or "")[:300],
+        before=_as_stored_json(before),
+        after=_as_stored_json(after),
+        request_id=str(getattr(request, "request_id", "") or "")[:64],
+        client_ip=_client_ip(request),
+    )
+    using = router.db_for_write(AuditEvent)
+    with transaction.atomic(using=using):
+        _lock_chain(using)
+        last_hash = (
+            AuditEvent.objects.using(using).order_by("-id").values_list("hash", flat=True).first()
+        )
+        event.prev_hash = last_hash or GENESIS_HASH
+        # Taken under the lock, so created_at never goes backwards along the chain.
+        event.created_at = timezone.now()
+        event.hash = compute_hash(event)
+        event.save(force_insert=True, using=using)
+    return event
+
+
+def compute_hash(event) -> str:
+    """SHA-256 of the event's content and its predecessor's hash.
+
+    `event` is an AuditEvent or anything with the HASHED_FIELDS as attributes.
+    Values are put in a canonical form first, so the hash of a row read back
+    from the database equals the hash computed before it was written.
+    """
+    payload = {name: getattr(event, name) for name in HASHED_FIELDS}
+    payload["before"] = _canonical_numbers(payload["before"])
+    payload["after"] = _canonical_numbers(payload["after"])
+    payload["client_ip"] = _normalize_ip(payload["client_ip"]) if payload["client_ip"] else None
+    payload["created_at"] = payload["created_at"].astimezone(datetime.UTC).isoformat(
+        timespec="microseconds"
+    )
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def verify_chain(queryset=None) -> ChainCheck:
+    """Recompute the hashes and check the links; stop at the first bad event.
+
+    With no queryset the whole chain is walked from the genesis, streaming, so
+    a million events need little memory. With a queryset (say one deployment's
+    events) each of its events is checked against its own hash and against the
+    hash of the event just before it in the global chain.
+    """
+    whole_chain = queryset is None
+    events = AuditEvent.objects.all() if whole_chain else queryset
+    fields = ("id", *HASHED_FIELDS, "hash")
+    if not whole_chain:
+        previous = AuditEvent.objects.using(events.db).filter(id__lt=OuterRef("id"))
+        events = events.annotate(
+            actual_prev=Coalesce(
+                Subquery(previous.order_by("-id").values("hash")[:1]), Value(GENESIS_HASH)
+            )
+        )
+        fields = (*fields, "actual_prev")
+
+    count = 0
+    expected_prev = GENESIS_HASH
+    for row in events.order_by("id").values_list(*fields, named=True).iterator(chunk_size=2000):
+        count += 1
+        if not whole_chain:
+            expected_prev = row.actual_prev
+        if row.prev_hash != expected_prev:
+            reason = ("prev_hash does not match the hash of the event before it "
+                      "(an earlier event was removed or rewritten)")
+            return ChainCheck(False, count, _event(events.db, row.id), reason)
+        if compute_hash(row) != row.hash:
+            reason = "content does not match its hash (the event was altered)"
+            return ChainCheck(False, count, _event(events.db, row.id), reason)
+        expected_prev = row.hash
+    return ChainCheck(True, count, None, "")
+
+
+def timeline(deployment, *, actor_id=None, action_prefix=None, limit=200):
+    """A deployment's events, newest first, optionally by one person or kind of action.
+
+    `action_prefix` matches the start of the action, so "item." gives every
+    item event. Pass deployment=None for the events that belong to no deployment.
+    """
+    events = AuditEvent.objects.filter(deployment=deployment)
+    if actor_id is not None:
+        events = events.filter(actor_id=actor_id)
+    if action_prefix:
+        events = events.filter(action__startswith=action_prefix)
+    return events.order_by("-created_at", "-id")[:limit]
+
+
+def _lock_chain(using):
+    connection = connections[using]
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK_KEY])
+    # SQLite: the project opens IMMEDIATE transactions, which already serialize
+    # writers; the unique prev_hash constraint refuses a fork regardless.
+
+
+def _event(using, pk):
+    return AuditEvent.objects.using(using).get(pk=pk)
+
+
+def _as_stored_json(value):
+    # What the JSONField will give back: dates, decimals and UUIDs as strings,
+    # tuples as lists, keys as strings. NaN and infinity are refused.
+    if value is None:
+        return None
+    return json.loads(json.dumps(value, cls=DjangoJSONEncoder, allow_nan=False))
+
+
+def _canonical_numbers(value):
+    # PostgreSQL's jsonb keeps numbers as numeric: 1e+300 comes back as a
+    # 301-digit integer. Writing integral floats as exact integers makes both
+    # sides hash alike.
+    if isinstance(value, dict):
+        return {key: _canonical_numbers(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_canonical_numbers(item) for item in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(Decimal(repr(value)))
+    return value
+
+
+def _client_ip(request):
+    if request is None:
+        return None
+    address = request.META.get("REMOTE_ADDR", "")
+    if getattr(settings, "TRUST_X_FORWARDED_FOR", False):
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+        if forwarded:
+            # The right-most entry is the one our own proxy appended; entries to
+            # its left come from the client and can be forged.
+            address = forwarded.split(",")[-1]
+    return _normalize_ip(address)
+
+
+@functools.lru_cache(maxsize=4096)  # verify_chain sees the same few addresses again and again
+def _normalize_ip(value):
+    try:
+        ip = ipaddress.ip_address(value.strip())
+    except ValueError:
+        return None
+    if ip.version == 6:
+        if ip.ipv4_mapped:
+            ip = ip.ipv4_mapped
+        elif ip.scope_id:
+            ip = ipaddress.IPv6Address(str(ip).split("%")[0])
+    return str(ip)
