@@ -6,7 +6,7 @@ typo never silently falls back to a default.
 
 import os
 from pathlib import Path
-from urllib.parse import unquote, urlparse
+from urllib.parse import parse_qsl, unquote, urlparse
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -80,16 +80,26 @@ def database_from_url(name: str, url: str) -> dict:
     if parsed.scheme in ("postgres", "postgresql"):
         if not parsed.path.strip("/"):
             raise ImproperlyConfigured(f"{name} must name a database, got {url!r}")
-        return {
+        try:
+            port = parsed.port
+        except ValueError:
+            raise ImproperlyConfigured(f"{name} has a bad port number, got {url!r}") from None
+        config = {
             "ENGINE": "django.db.backends.postgresql",
             "NAME": unquote(parsed.path.lstrip("/")),
             "USER": unquote(parsed.username or ""),
             "PASSWORD": unquote(parsed.password or ""),
             "HOST": parsed.hostname or "",
-            "PORT": str(parsed.port or ""),
+            "PORT": str(port or ""),
             "CONN_MAX_AGE": 60,
             "CONN_HEALTH_CHECKS": True,
         }
+        # Connection parameters such as ?sslmode=require go to the driver rather
+        # than being dropped without a word.
+        options = dict(parse_qsl(parsed.query, keep_blank_values=True))
+        if options:
+            config["OPTIONS"] = options
+        return config
     if parsed.scheme == "sqlite":
         path = url[len("sqlite:///"):] if url.startswith("sqlite:///") else ""
         if not path:

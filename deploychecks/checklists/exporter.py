@@ -28,11 +28,14 @@ def _item_lines(item: ParsedItem, pad: str) -> list[str]:
 
 def _step_lines(step: ParsedStep) -> list[str]:
     budget = f" ({step.minutes} min)" if step.minutes is not None else ""
-    lines = [f"{step.number}. **{step.title}**{budget}"]
+    marker = f"{step.number}."
+    lines = [f"{marker} **{step.title}**{budget}"]
+    # Children line up with the step's text, whose column depends on the number's width.
+    pad = " " * (len(marker) + 1)
     if step.notes:
-        lines.extend(_indent(step.notes, "   "))
+        lines.extend(_indent(step.notes, pad))
     for item in step.items:
-        lines.extend(_item_lines(item, "   "))
+        lines.extend(_item_lines(item, pad))
     return lines
 
 

@@ -16,6 +16,26 @@ import re
 from dataclasses import dataclass, field
 
 MAX_BYTES = 1_000_000
+# The longest text each field can hold: the max_length of its database column
+# (checklists/models.py; a test keeps the two in step). Checking here turns an
+# overlong line into a parse error with its line number, instead of a database
+# error when saving.
+MAX_LENGTHS = {
+    "phase title": 300,
+    "section title": 300,
+    "step title": 300,
+    "timing label": 120,
+    "item title": 500,
+    "item summary": 500,
+    "sub-check": 500,
+    "sign-off role": 120,
+    "contact role": 120,
+    "contact person": 200,
+    "contact phone": 60,
+    "contact chat handle": 120,
+    "note title": 300,
+}
+MAX_STEP_MINUTES = 2_147_483_647
 
 
 class ChecklistParseError(ValueError):
@@ -368,15 +388,32 @@ def _dedent(lines: list[str]) -> str:
     return "\n".join(line[cut:] for line in lines).strip("\n")
 
 
-def _node_markdown(node: _Node, base: int) -> list[str]:
-    """The node and its non-checkbox subtree as Markdown lines, relative to `base`."""
+def _relative(raw: str, base: int) -> str:
+    """A continuation line, re-indented relative to the column `base`."""
+    return raw[base:] if raw[:base].strip() == "" else raw.lstrip()
+
+
+def _node_lines(node: _Node, base: int) -> list[tuple[int, str]]:
+    """(line number, text) for the node and its non-checkbox subtree, relative to `base`."""
     pad = " " * max(node.indent - base, 0)
-    out = [f"{pad}{node.marker} {node.text}".rstrip()]
-    out.extend(raw[base:] if raw[:base].strip() == "" else raw.lstrip() for _, raw in node.extra)
+    out = [(node.line, f"{pad}{node.marker} {node.text}".rstrip())]
+    out.extend((number, _relative(raw, base)) for number, raw in node.extra)
     for child in node.children:
         if not child.checkbox:
-            out.extend(_node_markdown(child, base))
+            out.extend(_node_lines(child, base))
     return out
+
+
+def _in_document_order(lines: list[tuple[int, str]]) -> list[str]:
+    # A node's own continuation lines and its child list items are gathered
+    # separately; sorting by line number puts a paragraph that follows a
+    # nested list back after that list.
+    return [text for _, text in sorted(lines, key=lambda pair: pair[0])]
+
+
+def _node_markdown(node: _Node, base: int) -> list[str]:
+    """The node and its non-checkbox subtree as Markdown lines, relative to `base`."""
+    return _in_document_order(_node_lines(node, base))
 
 
 def _has_checkbox(node: _Node) -> bool:
@@ -394,14 +431,17 @@ def _make_item(node: _Node) -> ParsedItem:
     if not title:
         raise ChecklistParseError("an item has an empty title", node.line)
     item = ParsedItem(title=title, summary=summary, required=required, line=node.line)
-    detail_lines = [raw for _, raw in node.extra]
+    base = node.content_indent
+    detail_lines = [(number, _relative(raw, base)) for number, raw in node.extra]
     for child in node.children:
-        _collect_under_item(child, item, detail_lines, node.content_indent)
-    item.details = _dedent(detail_lines)
+        _collect_under_item(child, item, detail_lines, base)
+    item.details = _dedent(_in_document_order(detail_lines))
     return item
 
 
-def _collect_under_item(node: _Node, item: ParsedItem, detail_lines: list[str], base: int) -> None:
+def _collect_under_item(
+    node: _Node, item: ParsedItem, detail_lines: list[tuple[int, str]], base: int
+) -> None:
     if node.checkbox:
         if not node.text:
             raise ChecklistParseError("a sub-check has no text", node.line)
@@ -416,8 +456,8 @@ def _collect_under_item(node: _Node, item: ParsedItem, detail_lines: list[str], 
             _collect_under_item(child, item, detail_lines, base)
         return
     pad = " " * max(node.indent - base, 0)
-    detail_lines.append(f"{pad}{node.marker} {node.text}".rstrip())
-    detail_lines.extend(raw for _, raw in node.extra)
+    detail_lines.append((node.line, f"{pad}{node.marker} {node.text}".rstrip()))
+    detail_lines.extend((number, _relative(raw, base)) for number, raw in node.extra)
     for child in node.children:
         _collect_under_item(child, item, detail_lines, base)
 
@@ -455,15 +495,16 @@ class _Builder:
         step = ParsedStep(number=number, title=title or f"Step {number}", minutes=minutes,
                           line=node.line)
         container.entries.append(step)
-        notes = [raw for _, raw in node.extra]
+        base = node.content_indent
+        notes = [(number, _relative(raw, base)) for number, raw in node.extra]
         for child in node.children:
             if child.checkbox:
                 step.items.append(_make_item(child))
             elif _has_checkbox(child):
                 self._step(child, container)
             else:
-                notes.extend(_node_markdown(child, node.content_indent))
-        step.notes = _dedent(notes)
+                notes.extend(_node_lines(child, base))
+        step.notes = _dedent(_in_document_order(notes))
 
 
 def _checkbox_nodes(nodes):
@@ -529,7 +570,10 @@ def _contacts(block: _Block) -> list[ParsedContact]:
 
 def _signoff_role(node: _Node) -> str:
     title, rest = split_bold(node.text)
-    if rest.startswith(":") or not rest:
+    if rest.startswith(":"):
+        # "**Role**: signature": the colon outside the bold is the separator.
+        return title
+    if not rest:
         return title.rstrip(":").strip()
     return node.text.split(":", 1)[0].strip("*_ ").strip()
 
@@ -587,11 +631,12 @@ def parse_checklist(source: str | bytes, *, fallback_name: str | None = None) ->
             if not block.has_checkbox() and phase.notes:
                 _collect_metadata(template, phase.notes)
         elif block.level == 3:
+            title, timing = split_timing(block.heading)
             if phase is None:
-                phase = ParsedPhase(title=block.heading, line=block.line)
+                # A '###' before any '##' stands for a phase of its own.
+                phase = ParsedPhase(title=title, timing_label=timing, line=block.line)
                 builder.fill(phase, block)
                 continue
-            title, timing = split_timing(block.heading)
             section = ParsedSection(title=title, timing_label=timing, line=block.line)
             builder.fill(section, block)
             phase.sections.append(section)
@@ -603,7 +648,45 @@ def parse_checklist(source: str | bytes, *, fallback_name: str | None = None) ->
             if not seen_checkbox
             else "no phase holds a checkbox item"
         )
+    _check_lengths(template)
     return template
+
+
+def _check_lengths(template: ParsedTemplate) -> None:
+    def check(what: str, text: str, line: int | None = None) -> None:
+        limit = MAX_LENGTHS[what]
+        if len(text) > limit:
+            raise ChecklistParseError(
+                f"the {what} “{text[:40]}…” is {len(text):,} characters long; "
+                f"the limit is {limit}",
+                line or None,
+            )
+
+    for phase in template.phases:
+        check("phase title", phase.title, phase.line)
+        check("timing label", phase.timing_label, phase.line)
+        for section in phase.sections:
+            check("section title", section.title, section.line)
+            check("timing label", section.timing_label, section.line)
+    for step in template.steps():
+        check("step title", step.title, step.line)
+        if step.minutes is not None and step.minutes > MAX_STEP_MINUTES:
+            raise ChecklistParseError(f"the step budget of {step.minutes:,} minutes is too large",
+                                      step.line or None)
+    for item in template.items():
+        check("item title", item.title, item.line)
+        check("item summary", item.summary, item.line)
+        for sub in item.subchecks:
+            check("sub-check", sub.title, sub.line)
+    for role in template.signoff_roles:
+        check("sign-off role", role)
+    for contact in template.contacts:
+        check("contact role", contact.role)
+        check("contact person", contact.person)
+        check("contact phone", contact.phone)
+        check("contact chat handle", contact.handle)
+    for note in template.notes:
+        check("note title", note.title)
 
 
 def _phase_items(phase: ParsedPhase):

@@ -3,6 +3,7 @@ from django.contrib.auth.decorators import permission_required
 from django.db.models import Count, Max
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import pluralize
 from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -85,10 +86,11 @@ def _preview_or_save(request, form, *, source, template, change_note, template_n
     except TemplateNameTaken as exc:
         context.update(form=form, error=ChecklistParseError(str(exc)))
         return render(request, template_name, context, status=422)
+    items, phases = parsed.counts()["items"], len(parsed.phases)
     messages.success(
         request,
         f"Saved “{revision.template.name}” revision {revision.number}: "
-        f"{parsed.counts()['items']} items in {len(parsed.phases)} phases.",
+        f"{items} item{pluralize(items)} in {phases} phase{pluralize(phases)}.",
     )
     url = revision.get_absolute_url()
     if request.htmx:

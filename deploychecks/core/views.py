@@ -1,3 +1,4 @@
+import asyncio
 import logging
 
 from asgiref.sync import async_to_sync
@@ -11,6 +12,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 logger = logging.getLogger("deploychecks.health")
+_TIMEOUT_SECONDS = 3
 
 
 def _check_database() -> str:
@@ -20,14 +22,20 @@ def _check_database() -> str:
     return "ok"
 
 
+async def _channel_layer_round_trip(layer) -> dict:
+    # A bounded wait: a health check that hangs on a stuck Redis reports nothing.
+    async with asyncio.timeout(_TIMEOUT_SECONDS):
+        channel = await layer.new_channel()
+        await layer.send(channel, {"type": "health.ping"})
+        return await layer.receive(channel)
+
+
 def _check_channel_layer() -> str:
     layer = get_channel_layer()
     if settings.EMBEDDED:
         return "ok (in-memory)"
     # A round trip through Redis: send to a fresh channel and read it back.
-    channel = async_to_sync(layer.new_channel)()
-    async_to_sync(layer.send)(channel, {"type": "health.ping"})
-    message = async_to_sync(layer.receive)(channel)
+    message = async_to_sync(_channel_layer_round_trip)(layer)
     if message.get("type") != "health.ping":
         raise RuntimeError("channel layer returned the wrong message")
     return "ok"
