@@ -3,7 +3,9 @@
 from django.urls import path
 
 from deploychecks.realtime.consumers import DeploymentConsumer
+from deploychecks.statuspage.consumers import PublicStatusConsumer
 
 websocket_urlpatterns = [
     path("ws/deployments/<int:pk>/", DeploymentConsumer.as_asgi()),
+    path("ws/status/<str:token>/", PublicStatusConsumer.as_asgi()),
 ]

@@ -67,6 +67,8 @@ INSTALLED_APPS = [
     "deploychecks.runs",
     "deploychecks.audit",
     "deploychecks.realtime",
+    "deploychecks.gonogo",
+    "deploychecks.statuspage",
 ]
 
 MIDDLEWARE = [
@@ -157,7 +159,14 @@ CELERY_TASK_ALWAYS_EAGER = EMBEDDED
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE: dict = {
+    # A sustained-red rule fires with time, not only with a new reading.
+    "judge-go-no-go": {
+        "task": "gonogo.judge_open_deployments",
+        "schedule": 30.0,
+        "options": {"expires": 25},
+    },
+}
 EMBEDDED_SCHEDULER = envbool("EMBEDDED_SCHEDULER", EMBEDDED)
 SCHEDULER_INTERVAL_SECONDS = envfloat("SCHEDULER_INTERVAL_SECONDS", 60.0, minimum=0.1)
 

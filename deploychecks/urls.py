@@ -11,5 +11,8 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("templates/", include("deploychecks.checklists.urls")),
+    # Go/no-go (run page actions, ingest API, template thresholds) and public status pages.
+    path("", include("deploychecks.gonogo.urls")),
+    path("", include("deploychecks.statuspage.urls")),
     path("admin/", admin.site.urls),
 ]

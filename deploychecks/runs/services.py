@@ -115,6 +115,7 @@ def create_deployment(
     members.pop(lead.pk, None)
     Participant.objects.bulk_create(members.values())
     _snapshot(deployment, revision)
+    _gonogo().deployment_created(deployment, revision)
     record_event(
         action="deployment.created", actor=user, deployment=deployment, seq=1,
         target=deployment, after={"release": release_name, "version": version,
@@ -212,6 +213,8 @@ def set_item_state(*, deployment_id: int, item_id: int, state: str, expected_ver
                         "version": item.version},
                  request=request)
     _broadcast_item(deployment.pk, item.pk, seq, "item")
+    # Last: ticking the last rollback step moves the deployment to rolled_back.
+    _gonogo().item_changed(deployment, item, user=user, request=request)
     return Change(item, changed=True, seq=seq)
 
 
@@ -315,6 +318,7 @@ def change_status(*, deployment_id: int, to: str, user, request=None, reason: st
                  seq=deployment.seq, target=deployment, before={"status": current},
                  after={"status": to, "reason": reason.strip()[:REASON_MAX]}, request=request)
     seq = deployment.seq
+    _gonogo().status_changed(deployment, current, to, user=user, request=request)
     broadcast_on_commit(deployment.pk, lambda: _resync_message(deployment.pk, seq, "status"))
     return Change(deployment, changed=True, seq=seq)
 
@@ -333,6 +337,13 @@ def _broadcast_item(deployment_id: int, item_id: int, seq: int, kind: str) -> No
     from deploychecks.runs.fragments import item_message
 
     broadcast_on_commit(deployment_id, lambda: item_message(deployment_id, item_id, seq, kind))
+
+
+def _gonogo():
+    # Imported late: go/no-go and rollback build on this module.
+    from deploychecks.gonogo import hooks
+
+    return hooks
 
 
 def _resync_message(deployment_id: int, seq: int, kind: str) -> dict:

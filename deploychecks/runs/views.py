@@ -6,6 +6,7 @@ from django.utils.html import escape
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from deploychecks.audit.services import timeline as audit_timeline
+from deploychecks.gonogo.panel import page_context as gonogo_page_context
 from deploychecks.runs import access, services
 from deploychecks.runs.forms import DeploymentForm
 from deploychecks.runs.fragments import (
@@ -61,11 +62,14 @@ def _page_context(request, deployment, role):
     can_edit = access.can_edit(role) and not deployment.is_finished
     transitions = [(s, TRANSITION_LABELS[s]) for s in sorted(
         services.TRANSITIONS[deployment.status], key=list(TRANSITION_LABELS).index)]
-    return {
+    context = {
         "deployment": deployment, "role": role, "phases": phases, "can_edit": can_edit,
         "overall": overall_progress(phases), "current": current_phase(phases),
         "transitions": transitions,
     }
+    # Go/no-go signals, and rollback mode (which puts the rollback phase first).
+    context.update(gonogo_page_context(deployment, role, phases))
+    return context
 
 
 def _timeline_context(request, deployment):

@@ -30,9 +30,11 @@
         if (field) { field.value = active.value; }
       }
       // Keep what the reader opened or closed (phases, details, forms) as it was.
+      // Unless the page switched mode (rollback mode opens the rollback phase
+      // and collapses the others for everyone): then the server's choice wins.
       old.querySelectorAll("details[id]").forEach(function (d) {
         var twin = fresh.querySelector("#" + CSS.escape(d.id));
-        if (twin) { twin.open = d.open; }
+        if (twin && twin.dataset.mode === d.dataset.mode) { twin.open = d.open; }
       });
       if (old.tagName === "DETAILS" && fresh.tagName === "DETAILS") { fresh.open = old.open; }
       fresh.removeAttribute("hx-swap-oob");

@@ -12,6 +12,18 @@ ACTION_LABELS = {
     "subcheck.reopened": "reopened sub-check",
     "note.added": "added a note to",
     "deviation.added": "recorded a deviation on",
+    "reading.recorded": "recorded a reading:",
+    "signal.grade_changed": "saw a grade change:",
+    "verdict.changed": "saw the verdict change:",
+    "rollback.started": "started the rollback:",
+    "rollback.step_completed": "finished rollback step",
+    "rollback.completed": "completed the rollback",
+    "ingest_token.created": "created an ingest token",
+    "ingest_token.revoked": "revoked an ingest token",
+    "statuspage.enabled": "published the status page",
+    "statuspage.disabled": "turned off the status page",
+    "statuspage.rotated": "gave the status page a new URL",
+    "statuspage.message": "posted a status message",
 }
 
 

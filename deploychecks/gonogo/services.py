@@ -1,0 +1,482 @@
+"""Every change to signals, readings, verdicts and ingest tokens goes through here.
+
+Same shape as runs.services: check permission → lock the deployment row →
+write → audit in the same transaction → broadcast after commit. Each audited
+change takes its own sequence number; the broadcast sends one message per
+number, all carrying the re-rendered signals panel, so open pages apply them
+in order without a resync.
+"""
+
+import hashlib
+import logging
+import math
+import secrets
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.db.models import F, Window
+from django.db.models.functions import RowNumber
+from django.utils import timezone
+
+from deploychecks.audit.services import record_event
+from deploychecks.gonogo import grading
+from deploychecks.gonogo.defaults import DEFAULT_SIGNALS, MARKER
+from deploychecks.gonogo.models import (
+    THRESHOLD_FIELDS,
+    DeploymentSignal,
+    IngestToken,
+    Reading,
+    SignalDefinition,
+    VerdictState,
+)
+from deploychecks.realtime.broadcast import run_event, send_to_deployment
+from deploychecks.runs import access
+from deploychecks.runs.models import Deployment
+from deploychecks.runs.services import NotAllowed, RunError
+
+logger = logging.getLogger("deploychecks.gonogo")
+
+NOTE_MAX = 500
+# Readings the verdict and sparkline look at, per signal (newest first). At one
+# reading every 15 s this is 50 minutes, longer than any sustained rule.
+READINGS_WINDOW = 200
+SPARKLINE_POINTS = 40
+# How far in the future a monitoring system's clock may be.
+CLOCK_SKEW = timedelta(seconds=60)
+TOKEN_PREFIX = "dcg_"
+
+
+class SignalError(RunError):
+    """Refused input for a signal or reading (HTTP 400 / 422)."""
+
+
+# --- Definitions (per template revision) -----------------------------------------
+
+
+def definitions_for(revision) -> list[SignalDefinition]:
+    """The revision's signals; made on first use for a revision that has none yet.
+
+    A new revision (after a template edit) inherits the latest earlier
+    revision's signals; a template with no signals so far gets the seed's
+    defaults if its Markdown has a go/no-go table.
+    """
+    existing = list(SignalDefinition.objects.filter(revision=revision))
+    if existing:
+        return existing
+    from deploychecks.checklists.models import TemplateRevision
+
+    with transaction.atomic():
+        # Two deployments created at once from a new revision must not both copy.
+        locked = TemplateRevision.objects.select_for_update().get(pk=revision.pk)
+        existing = list(SignalDefinition.objects.filter(revision=locked))
+        if existing:
+            return existing
+        earlier = (SignalDefinition.objects
+                   .filter(revision__template_id=locked.template_id,
+                           revision__number__lt=locked.number)
+                   .order_by("-revision__number").values_list("revision_id", flat=True).first())
+        if earlier is not None:
+            rows = [d.threshold_fields() for d in
+                    SignalDefinition.objects.filter(revision_id=earlier)]
+        elif MARKER in (locked.source_markdown or "").lower():
+            rows = [{"position": i, **row} for i, row in enumerate(DEFAULT_SIGNALS, start=1)]
+        else:
+            rows = []
+        return SignalDefinition.objects.bulk_create(
+            SignalDefinition(revision=locked, **row) for row in rows)
+
+
+def copy_signals_to_deployment(deployment: Deployment, revision) -> None:
+    """Called by runs.services.create_deployment: the deployment's own copy."""
+    DeploymentSignal.objects.bulk_create(
+        DeploymentSignal(deployment=deployment, **d.threshold_fields())
+        for d in definitions_for(revision))
+
+
+def _float_or_none(value, label: str, number: int) -> float | None:
+    if value in (None, ""):
+        return None
+    try:
+        result = float(value)
+    except (TypeError, ValueError):
+        raise SignalError(f"Signal {number}: the {label} must be a number.") from None
+    if not math.isfinite(result):
+        raise SignalError(f"Signal {number}: the {label} must be a finite number.")
+    return result
+
+
+def clean_definition(row: dict, number: int) -> dict:
+    """One signal row from a form or a test, checked; raises SignalError."""
+    name = str(row.get("name") or "").strip()
+    if not name:
+        raise SignalError(f"Signal {number} needs a name.")
+    if len(name) > 80:
+        raise SignalError(f"Signal {number}: the name is too long (at most 80 characters).")
+    kind = row.get("kind") or "number"
+    if kind not in ("number", "boolean"):
+        raise SignalError(f"Signal {number} ({name}): unknown kind {kind!r}.")
+    sustained = row.get("sustained_minutes")
+    if sustained in (None, ""):
+        sustained = None
+    else:
+        try:
+            sustained = int(sustained)
+        except (TypeError, ValueError):
+            raise SignalError(f"Signal {number} ({name}): the sustained duration must be a "
+                              "whole number of minutes.") from None
+    cleaned = {
+        "position": number, "name": name, "unit": str(row.get("unit") or "").strip()[:40],
+        "kind": kind, "direction": row.get("direction") or grading.ABOVE,
+        "yellow_at": _float_or_none(row.get("yellow_at"), "yellow threshold", number),
+        "yellow_inclusive": bool(row.get("yellow_inclusive")),
+        "red_at": _float_or_none(row.get("red_at"), "red threshold", number),
+        "red_inclusive": bool(row.get("red_inclusive")),
+        "sustained_minutes": sustained,
+    }
+    thresholds = grading.Thresholds(
+        direction=cleaned["direction"], yellow=cleaned["yellow_at"],
+        yellow_inclusive=cleaned["yellow_inclusive"], red=cleaned["red_at"],
+        red_inclusive=cleaned["red_inclusive"], sustained_minutes=sustained)
+    errors = grading.validate(thresholds)
+    if errors:
+        raise SignalError(f"Signal {number} ({name}): " + " ".join(errors))
+    return cleaned
+
+
+@transaction.atomic
+def save_signal_definitions(*, revision, rows, user, request=None) -> bool:
+    """Replace the revision's signals with `rows` (mappings of the signal fields).
+
+    Running deployments keep their copies. Returns False when nothing changed.
+    """
+    if not user.has_perm("checklists.add_checklisttemplate"):
+        raise NotAllowed("Only template administrators can change thresholds.")
+    cleaned = [clean_definition(row, n) for n, row in enumerate(rows, start=1)]
+    names = [c["name"].lower() for c in cleaned]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise SignalError("Each signal needs its own name; used twice: "
+                          + ", ".join(duplicates) + ".")
+    current = [d.threshold_fields() for d in definitions_for(revision)]
+    if current == cleaned:
+        return False
+    SignalDefinition.objects.filter(revision=revision).delete()
+    SignalDefinition.objects.bulk_create(SignalDefinition(revision=revision, **c)
+                                         for c in cleaned)
+    record_event(action="signals.changed", actor=user, target=revision,
+                 before={"signals": current}, after={"signals": cleaned}, request=request)
+    return True
+
+
+# --- Readings ------------------------------------------------------------------------
+
+
+def parse_value(raw, signal: DeploymentSignal) -> float:
+    """A reading's value: a finite number; a yes/no signal also takes yes/no/true/false."""
+    if signal.is_boolean:
+        words = {"yes": 1.0, "true": 1.0, "no": 0.0, "false": 0.0}
+        if isinstance(raw, bool):
+            return 1.0 if raw else 0.0
+        if isinstance(raw, str) and raw.strip().lower() in words:
+            return words[raw.strip().lower()]
+    if isinstance(raw, bool):
+        raise SignalError(f"“{signal.name}” takes a number, not true/false.")
+    if isinstance(raw, str):
+        try:
+            raw = float(raw.strip())
+        except ValueError:
+            raise SignalError(f"The value for “{signal.name}” must be a number.") from None
+    if not isinstance(raw, int | float):
+        raise SignalError(f"The value for “{signal.name}” must be a number.")
+    value = float(raw)
+    if not math.isfinite(value):
+        raise SignalError(f"The value for “{signal.name}” must be a finite number.")
+    if signal.is_boolean and value not in (0.0, 1.0):
+        raise SignalError(f"“{signal.name}” is yes or no (1 or 0).")
+    return value
+
+
+def check_observed_at(observed_at: datetime | None, now: datetime) -> datetime:
+    if observed_at is None:
+        return now
+    if timezone.is_naive(observed_at):
+        raise SignalError("The observation time needs a time zone (e.g. 2025-05-01T12:00:00Z).")
+    if observed_at > now + CLOCK_SKEW:
+        raise SignalError("The observation time is in the future.")
+    # Within the allowed skew: count it as now, so the verdict sees it at once.
+    return min(observed_at, now)
+
+
+@transaction.atomic
+def record_reading(*, deployment_id: int, signal_name: str, value, observed_at=None,
+                   note: str = "", user=None, token: IngestToken | None = None,
+                   request=None, now: datetime | None = None) -> Reading:
+    """Store one reading of a signal, regrade it and re-judge the deployment.
+
+    Either a person (`user`, an engineer or the lead) or an ingest `token`
+    (already authenticated for this deployment) records it. Raises SignalError
+    or NotAllowed and stores nothing when anything is wrong.
+    """
+    now = now or timezone.now()
+    note = (note or "").strip()
+    if len(note) > NOTE_MAX:
+        raise SignalError(f"A note can be at most {NOTE_MAX} characters.")
+    deployment = Deployment.objects.select_for_update().get(pk=deployment_id)
+    if token is None:
+        role = access.role_of(user, deployment) if user is not None else None
+        if not access.can_edit(role):
+            raise NotAllowed("Only the lead and engineers of this deployment can record "
+                             "readings.")
+    elif token.deployment_id != deployment.pk or token.revoked_at is not None:
+        raise NotAllowed("This token is not valid for this deployment.")
+    if deployment.is_finished:
+        raise NotAllowed(f"This deployment is {deployment.get_status_display().lower()}; "
+                         "it takes no more readings.")
+    signal = DeploymentSignal.objects.filter(deployment=deployment,
+                                             name__iexact=str(signal_name or "").strip()).first()
+    if signal is None:
+        known = ", ".join(deployment.signals.values_list("name", flat=True)) or "none"
+        raise SignalError(f"Unknown signal {str(signal_name)[:80]!r}. Known signals: {known}.")
+    value = parse_value(value, signal)
+    observed_at = check_observed_at(observed_at, now)
+    reading = Reading.objects.create(
+        signal=signal, value=value, observed_at=observed_at, note=note,
+        source=Reading.Source.INGEST if token else Reading.Source.MANUAL,
+        recorded_by=user if token is None else None,
+        recorded_by_name=(_name(user) if token is None else f"token {token.name}"),
+        token=token)
+    if token is not None:
+        IngestToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    seq = _bump(deployment)
+    seqs = [seq]
+    if token is None:
+        # A person's reading is audited; a monitoring feed's only when it changes a grade.
+        record_event(action="reading.recorded", actor=user, deployment=deployment, seq=seq,
+                     target=signal, target_repr=f"{signal.name}: {format_value(signal, value)}",
+                     after={"value": value, "observed_at": observed_at, "note": note},
+                     request=request)
+    new_grade = grading.grade(latest_value(signal), signal.thresholds)
+    if new_grade != signal.grade:
+        before = signal.grade or "none"
+        signal.grade = new_grade
+        signal.save(update_fields=["grade"])
+        if token is None:  # the reading's own number is taken by its audit event
+            seq = _bump(deployment)
+            seqs.append(seq)
+        record_event(action="signal.grade_changed", actor=user, deployment=deployment, seq=seq,
+                     target=signal,
+                     target_repr=f"{signal.name}: {before} → {new_grade} "
+                                 f"({format_value(signal, value)})",
+                     before={"grade": before}, after={"grade": str(new_grade), "value": value},
+                     request=request)
+    seqs.extend(_judge(deployment, now=now, actor=user, request=request))
+    broadcast_panel(deployment, seqs)
+    return reading
+
+
+def latest_value(signal: DeploymentSignal) -> float:
+    return (Reading.objects.filter(signal=signal).order_by("-observed_at", "-pk")
+            .values_list("value", flat=True).first())
+
+
+def format_value(signal, value: float | None) -> str:
+    if value is None:
+        return "—"
+    if signal.is_boolean:
+        return "yes" if value else "no"
+    return f"{value:g} {signal.unit}".strip()
+
+
+# --- Verdict -------------------------------------------------------------------------
+
+
+def load_series(deployment: Deployment) -> list[tuple[DeploymentSignal, list[Reading]]]:
+    """Each signal with its latest READINGS_WINDOW readings, oldest first (two queries)."""
+    signals = list(DeploymentSignal.objects.filter(deployment=deployment).order_by("position"))
+    by_signal: dict[int, list[Reading]] = {s.pk: [] for s in signals}
+    newest_first = Window(RowNumber(), partition_by=[F("signal_id")],
+                          order_by=[F("observed_at").desc(), F("pk").desc()])
+    readings = (Reading.objects.filter(signal__deployment=deployment)
+                .annotate(rank=newest_first).filter(rank__lte=READINGS_WINDOW)
+                .order_by("observed_at", "pk"))
+    for reading in readings:
+        by_signal[reading.signal_id].append(reading)
+    return [(s, by_signal[s.pk]) for s in signals]
+
+
+def as_series(signal: DeploymentSignal, readings) -> grading.Series:
+    return grading.Series(
+        name=signal.name, unit=signal.unit, boolean=signal.is_boolean,
+        thresholds=signal.thresholds,
+        readings=[grading.Reading(r.observed_at, r.value) for r in readings])
+
+
+def current_verdict(deployment: Deployment, now: datetime | None = None,
+                    series=None) -> grading.Verdict:
+    series = series if series is not None else load_series(deployment)
+    return grading.verdict([as_series(s, r) for s, r in series], now or timezone.now())
+
+
+def _judge(deployment: Deployment, *, now: datetime, actor=None, request=None) -> list[int]:
+    """Re-judge a locked deployment; audit and notify a change of verdict level.
+
+    Returns the sequence numbers it took (none, or one for the audit event).
+    """
+    result = current_verdict(deployment, now)
+    state, _ = VerdictState.objects.select_for_update().get_or_create(deployment=deployment)
+    if state.level == result.level:
+        if state.rule != result.rule[:300]:
+            state.rule = result.rule[:300]
+            state.save(update_fields=["rule"])
+        return []
+    before = state.level
+    state.level, state.rule, state.changed_at = result.level, result.rule[:300], now
+    if result.level == grading.Level.RED and state.first_red_at is None:
+        state.first_red_at = result.since or now
+    state.save()
+    seq = _bump(deployment)
+    record_event(action="verdict.changed", actor=actor, deployment=deployment, seq=seq,
+                 target=deployment,
+                 target_repr=f"{result.level.upper()} — {result.headline}: {result.rule}",
+                 before={"level": before}, after={"level": str(result.level),
+                                                  "rule": result.rule, "since": result.since},
+                 request=request)
+    escalated = _rank(result.level) > _rank(before)
+    if escalated and result.level in (grading.Level.YELLOW, grading.Level.RED):
+        transaction.on_commit(lambda: notify_verdict(deployment.pk, result))
+    return [seq]
+
+
+def _rank(level: str) -> int:
+    return ["none", "green", "yellow", "red"].index(level)
+
+
+def judge_open_deployments(now: datetime | None = None) -> int:
+    """Periodic: re-judge every running deployment with signals (a sustained rule
+    can fire with no new reading). Returns how many verdicts changed."""
+    now = now or timezone.now()
+    changed = 0
+    running = (Deployment.objects.filter(status__in=["in_progress", "monitoring"],
+                                         signals__grade__in=["red", "yellow"])
+               .distinct().values_list("pk", flat=True))
+    for pk in running:
+        with transaction.atomic():
+            deployment = Deployment.objects.select_for_update().get(pk=pk)
+            seqs = _judge(deployment, now=now)
+            if seqs:
+                changed += 1
+                broadcast_panel(deployment, seqs)
+    return changed
+
+
+def notify_verdict(deployment_id: int, result: grading.Verdict) -> None:
+    """Tell the lead that the verdict got worse (after commit; failures are logged)."""
+    deployment = Deployment.objects.select_related("lead").get(pk=deployment_id)
+    lead = deployment.lead
+    if lead is None or not lead.email:
+        return
+    subject = (f"[Deploychecks] {deployment.service} {deployment.version}: "
+               f"{result.level.upper()} — {result.headline}")
+    body = (f"{result.rule}\n\n{settings.SITE_URL}{deployment.get_absolute_url()}\n")
+    try:
+        send_mail(subject, body, None, [lead.email])
+    except Exception:  # noqa: BLE001  a mail outage must not break a reading
+        logger.exception("could not email the verdict of deployment %s", deployment_id)
+
+
+# --- Ingest tokens -------------------------------------------------------------------
+
+
+def hash_token(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _require_lead(user, deployment: Deployment) -> None:
+    if access.role_of(user, deployment) != "lead":
+        raise NotAllowed("Only the lead of this deployment can manage its ingest tokens.")
+
+
+@transaction.atomic
+def create_ingest_token(*, deployment_id: int, name: str, user,
+                        request=None) -> tuple[IngestToken, str]:
+    """A new token; the secret is returned once and never stored."""
+    name = (name or "").strip()
+    if not name:
+        raise SignalError("Give the token a name, e.g. the monitoring system that uses it.")
+    if len(name) > 80:
+        raise SignalError("The name is too long (at most 80 characters).")
+    deployment = Deployment.objects.select_for_update().get(pk=deployment_id)
+    _require_lead(user, deployment)
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = IngestToken.objects.create(deployment=deployment, name=name,
+                                       token_hash=hash_token(secret), prefix=secret[:10],
+                                       created_by=user)
+    record_event(action="ingest_token.created", actor=user, deployment=deployment,
+                 seq=_bump(deployment), target=token, request=request)
+    return token, secret
+
+
+@transaction.atomic
+def revoke_ingest_token(*, deployment_id: int, token_id: int, user, request=None) -> bool:
+    deployment = Deployment.objects.select_for_update().get(pk=deployment_id)
+    _require_lead(user, deployment)
+    token = IngestToken.objects.select_for_update().filter(
+        pk=token_id, deployment=deployment).first()
+    if token is None:
+        raise SignalError("No such token.")
+    if token.revoked_at is not None:
+        return False
+    token.revoked_at = timezone.now()
+    token.save(update_fields=["revoked_at"])
+    record_event(action="ingest_token.revoked", actor=user, deployment=deployment,
+                 seq=_bump(deployment), target=token, request=request)
+    return True
+
+
+def authenticate_ingest(deployment_id: int, secret: str) -> IngestToken | None:
+    """The live token with this secret for this deployment, or None."""
+    if not secret or not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
+        return None
+    return IngestToken.objects.filter(token_hash=hash_token(secret), deployment_id=deployment_id,
+                                      revoked_at__isnull=True).first()
+
+
+# --- Broadcast -----------------------------------------------------------------------
+
+
+def _name(user) -> str:
+    return (user.get_full_name() or user.get_username())[:150]
+
+
+def _bump(deployment: Deployment) -> int:
+    """The next sequence number; the caller holds the deployment row lock."""
+    deployment.seq += 1
+    deployment.save(update_fields=["seq"])
+    return deployment.seq
+
+
+def broadcast_panel(deployment: Deployment, seqs: list[int]) -> None:
+    """After commit: the signals panel, once per sequence number taken.
+
+    Rendered once in two variants (editors get the reading form). Every
+    message carries the same panel, so a page applies them one by one.
+    """
+    if not seqs:
+        return
+    deployment_id = deployment.pk
+
+    def send():
+        from deploychecks.gonogo.panel import render_panel
+
+        fresh = Deployment.objects.get(pk=deployment_id)
+        html_edit = render_panel(fresh, editable=True)
+        html_read = render_panel(fresh, editable=False)
+        allowed = access.allowed_user_ids(deployment_id)
+        for seq in seqs:
+            send_to_deployment(deployment_id, run_event(
+                seq=seq, kind="signals", allowed=allowed, html_edit=html_edit,
+                html_read=html_read))
+
+    transaction.on_commit(send)
