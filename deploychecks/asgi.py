@@ -18,6 +18,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 
+from deploychecks.accounts.middleware import WebsocketSessionLifetime  # noqa: E402
 from deploychecks.core.lifespan import with_lifespan  # noqa: E402
 from deploychecks.routing import websocket_urlpatterns  # noqa: E402
 
@@ -26,7 +27,7 @@ application = with_lifespan(
         {
             "http": django_asgi_app,
             "websocket": AllowedHostsOriginValidator(
-                AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+                AuthMiddlewareStack(WebsocketSessionLifetime(URLRouter(websocket_urlpatterns)))
             ),
         }
     )

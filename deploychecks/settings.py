@@ -6,6 +6,7 @@ PostgreSQL, channels-redis and Celery on Redis.
 """
 
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -62,7 +63,9 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "channels",
+    "axes",
     "deploychecks.core",
+    "deploychecks.accounts",
     "deploychecks.checklists",
     "deploychecks.runs",
     "deploychecks.audit",
@@ -81,9 +84,12 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "deploychecks.accounts.middleware.SessionLifetimeMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    # Last, as django-axes asks: it turns a flagged login attempt into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "deploychecks.urls"
@@ -180,6 +186,25 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+# django-axes watches every authenticate() call and must come first; it never
+# logs anyone in itself (and has no get_user, so sessions name ModelBackend).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = envint("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=envint("LOGIN_COOLOFF_MINUTES", 15, minimum=1))
+# Lock a username from one address: a stranger cannot lock a colleague out
+# from elsewhere, and one office behind NAT is not locked out as a whole.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "deploychecks.accounts.views.locked_out"
+AXES_CLIENT_IP_CALLABLE = "deploychecks.accounts.throttle.client_ip"
+# Sessions: an idle timeout (renewed by every request) and an absolute lifetime
+# counted from login (deploychecks.accounts.middleware.SessionLifetimeMiddleware).
+SESSION_COOKIE_AGE = envint("SESSION_IDLE_HOURS", 12, minimum=1) * 3600
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_ABSOLUTE_SECONDS = envint("SESSION_ABSOLUTE_HOURS", 72, minimum=1) * 3600
 
 # --- Security -----------------------------------------------------------------
 SECURE_COOKIES = envbool("SECURE_COOKIES", False)

@@ -10,6 +10,7 @@ urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/", include("deploychecks.accounts.urls")),
     path("templates/", include("deploychecks.checklists.urls")),
     # Go/no-go (run page actions, ingest API, template thresholds) and public status pages.
     path("", include("deploychecks.gonogo.urls")),

@@ -1,0 +1,71 @@
+"""Idle timeout, absolute lifetime and cookie flags of sessions."""
+
+import time
+
+import pytest
+from django.conf import settings
+from django.test import Client
+from django.urls import reverse
+
+from deploychecks.accounts.sessions import LOGIN_AT_KEY
+
+pytestmark = pytest.mark.django_db
+
+
+def _age_session(client, seconds):
+    session = client.session
+    session[LOGIN_AT_KEY] = int(time.time()) - seconds
+    session.save()
+
+
+def test_idle_timeout_defaults_to_12_hours_renewed_by_every_request(engineer):
+    client = Client()
+    client.force_login(engineer)
+
+    response = client.get(reverse("runs:list"))
+
+    assert settings.SESSION_COOKIE_AGE == 12 * 3600
+    assert settings.SESSION_SAVE_EVERY_REQUEST is True
+    cookie = response.cookies[settings.SESSION_COOKIE_NAME]
+    assert cookie["max-age"] == 12 * 3600
+    assert cookie["httponly"] is True
+
+
+def test_session_within_its_absolute_lifetime_works(engineer):
+    client = Client()
+    client.force_login(engineer)
+    _age_session(client, settings.SESSION_ABSOLUTE_SECONDS - 60)
+
+    assert client.get(reverse("runs:list")).status_code == 200
+
+
+def test_session_past_its_absolute_lifetime_is_logged_out(engineer):
+    client = Client()
+    client.force_login(engineer)
+    _age_session(client, settings.SESSION_ABSOLUTE_SECONDS + 1)
+
+    response = client.get(reverse("runs:list"))
+
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+    assert "_auth_user_id" not in client.session
+    assert client.get(reverse("runs:list")).status_code == 302
+
+
+def test_absolute_lifetime_defaults_to_72_hours():
+    assert settings.SESSION_ABSOLUTE_SECONDS == 72 * 3600
+
+
+@pytest.mark.django_db(transaction=True)
+def test_expired_session_cannot_open_a_websocket(deployment, engineer, purge_audit_events):
+    from tests.accounts.sockets import connect_code
+
+    client = Client()
+    client.force_login(engineer)
+    fresh = connect_code(deployment.pk, client)
+    _age_session(client, settings.SESSION_ABSOLUTE_SECONDS + 1)
+
+    expired = connect_code(deployment.pk, client)
+
+    assert fresh is None  # accepted
+    assert expired == 4401
