@@ -70,12 +70,14 @@ INSTALLED_APPS = [
     "deploychecks.runs",
     "deploychecks.audit",
     "deploychecks.realtime",
+    "deploychecks.reminders",
     "deploychecks.gonogo",
     "deploychecks.statuspage",
 ]
 
 MIDDLEWARE = [
     "deploychecks.core.middleware.ServerTimingMiddleware",
+    "deploychecks.core.middleware.ContentSecurityPolicyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "deploychecks.core.middleware.RequestIdMiddleware",
@@ -165,7 +167,42 @@ CELERY_TASK_ALWAYS_EAGER = EMBEDDED
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# --- Reminders (deploychecks.reminders) ----------------------------------------
+# 60 means one minute of reminder schedule passes in one second (demos, tests).
+REMINDER_TIME_SCALE = envfloat("REMINDER_TIME_SCALE", 1.0, minimum=0.001)
+REMINDER_DISPATCH_SECONDS = envfloat("REMINDER_DISPATCH_SECONDS", 60.0, minimum=0.1)
+# A reminder sent more than this after its due time is marked late.
+REMINDER_LATE_AFTER_SECONDS = 2 * REMINDER_DISPATCH_SECONDS
+# Schedule minutes (scaled like the schedule) before an unacknowledged reminder
+# escalates to the next contact; 0 turns escalation off.
+REMINDER_ESCALATE_MINUTES = envfloat("REMINDER_ESCALATE_MINUTES", 15.0, minimum=0)
+REMINDER_WEBHOOK_URL = envstr("REMINDER_WEBHOOK_URL", "")
+if REMINDER_WEBHOOK_URL and not REMINDER_WEBHOOK_URL.startswith(("http://", "https://")):
+    raise ImproperlyConfigured(
+        f"REMINDER_WEBHOOK_URL must start with http:// or https://, got {REMINDER_WEBHOOK_URL!r}")
+REMINDER_WEBHOOK_SECRET = envsecret("REMINDER_WEBHOOK_SECRET", "") or ""
+REMINDER_WEBHOOK_TIMEOUT_SECONDS = envfloat("REMINDER_WEBHOOK_TIMEOUT_SECONDS", 5.0, minimum=0.1)
+# Every channel (page, email, webhook) retries a failed delivery up to this many
+# attempts in all, waiting this times 2**(n-1) before retry n: 30 s, 1, 2, 4, 8 min.
+REMINDER_MAX_ATTEMPTS = envint("REMINDER_MAX_ATTEMPTS", 6, minimum=1)
+REMINDER_RETRY_BACKOFF_SECONDS = envfloat("REMINDER_RETRY_BACKOFF_SECONDS", 30.0, minimum=0)
+# A delivery claimed by a dispatcher that died is claimed again after this.
+REMINDER_DELIVERY_LEASE_SECONDS = envfloat("REMINDER_DELIVERY_LEASE_SECONDS", 120.0, minimum=1)
+EMAIL_TIMEOUT = envint("EMAIL_TIMEOUT", 20, minimum=1)
+if REMINDER_DELIVERY_LEASE_SECONDS <= 2 * max(REMINDER_WEBHOOK_TIMEOUT_SECONDS, EMAIL_TIMEOUT):
+    raise ImproperlyConfigured("REMINDER_DELIVERY_LEASE_SECONDS must be more than twice "
+                               "REMINDER_WEBHOOK_TIMEOUT_SECONDS and EMAIL_TIMEOUT")
 CELERY_BEAT_SCHEDULE: dict = {
+    # The reminder rows in the database are the schedule, so this one entry
+    # serves every deployment, and a second beat by mistake only makes the
+    # dispatcher run twice as often (its claims make that harmless). `expires`
+    # drops runs that queued up behind a stopped worker instead of running them.
+    "dispatch-due-reminders": {
+        "task": "deploychecks.reminders.tasks.dispatch_due_reminders",
+        "schedule": REMINDER_DISPATCH_SECONDS,
+        "options": {"expires": max(REMINDER_DISPATCH_SECONDS * 0.9,
+                                   REMINDER_DISPATCH_SECONDS - 5)},
+    },
     # A sustained-red rule fires with time, not only with a new reading.
     "judge-go-no-go": {
         "task": "gonogo.judge_open_deployments",
@@ -216,6 +253,24 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", False)
 SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+# Off by default: `preload` invites a permanent entry in the browsers' lists.
+SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", False)
+# Sent on every response by deploychecks.core.middleware.ContentSecurityPolicyMiddleware.
+# No inline scripts or styles anywhere: htmx is configured by a <meta> tag with
+# allowEval off, and the run page's script is a static file.
+CONTENT_SECURITY_POLICY = {
+    "default-src": "'self'",
+    "script-src": "'self'",
+    "style-src": "'self'",
+    "img-src": "'self' data:",
+    "connect-src": "'self'",
+    "font-src": "'self'",
+    "frame-ancestors": "'none'",
+    "base-uri": "'none'",
+    "form-action": "'self'",
+    "object-src": "'none'",
+}
 if envbool("BEHIND_TLS_PROXY", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
@@ -233,6 +288,8 @@ EMAIL_HOST_PASSWORD = envsecret("EMAIL_HOST_PASSWORD", "") or ""
 EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", True)
 DEFAULT_FROM_EMAIL = envstr("DEFAULT_FROM_EMAIL", "Deploychecks <deploychecks@localhost>")
 SITE_URL = envstr("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# For EMAIL_BACKEND=django.core.mail.backends.filebased.EmailBackend (one file per message).
+EMAIL_FILE_PATH = envstr("EMAIL_FILE_PATH", str(DATA_DIR / "mail"))
 
 # --- I18n, static -------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

@@ -12,6 +12,8 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/", include("deploychecks.accounts.urls")),
     path("templates/", include("deploychecks.checklists.urls")),
+    # Reminder pages under deployments/<pk>/reminders/ and templates/<id>/r<n>/reminders/.
+    path("", include("deploychecks.reminders.urls")),
     # Go/no-go (run page actions, ingest API, template thresholds) and public status pages.
     path("", include("deploychecks.gonogo.urls")),
     path("", include("deploychecks.statuspage.urls")),

@@ -69,7 +69,8 @@ def start_rollback(request, pk):
             messages.error(request, exc.message)
             return redirect(deployment)
         deployment.refresh_from_db()
-        return _panel_response(request, deployment, role, status=422, error=exc.message)
+        status = 403 if isinstance(exc, NotAllowed) else 422
+        return _panel_response(request, deployment, role, status=status, error=exc.message)
     if request.htmx:
         # The whole page changes mode: reload it (every other viewer resyncs).
         response = HttpResponse(status=204)

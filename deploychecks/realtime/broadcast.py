@@ -25,6 +25,18 @@ class PresenceEvent(TypedDict):
     type: str  # "presence.changed"
 
 
+class ReminderNotice(TypedDict):
+    """A reminder toast or "refresh the notification centre" (reminders.live).
+
+    Outside the seq stream: the centre is re-read from the database on every
+    notice and on reconnect, so a lost notice costs nothing but the toast.
+    """
+
+    type: str  # "reminder.notice" -> consumer method reminder_notice
+    text: str  # the websocket text: {"type": "toast", ...} or {"type": "reminders"}
+    allowed: list[int]  # sorted, as in RunEvent
+
+
 def group_name(deployment_id: int) -> str:
     return f"deployment-{deployment_id}"
 

@@ -72,5 +72,13 @@ class DeploymentConsumer(AsyncWebsocketConsumer):
             "resync": event.get("resync", False), "html": html,
         }))
 
+    async def reminder_notice(self, event):
+        # Same re-check as run_event; the text is the same for every viewer.
+        # Reminders are rare, so a plain membership test is fast enough.
+        if self.user.pk not in event["allowed"]:
+            await self.close(code=4403)
+            return
+        await self.send(text_data=event["text"])
+
     async def presence_changed(self, event):
         await self.send(text_data=json.dumps({"type": "presence"}))

@@ -318,6 +318,13 @@ def change_status(*, deployment_id: int, to: str, user, request=None, reason: st
                  seq=deployment.seq, target=deployment, before={"status": current},
                  after={"status": to, "reason": reason.strip()[:REASON_MAX]}, request=request)
     seq = deployment.seq
+    # Reminders follow the status: created on go-live, the rest cancelled at the end.
+    from deploychecks.reminders import services as reminders  # it builds on this module
+
+    if to == S.MONITORING:
+        reminders.schedule_for(deployment, user=user, request=request)
+    elif to in (S.COMPLETED, S.ROLLED_BACK, S.ABORTED):
+        reminders.cancel_pending(deployment, user=user, request=request)
     _gonogo().status_changed(deployment, current, to, user=user, request=request)
     broadcast_on_commit(deployment.pk, lambda: _resync_message(deployment.pk, seq, "status"))
     return Change(deployment, changed=True, seq=seq)

@@ -101,11 +101,16 @@
         if (socket.readyState === 1) { socket.send(JSON.stringify({ type: "ping" })); }
       }, 25000);
       if (reconnect) { root.dispatchEvent(new CustomEvent("run:reconnected")); }
+      root.dispatchEvent(new CustomEvent("run:open"));
     };
     socket.onmessage = function (e) {
       var msg = JSON.parse(e.data);
       if (msg.type === "event") { apply(msg); }
       else if (msg.type === "presence") { refreshPresence(); }
+      // Reminder toasts and centre refreshes (static/js/reminders.js); no seq.
+      else if (msg.type === "toast" || msg.type === "reminders") {
+        root.dispatchEvent(new CustomEvent("run:reminder", { detail: msg }));
+      }
     };
     socket.onclose = function (e) {
       clearInterval(heartbeat);

@@ -1,0 +1,20 @@
+from django.apps import AppConfig
+
+
+class RemindersConfig(AppConfig):
+    name = "deploychecks.reminders"
+    label = "reminders"
+
+    def ready(self):
+        from django.db.models.signals import post_save
+
+        from deploychecks.checklists.models import TemplateRevision
+        from deploychecks.reminders.schedule import give_new_revision_rules
+
+        # Every new revision (import, edit, the built-in default) starts with a
+        # schedule: its predecessor's rules, or the default stabilization schedule.
+        post_save.connect(give_new_revision_rules, sender=TemplateRevision,
+                          dispatch_uid="reminders-new-revision-rules")
+        # Register the task in every process, not only in Celery workers (whose
+        # autodiscovery is lazy): the embedded scheduler of the web process runs it.
+        from deploychecks.reminders import tasks  # noqa: F401

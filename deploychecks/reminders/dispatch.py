@@ -1,0 +1,299 @@
+"""dispatch_due_reminders: release due reminders, escalate, deliver every channel once.
+
+One run, started by the single beat entry every REMINDER_DISPATCH_SECONDS (or
+by the embedded scheduler inside the web process), does three things, each
+claim in its own short transaction with SELECT ... FOR UPDATE SKIP LOCKED so
+any number of runs can overlap (two beats, two workers) without sharing work:
+
+1. Release: every pending reminder whose due_at has passed is marked sent (or
+   late, or missed when a later occurrence of the same rule is also due) and
+   gets one ReminderDelivery row per channel, in the same transaction. A
+   released reminder is never released again.
+2. Escalate: a reminder sent more than REMINDER_ESCALATE_MINUTES (scaled) ago
+   and not acknowledged gets escalation deliveries to the next contact, once.
+3. Deliver: claim one delivery at a time (status sending, with a lease), send
+   it outside any transaction, then record sent, or schedule a retry with
+   exponential backoff, or give up after REMINDER_MAX_ATTEMPTS. A
+   delivery whose lease ran out (its dispatcher died) is claimed again.
+
+No Celery ETA is used anywhere: retries wait in the database (next_attempt_at)
+for a later run. docs/decisions.md states the exact delivery guarantee.
+"""
+
+import logging
+import re
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Case, IntegerField, Q, Value, When
+from django.utils import timezone
+
+from deploychecks.audit.services import record_event
+from deploychecks.reminders import delivery as channels
+from deploychecks.reminders import live
+from deploychecks.reminders.models import Reminder, ReminderDelivery
+from deploychecks.reminders.schedule import schedule_delta
+from deploychecks.runs.models import Deployment, Participant
+
+logger = logging.getLogger("deploychecks.reminders")
+
+RS = Reminder.Status
+DS = ReminderDelivery.Status
+Channel = ReminderDelivery.Channel
+Purpose = ReminderDelivery.Purpose
+# Upper bound of deliveries one run sends; the next run continues.
+MAX_DELIVERIES_PER_RUN = 500
+EMAIL_RE = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
+# Page first: the toast is the fastest signal and never waits for SMTP or a
+# slow webhook of another reminder.
+CHANNEL_ORDER = Case(When(channel=Channel.PAGE, then=Value(0)),
+                     When(channel=Channel.EMAIL, then=Value(1)),
+                     default=Value(2), output_field=IntegerField())
+
+
+@dataclass
+class DispatchReport:
+    released: list[int] = field(default_factory=list)
+    missed: list[int] = field(default_factory=list)
+    escalated: list[int] = field(default_factory=list)
+    sent: list[int] = field(default_factory=list)  # delivery ids
+    failed: list[int] = field(default_factory=list)  # delivery ids (retry or give up)
+
+
+def dispatch_due_reminders() -> DispatchReport:
+    report = DispatchReport()
+    release_due_reminders(report)
+    escalate_unacknowledged(report)
+    deliver_pending(report)
+    if report.released or report.escalated or report.sent or report.failed:
+        logger.info("reminders: %d released, %d missed, %d escalated, %d deliveries sent, "
+                    "%d failed", len(report.released), len(report.missed),
+                    len(report.escalated), len(report.sent), len(report.failed))
+    return report
+
+
+# --- 1. Release --------------------------------------------------------------------------
+
+
+@transaction.atomic
+def release_due_reminders(report: DispatchReport) -> None:
+    now = timezone.now()
+    due = list(Reminder.objects.select_for_update(skip_locked=True, of=("self",))
+               .filter(status=RS.PENDING, due_at__lte=now,
+                       deployment__status=Deployment.Status.MONITORING)
+               .select_related("deployment", "deployment__lead")
+               .order_by("due_at", "pk"))
+    if not due:
+        return
+    grace = timedelta(seconds=settings.REMINDER_LATE_AFTER_SECONDS)
+    webhooks = {}
+    for reminder in due:
+        reminder.late_by = now - reminder.due_at
+        if _superseded(reminder, now):
+            # Down while several occurrences fell due: only the latest goes out.
+            reminder.status = RS.MISSED
+            reminder.save(update_fields=["status", "late_by"])
+            record_event(action="reminder.missed", deployment=reminder.deployment,
+                         target=reminder, after={"due_at": reminder.due_at,
+                                                 "late_by_seconds": _seconds(reminder.late_by)})
+            report.missed.append(reminder.pk)
+            continue
+        reminder.status = RS.LATE if reminder.late_by > grace else RS.SENT
+        reminder.sent_at = now
+        reminder.save(update_fields=["status", "sent_at", "late_by"])
+        deployment_id = reminder.deployment_id
+        if deployment_id not in webhooks:
+            webhooks[deployment_id] = channels.webhook_target(deployment_id) is not None
+        _create_deliveries(reminder, Purpose.REMINDER, _email_recipients(reminder),
+                           webhook=webhooks[deployment_id], now=now)
+        record_event(action="reminder.sent", deployment=reminder.deployment, target=reminder,
+                     after={"status": reminder.status, "due_at": reminder.due_at,
+                            "late_by_seconds": _seconds(reminder.late_by)})
+        report.released.append(reminder.pk)
+
+
+def _superseded(reminder: Reminder, now) -> bool:
+    """Is a later occurrence of the same rule also due? Then this one is obsolete.
+
+    Read without locks: occurrences only ever become due, never undue, so two
+    dispatchers agree on the answer for any row they both could see.
+    """
+    return (Reminder.objects.filter(deployment_id=reminder.deployment_id,
+                                    rule_id=reminder.rule_id, title=reminder.title,
+                                    due_at__gt=reminder.due_at, due_at__lte=now)
+            .exclude(status=RS.CANCELLED).exists())
+
+
+def _email_recipients(reminder: Reminder) -> list[str]:
+    deployment = reminder.deployment
+    roles = set(reminder.notify)
+    addresses: list[str] = []
+    if "lead" in roles and deployment.lead is not None:
+        addresses.append(deployment.lead.email)
+    by_role = {"engineers": Participant.Role.ENGINEER, "approvers": Participant.Role.APPROVER,
+               "viewers": Participant.Role.VIEWER}
+    wanted = [by_role[r] for r in ("engineers", "approvers", "viewers") if r in roles]
+    if wanted:
+        addresses.extend(Participant.objects.filter(deployment=deployment, role__in=wanted,
+                                                    user__is_active=True)
+                         .order_by("role", "user__username").values_list("user__email",
+                                                                          flat=True))
+    if "contacts" in roles:
+        addresses.extend(c.person.strip() for c in deployment.contacts.order_by("position"))
+    unique = []
+    for address in addresses:
+        if address and EMAIL_RE.match(address) and address.lower() not in map(str.lower, unique):
+            unique.append(address)
+    return unique
+
+
+def _create_deliveries(reminder, purpose, recipients, *, webhook: bool, now) -> None:
+    rows = [ReminderDelivery(reminder=reminder, purpose=purpose, channel=Channel.PAGE,
+                             next_attempt_at=now),
+            ReminderDelivery(reminder=reminder, purpose=purpose, channel=Channel.EMAIL,
+                             recipients=recipients, next_attempt_at=now,
+                             status=DS.PENDING if recipients else DS.SKIPPED)]
+    if webhook:
+        rows.append(ReminderDelivery(reminder=reminder, purpose=purpose,
+                                     channel=Channel.WEBHOOK, next_attempt_at=now))
+    ReminderDelivery.objects.bulk_create(rows)
+
+
+# --- 2. Escalate -------------------------------------------------------------------------
+
+
+@transaction.atomic
+def escalate_unacknowledged(report: DispatchReport) -> None:
+    if settings.REMINDER_ESCALATE_MINUTES <= 0:
+        return
+    now = timezone.now()
+    cutoff = now - schedule_delta(settings.REMINDER_ESCALATE_MINUTES)
+    overdue = list(Reminder.objects.select_for_update(skip_locked=True, of=("self",))
+                   .filter(status__in=[RS.SENT, RS.LATE], escalated_at__isnull=True,
+                           sent_at__lte=cutoff,
+                           deployment__status=Deployment.Status.MONITORING)
+                   .select_related("deployment").order_by("deployment_id", "due_at", "pk"))
+    for reminder in overdue:
+        contact = _next_contact(reminder)
+        reminder.escalated_at = now
+        reminder.escalated_to = _describe_contact(contact) if contact else "nobody (no contacts)"
+        reminder.save(update_fields=["escalated_at", "escalated_to"])
+        if contact is not None:
+            email = contact.person.strip()
+            _create_deliveries(reminder, Purpose.ESCALATION,
+                               [email] if EMAIL_RE.match(email) else [],
+                               webhook=channels.webhook_target(reminder.deployment_id) is not None,
+                               now=now)
+        record_event(action="reminder.escalated", deployment=reminder.deployment,
+                     target=reminder, after={"to": reminder.escalated_to,
+                                             "sent_at": reminder.sent_at})
+        report.escalated.append(reminder.pk)
+
+
+def _next_contact(reminder: Reminder):
+    """The escalation ladder: the first contact not already told, one step further
+    for each other reminder of this deployment that is escalated and still open."""
+    told = {address.lower() for address in
+            ReminderDelivery.objects.filter(reminder=reminder, purpose=Purpose.REMINDER,
+                                            channel=Channel.EMAIL)
+            .values_list("recipients", flat=True).first() or []}
+    ladder = [c for c in reminder.deployment.contacts.order_by("position")
+              if c.person.strip().lower() not in told]
+    if not ladder:
+        return None
+    level = (Reminder.objects.filter(deployment_id=reminder.deployment_id,
+                                     escalated_at__isnull=False,
+                                     status__in=[RS.SENT, RS.LATE])
+             .exclude(pk=reminder.pk).count())
+    return ladder[min(level, len(ladder) - 1)]
+
+
+def _describe_contact(contact) -> str:
+    reach = ", ".join(v for v in (contact.person, contact.phone, contact.handle) if v)
+    return f"{contact.role} ({reach})" if reach else contact.role
+
+
+# --- 3. Deliver --------------------------------------------------------------------------
+
+
+def deliver_pending(report: DispatchReport) -> None:
+    for _ in range(MAX_DELIVERIES_PER_RUN):
+        delivery = claim_next_delivery()
+        if delivery is None:
+            return
+        perform(delivery, report)
+
+
+@transaction.atomic
+def claim_next_delivery() -> ReminderDelivery | None:
+    """Take one delivery that is due, or whose previous claimant's lease ran out."""
+    now = timezone.now()
+    delivery = (ReminderDelivery.objects.select_for_update(skip_locked=True, of=("self",))
+                .filter(Q(status=DS.PENDING, next_attempt_at__lte=now)
+                        | Q(status=DS.SENDING, lease_until__lt=now))
+                .select_related("reminder__deployment")
+                .order_by(CHANNEL_ORDER, "reminder__due_at", "pk").first())
+    if delivery is None:
+        return None
+    if delivery.status == DS.SENDING:
+        # Its dispatcher stopped between sending and recording (or before
+        # sending): send again, under the same idempotency key, and say so.
+        delivery.last_error = ("an earlier attempt was interrupted before its result was "
+                               "recorded; sent again with the same idempotency key")
+        logger.warning("reminder delivery %s: lease expired, claiming again", delivery.pk)
+    delivery.status = DS.SENDING
+    delivery.attempts += 1
+    delivery.lease_until = now + timedelta(seconds=settings.REMINDER_DELIVERY_LEASE_SECONDS)
+    delivery.save(update_fields=["status", "attempts", "lease_until", "last_error"])
+    return delivery
+
+
+def perform(delivery: ReminderDelivery, report: DispatchReport) -> None:
+    try:
+        channels.deliver(delivery)
+    except Exception as exc:  # any failure of one channel must not stop the others
+        logger.warning("reminder delivery %s (%s) failed: %s", delivery.pk, delivery.channel,
+                       exc)
+        _record_failure(delivery, f"{type(exc).__name__}: {exc}"
+                        if not isinstance(exc, channels.DeliveryFailed) else str(exc))
+        report.failed.append(delivery.pk)
+        return
+    _record_sent(delivery)
+    report.sent.append(delivery.pk)
+
+
+def _still_ours(delivery):
+    # The row as we claimed it: if our lease ran out and someone else claimed it
+    # since, attempts has moved on and we must not overwrite their outcome.
+    return ReminderDelivery.objects.filter(pk=delivery.pk, status=DS.SENDING,
+                                           attempts=delivery.attempts)
+
+
+def _record_sent(delivery: ReminderDelivery) -> None:
+    updated = _still_ours(delivery).update(status=DS.SENT, sent_at=timezone.now(),
+                                           lease_until=None)
+    if not updated:
+        logger.warning("reminder delivery %s: sent, but another dispatcher had claimed it "
+                       "after our lease ran out", delivery.pk)
+
+
+def _record_failure(delivery: ReminderDelivery, error: str) -> None:
+    now = timezone.now()
+    if delivery.attempts >= settings.REMINDER_MAX_ATTEMPTS:
+        values = {"status": DS.FAILED}
+    else:
+        backoff = settings.REMINDER_RETRY_BACKOFF_SECONDS * 2 ** (delivery.attempts - 1)
+        values = {"status": DS.PENDING, "next_attempt_at": now + timedelta(seconds=backoff)}
+    updated = _still_ours(delivery).update(lease_until=None, last_error=error[:2000], **values)
+    if updated and delivery.channel != Channel.PAGE:
+        # Failures are shown in the notification centre: refresh it.
+        try:
+            live.send_refresh(delivery.reminder.deployment_id)
+        except Exception:  # the page is only a hint; the row says it all
+            logger.exception("could not tell pages about a failed delivery")
+
+
+def _seconds(delta) -> float:
+    return round(delta.total_seconds(), 3) if delta is not None else 0.0

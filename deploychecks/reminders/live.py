@@ -1,0 +1,43 @@
+"""What reminders send to open run pages (message shape: realtime.broadcast.ReminderNotice).
+
+Two websocket texts: {"type": "toast", "reminder_id", "html"} when a reminder
+or escalation goes out, and {"type": "reminders"} when the notification centre
+changed (acknowledged, cancelled, a delivery failed). The page re-reads the
+centre from the server for both, so a lost notice only loses its toast.
+"""
+
+import json
+
+from django.db import transaction
+from django.template.loader import render_to_string
+
+from deploychecks.realtime.broadcast import ReminderNotice, send_to_deployment
+from deploychecks.runs import access
+
+REFRESH_TEXT = json.dumps({"type": "reminders"})
+CENTRE = "reminders/centre.html"
+
+
+def notice(deployment_id: int, text: str) -> ReminderNotice:
+    return {"type": "reminder.notice", "text": text,
+            "allowed": sorted(access.allowed_user_ids(deployment_id))}
+
+
+def send_toast(reminder, *, escalation: str = "") -> None:
+    """Send the toast of `reminder` (or of its escalation) to every open view of it."""
+    from deploychecks.reminders.views import reminder_context
+
+    html = render_to_string(f"{CENTRE}#toast",
+                            {**reminder_context(reminder), "escalation": escalation})
+    text = json.dumps({"type": "toast", "reminder_id": reminder.pk,
+                       "key": f"{reminder.pk}-{'escalation' if escalation else 'reminder'}",
+                       "html": html})
+    send_to_deployment(reminder.deployment_id, notice(reminder.deployment_id, text))
+
+
+def send_refresh(deployment_id: int) -> None:
+    send_to_deployment(deployment_id, notice(deployment_id, REFRESH_TEXT))
+
+
+def refresh_on_commit(deployment_id: int) -> None:
+    transaction.on_commit(lambda: send_refresh(deployment_id))
