@@ -1,0 +1,58 @@
+"""Embedded mode (`make run`, no Redis): the web process's own scheduler delivers reminders.
+
+The ASGI application is started as uvicorn starts it (a lifespan startup), with
+the in-memory channel layer and eager Celery of embedded mode; the lifespan
+scheduler then runs the beat schedule in the same event loop as the websocket,
+which is the only way an in-memory broadcast reaches it.
+"""
+
+from datetime import timedelta
+
+import pytest
+from asgiref.sync import async_to_sync, sync_to_async
+from asgiref.testing import ApplicationCommunicator
+from django.core import mail
+
+from deploychecks.asgi import application
+from tests.reminders.sockets import browser_headers, close, first_toast, open_socket
+from tests.reminders.conftest import go_live, set_rules
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def embedded(settings):
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    settings.EMBEDDED_SCHEDULER = True
+    settings.SCHEDULER_INTERVAL_SECONDS = 0.2
+    settings.REMINDER_TIME_SCALE = 60  # a minute of schedule per second
+
+
+def test_lifespan_scheduler_delivers_a_toast_and_an_email(embedded, revision, deployment,
+                                                           lead, engineer, purge_audit_events):
+    set_rules(revision, ("Check the error rate", 1))  # due 1 s after go-live
+    headers = browser_headers(engineer)
+
+    async def scenario():
+        server = ApplicationCommunicator(application, {"type": "lifespan"})
+        await server.send_input({"type": "lifespan.startup"})
+        assert (await server.receive_output(5))["type"] == "lifespan.startup.complete"
+        socket = await open_socket(deployment.pk, headers)
+        live = await sync_to_async(go_live)(deployment, lead)
+        toast = await first_toast(socket, timeout=15)
+        await close(socket)
+        await server.send_input({"type": "lifespan.shutdown"})
+        await server.receive_output(5)
+        return live, toast
+
+    live, toast = async_to_sync(scenario)()
+
+    assert toast is not None, "no toast arrived from the embedded scheduler"
+    assert "Check the error rate" in toast["html"]
+    reminder = live.reminders.get()
+    assert reminder.status == "sent"
+    assert reminder.sent_at - reminder.due_at < timedelta(seconds=2)
+    assert [m.subject for m in mail.outbox] == [
+        "[Deploychecks] Check the error rate · checkout-api 2.0.0"]
