@@ -11,7 +11,7 @@ TEST_DATABASE_URL ?= $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/dep
 TEST_REDIS_URL ?= $(or $(REDIS_URL),redis://127.0.0.1:6379/1)
 PYTEST_ARGS ?=
 
-.PHONY: run test install check-services lint clean docker-check
+.PHONY: run test install check-services check-deploy lint clean docker-check
 
 $(BIN)/.installed: pyproject.toml requirements.lock
 	@test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,14 @@ test: check-services
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) \
 	SECRET_KEY=test-secret-key-not-for-production-0123456789 \
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# Django's deployment checklist with production-like settings (a throwaway key;
+# nothing is connected to).
+check-deploy: install
+	env DEBUG=false SECURE_COOKIES=true SECURE_SSL_REDIRECT=true SECURE_HSTS_SECONDS=31536000 \
+	SECURE_HSTS_PRELOAD=true DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) \
+	SECRET_KEY=$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))') \
+	$(BIN)/python manage.py check --deploy --fail-level WARNING
 
 docker-check:
 	docker compose config -q

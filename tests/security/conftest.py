@@ -1,0 +1,92 @@
+"""People with every kind of access to one deployment, and ids to fill URLs with."""
+
+from datetime import timedelta
+from types import SimpleNamespace
+
+import pytest
+from django.apps import apps
+from django.contrib.auth.models import Group
+from django.test import Client
+from django.utils import timezone
+
+from deploychecks.runs import services
+from deploychecks.runs.models import Deployment, Participant, RunSubCheck
+
+
+@pytest.fixture
+def manager(make_user):
+    user = make_user("mona")
+    user.groups.add(Group.objects.get_or_create(name="managers")[0])
+    return user
+
+
+@pytest.fixture
+def member(make_user, deployment):
+    """A second viewer: the one the lead removes in the matrix."""
+    user = make_user("mia")
+    Participant.objects.create(deployment=deployment, user=user, role="viewer")
+    return user
+
+
+@pytest.fixture
+def newcomer(make_user):
+    """Someone the lead can add."""
+    return make_user("nico")
+
+
+@pytest.fixture
+def people(lead, engineer, approver, viewer, outsider, manager, admin_user):
+    """Role name -> user (None for anonymous)."""
+    return {"anonymous": None, "outsider": outsider, "viewer": viewer, "approver": approver,
+            "engineer": engineer, "lead": lead, "manager": manager, "admin": admin_user}
+
+
+def _model(label):
+    try:
+        return apps.get_model(label)
+    except LookupError:
+        return None
+
+
+@pytest.fixture
+def ids(deployment, first_item, member, newcomer, revision, lead):
+    """Real ids for every URL keyword and every form field the matrix needs.
+
+    The deployment is live (monitoring, went live an hour ago), so that the
+    actions of a live deployment (readings, rollback, reminders) can be tried.
+    """
+    for status in ("in_progress", "monitoring"):
+        services.change_status(deployment_id=deployment.pk, to=status, user=lead)
+    now = timezone.now()
+    Deployment.objects.filter(pk=deployment.pk).update(started_at=now - timedelta(hours=2),
+                                                       go_live_at=now - timedelta(hours=1))
+    subcheck = RunSubCheck.objects.filter(item__deployment=deployment).order_by("pk").first()
+    role = deployment.signoff_roles.order_by("position").first()
+    values = SimpleNamespace(
+        pk=deployment.pk, item_id=first_item.pk, subcheck_id=subcheck.pk,
+        user_id=member.pk, newcomer=newcomer.pk, role_id=role.pk if role else None,
+        template_id=revision.template_id, number=revision.number,
+        reminder_id=None, token=None, signal=None,
+    )
+    # Other apps' objects, looked up by label so this file does not depend on them.
+    if Reminder := _model("reminders.Reminder"):
+        reminder = Reminder.objects.filter(deployment=deployment).order_by("pk").first()
+        if reminder is not None:
+            Reminder.objects.filter(pk=reminder.pk).update(status="sent", sent_at=now)  # went out
+            values.reminder_id = reminder.pk
+    if _model("statuspage.StatusPage"):
+        from deploychecks.statuspage import services as status_pages
+
+        status_pages.enable(deployment_id=deployment.pk, user=lead)
+        values.token = deployment.status_page.token
+    if deployment_signals := getattr(deployment, "signals", None):
+        signal = deployment_signals.order_by("pk").first()
+        values.signal = signal.name if signal else None
+    return values
+
+
+def client_for(user, **kwargs) -> Client:
+    client = Client(**kwargs)
+    if user is not None:
+        client.force_login(user)
+    return client
