@@ -221,8 +221,15 @@ class StepTiming:
 @dataclass
 class FollowUp:
     item: RunItem
+    # How long after the rollback it is due; due_at once the rollback has ended.
+    due_after: timedelta
     due_at: datetime | None
     overdue: bool
+
+    @property
+    def due_after_text(self) -> str:
+        hours = int(self.due_after.total_seconds() // 3600)
+        return f"{hours // 24} days" if hours >= 48 and hours % 24 == 0 else f"{hours} h"
 
 
 @dataclass
@@ -312,8 +319,9 @@ def build_view(deployment: Deployment, episode: RollbackEpisode, *, now: datetim
         # Only the items after the steps: the "Conditions" notes come before them.
         if steps and item.position < steps[0].position:
             continue
-        due = follow_up_due(item, rolled_back_at) if rolled_back_at else None
-        view.follow_ups.append(FollowUp(item, due, bool(due and due < now)))
+        after = follow_up_due(item, episode.started_at) - episode.started_at
+        due = rolled_back_at + after if rolled_back_at else None
+        view.follow_ups.append(FollowUp(item, after, due, bool(due and due < now)))
     return view
 
 

@@ -13,6 +13,7 @@ import math
 import secrets
 from datetime import datetime, timedelta
 
+from django.apps import apps
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
@@ -24,7 +25,6 @@ from deploychecks.audit.services import record_event
 from deploychecks.gonogo import grading
 from deploychecks.gonogo.defaults import DEFAULT_SIGNALS, MARKER
 from deploychecks.gonogo.models import (
-    THRESHOLD_FIELDS,
     DeploymentSignal,
     IngestToken,
     Reading,
@@ -372,18 +372,32 @@ def judge_open_deployments(now: datetime | None = None) -> int:
 
 
 def notify_verdict(deployment_id: int, result: grading.Verdict) -> None:
-    """Tell the lead that the verdict got worse (after commit; failures are logged)."""
+    """Tell the lead that the verdict got worse (after commit; failures are logged).
+
+    By email, and on the deployment's webhook when the reminders app has one
+    configured (its delivery channel, sent by a worker: a slow webhook must
+    not hold up the reading that changed the verdict).
+    """
     deployment = Deployment.objects.select_related("lead").get(pk=deployment_id)
-    lead = deployment.lead
-    if lead is None or not lead.email:
-        return
     subject = (f"[Deploychecks] {deployment.service} {deployment.version}: "
                f"{result.level.upper()} — {result.headline}")
-    body = (f"{result.rule}\n\n{settings.SITE_URL}{deployment.get_absolute_url()}\n")
+    url = f"{settings.SITE_URL}{deployment.get_absolute_url()}"
+    lead = deployment.lead
+    if lead is not None and lead.email:
+        try:
+            send_mail(subject, f"{result.rule}\n\n{url}\n", None, [lead.email])
+        except Exception:  # noqa: BLE001  a mail outage must not break a reading
+            logger.exception("could not email the verdict of deployment %s", deployment_id)
+    if not apps.is_installed("deploychecks.reminders"):
+        return
     try:
-        send_mail(subject, body, None, [lead.email])
-    except Exception:  # noqa: BLE001  a mail outage must not break a reading
-        logger.exception("could not email the verdict of deployment %s", deployment_id)
+        from deploychecks.reminders.delivery import webhook_target
+    except ImportError:  # the reminders app without its delivery module
+        return
+    if webhook_target(deployment_id) is not None:
+        from deploychecks.gonogo.tasks import post_verdict_webhook
+
+        post_verdict_webhook.delay(deployment_id, f"{subject}: {result.rule} <{url}>")
 
 
 # --- Ingest tokens -------------------------------------------------------------------
