@@ -32,7 +32,10 @@ print(json.dumps({{name: getattr(settings, name) for name in {SETTINGS!r}}}))
 
 
 def _run(**overrides):
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SECURE_", "SESSION_"))}
+    # Not DJANGO_ALLOW_ASYNC_UNSAFE: the browser tests set it in this process, and
+    # the deploy check rightly refuses it.
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("SECURE_", "SESSION_")) and k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
     env.update(PRODUCTION_ENV, SECRET_KEY=secrets.token_urlsafe(50),
                DJANGO_SETTINGS_MODULE="deploychecks.settings", **overrides)
     return subprocess.run([sys.executable, "-c", SCRIPT], cwd=REPO, env=env,
