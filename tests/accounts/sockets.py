@@ -9,11 +9,12 @@ from deploychecks.asgi import application
 
 def connect_code(deployment_id: int, client) -> int | None:
     """None if the socket was accepted, else its close code."""
-    cookie = f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
+    headers = [(b"origin", b"http://127.0.0.1"), (b"host", b"127.0.0.1")]
+    if settings.SESSION_COOKIE_NAME in client.cookies:  # else: anonymous
+        cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
+        headers.append((b"cookie", f"{settings.SESSION_COOKIE_NAME}={cookie}".encode()))
     scope = {"type": "websocket", "path": f"/ws/deployments/{deployment_id}/",
-             "query_string": b"", "subprotocols": [],
-             "headers": [(b"cookie", cookie.encode()), (b"origin", b"http://127.0.0.1"),
-                         (b"host", b"127.0.0.1")]}
+             "query_string": b"", "subprotocols": [], "headers": headers}
 
     async def attempt():
         socket = ApplicationCommunicator(application, scope)
