@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "deploychecks.runs",
     "deploychecks.audit",
     "deploychecks.realtime",
+    "deploychecks.signoffs",
     "deploychecks.reminders",
     "deploychecks.gonogo",
     "deploychecks.statuspage",
@@ -242,6 +243,8 @@ AXES_CLIENT_IP_CALLABLE = "deploychecks.accounts.throttle.client_ip"
 SESSION_COOKIE_AGE = envint("SESSION_IDLE_HOURS", 12, minimum=1) * 3600
 SESSION_SAVE_EVERY_REQUEST = True
 SESSION_ABSOLUTE_SECONDS = envint("SESSION_ABSOLUTE_HOURS", 72, minimum=1) * 3600
+# How long a password confirmation lets an approver sign without typing it again.
+REAUTH_WINDOW_SECONDS = envint("REAUTH_WINDOW_SECONDS", 300, minimum=1)
 
 # --- Security -----------------------------------------------------------------
 SECURE_COOKIES = envbool("SECURE_COOKIES", False)

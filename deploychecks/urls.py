@@ -7,6 +7,7 @@ from deploychecks.core import views as core_views
 urlpatterns = [
     path("", core_views.home, name="home"),
     path("deployments/", include("deploychecks.runs.urls")),
+    path("deployments/", include("deploychecks.signoffs.urls")),
     path("healthz", core_views.healthz, name="healthz"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -44,6 +44,14 @@ class Deployment(models.Model):
     ended_at = models.DateTimeField(null=True, blank=True)
     # Last sequence number handed out; bumped under a row lock with every change.
     seq = models.PositiveBigIntegerField(default=0)
+    # Set when an admin completed the deployment without every sign-off role's
+    # valid approval (signoffs.services.check_completion); shown on the run page.
+    completion_override_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+")
+    completion_override_name = models.CharField(max_length=150, blank=True)
+    completion_override_reason = models.TextField(blank=True)
+    completion_override_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -58,6 +66,11 @@ class Deployment(models.Model):
             models.CheckConstraint(
                 condition=Q(status__in=["planned", "in_progress"]) | Q(started_at__isnull=False),
                 name="started_deployment_has_start",
+            ),
+            models.CheckConstraint(
+                condition=Q(completion_override_at__isnull=True)
+                | ~Q(completion_override_reason=""),
+                name="completion_override_has_reason",
             ),
         ]
 

@@ -116,6 +116,8 @@ def create_deployment(
     Participant.objects.bulk_create(members.values())
     _snapshot(deployment, revision)
     _gonogo().deployment_created(deployment, revision)
+    if approvers:
+        _signoffs().assign_initial_approvers(deployment, approvers, lead=lead)
     record_event(
         action="deployment.created", actor=user, deployment=deployment, seq=1,
         target=deployment, after={"release": release_name, "version": version,
@@ -213,6 +215,10 @@ def set_item_state(*, deployment_id: int, item_id: int, state: str, expected_ver
                         "version": item.version},
                  request=request)
     _broadcast_item(deployment.pk, item.pk, seq, "item")
+    verb = {"done": "was ticked", "open": "was reopened", "na": "was marked N/A"}[state]
+    _signoffs().invalidate_signoffs(
+        deployment, f"“{item.title}” {verb} by {item.changed_by_name}", seq, actor=user,
+        request=request)
     # Last: ticking the last rollback step moves the deployment to rolled_back.
     _gonogo().item_changed(deployment, item, user=user, request=request)
     return Change(item, changed=True, seq=seq)
@@ -246,6 +252,10 @@ def set_subcheck_state(*, deployment_id: int, subcheck_id: int, done: bool,
                  deployment=deployment, seq=seq, target=sub, before=before,
                  after={"done": sub.done, "version": sub.version}, request=request)
     _broadcast_item(deployment.pk, sub.item_id, seq, "subcheck")
+    _signoffs().invalidate_signoffs(
+        deployment, f"“{sub.title}” (under “{sub.item.title}”) was "
+        f"{'ticked' if done else 'reopened'} by {sub.changed_by_name}", seq, actor=user,
+        request=request)
     return Change(sub, changed=True, seq=seq)
 
 
@@ -279,16 +289,26 @@ def add_item_note(*, deployment_id: int, item_id: int, body: str, user,
 
 
 @transaction.atomic
-def change_status(*, deployment_id: int, to: str, user, request=None, reason: str = "") -> Change:
-    """Move along planned → in_progress → monitoring → completed (or rolled_back/aborted)."""
+def change_status(*, deployment_id: int, to: str, user, request=None, reason: str = "",
+                  override_reason: str = "") -> Change:
+    """Move along planned → in_progress → monitoring → completed (or rolled_back/aborted).
+
+    Completing needs every sign-off role's valid approval, unless an admin
+    gives an `override_reason` (signoffs.services.check_completion).
+    """
     deployment = Deployment.objects.select_for_update().get(pk=deployment_id)
     role = access.role_of(user, deployment)
     if role is None:
         raise NotAllowed("You do not have access to this deployment.")
-    if not access.can_edit(role):
+    override_reason = (override_reason or "").strip()
+    # An admin's override may come from someone who cannot otherwise edit;
+    # check_completion refuses it from anyone but an admin.
+    if not access.can_edit(role) and not override_reason:
         raise NotAllowed("Only the lead and engineers can change the deployment's status.")
     if to not in S.values:
         raise IllegalTransition(f"Unknown status {to!r}.")
+    if override_reason and to != S.COMPLETED:
+        raise IllegalTransition("An override only applies to completing a deployment.")
     current = deployment.status
     if to == current:
         return Change(deployment, changed=False)
@@ -297,6 +317,9 @@ def change_status(*, deployment_id: int, to: str, user, request=None, reason: st
         raise IllegalTransition(
             f"A deployment that is {S(current).label.lower()} cannot become "
             f"{S(to).label.lower()}. Allowed next: {allowed}.")
+    if to == S.COMPLETED:
+        _signoffs().check_completion(deployment, user=user, override_reason=override_reason,
+                                     request=request)
     now = timezone.now()
     deployment.status = to
     fields = ["status", "seq"]
@@ -467,6 +490,13 @@ def _gonogo():
     from deploychecks.gonogo import hooks
 
     return hooks
+
+
+def _signoffs():
+    # Imported late: signoffs.services builds on this module.
+    from deploychecks.signoffs import services
+
+    return services
 
 
 def _resync_message(deployment_id: int, seq: int, kind: str) -> dict:

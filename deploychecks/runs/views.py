@@ -19,6 +19,7 @@ from deploychecks.runs.fragments import (
 )
 from deploychecks.runs.models import Deployment, RunItem, RunSubCheck
 from deploychecks.runs.presence import viewers_now
+from deploychecks.signoffs.panel import panel_context
 
 S = Deployment.Status
 # Button labels, in the order the buttons appear.
@@ -66,6 +67,7 @@ def _page_context(request, deployment, role):
         "deployment": deployment, "role": role, "phases": phases, "can_edit": can_edit,
         "overall": overall_progress(phases), "current": current_phase(phases),
         "transitions": transitions,
+        "signoffs": panel_context(deployment, request.user, request),
     }
     # Go/no-go signals, and rollback mode (which puts the rollback phase first).
     context.update(gonogo_page_context(deployment, role, phases))
@@ -195,6 +197,7 @@ def change_status(request, pk):
     try:
         services.change_status(deployment_id=deployment.pk, to=request.POST.get("to", ""),
                                user=request.user, reason=request.POST.get("reason", ""),
+                               override_reason=request.POST.get("override_reason", ""),
                                request=request)
     except services.RunError as exc:
         if not request.htmx:

@@ -37,9 +37,28 @@
         if (twin && twin.dataset.mode === d.dataset.mode) { twin.open = d.open; }
       });
       if (old.tagName === "DETAILS" && fresh.tagName === "DETAILS") { fresh.open = old.open; }
+      keepEntries(old, fresh);
       fresh.removeAttribute("hx-swap-oob");
       old.replaceWith(fresh);
       if (window.htmx) { htmx.process(fresh); }
+    });
+  }
+
+  // Forms marked data-preserve (the sign-off form) keep what the user has
+  // chosen or typed, password included, when a resync replaces them.
+  function keepEntries(old, fresh) {
+    old.querySelectorAll("form[data-preserve][id]").forEach(function (form) {
+      var twin = fresh.querySelector("#" + CSS.escape(form.id));
+      if (!twin) { return; }
+      Array.from(form.elements).forEach(function (el) {
+        if (!el.name || el.type === "hidden" || el.type === "submit") { return; }
+        var selector = "[name='" + CSS.escape(el.name) + "']";
+        if (el.type === "radio") { selector += "[value='" + CSS.escape(el.value) + "']"; }
+        var same = twin.querySelector(selector);
+        if (!same) { return; }
+        if (el.type === "radio" || el.type === "checkbox") { same.checked = el.checked; }
+        else { same.value = el.value; }
+      });
     });
   }
 

@@ -1,0 +1,406 @@
+"""Every change to approvers and sign-offs goes through one function here.
+
+Like runs.services: check permission → lock the deployment row and take the
+next sequence number → write → audit (same transaction) → broadcast after
+commit. runs.services calls in at three points: `assign_initial_approvers`
+(create_deployment), `invalidate_signoffs` (set_item_state and
+set_subcheck_state) and `check_completion` (change_status to completed).
+"""
+
+import hashlib
+import json
+import logging
+
+from django.conf import settings
+from django.contrib.auth import HASH_SESSION_KEY, authenticate
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from deploychecks.audit.services import record_event
+from deploychecks.realtime.broadcast import broadcast_on_commit
+from deploychecks.runs import access
+from deploychecks.runs.models import (
+    Deployment,
+    DeploymentRole,
+    Participant,
+    RunItem,
+    RunSubCheck,
+)
+from deploychecks.runs.services import Change, IllegalTransition, NotAllowed, RunError
+from deploychecks.signoffs.models import ApproverAssignment, SignOff
+
+logger = logging.getLogger(__name__)
+
+ADMINS_GROUP = "admins"
+COMMENT_MAX = 2000
+REASON_MAX = 1000
+# Session key: when the signed-in user last confirmed their password (epoch seconds).
+REAUTH_SESSION_KEY = "reauth_at"
+
+
+class ReauthRequired(NotAllowed):
+    """The approver has to confirm their password before signing."""
+
+
+class ChecklistChanged(RunError):
+    """The checklist is no longer the one the approver was shown (HTTP 409)."""
+
+    status_code = 409
+
+
+def is_admin(user) -> bool:
+    return user.is_authenticated and (
+        user.is_superuser or user.groups.filter(name=ADMINS_GROUP).exists())
+
+
+def checklist_hash(deployment_id: int) -> str:
+    """SHA-256 over every item's (id, state, version) and sub-check's (id, done)."""
+    items = RunItem.objects.filter(deployment_id=deployment_id).order_by("pk").values_list(
+        "pk", "state", "version")
+    subchecks = RunSubCheck.objects.filter(item__deployment_id=deployment_id).order_by(
+        "pk").values_list("pk", "done")
+    payload = json.dumps({"items": [list(i) for i in items],
+                          "subchecks": [list(s) for s in subchecks]}, separators=(",", ":"))
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+# --- Re-authentication --------------------------------------------------------------
+
+
+def reauthenticate(request, password: str) -> bool:
+    """Check the signed-in user's password; on success remember the time in the session."""
+    user = request.user
+    if not password or not user.is_authenticated:
+        return False
+    # Through authenticate() so that login throttling (django-axes) sees failures too.
+    confirmed = authenticate(request, username=user.get_username(), password=password)
+    if confirmed is None or confirmed.pk != user.pk:
+        logger.warning("Password confirmation failed for %s", user.get_username())
+        return False
+    # authenticate() may have upgraded the stored hash (a new hasher or more
+    # iterations): keep this session's copy in step, or its next request would
+    # be logged out. Not update_session_auth_hash(): cycling the key would log
+    # out the user's other tabs and the resync requests already on their way.
+    request.session[HASH_SESSION_KEY] = confirmed.get_session_auth_hash()
+    request.session[REAUTH_SESSION_KEY] = timezone.now().timestamp()
+    # Saved now, before the sign-off commits and its broadcast makes this
+    # user's pages fetch with the same session.
+    request.session.save()
+    return True
+
+
+def reauth_is_fresh(request) -> bool:
+    session = getattr(request, "session", None)
+    confirmed_at = session.get(REAUTH_SESSION_KEY) if session is not None else None
+    if not isinstance(confirmed_at, int | float):
+        return False
+    return timezone.now().timestamp() - confirmed_at <= settings.REAUTH_WINDOW_SECONDS
+
+
+# --- Approvers --------------------------------------------------------------------------
+
+
+def assign_initial_approvers(deployment: Deployment, approvers: dict, *, lead) -> None:
+    """create_deployment's {user: role name}: the first user named for a role is its
+    primary approver, any further ones its backups. Unknown role names and the
+    lead are skipped (the lead may never approve their own deployment)."""
+    roles = {r.name.casefold(): r for r in deployment.signoff_roles.all()}
+    participants = {p.user_id: p for p in deployment.participants.all()}
+    has_primary, rows = set(), []
+    for user, role_name in approvers.items():
+        role = roles.get((role_name or "").strip().casefold())
+        if role is None or user.pk not in participants or (
+                lead is not None and user.pk == lead.pk):
+            continue
+        rows.append(ApproverAssignment(deployment=deployment, role=role, user=user,
+                                       participant=participants[user.pk],
+                                       is_backup=role.pk in has_primary))
+        has_primary.add(role.pk)
+    ApproverAssignment.objects.bulk_create(rows)
+
+
+@transaction.atomic
+def assign_approver(*, deployment_id: int, role_id: int, approver, is_backup: bool, user,
+                    request=None) -> Change:
+    """The lead names the primary approver or a backup of one sign-off role.
+
+    A new primary replaces the previous one; sign-offs already given stay as they are.
+    The approver becomes a participant of the deployment if they were not one.
+    """
+    deployment = Deployment.objects.select_for_update().get(pk=deployment_id)
+    _require_lead(deployment, user)
+    role = _role_of_deployment(deployment, role_id)
+    if approver.pk == deployment.lead_id:
+        raise RunError("The lead cannot approve their own deployment (separation of duties).")
+    if not approver.is_active:
+        raise RunError(f"{approver.get_username()} is not an active user.")
+    existing = ApproverAssignment.objects.filter(role=role, user=approver).first()
+    if existing is not None and existing.is_backup == is_backup:
+        return Change(existing, changed=False)
+    participant, created = Participant.objects.get_or_create(
+        deployment=deployment, user=approver, defaults={"role": Participant.Role.APPROVER})
+    if not created and participant.role == Participant.Role.VIEWER:
+        participant.role = Participant.Role.APPROVER
+        participant.save(update_fields=["role"])
+    replaced = None
+    if not is_backup:
+        replaced = (ApproverAssignment.objects.filter(role=role, is_backup=False)
+                    .exclude(user=approver).select_related("user").first())
+        if replaced is not None:
+            replaced.delete()
+    if existing is not None:
+        existing.is_backup = is_backup
+        existing.save(update_fields=["is_backup"])
+        assignment = existing
+    else:
+        assignment = ApproverAssignment.objects.create(
+            deployment=deployment, role=role, user=approver, participant=participant,
+            is_backup=is_backup)
+    seq = _bump(deployment)
+    record_event(
+        action="approver.assigned", actor=user, deployment=deployment, seq=seq,
+        target=assignment,
+        before={"primary": replaced.user.get_username()} if replaced is not None else None,
+        after={"role": role.name, "user": approver.get_username(), "backup": is_backup},
+        request=request)
+    _broadcast_resync(deployment.pk, seq)
+    return Change(assignment, changed=True, seq=seq)
+
+
+@transaction.atomic
+def remove_approver(*, deployment_id: int, assignment_id: int, user, request=None) -> Change:
+    """The lead removes an approver or backup from a role (they stay a participant)."""
+    deployment = Deployment.objects.select_for_update().get(pk=deployment_id)
+    _require_lead(deployment, user)
+    assignment = (ApproverAssignment.objects.select_related("role", "user")
+                  .filter(pk=assignment_id, deployment=deployment).first())
+    if assignment is None:
+        raise RunError("That approver is not assigned (any more).")
+    description = str(assignment)
+    before = {"role": assignment.role.name, "user": assignment.user.get_username(),
+              "backup": assignment.is_backup, "assignment_id": assignment.pk}
+    assignment.delete()
+    seq = _bump(deployment)
+    record_event(action="approver.removed", actor=user, deployment=deployment, seq=seq,
+                 target_repr=description, before=before, request=request)
+    _broadcast_resync(deployment.pk, seq)
+    return Change(assignment, changed=True, seq=seq)
+
+
+def _require_lead(deployment: Deployment, user) -> None:
+    if deployment.lead_id != user.pk:
+        if access.role_of(user, deployment) is None:
+            raise NotAllowed("You do not have access to this deployment.")
+        raise NotAllowed("Only the deployment lead can assign approvers.")
+    if deployment.is_finished:
+        raise NotAllowed(f"This deployment is {deployment.get_status_display().lower()}; "
+                         "its approvers can no longer change.")
+
+
+def _role_of_deployment(deployment: Deployment, role_id: int) -> DeploymentRole:
+    role = DeploymentRole.objects.filter(pk=role_id, deployment=deployment).first()
+    if role is None:
+        raise RunError("This deployment has no such sign-off role.")
+    return role
+
+
+# --- Signing ------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def sign_off(*, deployment_id: int, role_id: int, user, decision: str, comment: str = "",
+             request, expected_hash: str | None = None) -> Change:
+    """Record `user`'s approval or rejection for one sign-off role.
+
+    The signer is always the signed-in user of `request`, who must be the role's
+    assigned approver or one of its backups, must not be the deployment's lead,
+    and must have confirmed their password within REAUTH_WINDOW_SECONDS. A
+    rejection needs a comment. With `expected_hash` (the checklist the approver
+    was shown), a checklist that changed meanwhile is refused.
+
+    Signing the same decision and comment on the same checklist again is a
+    no-op; any other new sign-off supersedes the role's previous valid one.
+    """
+    if request is None or not request.user.is_authenticated or request.user.pk != user.pk:
+        raise NotAllowed("Nobody can sign for someone else: sign in as yourself to sign.")
+    if decision not in SignOff.Decision.values:
+        raise RunError("Choose approve or reject.")
+    comment = (comment or "").strip()
+    if decision == SignOff.Decision.REJECT and not comment:
+        raise RunError("A rejection needs a reason: say what has to change.")
+    if len(comment) > COMMENT_MAX:
+        raise RunError(f"The comment is too long (at most {COMMENT_MAX} characters).")
+
+    deployment = Deployment.objects.select_for_update().get(pk=deployment_id)
+    if access.role_of(user, deployment) is None:
+        raise NotAllowed("You do not have access to this deployment.")
+    role = _role_of_deployment(deployment, role_id)
+    if deployment.lead_id == user.pk:
+        raise NotAllowed("The deployment lead cannot sign off their own deployment.")
+    if not ApproverAssignment.objects.filter(role=role, user=user).exists():
+        raise NotAllowed(f"Only the assigned approver or a backup for {role.name} can sign "
+                         "for that role.")
+    if deployment.is_finished:
+        raise NotAllowed(f"This deployment is {deployment.get_status_display().lower()}; "
+                         "sign-offs are closed.")
+    if not reauth_is_fresh(request):
+        raise ReauthRequired("Confirm your password to sign.")
+    current_hash = checklist_hash(deployment.pk)
+    if expected_hash and expected_hash != current_hash:
+        raise ChecklistChanged("The checklist changed since this page showed it. "
+                               "Review it and sign again.")
+
+    previous = SignOff.objects.filter(deployment=deployment, role=role,
+                                      status=SignOff.Status.VALID).first()
+    if (previous is not None and previous.signer_id == user.pk
+            and previous.decision == decision and previous.comment == comment
+            and previous.checklist_hash == current_hash):
+        return Change(previous, changed=False)
+
+    seq = _bump(deployment)
+    if previous is not None:
+        previous.status = SignOff.Status.SUPERSEDED
+        previous.invalidated_at = timezone.now()
+        previous.save(update_fields=["status", "invalidated_at"])
+    try:
+        with transaction.atomic():
+            signoff = SignOff.objects.create(
+                deployment=deployment, role=role, signer=user, signer_name=_name(user),
+                deployment_lead_id=deployment.lead_id, decision=decision, comment=comment,
+                checklist_hash=current_hash, checklist_seq=seq)
+    except IntegrityError:
+        # Unreachable through this function (the row lock serializes signers);
+        # the constraint still keeps a writer that skipped the lock from adding
+        # a second valid sign-off, and the caller gets a clear refusal.
+        raise ChecklistChanged(f"Another {role.name} sign-off was just recorded. "
+                               "Reload and check.") from None
+    verb = "approved" if decision == SignOff.Decision.APPROVE else "rejected"
+    record_event(
+        action=f"signoff.{verb}", actor=user, deployment=deployment, seq=seq, target=signoff,
+        target_repr=f"as {role.name}",
+        before=({"signoff_id": previous.pk, "signer": previous.signer_name,
+                 "decision": previous.decision} if previous is not None else None),
+        after={"role": role.name, "decision": decision, "comment": comment,
+               "checklist_hash": current_hash, "checklist_seq": seq},
+        request=request)
+    _broadcast_resync(deployment.pk, seq)
+    return Change(signoff, changed=True, seq=seq)
+
+
+def invalidate_signoffs(deployment: Deployment, reason: str, seq: int, *, actor=None,
+                        request=None) -> list[SignOff]:
+    """Make the deployment's valid sign-offs stale after a checklist change.
+
+    runs.services calls this inside the transaction of the change numbered
+    `seq`, with the deployment row locked. Each stale sign-off gets its own
+    audit event and sequence number; after commit the pages resync (their
+    panels say "stale — sign again") and each signer is emailed.
+    """
+    stale = list(SignOff.objects.select_for_update(of=("self",))
+                 .filter(deployment=deployment, status=SignOff.Status.VALID)
+                 .select_related("role", "signer"))
+    if not stale:
+        return []
+    reason = reason[:500]
+    now = timezone.now()
+    for signoff in stale:
+        signoff.status = SignOff.Status.STALE
+        signoff.stale_reason = reason
+        signoff.invalidated_at = now
+        signoff.save(update_fields=["status", "stale_reason", "invalidated_at"])
+        event_seq = _bump(deployment)
+        record_event(
+            action="signoff.stale", actor=actor, deployment=deployment, seq=event_seq,
+            target=signoff, target_repr=f"{signoff.signer_name}’s {signoff.role.name} sign-off",
+            before={"status": SignOff.Status.VALID},
+            after={"status": SignOff.Status.STALE, "reason": reason, "caused_by_seq": seq},
+            request=request)
+        _email_stale(deployment, signoff)
+    _broadcast_resync(deployment.pk, deployment.seq)
+    return stale
+
+
+def _email_stale(deployment: Deployment, signoff: SignOff) -> None:
+    signer = signoff.signer
+    if signer is None or not signer.email:
+        return
+    # One line: a release name is user input and must not break the header.
+    subject = " ".join(f"Sign again: your {signoff.role.name} sign-off on {deployment} "
+                       "is stale".split())
+    body = (
+        f"Your {signoff.get_decision_display().lower()} sign-off as {signoff.role.name} on "
+        f"{deployment} no longer matches the checklist:\n\n  {signoff.stale_reason}\n\n"
+        "Review the checklist and sign again:\n"
+        f"{settings.SITE_URL}{deployment.get_absolute_url()}\n")
+    recipient = signer.email
+    # robust: a mail server that is down must not turn a committed tick into an error.
+    transaction.on_commit(lambda: send_mail(subject, body, None, [recipient]), robust=True)
+
+
+# --- Completion gate -------------------------------------------------------------------------
+
+
+def missing_approvals(deployment: Deployment) -> list[str]:
+    """The roles without a valid approval, each with why ("QA Lead (stale)")."""
+    from deploychecks.signoffs.panel import role_statuses
+
+    return [status.role.name if status.state == "pending"
+            else f"{status.role.name} ({status.state})"
+            for status in role_statuses(deployment) if status.state != "approved"]
+
+
+def check_completion(deployment: Deployment, *, user, override_reason: str = "",
+                     request=None) -> None:
+    """Refuse `completed` unless every sign-off role holds a valid approval.
+
+    runs.services.change_status calls this under the deployment row lock. An
+    admin may override with a reason: the override is stored on the deployment
+    (and shown on its page) and audited as deployment.completion_override.
+    """
+    override_reason = (override_reason or "").strip()
+    if override_reason and not is_admin(user):
+        raise NotAllowed("Only an admin can complete a deployment without every approval.")
+    missing = missing_approvals(deployment)
+    if not missing:
+        return
+    if not override_reason:
+        raise IllegalTransition(
+            "This deployment cannot be completed yet: it needs a valid approval from "
+            f"{', '.join(missing)}.")
+    if len(override_reason) > REASON_MAX:
+        raise RunError(f"The reason is too long (at most {REASON_MAX} characters).")
+    deployment.completion_override_by = user
+    deployment.completion_override_name = _name(user)
+    deployment.completion_override_reason = override_reason
+    deployment.completion_override_at = timezone.now()
+    deployment.seq += 1
+    deployment.save(update_fields=["completion_override_by", "completion_override_name",
+                                   "completion_override_reason", "completion_override_at",
+                                   "seq"])
+    record_event(action="deployment.completion_override", actor=user, deployment=deployment,
+                 seq=deployment.seq, target=deployment,
+                 after={"reason": override_reason, "missing": missing}, request=request)
+
+
+# --- Helpers -----------------------------------------------------------------------------
+
+
+def _name(user) -> str:
+    return (user.get_full_name() or user.get_username())[:150]
+
+
+def _bump(deployment: Deployment) -> int:
+    """Take the next sequence number; the caller holds the deployment row lock."""
+    deployment.seq += 1
+    deployment.save(update_fields=["seq"])
+    return deployment.seq
+
+
+def _broadcast_resync(deployment_id: int, seq: int) -> None:
+    # The panel differs per viewer (forms only for assigned approvers), so a
+    # sign-off event asks every page to re-fetch its own checklist fragment,
+    # with the one resync message runs.services builds for status changes.
+    from deploychecks.runs.services import _resync_message
+
+    broadcast_on_commit(deployment_id, lambda: _resync_message(deployment_id, seq, "signoff"))
