@@ -140,7 +140,14 @@ if REDIS_URL:
                 # redis-py's asyncio pool defaults to 100 connections; a burst of
                 # websocket connects then fails in group_add with
                 # MaxConnectionsError and leaves stale group members.
-                "hosts": [{"address": REDIS_URL, "max_connections": 2000}],
+                #
+                # redis-py 8 also defaults socket_timeout to 5 s, the same as
+                # channels-redis' blocking BZPOPMIN: an idle receive then races
+                # the timeout, raises TimeoutError and drops a websocket with
+                # 1011 (django/channels_redis#422; seen in bench/fanout.py).
+                # Keep the read timeout well above the 5 s block.
+                "hosts": [{"address": REDIS_URL, "max_connections": 2000,
+                           "socket_timeout": 15}],
                 "capacity": 1000,
                 "expiry": 30,
                 "group_expiry": 86400,

@@ -41,9 +41,16 @@ def render_markdown(text: str) -> SafeString:
     return mark_safe(_render(text))  # noqa: S308 - sanitised by nh3 above
 
 
+@lru_cache(maxsize=8192)
+def _render_inline(text: str) -> str:
+    return nh3.clean(_md.renderInline(text), tags={"em", "strong", "code", "del"}, attributes={})
+
+
 def render_inline(text: str) -> SafeString:
-    """A one-line title: Markdown inline syntax only, sanitised."""
+    """A one-line title: Markdown inline syntax only, sanitised.
+
+    Cached like `_render`: the run page renders every title on every request.
+    """
     if not text:
         return mark_safe("")
-    html = _md.renderInline(text)
-    return mark_safe(nh3.clean(html, tags={"em", "strong", "code", "del"}, attributes={}))
+    return mark_safe(_render_inline(text))  # noqa: S308 - sanitised by nh3 above

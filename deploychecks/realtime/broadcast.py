@@ -2,9 +2,12 @@
 
 Message shapes are declared here so consumer and senders agree. Fragments are
 rendered once per broadcast (not once per viewer), in an editable and a
-read-only variant; each consumer forwards the one its user may have.
+read-only variant, and serialized to the final websocket text here, once: each
+consumer only picks the text its user may have and forwards it as is.
 """
 
+import json
+from bisect import bisect_left
 from typing import TypedDict
 
 from asgiref.sync import async_to_sync
@@ -16,9 +19,10 @@ class RunEvent(TypedDict):
     type: str  # "run.event" -> consumer method run_event
     seq: int
     kind: str
-    html_edit: str
-    html_read: str
-    allowed: list[int]
+    resync: bool
+    text_edit: str  # the websocket text for users who may edit ...
+    text_read: str  # ... and for read-only users
+    allowed: list[int]  # who may watch now, sorted (see `is_allowed`)
 
 
 class PresenceEvent(TypedDict):
@@ -35,6 +39,35 @@ class ReminderNotice(TypedDict):
     type: str  # "reminder.notice" -> consumer method reminder_notice
     text: str  # the websocket text: {"type": "toast", ...} or {"type": "reminders"}
     allowed: list[int]  # sorted, as in RunEvent
+
+
+def run_event(*, seq: int, kind: str, allowed, html_edit: str = "", html_read: str = "",
+              resync: bool = False) -> RunEvent:
+    """A run event whose two websocket texts are serialized once, here.
+
+    With hundreds of viewers per process, a `json.dumps` per viewer was a
+    measurable part of the fan-out (bench/fanout.py).
+    """
+
+    def text(html: str) -> str:
+        return json.dumps({"type": "event", "seq": seq, "kind": kind, "resync": resync,
+                           "html": html})
+
+    text_read = text(html_read)
+    return {"type": "run.event", "seq": seq, "kind": kind, "resync": resync,
+            "text_edit": text_read if html_edit == html_read else text(html_edit),
+            "text_read": text_read, "allowed": sorted(allowed)}
+
+
+def is_allowed(event: RunEvent, user_id: int) -> bool:
+    """Whether `user_id` is in the event's sorted `allowed` list (binary search).
+
+    Every consumer asks this for every event; scanning the list would cost
+    O(participants) per viewer.
+    """
+    allowed = event["allowed"]
+    i = bisect_left(allowed, user_id)
+    return i < len(allowed) and allowed[i] == user_id
 
 
 def group_name(deployment_id: int) -> str:

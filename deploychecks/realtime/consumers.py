@@ -5,16 +5,67 @@ carries the deployment's sequence number; the page resyncs from the database
 when it sees a gap or reconnects.
 """
 
+import asyncio
 import json
+import weakref
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from deploychecks.realtime.broadcast import group_name, send_to_deployment
+from deploychecks.realtime.broadcast import group_name, is_allowed
+from deploychecks.realtime.hub import hub_for
 from deploychecks.runs import access, presence
+
+# Presence announcements are coalesced per process: a burst of N joins would
+# otherwise send N group messages to N sockets (N² websocket messages, and N²
+# presence fetches by the pages). 500 viewers joining took minutes to settle.
+PRESENCE_DELAY = 0.25  # seconds
+PRESENCE_TEXT = json.dumps({"type": "presence"})
+# Deployments with an announcement scheduled, per event loop (tests run many loops).
+_presence_pending: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, set[int]]" = (
+    weakref.WeakKeyDictionary())
+_presence_tasks: set[asyncio.Task] = set()
+
+
+def announce_presence(channel_layer, deployment_id: int) -> None:
+    """Send one "presence changed" to the deployment's group within PRESENCE_DELAY.
+
+    Every change in that window shares the one send; the pages then fetch the
+    current list from the database, so nothing is lost by coalescing.
+    """
+    loop = asyncio.get_running_loop()
+    pending = _presence_pending.setdefault(loop, set())
+    if deployment_id in pending:
+        return
+    pending.add(deployment_id)
+
+    async def send():
+        try:
+            await asyncio.sleep(PRESENCE_DELAY)
+        finally:
+            pending.discard(deployment_id)
+        await channel_layer.group_send(group_name(deployment_id), {"type": "presence.changed"})
+
+    task = loop.create_task(send())
+    _presence_tasks.add(task)
+    task.add_done_callback(_presence_tasks.discard)
 
 
 class DeploymentConsumer(AsyncWebsocketConsumer):
+    # Channels 4 runs close_old_connections() in a thread before every handler:
+    # one hop through the single sync thread per viewer per broadcast, most of
+    # the fan-out's cost (bench/fanout.py). These handlers never touch the
+    # database, so they skip it; the others keep it, and their database work
+    # goes through database_sync_to_async, which cleans up by itself.
+    db_free_handlers = frozenset({"run.event", "presence.changed"})
+
+    async def dispatch(self, message):
+        if message["type"] in self.db_free_handlers:
+            await getattr(self, get_handler_name(message))(message)
+        else:
+            await super().dispatch(message)
+
     async def connect(self):
         self.user = self.scope.get("user")
         self.deployment_id = int(self.scope["url_route"]["kwargs"]["pk"])
@@ -27,7 +78,9 @@ class DeploymentConsumer(AsyncWebsocketConsumer):
             await self.close(code=4404)
             return
         self.editable = access.can_edit(self.role)
-        await self.channel_layer.group_add(self.group, self.channel_name)
+        # The process's hub is the group member and hands broadcasts to us.
+        self.hub = hub_for(self.channel_layer, self.deployment_id)
+        await self.hub.join(self)
         await self.accept()
         await database_sync_to_async(presence.join)(self.deployment_id, self.user,
                                                     self.channel_name)
@@ -42,13 +95,12 @@ class DeploymentConsumer(AsyncWebsocketConsumer):
     async def disconnect(self, code):
         if getattr(self, "role", None) is None:
             return
-        await self.channel_layer.group_discard(self.group, self.channel_name)
+        await self.hub.leave(self)
         await database_sync_to_async(presence.leave)(self.channel_name)
         await self._announce_presence()
 
     async def _announce_presence(self):
-        await database_sync_to_async(send_to_deployment)(
-            self.deployment_id, {"type": "presence.changed"})
+        announce_presence(self.channel_layer, self.deployment_id)
 
     async def receive(self, text_data=None, bytes_data=None):
         # The page only sends heartbeats; changes go through HTTP and the services.
@@ -63,14 +115,12 @@ class DeploymentConsumer(AsyncWebsocketConsumer):
     async def run_event(self, event):
         # Re-check access with the list computed at broadcast time (once per
         # event, not once per viewer): removed participants stop receiving.
-        if self.user.pk not in event["allowed"]:
+        # This runs once per viewer per event, so it does as little as it can:
+        # a binary search, and a text serialized by the sender.
+        if not is_allowed(event, self.user.pk):
             await self.close(code=4403)
             return
-        html = event["html_edit"] if self.editable else event["html_read"]
-        await self.send(text_data=json.dumps({
-            "type": "event", "seq": event["seq"], "kind": event["kind"],
-            "resync": event.get("resync", False), "html": html,
-        }))
+        await self.send(text_data=event["text_edit"] if self.editable else event["text_read"])
 
     async def reminder_notice(self, event):
         # Same re-check as run_event; the text is the same for every viewer.
@@ -81,4 +131,4 @@ class DeploymentConsumer(AsyncWebsocketConsumer):
         await self.send(text_data=event["text"])
 
     async def presence_changed(self, event):
-        await self.send(text_data=json.dumps({"type": "presence"}))
+        await self.send(text_data=PRESENCE_TEXT)

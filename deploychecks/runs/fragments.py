@@ -7,6 +7,7 @@ templates/runs/detail.html, so what arrives live equals what a reload shows.
 from django.db.models import Prefetch
 from django.template.loader import render_to_string
 
+from deploychecks.realtime.broadcast import run_event
 from deploychecks.runs import access
 from deploychecks.runs.models import Deployment, ItemNote, RunItem, RunPhase, RunSubCheck
 
@@ -68,16 +69,21 @@ def current_phase(phases):
     return None
 
 
-def item_message(deployment_id: int, item_id: int, seq: int, kind: str) -> dict:
-    """One websocket message: the item row, its phase's progress and the overall bar."""
-    deployment = Deployment.objects.get(pk=deployment_id)
+def item_fragments(deployment: Deployment | int, item_id: int) -> dict[str, str]:
+    """The item row, its phase's progress and the overall bar, editable and read-only.
+
+    The editable variant is also the tick's HTTP response (see views.item_state),
+    so one render serves the writer and every viewer.
+    """
+    if not isinstance(deployment, Deployment):
+        deployment = Deployment.objects.get(pk=deployment)
     item = _items_queryset().select_related("phase").get(pk=item_id)
-    phase_items = list(RunItem.objects.filter(phase_id=item.phase_id).only("state"))
-    all_states = list(RunItem.objects.filter(deployment_id=deployment_id)
-                      .values_list("state", flat=True))
+    # One query for both bars; order_by() drops the Meta ordering's joins.
+    states = list(RunItem.objects.filter(deployment_id=deployment.pk).order_by()
+                  .values_list("phase_id", "state"))
     phase = item.phase
-    phase.progress = progress(phase_items)
-    overall = _progress_from_states(all_states)
+    phase.progress = _progress_from_states(s for p, s in states if p == item.phase_id)
+    overall = _progress_from_states(s for _, s in states)
     html = {}
     for variant, editable in (("html_edit", True), ("html_read", False)):
         context = {"deployment": deployment, "item": item, "phase": phase, "overall": overall,
@@ -86,8 +92,17 @@ def item_message(deployment_id: int, item_id: int, seq: int, kind: str) -> dict:
             render_to_string(f"{PARTIALS}#{name}", context)
             for name in ("item", "phase-progress", "overall-progress")
         )
-    return {"type": "run.event", "seq": seq, "kind": kind, "resync": False, **html,
-            "allowed": sorted(access.allowed_user_ids(deployment_id))}
+    return html
+
+
+def item_message(deployment: Deployment | int, item_id: int, seq: int, kind: str,
+                 fragments: dict[str, str] | None = None) -> dict:
+    """One websocket broadcast: the item's fragments (see item_fragments)."""
+    deployment_id = deployment if isinstance(deployment, int) else deployment.pk
+    if fragments is None:
+        fragments = item_fragments(deployment, item_id)
+    return run_event(seq=seq, kind=kind, allowed=access.allowed_user_ids(deployment_id),
+                     **fragments)
 
 
 def _progress_from_states(states) -> dict:

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from deploychecks.audit.services import record_event
 from deploychecks.checklists.services import revision_with_structure
-from deploychecks.realtime.broadcast import broadcast_on_commit
+from deploychecks.realtime.broadcast import broadcast_on_commit, run_event
 from deploychecks.runs import access
 from deploychecks.runs.models import (
     Deployment,
@@ -73,6 +73,9 @@ class Change:
     obj: object
     changed: bool
     seq: int | None = None
+    # The editable item fragments as broadcast after commit (None until then,
+    # e.g. inside an outer transaction); the view sends them back as its response.
+    html: str | None = None
 
 
 def _actor_name(user) -> str:
@@ -214,14 +217,15 @@ def set_item_state(*, deployment_id: int, item_id: int, state: str, expected_ver
                  after={"state": item.state, "na_reason": item.na_reason,
                         "version": item.version},
                  request=request)
-    _broadcast_item(deployment.pk, item.pk, seq, "item")
+    change = Change(item, changed=True, seq=seq)
+    _broadcast_item(deployment, item.pk, seq, "item", change)
     verb = {"done": "was ticked", "open": "was reopened", "na": "was marked N/A"}[state]
     _signoffs().invalidate_signoffs(
         deployment, f"“{item.title}” {verb} by {item.changed_by_name}", seq, actor=user,
         request=request)
     # Last: ticking the last rollback step moves the deployment to rolled_back.
     _gonogo().item_changed(deployment, item, user=user, request=request)
-    return Change(item, changed=True, seq=seq)
+    return change
 
 
 @transaction.atomic
@@ -251,7 +255,8 @@ def set_subcheck_state(*, deployment_id: int, subcheck_id: int, done: bool,
     record_event(action="subcheck.ticked" if done else "subcheck.reopened", actor=user,
                  deployment=deployment, seq=seq, target=sub, before=before,
                  after={"done": sub.done, "version": sub.version}, request=request)
-    _broadcast_item(deployment.pk, sub.item_id, seq, "subcheck")
+    change = Change(sub, changed=True, seq=seq)
+    _broadcast_item(deployment, sub.item_id, seq, "subcheck", change)
     _signoffs().invalidate_signoffs(
         deployment, f"“{sub.title}” (under “{sub.item.title}”) was "
         f"{'ticked' if done else 'reopened'} by {sub.changed_by_name}", seq, actor=user,
@@ -281,8 +286,9 @@ def add_item_note(*, deployment_id: int, item_id: int, body: str, user,
     record_event(action=f"{kind}.added", actor=user, deployment=deployment, seq=seq,
                  target=item, after={"kind": kind, "body": body, "note_id": note.pk},
                  request=request)
-    _broadcast_item(deployment.pk, item.pk, seq, "note")
-    return Change(note, changed=True, seq=seq)
+    change = Change(note, changed=True, seq=seq)
+    _broadcast_item(deployment, item.pk, seq, "note", change)
+    return change
 
 
 # --- Status ------------------------------------------------------------------------
@@ -479,10 +485,18 @@ def _bump(deployment: Deployment) -> int:
     return deployment.seq
 
 
-def _broadcast_item(deployment_id: int, item_id: int, seq: int, kind: str) -> None:
-    from deploychecks.runs.fragments import item_message
+def _broadcast_item(deployment: Deployment, item_id: int, seq: int, kind: str,
+                    change: Change) -> None:
+    """After commit: render the item once, keep the editable html for the response."""
+    from deploychecks.runs.fragments import item_fragments, item_message
 
-    broadcast_on_commit(deployment_id, lambda: item_message(deployment_id, item_id, seq, kind))
+    def build():
+        # `deployment` is the row this transaction locked and updated.
+        fragments = item_fragments(deployment, item_id)
+        change.html = fragments["html_edit"]
+        return item_message(deployment, item_id, seq, kind, fragments)
+
+    broadcast_on_commit(deployment.pk, build)
 
 
 def _gonogo():
@@ -500,6 +514,5 @@ def _signoffs():
 
 
 def _resync_message(deployment_id: int, seq: int, kind: str) -> dict:
-    return {"type": "run.event", "seq": seq, "kind": kind, "resync": True,
-            "html_edit": "", "html_read": "",
-            "allowed": sorted(access.allowed_user_ids(deployment_id))}
+    return run_event(seq=seq, kind=kind, resync=True,
+                     allowed=access.allowed_user_ids(deployment_id))

@@ -143,7 +143,7 @@ def item_state(request, pk, item_id):
     if not RunItem.objects.filter(pk=item_id, deployment=deployment).exists():
         return HttpResponse("No such item.", status=404)
     try:
-        services.set_item_state(
+        change = services.set_item_state(
             deployment_id=deployment.pk, item_id=item_id, state=request.POST.get("state", ""),
             expected_version=_int(request.POST.get("version")), user=request.user,
             reason=request.POST.get("reason", ""), request=request,
@@ -152,6 +152,9 @@ def item_state(request, pk, item_id):
         deployment.refresh_from_db()
         return _item_response(request, deployment, item_id, role, status=exc.status_code,
                               error=exc.message)
+    if change.html is not None:
+        # The fragments just broadcast to every editor are this response, too.
+        return HttpResponse(change.html)
     deployment.refresh_from_db()
     return _item_response(request, deployment, item_id, role)
 

@@ -5,6 +5,7 @@
 (function () {
   "use strict";
   var root, statusEl, lastSeq, socket, retry = 0, heartbeat = null, resyncing = false, queued = [];
+  var reconnectTimer = null;
 
   function setStatus(state, text) {
     statusEl.dataset.state = state;
@@ -139,7 +140,8 @@
       }
       setStatus("reconnecting", "Reconnecting…");
       retry += 1;
-      setTimeout(connect, Math.min(1000 * Math.pow(2, retry - 1), 15000));
+      reconnectTimer = setTimeout(function () { reconnectTimer = null; connect(); },
+                                  Math.min(1000 * Math.pow(2, retry - 1), 15000));
     };
   }
 
@@ -149,5 +151,17 @@
     statusEl = document.getElementById("live-status");
     lastSeq = parseInt(root.dataset.seq, 10);
     connect();
+    // An open socket can outlive the network by minutes (until TCP gives up):
+    // when the browser knows it is offline, say so and reconnect once back.
+    window.addEventListener("offline", function () {
+      if (socket && socket.readyState <= 1) { socket.close(); }
+    });
+    window.addEventListener("online", function () {
+      if (reconnectTimer !== null) {
+        clearTimeout(reconnectTimer);
+        reconnectTimer = null;
+        connect();
+      }
+    });
   });
 })();

@@ -1,0 +1,110 @@
+"""One channel-layer member per deployment per process, fanning out locally.
+
+Without this, every open socket is its own member of the deployment's group,
+and each broadcast wakes every consumer's channel-layer receive loop: a queue,
+a lock and several asyncio tasks per viewer, which was most of the time until
+the last viewer had an update (bench/fanout.py). Here a process joins the
+group once per deployment, with a channel of its own, and hands each message
+to its local consumers' `dispatch`, one small task each. The consumers still
+decide per message what to send (and re-check access), exactly as before.
+
+Hubs live per event loop: each test runs its own loop.
+"""
+
+import asyncio
+import logging
+import weakref
+
+from deploychecks.realtime.broadcast import group_name
+
+logger = logging.getLogger("deploychecks.realtime")
+
+# channels-redis drops group members older than group_expiry (24 h by default);
+# a hub refreshes its membership well before that.
+REFRESH_SECONDS = 3600
+
+
+class Hub:
+    def __init__(self, layer, deployment_id: int, registry: dict):
+        self.layer = layer
+        self.deployment_id = deployment_id
+        self.group = group_name(deployment_id)
+        self.registry = registry
+        self.consumers = weakref.WeakSet()  # a crashed consumer drops out by itself
+        self.lock = asyncio.Lock()
+        self.channel = None
+        self.tasks: list[asyncio.Task] = []
+        self.pending: set[asyncio.Task] = set()
+
+    async def join(self, consumer) -> None:
+        async with self.lock:
+            self.consumers.add(consumer)
+            if self.channel is None or any(task.done() for task in self.tasks):
+                for task in self.tasks:
+                    task.cancel()
+                self.channel = await self.layer.new_channel()
+                await self.layer.group_add(self.group, self.channel)
+                loop = asyncio.get_running_loop()
+                self.tasks = [loop.create_task(self._read()), loop.create_task(self._refresh())]
+                self.registry[self.deployment_id] = self
+
+    async def leave(self, consumer) -> None:
+        async with self.lock:
+            self.consumers.discard(consumer)
+            if self.consumers or self.channel is None:
+                return
+            for task in self.tasks:
+                task.cancel()
+            await self.layer.group_discard(self.group, self.channel)
+            self.channel, self.tasks = None, []
+            if self.registry.get(self.deployment_id) is self:
+                del self.registry[self.deployment_id]
+
+    async def _read(self) -> None:
+        channel = self.channel
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                message = await self.layer.receive(channel)
+            except Exception:
+                # The layer failed (Redis gone?). Close the local sockets: the
+                # pages reconnect, resync from the database, and the first join
+                # starts a new reader.
+                logger.exception("deployment %s: channel layer receive failed",
+                                 self.deployment_id)
+                for consumer in list(self.consumers):
+                    loop.create_task(consumer.close(code=1011))
+                return
+            for consumer in list(self.consumers):
+                # A task each, so one slow client (its send waiting on a full
+                # buffer) never holds up the others.
+                task = loop.create_task(self._deliver(consumer, message))
+                self.pending.add(task)
+                task.add_done_callback(self.pending.discard)
+
+    async def _deliver(self, consumer, message) -> None:
+        try:
+            await consumer.dispatch(message)
+        except Exception:
+            # Typically a socket that has just gone; stop sending to it (its
+            # disconnect would remove it too).
+            self.consumers.discard(consumer)
+            logger.info("deployment %s: dropped a socket after a failed %s",
+                        self.deployment_id, message.get("type"), exc_info=True)
+
+    async def _refresh(self) -> None:
+        while True:
+            await asyncio.sleep(REFRESH_SECONDS)
+            await self.layer.group_add(self.group, self.channel)
+
+
+_hubs: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[int, Hub]]" = (
+    weakref.WeakKeyDictionary())
+
+
+def hub_for(layer, deployment_id: int) -> Hub:
+    registry = _hubs.setdefault(asyncio.get_running_loop(), {})
+    hub = registry.get(deployment_id)
+    if hub is None:
+        hub = registry[deployment_id] = Hub(layer, deployment_id, registry)
+    return hub
