@@ -42,8 +42,9 @@ def centre_context(deployment, *, error: str = "", limit: int = 30) -> dict:
                                                      Reminder.Status.LATE]).count()
     next_due = (Reminder.objects.filter(deployment=deployment, status=Reminder.Status.PENDING)
                 .order_by("due_at").first())
+    failing = sorted({d.get_channel_display().lower() for r in delivered for d in r.failures})
     return {"deployment": deployment, "delivered": delivered, "open_count": open_count,
-            "next_due": next_due, "centre_error": error}
+            "next_due": next_due, "centre_error": error, "failing": failing}
 
 
 @require_GET

@@ -102,6 +102,7 @@ def test_webhook_gives_up_after_the_limit_and_the_run_page_says_so(
     client.force_login(engineer)
     page = client.get(due_reminder.deployment.get_absolute_url()).content.decode()
     assert "Webhook failed after 3 attempts: HTTP 503 from the webhook" in page
+    assert 'class="badge warn delivery-failing">webhook failing</span>' in page
 
 
 def test_unreachable_webhook_is_a_failure_not_a_crash(settings, due_reminder):

@@ -34,6 +34,14 @@ ACTION_LABELS = {
     "statuspage.disabled": "turned off the status page",
     "statuspage.rotated": "gave the status page a new URL",
     "statuspage.message": "posted a status message",
+    "reminders.scheduled": "scheduled the stabilization reminders",
+    "reminders.cancelled": "cancelled the pending reminders",
+    "reminders.webhook_changed": "changed the reminder webhook",
+    "reminder.sent": "sent the reminder",
+    "reminder.missed": "skipped a missed reminder:",
+    "reminder.escalated": "escalated the reminder",
+    "reminder.acknowledged": "acknowledged",
+    "deployment.go_live_moved": "moved the go-live time",
 }
 
 
