@@ -3,11 +3,11 @@
 Each runs inside the caller's transaction with the deployment row locked.
 """
 
-from deploychecks.gonogo import rollback, services
+from deploychecks.gonogo import definitions, rollback
 
 
 def deployment_created(deployment, revision) -> None:
-    services.copy_signals_to_deployment(deployment, revision)
+    definitions.copy_signals_to_deployment(deployment, revision)
 
 
 def item_changed(deployment, item, *, user, request=None) -> None:

@@ -339,7 +339,6 @@ def arrange_phases(phases: list[RunPhase], view: RollbackView | None) -> list[Ru
         return phases
     timings = {t.step.pk: t for t in view.steps}
     for phase in phases:
-        phase.rollback_mode = True
         if phase.is_rollback:
             for step in phase.steps.all():
                 step.timing = timings.get(step.pk)

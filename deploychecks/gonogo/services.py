@@ -1,4 +1,5 @@
-"""Every change to signals, readings, verdicts and ingest tokens goes through here.
+"""Every reading and verdict change goes through here (signal definitions are in
+definitions.py, ingest tokens in tokens.py).
 
 Same shape as runs.services: check permission → lock the deployment row →
 write → audit in the same transaction → broadcast after commit. Each audited
@@ -7,10 +8,8 @@ number, all carrying the re-rendered signals panel, so open pages apply them
 in order without a resync.
 """
 
-import hashlib
 import logging
 import math
-import secrets
 from datetime import datetime, timedelta
 
 from django.apps import apps
@@ -23,12 +22,10 @@ from django.utils import timezone
 
 from deploychecks.audit.services import record_event
 from deploychecks.gonogo import grading
-from deploychecks.gonogo.defaults import DEFAULT_SIGNALS, MARKER
 from deploychecks.gonogo.models import (
     DeploymentSignal,
     IngestToken,
     Reading,
-    SignalDefinition,
     VerdictState,
 )
 from deploychecks.realtime.broadcast import run_event, send_to_deployment
@@ -45,129 +42,10 @@ READINGS_WINDOW = 200
 SPARKLINE_POINTS = 40
 # How far in the future a monitoring system's clock may be.
 CLOCK_SKEW = timedelta(seconds=60)
-TOKEN_PREFIX = "dcg_"
 
 
 class SignalError(RunError):
     """Refused input for a signal or reading (HTTP 400 / 422)."""
-
-
-# --- Definitions (per template revision) -----------------------------------------
-
-
-def definitions_for(revision) -> list[SignalDefinition]:
-    """The revision's signals; made on first use for a revision that has none yet.
-
-    A new revision (after a template edit) inherits the latest earlier
-    revision's signals; a template with no signals so far gets the seed's
-    defaults if its Markdown has a go/no-go table.
-    """
-    existing = list(SignalDefinition.objects.filter(revision=revision))
-    if existing:
-        return existing
-    from deploychecks.checklists.models import TemplateRevision
-
-    with transaction.atomic():
-        # Two deployments created at once from a new revision must not both copy.
-        locked = TemplateRevision.objects.select_for_update().get(pk=revision.pk)
-        existing = list(SignalDefinition.objects.filter(revision=locked))
-        if existing:
-            return existing
-        earlier = (SignalDefinition.objects
-                   .filter(revision__template_id=locked.template_id,
-                           revision__number__lt=locked.number)
-                   .order_by("-revision__number").values_list("revision_id", flat=True).first())
-        if earlier is not None:
-            rows = [d.threshold_fields() for d in
-                    SignalDefinition.objects.filter(revision_id=earlier)]
-        elif MARKER in (locked.source_markdown or "").lower():
-            rows = [{"position": i, **row} for i, row in enumerate(DEFAULT_SIGNALS, start=1)]
-        else:
-            rows = []
-        return SignalDefinition.objects.bulk_create(
-            SignalDefinition(revision=locked, **row) for row in rows)
-
-
-def copy_signals_to_deployment(deployment: Deployment, revision) -> None:
-    """Called by runs.services.create_deployment: the deployment's own copy."""
-    DeploymentSignal.objects.bulk_create(
-        DeploymentSignal(deployment=deployment, **d.threshold_fields())
-        for d in definitions_for(revision))
-
-
-def _float_or_none(value, label: str, number: int) -> float | None:
-    if value in (None, ""):
-        return None
-    try:
-        result = float(value)
-    except (TypeError, ValueError):
-        raise SignalError(f"Signal {number}: the {label} must be a number.") from None
-    if not math.isfinite(result):
-        raise SignalError(f"Signal {number}: the {label} must be a finite number.")
-    return result
-
-
-def clean_definition(row: dict, number: int) -> dict:
-    """One signal row from a form or a test, checked; raises SignalError."""
-    name = str(row.get("name") or "").strip()
-    if not name:
-        raise SignalError(f"Signal {number} needs a name.")
-    if len(name) > 80:
-        raise SignalError(f"Signal {number}: the name is too long (at most 80 characters).")
-    kind = row.get("kind") or "number"
-    if kind not in ("number", "boolean"):
-        raise SignalError(f"Signal {number} ({name}): unknown kind {kind!r}.")
-    sustained = row.get("sustained_minutes")
-    if sustained in (None, ""):
-        sustained = None
-    else:
-        try:
-            sustained = int(sustained)
-        except (TypeError, ValueError):
-            raise SignalError(f"Signal {number} ({name}): the sustained duration must be a "
-                              "whole number of minutes.") from None
-    cleaned = {
-        "position": number, "name": name, "unit": str(row.get("unit") or "").strip()[:40],
-        "kind": kind, "direction": row.get("direction") or grading.ABOVE,
-        "yellow_at": _float_or_none(row.get("yellow_at"), "yellow threshold", number),
-        "yellow_inclusive": bool(row.get("yellow_inclusive")),
-        "red_at": _float_or_none(row.get("red_at"), "red threshold", number),
-        "red_inclusive": bool(row.get("red_inclusive")),
-        "sustained_minutes": sustained,
-    }
-    thresholds = grading.Thresholds(
-        direction=cleaned["direction"], yellow=cleaned["yellow_at"],
-        yellow_inclusive=cleaned["yellow_inclusive"], red=cleaned["red_at"],
-        red_inclusive=cleaned["red_inclusive"], sustained_minutes=sustained)
-    errors = grading.validate(thresholds)
-    if errors:
-        raise SignalError(f"Signal {number} ({name}): " + " ".join(errors))
-    return cleaned
-
-
-@transaction.atomic
-def save_signal_definitions(*, revision, rows, user, request=None) -> bool:
-    """Replace the revision's signals with `rows` (mappings of the signal fields).
-
-    Running deployments keep their copies. Returns False when nothing changed.
-    """
-    if not user.has_perm("checklists.add_checklisttemplate"):
-        raise NotAllowed("Only template administrators can change thresholds.")
-    cleaned = [clean_definition(row, n) for n, row in enumerate(rows, start=1)]
-    names = [c["name"].lower() for c in cleaned]
-    duplicates = sorted({n for n in names if names.count(n) > 1})
-    if duplicates:
-        raise SignalError("Each signal needs its own name; used twice: "
-                          + ", ".join(duplicates) + ".")
-    current = [d.threshold_fields() for d in definitions_for(revision)]
-    if current == cleaned:
-        return False
-    SignalDefinition.objects.filter(revision=revision).delete()
-    SignalDefinition.objects.bulk_create(SignalDefinition(revision=revision, **c)
-                                         for c in cleaned)
-    record_event(action="signals.changed", actor=user, target=revision,
-                 before={"signals": current}, after={"signals": cleaned}, request=request)
-    return True
 
 
 # --- Readings ------------------------------------------------------------------------
@@ -249,7 +127,7 @@ def record_reading(*, deployment_id: int, signal_name: str, value, observed_at=N
         token=token)
     if token is not None:
         IngestToken.objects.filter(pk=token.pk).update(last_used_at=now)
-    seq = _bump(deployment)
+    seq = bump_seq(deployment)
     seqs = [seq]
     if token is None:
         # A person's reading is audited; a monitoring feed's only when it changes a grade.
@@ -263,7 +141,7 @@ def record_reading(*, deployment_id: int, signal_name: str, value, observed_at=N
         signal.grade = new_grade
         signal.save(update_fields=["grade"])
         if token is None:  # the reading's own number is taken by its audit event
-            seq = _bump(deployment)
+            seq = bump_seq(deployment)
             seqs.append(seq)
         record_event(action="signal.grade_changed", actor=user, deployment=deployment, seq=seq,
                      target=signal,
@@ -336,7 +214,7 @@ def _judge(deployment: Deployment, *, now: datetime, actor=None, request=None) -
     if result.level == grading.Level.RED and state.first_red_at is None:
         state.first_red_at = result.since or now
     state.save()
-    seq = _bump(deployment)
+    seq = bump_seq(deployment)
     record_event(action="verdict.changed", actor=actor, deployment=deployment, seq=seq,
                  target=deployment,
                  target_repr=f"{result.level.upper()} — {result.headline}: {result.rule}",
@@ -400,63 +278,6 @@ def notify_verdict(deployment_id: int, result: grading.Verdict) -> None:
         post_verdict_webhook.delay(deployment_id, f"{subject}: {result.rule} <{url}>")
 
 
-# --- Ingest tokens -------------------------------------------------------------------
-
-
-def hash_token(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
-
-
-def _require_lead(user, deployment: Deployment) -> None:
-    if access.role_of(user, deployment) != "lead":
-        raise NotAllowed("Only the lead of this deployment can manage its ingest tokens.")
-
-
-@transaction.atomic
-def create_ingest_token(*, deployment_id: int, name: str, user,
-                        request=None) -> tuple[IngestToken, str]:
-    """A new token; the secret is returned once and never stored."""
-    name = (name or "").strip()
-    if not name:
-        raise SignalError("Give the token a name, e.g. the monitoring system that uses it.")
-    if len(name) > 80:
-        raise SignalError("The name is too long (at most 80 characters).")
-    deployment = Deployment.objects.select_for_update().get(pk=deployment_id)
-    _require_lead(user, deployment)
-    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    token = IngestToken.objects.create(deployment=deployment, name=name,
-                                       token_hash=hash_token(secret), prefix=secret[:10],
-                                       created_by=user)
-    record_event(action="ingest_token.created", actor=user, deployment=deployment,
-                 seq=_bump(deployment), target=token, request=request)
-    return token, secret
-
-
-@transaction.atomic
-def revoke_ingest_token(*, deployment_id: int, token_id: int, user, request=None) -> bool:
-    deployment = Deployment.objects.select_for_update().get(pk=deployment_id)
-    _require_lead(user, deployment)
-    token = IngestToken.objects.select_for_update().filter(
-        pk=token_id, deployment=deployment).first()
-    if token is None:
-        raise SignalError("No such token.")
-    if token.revoked_at is not None:
-        return False
-    token.revoked_at = timezone.now()
-    token.save(update_fields=["revoked_at"])
-    record_event(action="ingest_token.revoked", actor=user, deployment=deployment,
-                 seq=_bump(deployment), target=token, request=request)
-    return True
-
-
-def authenticate_ingest(deployment_id: int, secret: str) -> IngestToken | None:
-    """The live token with this secret for this deployment, or None."""
-    if not secret or not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
-        return None
-    return IngestToken.objects.filter(token_hash=hash_token(secret), deployment_id=deployment_id,
-                                      revoked_at__isnull=True).first()
-
-
 # --- Broadcast -----------------------------------------------------------------------
 
 
@@ -464,8 +285,10 @@ def _name(user) -> str:
     return (user.get_full_name() or user.get_username())[:150]
 
 
-def _bump(deployment: Deployment) -> int:
-    """The next sequence number; the caller holds the deployment row lock."""
+def bump_seq(deployment: Deployment) -> int:
+    """The next sequence number; the caller holds the deployment row lock.
+
+    Used by tokens.py too: every audited change of a deployment takes one."""
     deployment.seq += 1
     deployment.save(update_fields=["seq"])
     return deployment.seq

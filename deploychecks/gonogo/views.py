@@ -12,7 +12,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 from deploychecks.checklists.models import ChecklistTemplate
-from deploychecks.gonogo import panel, rollback, services
+from deploychecks.gonogo import definitions, panel, rollback, services, tokens
 from deploychecks.gonogo.forms import ReadingForm, SignalDefinitionFormSet
 from deploychecks.gonogo.models import IngestToken
 from deploychecks.runs import access
@@ -99,7 +99,7 @@ def ingest_reading(request, pk):
     if scheme.lower() != "bearer" or not secret.strip():
         return _error(401, "Missing token: send the header “Authorization: Bearer <token>”.",
                       WWW_Authenticate="Bearer")
-    token = services.authenticate_ingest(pk, secret.strip())
+    token = tokens.authenticate_ingest(pk, secret.strip())
     if token is None:
         return _error(401, "The token is wrong, revoked, or not for this deployment.",
                       WWW_Authenticate='Bearer error="invalid_token"')
@@ -174,11 +174,11 @@ def ingest_tokens(request, pk):
         try:
             if request.POST.get("revoke"):
                 token_id = int(request.POST["revoke"]) if request.POST["revoke"].isdigit() else 0
-                services.revoke_ingest_token(deployment_id=deployment.pk, token_id=token_id,
+                tokens.revoke_ingest_token(deployment_id=deployment.pk, token_id=token_id,
                                              user=request.user, request=request)
                 messages.success(request, "Token revoked: it no longer works.")
                 return redirect("gonogo:tokens", pk=deployment.pk)
-            _, new_secret = services.create_ingest_token(
+            _, new_secret = tokens.create_ingest_token(
                 deployment_id=deployment.pk, name=request.POST.get("name", ""),
                 user=request.user, request=request)
         except RunError as exc:
@@ -211,7 +211,7 @@ def template_signals(request, template_id):
                     if f.cleaned_data and not f.cleaned_data.get("DELETE")
                     and (f.cleaned_data.get("name") or "").strip()]
             try:
-                changed = services.save_signal_definitions(revision=revision, rows=rows,
+                changed = definitions.save_signal_definitions(revision=revision, rows=rows,
                                                            user=request.user, request=request)
             except RunError as exc:
                 error = exc.message
@@ -223,7 +223,7 @@ def template_signals(request, template_id):
             error = "Some fields are not valid; see the marked rows."
     else:
         formset = SignalDefinitionFormSet(initial=[
-            d.threshold_fields() for d in services.definitions_for(revision)])
+            d.threshold_fields() for d in definitions.definitions_for(revision)])
     return render(request, "gonogo/template_signals.html",
                   {"template": template, "revision": revision, "formset": formset,
                    "error": error}, status=422 if error else 200)

@@ -4,7 +4,6 @@ import pytest
 
 from deploychecks.runs.services import change_status
 from tests.audit.conftest import purge_audit_events  # noqa: F401  shared cleanup
-from tests.browser.conftest import browser, live_server_url, open_as  # noqa: F401
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from django.test import Client
 from django.utils import timezone
 
 from deploychecks.gonogo.models import IngestToken, Reading
-from deploychecks.gonogo.services import create_ingest_token, revoke_ingest_token
+from deploychecks.gonogo.tokens import create_ingest_token, revoke_ingest_token
 from deploychecks.runs.services import NotAllowed
 
 

@@ -57,7 +57,7 @@ def test_people_without_the_template_permission_cannot_edit(engineer_client, rev
 def test_a_new_revision_inherits_the_edited_thresholds(admin_client, admin_user, revision):
     from deploychecks.checklists.parser import parse_checklist
     from deploychecks.checklists.services import save_template
-    from deploychecks.gonogo.services import definitions_for
+    from deploychecks.gonogo.definitions import definitions_for
 
     admin_client.post(f"/templates/{revision.template_id}/signals/", _formset([ERROR_RATE]))
     source = revision.source_markdown.replace("Tick items", "Tick the items")
