@@ -14,6 +14,16 @@ DEFAULT_TEMPLATE = REPO / "deploychecks" / "checklists" / "default_template.md"
 ARTIFACTS = REPO / "test-artifacts"
 
 
+def pytest_collection_modifyitems(config, items):
+    """Run the browser tests last (keeping the order otherwise).
+
+    Playwright's sync API keeps an asyncio loop set on this thread for the rest
+    of the session, and `async_to_sync` (websocket and channel-layer tests) then
+    refuses to run here.
+    """
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+
+
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     # PBKDF2's million iterations cost ~1 s per user on this machine; tests
