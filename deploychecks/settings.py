@@ -71,9 +71,9 @@ INSTALLED_APPS = [
     "deploychecks.audit",
     "deploychecks.realtime",
     "deploychecks.signoffs",
-    "deploychecks.reminders",
     "deploychecks.gonogo",
     "deploychecks.statuspage",
+    "deploychecks.reminders",
 ]
 
 MIDDLEWARE = [
@@ -145,9 +145,11 @@ if REDIS_URL:
                 # channels-redis' blocking BZPOPMIN: an idle receive then races
                 # the timeout, raises TimeoutError and drops a websocket with
                 # 1011 (django/channels_redis#422; seen in bench/fanout.py).
-                # Keep the read timeout well above the 5 s block.
+                # No read timeout at all: with a finite one (even 15 s) a
+                # refused socket's consumer sometimes never ended and uvicorn
+                # would not stop (tests/realtime/test_socket_access.py).
                 "hosts": [{"address": REDIS_URL, "max_connections": 2000,
-                           "socket_timeout": 15}],
+                           "socket_timeout": None, "socket_connect_timeout": 5}],
                 "capacity": 1000,
                 "expiry": 30,
                 "group_expiry": 86400,
@@ -317,7 +319,9 @@ WHITENOISE_AUTOREFRESH = DEBUG
 
 # --- Product limits -----------------------------------------------------------
 IMPORT_MAX_BYTES = envint("IMPORT_MAX_BYTES", 1_000_000, minimum=1)
-DATA_UPLOAD_MAX_MEMORY_SIZE = IMPORT_MAX_BYTES + 100_000
+# Room above the import limit so an oversized paste gets the form's clear
+# "larger than 1 MB" message rather than Django's bare 400; beyond this, 400.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 4 * IMPORT_MAX_BYTES + 100_000
 FILE_UPLOAD_MAX_MEMORY_SIZE = IMPORT_MAX_BYTES + 100_000
 
 LOGGING = {
