@@ -33,7 +33,7 @@ from django.utils import timezone
 from deploychecks.audit.services import record_event
 from deploychecks.reminders import delivery as channels
 from deploychecks.reminders import live
-from deploychecks.reminders.models import Reminder, ReminderDelivery
+from deploychecks.reminders.models import CONTACT_PREFIX, Reminder, ReminderDelivery
 from deploychecks.reminders.schedule import schedule_delta
 from deploychecks.runs.models import Deployment, Participant
 
@@ -140,8 +140,11 @@ def _email_recipients(reminder: Reminder) -> list[str]:
                                                     user__is_active=True)
                          .order_by("role", "user__username").values_list("user__email",
                                                                           flat=True))
-    if "contacts" in roles:
-        addresses.extend(c.person.strip() for c in deployment.contacts.order_by("position"))
+    named = {v[len(CONTACT_PREFIX):].strip().casefold() for v in roles
+             if v.startswith(CONTACT_PREFIX)}
+    if "contacts" in roles or named:
+        addresses.extend(c.person.strip() for c in deployment.contacts.order_by("position")
+                         if "contacts" in roles or c.role.strip().casefold() in named)
     unique = []
     for address in addresses:
         if address and EMAIL_RE.match(address) and address.lower() not in map(str.lower, unique):

@@ -1,7 +1,12 @@
 from django import forms
 from django.forms import BaseModelFormSet, modelformset_factory
 
-from deploychecks.reminders.models import NOTIFY_CHOICES, ReminderRule
+from deploychecks.reminders.models import (
+    CONTACT_PREFIX,
+    NOTIFY_CHOICES,
+    NOTIFY_VALUES,
+    ReminderRule,
+)
 
 
 class LinesField(forms.CharField):
@@ -23,6 +28,24 @@ class ReminderRuleForm(forms.ModelForm):
                        help_text="One item (or section) title per line; part of a title is enough.")
     notify = forms.MultipleChoiceField(choices=NOTIFY_CHOICES, required=False,
                                        widget=forms.CheckboxSelectMultiple, label="Notify")
+    contact_roles = forms.CharField(
+        required=False, max_length=500, label="Also notify contacts",
+        help_text="Roles from the deployment's contacts table, comma-separated "
+                  "(e.g. DevOps lead); those with an email address are emailed.")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        notify = self.instance.notify or []
+        self.initial["notify"] = [v for v in notify if v in NOTIFY_VALUES]
+        self.initial["contact_roles"] = ", ".join(
+            v[len(CONTACT_PREFIX):] for v in notify if v.startswith(CONTACT_PREFIX))
+
+    def clean(self):
+        cleaned = super().clean()
+        roles = [r.strip() for r in cleaned.get("contact_roles", "").split(",") if r.strip()]
+        cleaned["notify"] = [*cleaned.get("notify", []), *(CONTACT_PREFIX + r for r in roles)]
+        self.instance.notify = cleaned["notify"]
+        return cleaned
 
     class Meta:
         model = ReminderRule

@@ -25,6 +25,14 @@ NOTIFY_CHOICES = [
     ("contacts", "Contacts (with an email address)"),
 ]
 NOTIFY_VALUES = [value for value, _ in NOTIFY_CHOICES]
+# One contact by role, e.g. "contact:DevOps lead" (matched case-insensitively).
+CONTACT_PREFIX = "contact:"
+
+
+def is_notify_value(value) -> bool:
+    return isinstance(value, str) and (
+        value in NOTIFY_VALUES
+        or (value.startswith(CONTACT_PREFIX) and value[len(CONTACT_PREFIX):].strip() != ""))
 # Longest schedule we accept: 30 days after go-live.
 MAX_MINUTES = 30 * 24 * 60
 
@@ -97,7 +105,7 @@ class ReminderRule(models.Model):
             self.offset_minutes = None
         else:
             errors["kind"] = "Choose once or repeat."
-        unknown = [v for v in self.notify or [] if v not in NOTIFY_VALUES]
+        unknown = [v for v in self.notify or [] if not is_notify_value(v)]
         if unknown:
             errors["notify"] = f"Unknown recipients: {', '.join(map(str, unknown))}."
         if not isinstance(self.items, list) or not all(isinstance(i, str) for i in self.items):

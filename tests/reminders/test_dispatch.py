@@ -55,6 +55,21 @@ def test_a_due_reminder_goes_out_by_page_and_email(live_deployment, lead, engine
 
 
 @pytest.mark.django_db
+def test_a_rule_can_name_contacts_by_role(revision, deployment, lead):
+    set_rules(revision, ("Call the DBA", 5, ["lead", "contact:database admin"]))
+    deployment.contacts.all().delete()
+    deployment.contacts.create(position=1, role="Database admin", person="dba@example.com")
+    deployment.contacts.create(position=2, role="Sponsor", person="boss@example.com")
+    live = go_live(deployment, lead)
+    shift_into_past(live, timedelta(minutes=6))
+
+    dispatch_due_reminders()
+
+    [message] = mail.outbox
+    assert message.to == [lead.email, "dba@example.com"]
+
+
+@pytest.mark.django_db
 def test_nothing_is_sent_before_it_is_due(live_deployment):
     report = dispatch_due_reminders()
     assert report == DispatchReport()

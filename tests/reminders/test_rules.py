@@ -90,7 +90,7 @@ def _formset_data(revision, **overrides):
             "rules-0-title": "Ping the on-call", "rules-0-kind": "repeat",
             "rules-0-start_minutes": "10", "rules-0-end_minutes": "50",
             "rules-0-interval_minutes": "20", "rules-0-items": "Deploy it\nSmoke",
-            "rules-0-notify": ["lead", "approvers"]}
+            "rules-0-notify": ["lead", "approvers"], "rules-0-contact_roles": " DevOps lead, "}
     data.update(overrides)
     return data
 
@@ -104,7 +104,8 @@ def test_admin_replaces_the_schedule(admin_client, admin_user, revision):
     assert response.status_code == 302
     rules = list(revision.reminder_rules.all())
     assert [(r.title, r.offsets(), r.items, r.notify) for r in rules] == [
-        ("Ping the on-call", [10, 30, 50], ["Deploy it", "Smoke"], ["lead", "approvers"])]
+        ("Ping the on-call", [10, 30, 50], ["Deploy it", "Smoke"],
+         ["lead", "approvers", "contact:DevOps lead"])]
     event = AuditEvent.objects.get(action="reminder_rules.changed")
     assert event.actor == admin_user and len(event.before["rules"]) == 9
 
@@ -119,6 +120,14 @@ def test_invalid_schedule_is_shown_again_with_errors_and_nothing_is_lost(admin_c
     assert "Must be at least 1 minute." in html and "Must not be negative." in html
     assert 'value="Ping the on-call"' in html  # what was typed is still there
     assert revision.reminder_rules.count() == 9  # nothing saved
+
+
+def test_unknown_recipients_are_refused(revision):
+    rule = ReminderRule(revision=revision, position=99, title="Check", kind="once",
+                        offset_minutes=5, notify=["lead", "everyone", "contact:"])
+    with pytest.raises(ValidationError) as error:
+        rule.full_clean()
+    assert error.value.message_dict["notify"] == ["Unknown recipients: everyone, contact:."]
 
 
 def test_rules_page_lists_the_schedule_for_admins(admin_client, revision):

@@ -54,23 +54,23 @@ def test_webhook_is_slack_compatible_and_signed(settings, due_reminder, webhook_
 def test_webhook_is_retried_with_exponential_backoff(settings, due_reminder, webhook_sink):
     sink = webhook_sink(fail_first=2)
     settings.REMINDER_WEBHOOK_URL, settings.REMINDER_WEBHOOK_SECRET = sink.url, SECRET
-    settings.REMINDER_RETRY_BACKOFF_SECONDS = 0.3
+    settings.REMINDER_RETRY_BACKOFF_SECONDS = 0.5
 
     dispatch_due_reminders()
     first = _webhook(due_reminder)
     assert (first.status, first.attempts, first.last_error) == ("pending", 1,
                                                                  "HTTP 500 from the webhook")
-    assert timedelta(seconds=0.25) < first.next_attempt_at - first.reminder.sent_at
+    assert timedelta(seconds=0.45) < first.next_attempt_at - first.reminder.sent_at
     dispatch_due_reminders()  # too early: the backoff has not passed
     assert len(sink.requests) == 1
-    time.sleep(0.35)
+    time.sleep(0.6)
     dispatch_due_reminders()
     second = _webhook(due_reminder)
     assert (second.status, second.attempts) == ("pending", 2)
-    time.sleep(0.3)
+    time.sleep(0.5)
     dispatch_due_reminders()  # the second backoff is twice as long
     assert len(sink.requests) == 2
-    time.sleep(0.35)
+    time.sleep(0.6)
     dispatch_due_reminders()
 
     third = _webhook(due_reminder)
