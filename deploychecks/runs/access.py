@@ -55,14 +55,10 @@ def allowed_user_ids(deployment_id: int) -> set[int]:
     from django.contrib.auth import get_user_model
 
     User = get_user_model()
-    ids = set(
-        Participant.objects.filter(deployment_id=deployment_id).values_list("user_id", flat=True)
-    )
-    lead = Deployment.objects.filter(pk=deployment_id).values_list("lead_id", flat=True).first()
-    if lead:
-        ids.add(lead)
-    ids.update(
-        User.objects.filter(Q(is_superuser=True) | Q(groups__name=MANAGERS_GROUP), is_active=True)
-        .values_list("pk", flat=True)
-    )
-    return ids
+    # One query (a UNION): this runs inside every tick's request.
+    participants = (Participant.objects.filter(deployment_id=deployment_id).order_by()
+                    .values_list("user_id", flat=True))
+    lead = Deployment.objects.filter(pk=deployment_id).order_by().values_list("lead_id", flat=True)
+    managers = (User.objects.filter(Q(is_superuser=True) | Q(groups__name=MANAGERS_GROUP),
+                                    is_active=True).order_by().values_list("pk", flat=True))
+    return set(participants.union(lead, managers)) - {None}
