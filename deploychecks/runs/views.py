@@ -91,7 +91,7 @@ def _timeline_context(request, deployment):
 def deployment_detail(request, pk):
     deployment, role = access.get_deployment_for(request.user, pk)
     context = _page_context(request, deployment, role)
-    context.update(_timeline_context(request, deployment))
+    # The timeline is fetched when its panel is opened (runs:timeline).
     context["viewers_now"] = viewers_now(deployment.pk)
     return render(request, "runs/detail.html", context)
 

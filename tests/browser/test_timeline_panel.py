@@ -1,0 +1,25 @@
+"""The run page's timeline is fetched when its panel is first opened."""
+
+import pytest
+from playwright.sync_api import expect
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_opening_the_timeline_loads_it_and_it_stays_live(open_as, deployment, engineer,
+                                                         first_item, purge_audit_events):
+    page = open_as(engineer, deployment.get_absolute_url())
+    expect(page.locator("#run[data-ws=open]")).to_have_count(1, timeout=10_000)
+    assert page.locator("#timeline ol.timeline").count() == 0  # not rendered with the page
+
+    page.locator("#timeline-panel summary").click()
+    timeline = page.locator("#timeline ol.timeline")
+    expect(timeline).to_contain_text("created the deployment", timeout=5_000)
+
+    # A tick while the panel is open appears in it (run.js refreshes it).
+    page.locator(f"#item-{first_item.pk}-check").check()
+    expect(timeline.locator('[data-action="item.ticked"]')).to_have_count(1, timeout=5_000)
+    # The filters work on the loaded timeline.
+    page.locator("#tl-kind").select_option("deployment.created")
+    expect(timeline.locator('[data-action="item.ticked"]')).to_have_count(0, timeout=5_000)
+    assert page.console_errors == []
