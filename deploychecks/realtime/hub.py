@@ -12,6 +12,7 @@ Hubs live per event loop: each test runs its own loop.
 """
 
 import asyncio
+import contextvars
 import logging
 import weakref
 
@@ -86,12 +87,20 @@ class Hub:
         a task per viewer per broadcast. A client that does not read fills its
         buffer; its send then waits in a task of its own and holds up no one.
         (What Python 3.12's eager tasks do.)
+
+        Like a task, each delivery runs in a copy of the context: asgiref keeps
+        "this task is inside sync_to_async" in a context variable, and a
+        delivery that waits on `sync_to_async` (the consumer's
+        close_old_connections) would otherwise leave it set in the reader's
+        context, refusing every later delivery with "Single thread executor
+        already being used".
         """
+        context = contextvars.copy_context()
         try:
-            waiting_on = coro.send(None)
+            waiting_on = context.run(coro.send, None)
         except StopIteration:
             return
-        task = loop.create_task(_finish(coro, waiting_on))
+        task = loop.create_task(_finish(coro, waiting_on), context=context)
         self.pending.add(task)
         task.add_done_callback(self.pending.discard)
 

@@ -2,6 +2,7 @@
 
 import asyncio
 import re
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
@@ -181,3 +182,30 @@ def test_idle_socket_keeps_receiving(deployment, first_item, engineer, lead):
     change, event = async_to_sync(scenario)()
 
     assert event["seq"] == change.seq
+
+
+def test_every_reminder_notice_reaches_every_socket(deployment, engineer, viewer):
+    """Notices go through the consumer's database-touching dispatch, which waits
+    on sync_to_async: the hub must deliver the second and later ones too (a
+    context variable once leaked between deliveries and refused all but the first).
+
+    The loop runs as under uvicorn, not inside async_to_sync, whose executor
+    would hide the leak."""
+    from deploychecks.reminders import live
+
+    headers = [browser_headers(user) for user in (engineer, viewer)]
+
+    async def scenario():
+        sockets = [await open_socket(deployment.pk, each) for each in headers]
+        for _ in range(3):
+            await sync_to_async(live.send_refresh)(deployment.pk)
+        received = [await messages_until_quiet(socket, quiet=1) for socket in sockets]
+        for socket in sockets:
+            await socket.disconnect()
+        await sync_to_async(connections.close_all)()  # asgiref's single thread's
+        return received
+
+    with ThreadPoolExecutor(1) as pool:  # a thread of its own, free of the test's loop
+        received = pool.submit(asyncio.run, scenario()).result()
+
+    assert received == [[{"type": "reminders"}] * 3] * 2
