@@ -126,6 +126,19 @@ if DATABASES["default"]["ENGINE"].endswith("postgresql"):
     # Explicit test name: channels' live-server test case otherwise looks up
     # test_test_<name> (channels#2176).
     DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}"}
+    # A connection pool per process (psycopg_pool). Under ASGI every request
+    # runs its synchronous code in a thread of its own, so Django's persistent
+    # connections (CONN_MAX_AGE) were never reused: each request opened a new
+    # PostgreSQL connection, a new server process, which was about a third of
+    # a tick's time (bench/fanout.py). DATABASE_POOL_MAX_SIZE=0 turns it off.
+    _pool_max = envint("DATABASE_POOL_MAX_SIZE", 20, minimum=0)
+    if _pool_max:
+        DATABASES["default"]["CONN_MAX_AGE"] = 0  # Django refuses persistent + pooled
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": min(2, _pool_max), "max_size": _pool_max,
+            # How long a request waits for a free connection before failing.
+            "timeout": envint("DATABASE_POOL_TIMEOUT", 10, minimum=1),
+        }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: channel layer, cache, Celery ---------------------------------------
@@ -247,10 +260,13 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "deploychecks.accounts.views.locked_out"
 AXES_CLIENT_IP_CALLABLE = "deploychecks.accounts.throttle.client_ip"
-# Sessions: an idle timeout (renewed by every request) and an absolute lifetime
-# counted from login (deploychecks.accounts.middleware.SessionLifetimeMiddleware).
+# Sessions: an idle timeout and an absolute lifetime counted from login, both in
+# deploychecks.accounts.middleware.SessionLifetimeMiddleware. The idle timeout is
+# renewed by a request at most once per SESSION_RENEW_SECONDS, not by every one:
+# saving the session took three round trips on every tick.
 SESSION_COOKIE_AGE = envint("SESSION_IDLE_HOURS", 12, minimum=1) * 3600
-SESSION_SAVE_EVERY_REQUEST = True
+SESSION_SAVE_EVERY_REQUEST = False
+SESSION_RENEW_SECONDS = 60
 SESSION_ABSOLUTE_SECONDS = envint("SESSION_ABSOLUTE_HOURS", 72, minimum=1) * 3600
 # How long a password confirmation lets an approver sign without typing it again.
 REAUTH_WINDOW_SECONDS = envint("REAUTH_WINDOW_SECONDS", 300, minimum=1)

@@ -3,11 +3,12 @@ from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.models import AnonymousUser
 
-from deploychecks.accounts.sessions import session_expired
+from deploychecks.accounts.sessions import renew, session_expired
 
 
 class SessionLifetimeMiddleware:
-    """Log out a session that has outlived SESSION_ABSOLUTE_SECONDS since login.
+    """Log out a session that has outlived SESSION_ABSOLUTE_SECONDS since login,
+    and renew the idle timeout of the others (`sessions.renew`).
 
     Sits after the authentication and message middleware; the request goes on as
     anonymous, so LoginRequiredMiddleware sends it to the login page.
@@ -17,10 +18,13 @@ class SessionLifetimeMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        if request.user.is_authenticated and session_expired(request.session):
-            logout(request)
-            messages.info(request, "Your session reached its maximum length. "
-                                   "Please log in again.")
+        if request.user.is_authenticated:
+            if session_expired(request.session):
+                logout(request)
+                messages.info(request, "Your session reached its maximum length. "
+                                       "Please log in again.")
+            else:
+                renew(request.session)
         return self.get_response(request)
 
 

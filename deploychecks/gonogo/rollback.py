@@ -123,9 +123,11 @@ def item_changed(deployment: Deployment, item: RunItem, *, user, request=None) -
     During a rollback, a change to a rollback-step item refreshes everyone's
     step timings; the last one done ends the rollback (→ rolled_back).
     """
+    if item.step_id is None:  # most ticks: no query at all
+        return
     episode = RollbackEpisode.objects.filter(deployment=deployment,
                                              completed_at__isnull=True).first()
-    if episode is None or item.step_id is None:
+    if episode is None:
         return
     if not RunPhase.objects.filter(pk=item.phase_id, is_rollback=True).exists():
         return

@@ -6,7 +6,10 @@ read-only variant, and serialized to the final websocket text here, once: each
 consumer only picks the text its user may have and forwards it as is.
 """
 
+import asyncio
 import json
+import os
+import threading
 from bisect import bisect_left
 from typing import TypedDict
 
@@ -75,7 +78,57 @@ def group_name(deployment_id: int) -> str:
 
 
 def send_to_deployment(deployment_id: int, message: dict) -> None:
-    async_to_sync(get_channel_layer().group_send)(group_name(deployment_id), message)
+    group_send(group_name(deployment_id), message)
+
+
+def group_send(group: str, message: dict) -> None:
+    """Send to a channel-layer group from synchronous code, and wait until sent.
+
+    With Redis, through this process's sender thread (`_Sender`); with the
+    in-memory layer, on the server's own event loop, as `async_to_sync` does.
+    """
+    layer = get_channel_layer()
+    if type(layer).__module__.startswith("channels_redis"):
+        _sender.send(layer.group_send(group, message))
+    else:
+        # The in-memory layer's queues belong to the server's loop, and are
+        # not safe to touch from another thread's loop.
+        async_to_sync(layer.group_send)(group, message)
+
+
+class _Sender:
+    """One thread per process with an event loop of its own, for group sends.
+
+    `async_to_sync` from a request's thread runs the send on the server's
+    event loop, which is also the loop that fans broadcasts out to the local
+    sockets: the tick's request waited behind a whole fan-out (bench/fanout.py:
+    the tick's server time grew with the viewers). From a thread with no loop
+    (a Celery task, a test) it made a new loop, and so a new Redis connection,
+    for every send. Here the sends are queued to a loop that does nothing
+    else, keep their order, and share one connection pool.
+    """
+
+    TIMEOUT = 10
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.loop = None
+        self.pid = None
+
+    def send(self, coroutine) -> None:
+        future = asyncio.run_coroutine_threadsafe(coroutine, self._running_loop())
+        future.result(timeout=self.TIMEOUT)
+
+    def _running_loop(self):
+        with self.lock:
+            if self.loop is None or self.pid != os.getpid():  # first use, or a forked worker
+                self.loop, self.pid = asyncio.new_event_loop(), os.getpid()
+                threading.Thread(target=self.loop.run_forever, name="channel-layer-sender",
+                                 daemon=True).start()
+            return self.loop
+
+
+_sender = _Sender()
 
 
 def broadcast_on_commit(deployment_id: int, build_message) -> None:

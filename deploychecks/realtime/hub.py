@@ -23,6 +23,8 @@ logger = logging.getLogger("deploychecks.realtime")
 # channels-redis drops group members older than group_expiry (24 h by default);
 # a hub refreshes its membership well before that.
 REFRESH_SECONDS = 3600
+# Deliveries between two yields to the event loop (see Hub._read).
+YIELD_EVERY = 16
 
 
 class Hub:
@@ -76,8 +78,14 @@ class Hub:
                 for consumer in list(self.consumers):
                     loop.create_task(consumer.close(code=1011))
                 return
-            for consumer in list(self.consumers):
+            for n, consumer in enumerate(list(self.consumers), start=1):
                 self._start(loop, self._deliver(consumer, message))
+                if n % YIELD_EVERY == 0:
+                    # Let the loop's other work in between (the tick's own
+                    # HTTP response, which waits for it): hundreds of sockets
+                    # take tens of milliseconds. Order is kept: the next
+                    # message waits for this one.
+                    await asyncio.sleep(0)
 
     def _start(self, loop, coro) -> None:
         """Run `coro` now, up to its first real wait; only then give it a task.

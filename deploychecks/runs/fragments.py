@@ -4,7 +4,7 @@ The run page and every broadcast use the same named partials of
 templates/runs/detail.html, so what arrives live equals what a reload shows.
 """
 
-from django.db.models import Prefetch
+from django.db.models import Prefetch, prefetch_related_objects
 from django.template.loader import render_to_string
 
 from deploychecks.realtime.broadcast import run_event
@@ -69,15 +69,21 @@ def current_phase(phases):
     return None
 
 
-def item_fragments(deployment: Deployment | int, item_id: int) -> dict[str, str]:
+def item_fragments(deployment: Deployment | int, item_id: int,
+                   item: RunItem | None = None) -> dict[str, str]:
     """The item row, its phase's progress and the overall bar, editable and read-only.
 
     The editable variant is also the tick's HTTP response (see views.item_state),
-    so one render serves the writer and every viewer.
+    so one render serves the writer and every viewer. `item`, if given, is the
+    row as just saved, with its phase loaded: only its sub-checks and notes
+    are read again.
     """
     if not isinstance(deployment, Deployment):
         deployment = Deployment.objects.get(pk=deployment)
-    item = _items_queryset().select_related("phase").get(pk=item_id)
+    if item is None:
+        item = _items_queryset().select_related("phase").get(pk=item_id)
+    else:
+        prefetch_related_objects([item], *_items_queryset()._prefetch_related_lookups)
     # One query for both bars; order_by() drops the Meta ordering's joins.
     states = list(RunItem.objects.filter(deployment_id=deployment.pk).order_by()
                   .values_list("phase_id", "state"))

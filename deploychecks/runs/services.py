@@ -54,6 +54,12 @@ class NotAllowed(RunError):
     status_code = 403
 
 
+class NoAccess(NotAllowed):
+    """No such deployment or item, as far as this user may know (HTTP 404, as the views)."""
+
+    status_code = 404
+
+
 class StaleVersion(RunError):
     """The client changed something based on an old version (HTTP 409)."""
 
@@ -80,6 +86,14 @@ class Change:
 
 def _actor_name(user) -> str:
     return (user.get_full_name() or user.get_username())[:150]
+
+
+def _lock(deployment_id: int, user) -> tuple[Deployment, str]:
+    """Lock the deployment row and return it with the user's role; NoAccess if none."""
+    deployment, role = access.lock_with_role(user, deployment_id)
+    if role is None:
+        raise NoAccess("You do not have access to this deployment.")
+    return deployment, role
 
 
 def _require_edit(role: str, deployment: Deployment) -> None:
@@ -189,12 +203,14 @@ def set_item_state(*, deployment_id: int, item_id: int, state: str, expected_ver
         raise RunError("Marking an item N/A needs a reason.")
     if len(reason) > REASON_MAX:
         raise RunError(f"The reason is too long (at most {REASON_MAX} characters).")
-    deployment = Deployment.objects.select_for_update().get(pk=deployment_id)
-    role = access.role_of(user, deployment)
-    if role is None:
-        raise NotAllowed("You do not have access to this deployment.")
+    deployment, role = _lock(deployment_id, user)
     _require_edit(role, deployment)
-    item = RunItem.objects.select_for_update().get(pk=item_id, deployment_id=deployment_id)
+    try:
+        # The phase comes along for the fragments rendered after commit (not locked).
+        item = (RunItem.objects.select_for_update(of=("self",)).select_related("phase")
+                .get(pk=item_id, deployment_id=deployment_id))
+    except RunItem.DoesNotExist:
+        raise NoAccess("No such item.") from None
     if item.state == state and (state != RunItem.State.NA or item.na_reason == reason):
         return Change(item, changed=False)
     if item.version != expected_version:
@@ -218,7 +234,7 @@ def set_item_state(*, deployment_id: int, item_id: int, state: str, expected_ver
                         "version": item.version},
                  request=request)
     change = Change(item, changed=True, seq=seq)
-    _broadcast_item(deployment, item.pk, seq, "item", change)
+    _broadcast_item(deployment, item.pk, seq, "item", change, item=item)
     verb = {"done": "was ticked", "open": "was reopened", "na": "was marked N/A"}[state]
     _signoffs().invalidate_signoffs(
         deployment, f"“{item.title}” {verb} by {item.changed_by_name}", seq, actor=user,
@@ -231,13 +247,13 @@ def set_item_state(*, deployment_id: int, item_id: int, state: str, expected_ver
 @transaction.atomic
 def set_subcheck_state(*, deployment_id: int, subcheck_id: int, done: bool,
                        expected_version: int, user, request=None) -> Change:
-    deployment = Deployment.objects.select_for_update().get(pk=deployment_id)
-    role = access.role_of(user, deployment)
-    if role is None:
-        raise NotAllowed("You do not have access to this deployment.")
+    deployment, role = _lock(deployment_id, user)
     _require_edit(role, deployment)
-    sub = RunSubCheck.objects.select_for_update().select_related("item").get(
-        pk=subcheck_id, item__deployment_id=deployment_id)
+    try:
+        sub = RunSubCheck.objects.select_for_update().select_related("item").get(
+            pk=subcheck_id, item__deployment_id=deployment_id)
+    except RunSubCheck.DoesNotExist:
+        raise NoAccess("No such sub-check.") from None
     if sub.done == done:
         return Change(sub, changed=False)
     if sub.version != expected_version:
@@ -274,12 +290,12 @@ def add_item_note(*, deployment_id: int, item_id: int, body: str, user,
         raise RunError(f"A note can be at most {NOTE_MAX} characters.")
     if kind not in ItemNote.Kind.values:
         raise RunError(f"Unknown kind of note {kind!r}.")
-    deployment = Deployment.objects.select_for_update().get(pk=deployment_id)
-    role = access.role_of(user, deployment)
-    if role is None:
-        raise NotAllowed("You do not have access to this deployment.")
+    deployment, role = _lock(deployment_id, user)
     _require_edit(role, deployment)
-    item = RunItem.objects.get(pk=item_id, deployment_id=deployment_id)
+    try:
+        item = RunItem.objects.get(pk=item_id, deployment_id=deployment_id)
+    except RunItem.DoesNotExist:
+        raise NoAccess("No such item.") from None
     note = ItemNote.objects.create(item=item, author=user, author_name=_actor_name(user),
                                    kind=kind, body=body)
     seq = _bump(deployment)
@@ -302,10 +318,7 @@ def change_status(*, deployment_id: int, to: str, user, request=None, reason: st
     Completing needs every sign-off role's valid approval, unless an admin
     gives an `override_reason` (signoffs.services.check_completion).
     """
-    deployment = Deployment.objects.select_for_update().get(pk=deployment_id)
-    role = access.role_of(user, deployment)
-    if role is None:
-        raise NotAllowed("You do not have access to this deployment.")
+    deployment, role = _lock(deployment_id, user)
     override_reason = (override_reason or "").strip()
     # An admin's override may come from someone who cannot otherwise edit;
     # check_completion refuses it from anyone but an admin.
@@ -486,13 +499,17 @@ def _bump(deployment: Deployment) -> int:
 
 
 def _broadcast_item(deployment: Deployment, item_id: int, seq: int, kind: str,
-                    change: Change) -> None:
-    """After commit: render the item once, keep the editable html for the response."""
+                    change: Change, item: RunItem | None = None) -> None:
+    """After commit: render the item once, keep the editable html for the response.
+
+    `item` is the row as this transaction saved it (with its phase), if the
+    caller has it: nothing else changes it before commit.
+    """
     from deploychecks.runs.fragments import item_fragments, item_message
 
     def build():
         # `deployment` is the row this transaction locked and updated.
-        fragments = item_fragments(deployment, item_id)
+        fragments = item_fragments(deployment, item_id, item=item)
         change.html = fragments["html_edit"]
         return item_message(deployment, item_id, seq, kind, fragments)
 

@@ -139,59 +139,63 @@ def _int(value, default=-1) -> int:
 
 @require_POST
 def item_state(request, pk, item_id):
-    deployment, role = access.get_deployment_for(request.user, pk)
-    if not RunItem.objects.filter(pk=item_id, deployment=deployment).exists():
-        return HttpResponse("No such item.", status=404)
+    # Straight to the service, which locks the deployment and checks the user's
+    # access and the item itself (a tick is the hottest request there is).
     try:
         change = services.set_item_state(
-            deployment_id=deployment.pk, item_id=item_id, state=request.POST.get("state", ""),
+            deployment_id=pk, item_id=item_id, state=request.POST.get("state", ""),
             expected_version=_int(request.POST.get("version")), user=request.user,
             reason=request.POST.get("reason", ""), request=request,
         )
     except services.RunError as exc:
-        deployment.refresh_from_db()
-        return _item_response(request, deployment, item_id, role, status=exc.status_code,
-                              error=exc.message)
+        return _refused(request, pk, item_id, exc)
     if change.html is not None:
         # The fragments just broadcast to every editor are this response, too.
         return HttpResponse(change.html)
-    deployment.refresh_from_db()
+    deployment, role = access.get_deployment_for(request.user, pk)
     return _item_response(request, deployment, item_id, role)
 
 
 @require_POST
 def subcheck_state(request, pk, subcheck_id):
-    deployment, role = access.get_deployment_for(request.user, pk)
-    sub = RunSubCheck.objects.filter(pk=subcheck_id, item__deployment=deployment).first()
-    if sub is None:
-        return HttpResponse("No such sub-check.", status=404)
     try:
-        services.set_subcheck_state(
-            deployment_id=deployment.pk, subcheck_id=sub.pk,
-            done=request.POST.get("done") == "true",
+        change = services.set_subcheck_state(
+            deployment_id=pk, subcheck_id=subcheck_id, done=request.POST.get("done") == "true",
             expected_version=_int(request.POST.get("version")), user=request.user,
             request=request,
         )
     except services.RunError as exc:
-        return _item_response(request, deployment, sub.item_id, role,
-                              status=exc.status_code, error=exc.message)
-    return _item_response(request, deployment, sub.item_id, role)
+        item_id = RunSubCheck.objects.filter(pk=subcheck_id).values_list("item_id", flat=True)
+        return _refused(request, pk, item_id.first(), exc)
+    deployment, role = access.get_deployment_for(request.user, pk)
+    return _item_response(request, deployment, change.obj.item_id, role)
 
 
 @require_POST
 def add_note(request, pk, item_id):
-    deployment, role = access.get_deployment_for(request.user, pk)
-    if not RunItem.objects.filter(pk=item_id, deployment=deployment).exists():
-        return HttpResponse("No such item.", status=404)
     try:
         services.add_item_note(
-            deployment_id=deployment.pk, item_id=item_id, body=request.POST.get("body", ""),
+            deployment_id=pk, item_id=item_id, body=request.POST.get("body", ""),
             kind=request.POST.get("kind", "note"), user=request.user, request=request,
         )
     except services.RunError as exc:
-        return _item_response(request, deployment, item_id, role, status=exc.status_code,
-                              error=exc.message)
+        return _refused(request, pk, item_id, exc)
+    deployment, role = access.get_deployment_for(request.user, pk)
     return _item_response(request, deployment, item_id, role)
+
+
+def _refused(request, pk, item_id, exc: services.RunError) -> HttpResponse:
+    """A refused item change: the item as it is now, with the reason.
+
+    An outsider, or an item or sub-check that is not in this deployment, gets
+    404 with nothing about the deployment (as `get_deployment_for` gives).
+    """
+    if isinstance(exc, services.NoAccess):
+        deployment, _ = access.get_deployment_for(request.user, pk)  # 404 for an outsider
+        return HttpResponse(escape(exc.message), status=404)
+    deployment, role = access.get_deployment_for(request.user, pk)
+    return _item_response(request, deployment, item_id, role, status=exc.status_code,
+                          error=exc.message)
 
 
 @require_POST

@@ -297,11 +297,11 @@ def invalidate_signoffs(deployment: Deployment, reason: str, seq: int, *, actor=
     audit event and sequence number; after commit the pages resync (their
     panels say "stale — sign again") and each signer is emailed.
     """
-    stale = list(SignOff.objects.select_for_update(of=("self",))
-                 .filter(deployment=deployment, status=SignOff.Status.VALID)
-                 .select_related("role", "signer"))
-    if not stale:
+    valid = SignOff.objects.filter(deployment=deployment, status=SignOff.Status.VALID)
+    # Most changes find none: a plain query first, the joins only when needed.
+    if not valid.select_for_update().values_list("pk", flat=True):
         return []
+    stale = list(valid.select_for_update(of=("self",)).select_related("role", "signer"))
     reason = reason[:500]
     now = timezone.now()
     for signoff in stale:

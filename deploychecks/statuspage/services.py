@@ -14,14 +14,12 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
 from deploychecks.audit.services import record_event
-from deploychecks.realtime.broadcast import broadcast_on_commit, run_event
+from deploychecks.realtime.broadcast import broadcast_on_commit, group_send, run_event
 from deploychecks.runs import access
 from deploychecks.runs.models import Deployment
 from deploychecks.runs.services import NotAllowed, RunError
@@ -204,7 +202,7 @@ def publish_on_commit(deployment_id: int) -> None:
             return
         live = page.enabled
         text = json.dumps({"type": "status", "html": render_public(page)}) if live else ""
-        async_to_sync(get_channel_layer().group_send)(public_group(deployment_id), {
+        group_send(public_group(deployment_id), {
             "type": "status.update", "digest": token_digest(page.token) if live else "",
             "text": text})
 

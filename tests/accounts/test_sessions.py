@@ -1,13 +1,16 @@
 """Idle timeout, absolute lifetime and cookie flags of sessions."""
 
 import time
+from datetime import timedelta
 
 import pytest
 from django.conf import settings
+from django.contrib.sessions.models import Session
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
-from deploychecks.accounts.sessions import LOGIN_AT_KEY
+from deploychecks.accounts.sessions import LOGIN_AT_KEY, RENEWED_AT_KEY
 
 pytestmark = pytest.mark.django_db
 
@@ -18,17 +21,28 @@ def _age_session(client, seconds):
     session.save()
 
 
-def test_idle_timeout_defaults_to_12_hours_renewed_by_every_request(engineer):
+def test_idle_timeout_defaults_to_12_hours_renewed_once_a_minute(engineer):
     client = Client()
     client.force_login(engineer)
+    key = client.session.session_key
 
-    response = client.get(reverse("runs:list"))
+    # Just logged in: renewed a moment ago, so nothing is written.
+    quiet = client.get(reverse("runs:list"))
+    expiry_before = Session.objects.get(session_key=key).expire_date
+    session = client.session
+    session[RENEWED_AT_KEY] = int(time.time()) - settings.SESSION_RENEW_SECONDS
+    session.save()
+    Session.objects.filter(session_key=key).update(expire_date=expiry_before - timedelta(hours=1))
+    renewed = client.get(reverse("runs:list"))
 
     assert settings.SESSION_COOKIE_AGE == 12 * 3600
-    assert settings.SESSION_SAVE_EVERY_REQUEST is True
-    cookie = response.cookies[settings.SESSION_COOKIE_NAME]
+    assert settings.SESSION_COOKIE_NAME not in quiet.cookies
+    cookie = renewed.cookies[settings.SESSION_COOKIE_NAME]
     assert cookie["max-age"] == 12 * 3600
     assert cookie["httponly"] is True
+    expiry_after = Session.objects.get(session_key=key).expire_date
+    assert expiry_after >= expiry_before
+    assert abs((expiry_after - timezone.now()).total_seconds() - 12 * 3600) < 60
 
 
 def test_session_within_its_absolute_lifetime_works(engineer):
