@@ -22,4 +22,4 @@ RUN SECRET_KEY=build-only-secret-key-0123456789abcdefghij DATABASE_URL=postgres:
 
 USER deploychecks
 EXPOSE 8000
-CMD ["uvicorn", "deploychecks.asgi:application", "--host", "0.0.0.0", "--port", "8000", "--proxy-headers", "--lifespan", "on"]
+CMD ["uvicorn", "deploychecks.asgi:application", "--host", "0.0.0.0", "--port", "8000", "--proxy-headers", "--lifespan", "on", "--ws-per-message-deflate", "false"]

@@ -28,7 +28,7 @@ run: install
 	env -u DATABASE_URL -u REDIS_URL $(BIN)/python manage.py load_demo
 	@echo "Serving on http://$(HOST):$(PORT)/ (Ctrl-C to stop)"
 	env -u DATABASE_URL -u REDIS_URL $(BIN)/uvicorn deploychecks.asgi:application \
-		--host $(HOST) --port $(PORT) --lifespan on
+		--host $(HOST) --port $(PORT) --lifespan on --ws-per-message-deflate false
 
 check-services: install
 	@DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(BIN)/python .ci/check_services.py

@@ -38,6 +38,9 @@ import benchenv  # noqa: E402
 RESULTS = Path(__file__).resolve().parent / "results"
 VIEWER_PREFIX = "bench-viewer-"
 HOST = "127.0.0.1"
+# The uvicorn options of the deployed web service (docker-compose.yml, Dockerfile,
+# Makefile), so the benchmark measures the app as it runs.
+DEPLOYED_UVICORN_ARGS = ["--ws-per-message-deflate", "false"]
 SEQ_RE = re.compile(r'"seq":\s*(\d+)')
 VERSION_RE = re.compile(r'data-version="(\d+)"')
 TIMING_RE = re.compile(r"app;dur=([\d.]+)")
@@ -73,6 +76,8 @@ def parse_args():
                    help="give up (and still clean up) after this long")
     p.add_argument("--no-deflate", action="store_true",
                    help="viewers do not offer permessage-deflate (browsers do)")
+    p.add_argument("--server-deflate", action="store_true",
+                   help="uvicorn accepts permessage-deflate (its default; off as deployed)")
     p.add_argument("--uvicorn-arg", action="append", default=[],
                    help="extra uvicorn argument, repeatable (e.g. --uvicorn-arg=--ws=wsproto)")
     p.add_argument("--label", default="", help="added to the results file name")
@@ -523,7 +528,8 @@ def main():
              f"mem_gb={m['mem_gb']} cpu={m['cpu']} calib_ms={m['calib_ms']} "
              f"load={os.getloadavg()[0]:.2f}")
     data = {}
-    servers = Servers(args.workers, args.port, args.uvicorn_arg, RESULTS, args.profile,
+    uvicorn_args = ([] if args.server_deflate else DEPLOYED_UVICORN_ARGS) + args.uvicorn_arg
+    servers = Servers(args.workers, args.port, uvicorn_args, RESULTS, args.profile,
                       args.app)
     try:
         data = prepare_data(args.viewers, args.fresh_db)

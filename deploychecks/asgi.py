@@ -3,16 +3,21 @@
 Run with `uvicorn deploychecks.asgi:application`.
 """
 
+import gc
 import os
 import warnings
 
-from django.core.asgi import get_asgi_application
+import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "deploychecks.settings")
 # WhiteNoise serves static files with a synchronous iterator; under ASGI Django
 # warns for every file. Harmless here (small files), so keep the log readable.
 warnings.filterwarnings("ignore", message="StreamingHttpResponse must consume synchronous")
-django_asgi_app = get_asgi_application()
+django.setup(set_prefix=False)  # as django.core.asgi.get_asgi_application does
+
+from deploychecks.core.asgi_handler import ThreadedASGIHandler  # noqa: E402
+
+django_asgi_app = ThreadedASGIHandler()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
@@ -32,3 +37,12 @@ application = with_lifespan(
         }
     )
 )
+
+# Garbage collection: what was loaded at start-up (Django, the URL conf, the
+# templates) lives as long as the process, so move it out of the collector's
+# way, and collect the youngest generation less often than every 700
+# allocations. A request allocates tens of thousands of objects, and with the
+# defaults the collections landed in the requests' time (bench/fanout.py, 100
+# viewers: tick server p95 37-39 ms, 29-33 ms with this).
+gc.freeze()
+gc.set_threshold(10_000, 50, 100)

@@ -78,6 +78,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "deploychecks.core.middleware.ServerTimingMiddleware",
+    "deploychecks.realtime.middleware.HoldBroadcastsMiddleware",
     "deploychecks.core.middleware.ContentSecurityPolicyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

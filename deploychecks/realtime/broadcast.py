@@ -11,6 +11,7 @@ import json
 import os
 import threading
 from bisect import bisect_left
+from contextlib import contextmanager
 from typing import TypedDict
 
 from asgiref.sync import async_to_sync
@@ -82,9 +83,53 @@ def send_to_deployment(deployment_id: int, message: dict) -> None:
 
 
 def group_send(group: str, message: dict) -> None:
-    """Send to a channel-layer group from synchronous code, and wait until sent.
+    """Send to a channel-layer group from synchronous code.
 
-    With Redis, through this process's sender thread (`_Sender`); with the
+    Inside `held_broadcasts` (an HTTP request), the message waits for the end
+    of the block; otherwise it is sent now, and this returns once it is.
+    """
+    held = getattr(_held, "messages", None)
+    if held is not None:
+        held.append((group, message))
+    else:
+        _send_now(group, message)
+
+
+_held = threading.local()
+
+
+@contextmanager
+def held_broadcasts():
+    """Hold the group sends made in this block, then send them, in order.
+
+    `HoldBroadcastsMiddleware` wraps each request in it. The broadcast of a
+    tick then starts when the tick's response is ready: fanning out to the
+    sockets of this process runs on the server's event loop, which the
+    response also has to pass through on its way out (twice, through Django's
+    async middleware), so a broadcast sent from inside the view made the
+    person who ticked wait for every viewer. The messages are built
+    (rendered) at commit as before; only the send waits. The view's thread
+    runs the whole synchronous part of the request, so a thread-local list
+    is per request.
+    """
+    outer = getattr(_held, "messages", None)
+    _held.messages = messages = []
+    try:
+        yield
+    finally:
+        _held.messages = outer
+        failure = None
+        for group, message in messages:
+            try:
+                group_send(group, message)
+            except Exception as exc:  # send the others; then fail as an unheld send would
+                failure = failure or exc
+        if failure is not None:
+            raise failure
+
+
+def _send_now(group: str, message: dict) -> None:
+    """With Redis, through this process's sender thread (`_Sender`); with the
     in-memory layer, on the server's own event loop, as `async_to_sync` does.
     """
     layer = get_channel_layer()
