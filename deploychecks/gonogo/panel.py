@@ -72,11 +72,15 @@ def panel_context(deployment: Deployment, *, editable: bool, now=None) -> dict:
     }
 
 
-def page_context(deployment: Deployment, role: str | None, phases) -> dict:
-    """Everything the run page needs, and the phases rearranged for rollback mode."""
+def page_context(deployment: Deployment, role: str | None, phases, *,
+                 signals: dict | None = None) -> dict:
+    """Everything the run page needs, and the phases rearranged for rollback mode.
+
+    `signals` is this deployment's `panel_context` if the caller already has it.
+    """
     now = timezone.now()
     editable = access.can_edit(role)
-    context = panel_context(deployment, editable=editable, now=now)
+    context = signals or panel_context(deployment, editable=editable, now=now)
     episode = context["rollback_episode"]
     view = None
     if episode is not None:

@@ -4,8 +4,14 @@ The run page and every broadcast use the same named partials of
 templates/runs/detail.html, so what arrives live equals what a reload shows.
 """
 
+import functools
+import hashlib
+
+from django.conf import settings
+from django.core.cache import cache
 from django.db.models import Prefetch, prefetch_related_objects
 from django.template.loader import render_to_string
+from django.utils.safestring import mark_safe
 
 from deploychecks.realtime.broadcast import run_event
 from deploychecks.runs import access
@@ -46,6 +52,50 @@ def _arrange(phase: RunPhase) -> None:
     for entry in sorted([*loose, *steps.values()], key=lambda e: e.position):
         containers[entry.section_id].entries.append(entry)
     phase.progress = progress(items)
+
+
+def checklist_phases(deployment: Deployment, can_edit: bool) -> tuple[str, dict]:
+    """The phases of the run page as HTML, and the overall progress, from the cache.
+
+    Every change to a deployment's checklist takes a new sequence number, so
+    the rendered phases are cached under it (with the status and whether the
+    viewer may edit: the only other inputs). Times in them are absolute and
+    made relative by the browser ({% reltime %}); a rollback's step timings
+    do depend on the clock, which is why rollback mode does not come here.
+    """
+    key = ":".join(str(part) for part in (
+        "run-phases", _digest(), deployment.pk,
+        # created_at: a test database reuses primary keys, the cache outlives it.
+        int(deployment.created_at.timestamp() * 1e6), deployment.seq, deployment.status,
+        int(can_edit)))
+    cached = cache.get(key)
+    if cached is not None:
+        html, overall = cached
+        return mark_safe(html), overall  # noqa: S308  rendered by our own template
+    phases = load_checklist(deployment)
+    overall = overall_progress(phases)
+    html = render_to_string(f"{PARTIALS}#phases", {
+        "deployment": deployment, "phases": phases, "current": current_phase(phases),
+        "can_edit": can_edit, "rollback_mode": False})
+    cache.set(key, (str(html), overall), timeout=PHASES_CACHE_SECONDS)
+    return mark_safe(html), overall  # noqa: S308
+
+
+PHASES_CACHE_SECONDS = 15 * 60
+
+
+@functools.cache
+def _template_digest() -> str:
+    """Changes with the run page's template, so a deploy never serves old HTML."""
+    from django.template import engines
+
+    template = engines["django"].get_template(PARTIALS)
+    return hashlib.sha256(template.template.source.encode()).hexdigest()[:12]
+
+
+def _digest() -> str:
+    # With DEBUG a developer edits the template under a running server.
+    return _template_digest.__wrapped__() if settings.DEBUG else _template_digest()
 
 
 def progress(items) -> dict:

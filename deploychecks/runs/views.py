@@ -7,11 +7,13 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from deploychecks.audit.services import timeline as audit_timeline
 from deploychecks.gonogo.panel import page_context as gonogo_page_context
+from deploychecks.gonogo.panel import panel_context as gonogo_panel_context
 from deploychecks.runs import access, services
 from deploychecks.runs.forms import DeploymentForm
 from deploychecks.runs.fragments import (
     PARTIALS,
     _items_queryset,
+    checklist_phases,
     current_phase,
     load_checklist,
     overall_progress,
@@ -59,18 +61,26 @@ def deployment_create(request):
 
 
 def _page_context(request, deployment, role):
-    phases = load_checklist(deployment)
     can_edit = access.can_edit(role) and not deployment.is_finished
     transitions = [(s, TRANSITION_LABELS[s]) for s in sorted(
         services.TRANSITIONS[deployment.status], key=list(TRANSITION_LABELS).index)]
     context = {
-        "deployment": deployment, "role": role, "phases": phases, "can_edit": can_edit,
-        "overall": overall_progress(phases), "current": current_phase(phases),
+        "deployment": deployment, "role": role, "can_edit": can_edit,
         "transitions": transitions,
         "signoffs": panel_context(deployment, request.user, request),
     }
-    # Go/no-go signals, and rollback mode (which puts the rollback phase first).
-    context.update(gonogo_page_context(deployment, role, phases))
+    signals = gonogo_panel_context(deployment, editable=access.can_edit(role))
+    if signals["rollback_episode"] is None:
+        # Without a rollback nothing in the phases depends on the clock: their
+        # HTML is reused as long as the deployment's version is the same.
+        phases_html, overall = checklist_phases(deployment, can_edit)
+        context.update(gonogo_page_context(deployment, role, [], signals=signals))
+        context.update(phases_html=phases_html, overall=overall)
+        return context
+    phases = load_checklist(deployment)
+    context.update(overall=overall_progress(phases), current=current_phase(phases))
+    # Rollback mode puts the rollback phase first, with each step's timing.
+    context.update(gonogo_page_context(deployment, role, phases, signals=signals))
     return context
 
 

@@ -12,3 +12,50 @@ document.addEventListener("htmx:beforeSwap", (event) => {
     event.detail.isError = false;
   }
 });
+
+// Relative times ({% reltime %} in templates/runs): the server writes the
+// absolute time, so a rendered checklist stays right however long it is
+// cached; here it becomes "5 minutes ago" (as Django's timesince words it)
+// and is kept current. New content (htmx swaps, live updates) is formatted as
+// it arrives.
+const TIME_UNITS = [
+  [365 * 24 * 3600, "year"], [30 * 24 * 3600, "month"], [7 * 24 * 3600, "week"],
+  [24 * 3600, "day"], [3600, "hour"], [60, "minute"],
+];
+
+function timesince(seconds) {
+  seconds = Math.max(0, seconds);
+  const parts = [];
+  for (const [size, name] of TIME_UNITS) {
+    const count = Math.floor(seconds / size);
+    if (parts.length === 0 && count === 0) { continue; }
+    if (count > 0) { parts.push(count + " " + name + (count === 1 ? "" : "s")); }
+    seconds -= count * size;
+    if (parts.length === 2 || (parts.length === 1 && count === 0)) { break; }
+  }
+  return parts.length ? parts.join(", ") : "0 minutes";
+}
+
+function showRelativeTimes(root) {
+  const now = Date.now();
+  root.querySelectorAll("time[data-relative]").forEach((el) => {
+    const at = Date.parse(el.getAttribute("datetime"));
+    if (Number.isNaN(at)) { return; }
+    const text = timesince((now - at) / 1000) + " " + el.dataset.relative;
+    if (el.textContent !== text) { el.textContent = text; }
+  });
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  showRelativeTimes(document);
+  new MutationObserver((mutations) => {
+    for (const mutation of mutations) {
+      mutation.addedNodes.forEach((node) => {
+        if (node.nodeType !== Node.ELEMENT_NODE) { return; }
+        if (node.matches("time[data-relative]")) { showRelativeTimes(node.parentNode); }
+        else { showRelativeTimes(node); }
+      });
+    }
+  }).observe(document.body, { childList: true, subtree: true });
+  setInterval(() => showRelativeTimes(document), 30000);
+});

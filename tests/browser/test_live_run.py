@@ -1,5 +1,6 @@
 """Two people on one deployment see each other's changes without reloading."""
 
+import re
 import threading
 
 import pytest
@@ -29,6 +30,8 @@ def test_tick_note_and_presence_reach_the_other_browser(open_as, deployment, eng
     erin.locator(f"{row} input[type=checkbox]").first.check()
     expect(sam.locator(row)).to_have_class("run-item state-done", timeout=5_000)
     expect(sam.locator(f"{row} .who")).to_contain_text("Done by erin")
+    # The server writes the absolute time; the browser words it as Django would.
+    expect(sam.locator(f"{row} .who time")).to_have_text(re.compile(r"^\d+ minutes? ago$"))
     expect(sam.locator("#overall-progress")).to_contain_text("1 of 89 done")
 
     erin.locator(f"{row}-note summary").click()

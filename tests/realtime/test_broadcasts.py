@@ -209,3 +209,34 @@ def test_every_reminder_notice_reaches_every_socket(deployment, engineer, viewer
         received = pool.submit(asyncio.run, scenario()).result()
 
     assert received == [[{"type": "reminders"}] * 3] * 2
+
+
+def test_broadcasts_held_for_a_request_leave_at_its_end_in_order(
+        deployment, first_item, engineer, second_engineer):
+    """HoldBroadcastsMiddleware's block: nothing leaves inside it, everything after."""
+    from deploychecks.realtime.broadcast import held_broadcasts
+
+    colleague = browser_headers(second_engineer)
+    holder = held_broadcasts()
+
+    def two_changes():
+        return [tick(deployment, first_item, engineer),
+                add_note(deployment, first_item, engineer, "after the tick")]
+
+    async def scenario():
+        socket = await open_socket(deployment.pk, colleague)
+        await messages_until_quiet(socket)  # its own arrival's presence notice
+        # sync_to_async runs these in one thread, the one the hold belongs to.
+        await sync_to_async(holder.__enter__)()
+        changes = await sync_to_async(two_changes)()
+        during = await messages_until_quiet(socket)
+        await sync_to_async(holder.__exit__)(None, None, None)
+        events = await messages_until_quiet(socket)
+        await socket.disconnect()
+        return changes, during, events
+
+    changes, during, events = async_to_sync(scenario)()
+
+    assert during == []
+    assert [event["seq"] for event in events] == [change.seq for change in changes]
+    assert [event["kind"] for event in events] == ["item", "note"]

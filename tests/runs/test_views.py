@@ -1,4 +1,7 @@
+import re
+
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -6,7 +9,7 @@ from django.urls import reverse
 
 from deploychecks.checklists.parser import parse_checklist
 from deploychecks.checklists.services import save_template
-from deploychecks.runs.services import create_deployment
+from deploychecks.runs.services import create_deployment, set_item_state
 
 pytestmark = pytest.mark.django_db
 
@@ -126,6 +129,7 @@ def test_timeline_filters_by_person_and_action(deployment, engineer, lead, first
 def _run_page_queries(user, deployment) -> int:
     client = _client(user)
     client.get(deployment.get_absolute_url())  # warm caches (content types, session)
+    cache.clear()  # and render the checklist again, as after any change
     with CaptureQueriesContext(connection) as queries:
         assert client.get(deployment.get_absolute_url()).status_code == 200
     return len(queries)
@@ -156,3 +160,37 @@ def test_create_deployment_from_the_form(revision, lead, engineer):
                                                "version": "", "service": "x"})
     assert bad.status_code == 422
     assert lead.led_deployments.count() == 1
+
+
+def _item_row(html: str, item) -> str:
+    return re.search(rf'<li id="item-{item.pk}".*?</form>', html, re.S).group(0)
+
+
+def test_run_page_reuses_its_rendered_checklist_until_the_deployment_changes(
+        deployment, first_item, engineer, second_engineer, viewer):
+    cache.clear()
+    url = deployment.get_absolute_url()
+    client = _client(engineer)
+    client.get(url)  # sessions and content types
+    cache.clear()
+    with CaptureQueriesContext(connection) as queries:
+        client.get(url)
+    cold = len(queries)  # now: the next request empties the connection's log
+    with CaptureQueriesContext(connection) as queries:
+        before = client.get(url).content.decode()
+    warm = len(queries)
+    set_item_state(deployment_id=deployment.pk, item_id=first_item.pk, state="done",
+                   expected_version=1, user=second_engineer)
+    after = client.get(url).content.decode()
+    read_only = _client(viewer).get(url).content.decode()
+
+    # The items, sub-checks and notes are not read again for the same version.
+    assert warm < cold - 3
+    assert "state-open" in _item_row(before, first_item)
+    # A change is a new version: the page shows it at once.
+    row = _item_row(after, first_item)
+    assert "state-done" in row and "checked" in row and "disabled" not in row
+    assert re.search(r'Done by Sam Second <time datetime="[^"]+" title="[^"]+" '
+                     r'data-relative="ago">', after)
+    # Same version, another variant: a viewer's checkboxes stay read-only.
+    assert "disabled" in _item_row(read_only, first_item)

@@ -1,4 +1,6 @@
 from django import template
+from django.utils import timezone
+from django.utils.html import format_html
 
 register = template.Library()
 
@@ -54,3 +56,21 @@ def action_label(action: str) -> str:
 def status_after(event) -> str:
     after = event.after or {}
     return after.get("status", "").replace("_", " ")
+
+
+@register.simple_tag
+def reltime(value, suffix: str = "ago"):
+    """A <time> the browser shows as relative ("5 minutes ago"), to the minute.
+
+    The server writes the absolute time (right without JavaScript, and the
+    same whenever it is rendered, so a rendered checklist can be reused from
+    the cache); static/js/app.js rewrites it as "N minutes <suffix>" and keeps
+    it current. The exact time is in the title.
+    """
+    if not value:
+        return ""
+    local = timezone.localtime(value)
+    return format_html(
+        '<time datetime="{}" title="{}" data-relative="{}">{}</time>',
+        local.isoformat(), local.strftime("%Y-%m-%d %H:%M:%S %Z"), suffix,
+        local.strftime("%b %d, %H:%M"))
