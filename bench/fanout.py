@@ -76,6 +76,8 @@ def parse_args():
                    help="give up (and still clean up) after this long")
     p.add_argument("--no-deflate", action="store_true",
                    help="viewers do not offer permessage-deflate (browsers do)")
+    p.add_argument("--per-tick", action="store_true",
+                   help="also print every tick's last-viewer and server times, in order")
     p.add_argument("--server-deflate", action="store_true",
                    help="uvicorn accepts permessage-deflate (its default; off as deployed)")
     p.add_argument("--uvicorn-arg", action="append", default=[],
@@ -490,6 +492,9 @@ async def run_round(args, data, servers: Servers, out: Out, rnd: int) -> dict:
     }
     for e in errors[:10]:
         out.line(f"# {e}")
+    if args.per_tick:
+        out.line("# last_viewer_ms " + " ".join(fmt(v) for v in latencies))
+        out.line("# tick_server_ms " + " ".join(fmt(v) for v in server_ms))
     return result | {"_latencies": latencies, "_server": server_ms}
 
 

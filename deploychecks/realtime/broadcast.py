@@ -7,7 +7,9 @@ consumer only picks the text its user may have and forwards it as is.
 """
 
 import asyncio
+import concurrent.futures
 import json
+import logging
 import os
 import threading
 from bisect import bisect_left
@@ -86,7 +88,8 @@ def group_send(group: str, message: dict) -> None:
     """Send to a channel-layer group from synchronous code.
 
     Inside `held_broadcasts` (an HTTP request), the message waits for the end
-    of the block; otherwise it is sent now, and this returns once it is.
+    of the block, and is then queued without waiting; otherwise it is sent
+    now, and this returns once it is (or raises).
     """
     held = getattr(_held, "messages", None)
     if held is not None:
@@ -96,21 +99,21 @@ def group_send(group: str, message: dict) -> None:
 
 
 _held = threading.local()
+logger = logging.getLogger("deploychecks.realtime")
 
 
 @contextmanager
 def held_broadcasts():
-    """Hold the group sends made in this block, then send them, in order.
+    """Hold the group sends made in this block; at its end, queue them, in order.
 
     `HoldBroadcastsMiddleware` wraps each request in it. The broadcast of a
-    tick then starts when the tick's response is ready: fanning out to the
-    sockets of this process runs on the server's event loop, which the
-    response also has to pass through on its way out (twice, through Django's
-    async middleware), so a broadcast sent from inside the view made the
-    person who ticked wait for every viewer. The messages are built
-    (rendered) at commit as before; only the send waits. The view's thread
-    runs the whole synchronous part of the request, so a thread-local list
-    is per request.
+    tick then starts when the tick's response is ready, and the request does
+    not wait for it: fanning out to the sockets of this process runs on the
+    server's event loop, holding the interpreter, so a request that waited
+    for its broadcast (or sent it from inside the view) made the person who
+    ticked wait for every viewer. The messages are built (rendered) at commit
+    as before; only the sending moves. The view's thread runs the whole
+    synchronous part of the request, so a thread-local list is per request.
     """
     outer = getattr(_held, "messages", None)
     _held.messages = messages = []
@@ -118,23 +121,20 @@ def held_broadcasts():
         yield
     finally:
         _held.messages = outer
-        failure = None
         for group, message in messages:
-            try:
-                group_send(group, message)
-            except Exception as exc:  # send the others; then fail as an unheld send would
-                failure = failure or exc
-        if failure is not None:
-            raise failure
+            if outer is not None:
+                outer.append((group, message))
+            else:
+                _send_now(group, message, wait=False)
 
 
-def _send_now(group: str, message: dict) -> None:
+def _send_now(group: str, message: dict, wait: bool = True) -> None:
     """With Redis, through this process's sender thread (`_Sender`); with the
     in-memory layer, on the server's own event loop, as `async_to_sync` does.
     """
     layer = get_channel_layer()
     if type(layer).__module__.startswith("channels_redis"):
-        _sender.send(layer.group_send(group, message))
+        _sender.send(layer, group, message, wait=wait)
     else:
         # The in-memory layer's queues belong to the server's loop, and are
         # not safe to touch from another thread's loop.
@@ -149,27 +149,54 @@ class _Sender:
     sockets: the tick's request waited behind a whole fan-out (bench/fanout.py:
     the tick's server time grew with the viewers). From a thread with no loop
     (a Celery task, a test) it made a new loop, and so a new Redis connection,
-    for every send. Here the sends are queued to a loop that does nothing
-    else, keep their order, and share one connection pool.
+    for every send. Here sends go through one queue to a loop that does
+    nothing else: they keep their order and share one connection pool.
     """
 
     TIMEOUT = 10
 
     def __init__(self):
         self.lock = threading.Lock()
-        self.loop = None
-        self.pid = None
+        self.loop = self.queue = self.pid = None
 
-    def send(self, coroutine) -> None:
-        future = asyncio.run_coroutine_threadsafe(coroutine, self._running_loop())
-        future.result(timeout=self.TIMEOUT)
+    def send(self, layer, group: str, message: dict, *, wait: bool) -> None:
+        """Queue a send; with `wait`, return once Redis has it (or raise)."""
+        loop = self._running_loop()
+        done = concurrent.futures.Future() if wait else None
+        loop.call_soon_threadsafe(self.queue.put_nowait, (layer, group, message, done))
+        if done is not None:
+            done.result(timeout=self.TIMEOUT)
+
+    async def _drain(self) -> None:
+        while True:
+            layer, group, message, done = await self.queue.get()
+            try:
+                await layer.group_send(group, message)
+            except Exception as exc:
+                if done is None:
+                    logger.exception("broadcast to %s failed", group)
+                else:
+                    done.set_exception(exc)
+            else:
+                if done is not None:
+                    done.set_result(None)
 
     def _running_loop(self):
         with self.lock:
             if self.loop is None or self.pid != os.getpid():  # first use, or a forked worker
-                self.loop, self.pid = asyncio.new_event_loop(), os.getpid()
-                threading.Thread(target=self.loop.run_forever, name="channel-layer-sender",
-                                 daemon=True).start()
+                loop = asyncio.new_event_loop()
+                ready = threading.Event()
+
+                def run():
+                    asyncio.set_event_loop(loop)
+                    self.queue = asyncio.Queue()
+                    loop.create_task(self._drain())
+                    ready.set()
+                    loop.run_forever()
+
+                threading.Thread(target=run, name="channel-layer-sender", daemon=True).start()
+                ready.wait()
+                self.loop, self.pid = loop, os.getpid()
             return self.loop
 
 
