@@ -121,10 +121,10 @@ def held_broadcasts():
         yield
     finally:
         _held.messages = outer
-        for group, message in messages:
-            if outer is not None:
-                outer.append((group, message))
-            else:
+        if outer is not None:  # nested: the outer block sends them
+            outer.extend(messages)
+        else:
+            for group, message in messages:
                 _send_now(group, message, wait=False)
 
 

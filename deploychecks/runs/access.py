@@ -22,13 +22,21 @@ def visible_deployments(user):
 
 def role_of(user, deployment: Deployment) -> str | None:
     """'lead', 'engineer', 'approver', 'viewer', 'manager' or None (no access)."""
+    return _role(user, deployment, lambda: (
+        Participant.objects.filter(deployment=deployment, user=user)
+        .values_list("role", flat=True).first()))
+
+
+def _role(user, deployment: Deployment, participant_role) -> str | None:
+    """The rules of `role_of`; `participant_role()` gives the user's participant
+    role in `deployment` or None, asked only when the lead check did not decide."""
     if not user.is_authenticated:
         return None
     if deployment.lead_id == user.pk:
         return "lead"
-    participant = Participant.objects.filter(deployment=deployment, user=user).first()
-    if participant is not None:
-        return participant.role
+    role = participant_role()
+    if role:
+        return role
     if is_manager(user):
         return "manager"
     return None
@@ -46,13 +54,9 @@ def lock_with_role(user, pk: int) -> tuple[Deployment | None, str | None]:
     deployment = (Deployment.objects.select_for_update()
                   .annotate(participant_role=Subquery(participant_role))
                   .filter(pk=pk).first())
-    if deployment is None or not user.is_authenticated:
-        return deployment, None
-    if deployment.lead_id == user.pk:
-        return deployment, "lead"
-    if deployment.participant_role:
-        return deployment, deployment.participant_role
-    return deployment, "manager" if is_manager(user) else None
+    if deployment is None:
+        return None, None
+    return deployment, _role(user, deployment, lambda: deployment.participant_role)
 
 
 def can_edit(role: str | None) -> bool:

@@ -20,11 +20,14 @@ from deploychecks.runs.models import Deployment, ItemNote, RunItem, RunPhase, Ru
 PARTIALS = "runs/detail.html"
 
 
+def _item_prefetches() -> list[Prefetch]:
+    """An item row's sub-checks and notes, in display order."""
+    return [Prefetch("subchecks", queryset=RunSubCheck.objects.order_by("position")),
+            Prefetch("notes", queryset=ItemNote.objects.order_by("created_at", "pk"))]
+
+
 def _items_queryset():
-    return RunItem.objects.order_by("position").prefetch_related(
-        Prefetch("subchecks", queryset=RunSubCheck.objects.order_by("position")),
-        Prefetch("notes", queryset=ItemNote.objects.order_by("created_at", "pk")),
-    )
+    return RunItem.objects.order_by("position").prefetch_related(*_item_prefetches())
 
 
 def load_checklist(deployment: Deployment) -> list[RunPhase]:
@@ -133,7 +136,7 @@ def item_fragments(deployment: Deployment | int, item_id: int,
     if item is None:
         item = _items_queryset().select_related("phase").get(pk=item_id)
     else:
-        prefetch_related_objects([item], *_items_queryset()._prefetch_related_lookups)
+        prefetch_related_objects([item], *_item_prefetches())
     # One query for both bars; order_by() drops the Meta ordering's joins.
     states = list(RunItem.objects.filter(deployment_id=deployment.pk).order_by()
                   .values_list("phase_id", "state"))

@@ -200,10 +200,9 @@ def _refused(request, pk, item_id, exc: services.RunError) -> HttpResponse:
     An outsider, or an item or sub-check that is not in this deployment, gets
     404 with nothing about the deployment (as `get_deployment_for` gives).
     """
+    deployment, role = access.get_deployment_for(request.user, pk)  # 404 for an outsider
     if isinstance(exc, services.NoAccess):
-        deployment, _ = access.get_deployment_for(request.user, pk)  # 404 for an outsider
         return HttpResponse(escape(exc.message), status=404)
-    deployment, role = access.get_deployment_for(request.user, pk)
     return _item_response(request, deployment, item_id, role, status=exc.status_code,
                           error=exc.message)
 

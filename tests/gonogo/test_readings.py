@@ -139,7 +139,6 @@ def test_a_worse_verdict_also_goes_to_the_reminders_webhook(live_deployment, set
     import threading
     from http.server import BaseHTTPRequestHandler, HTTPServer
 
-    pytest.importorskip("deploychecks.reminders.delivery")
     from deploychecks.gonogo.tasks import post_verdict_webhook
     from deploychecks.reminders.delivery import sign
 
