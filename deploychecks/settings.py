@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "deploychecks.gonogo",
     "deploychecks.statuspage",
     "deploychecks.reminders",
+    "deploychecks.history",
 ]
 
 MIDDLEWARE = [
