@@ -9,7 +9,10 @@ import hashlib
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Prefetch, prefetch_related_objects
+from django.db.models import (
+    Count, IntegerField, OuterRef, Prefetch, Subquery, Sum, prefetch_related_objects,
+)
+from django.db.models.functions import Coalesce
 from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
 
@@ -75,7 +78,8 @@ def checklist_phases(deployment: Deployment, can_edit: bool) -> tuple[str, dict]
     if cached is not None:
         html, overall = cached
         return mark_safe(html), overall  # noqa: S308  rendered by our own template
-    phases = load_checklist(deployment)
+    phases = _load_outline(deployment)
+    _attach_item_html(deployment, phases, can_edit)
     overall = overall_progress(phases)
     html = render_to_string(f"{PARTIALS}#phases", {
         "deployment": deployment, "phases": phases, "current": current_phase(phases),
@@ -85,6 +89,55 @@ def checklist_phases(deployment: Deployment, can_edit: bool) -> tuple[str, dict]
 
 
 PHASES_CACHE_SECONDS = 15 * 60
+ITEM_CACHE_SECONDS = 60 * 60
+
+
+def _load_outline(deployment: Deployment) -> list[RunPhase]:
+    """Like load_checklist, but each item carries its cache signature instead of
+    its sub-checks and notes (which only the items missing from the cache need)."""
+    def per_item(queryset, aggregate):
+        return Coalesce(Subquery(queryset.filter(item=OuterRef("pk")).order_by()
+                                 .values("item").annotate(v=aggregate).values("v")),
+                        0, output_field=IntegerField())
+
+    items = RunItem.objects.order_by("position").annotate(
+        sub_signature=per_item(RunSubCheck.objects, Sum("version")),
+        note_count=per_item(ItemNote.objects, Count("pk")))
+    phases = list(
+        RunPhase.objects.filter(deployment=deployment).order_by("position").prefetch_related(
+            "sections", "steps", Prefetch("items", queryset=items)))
+    for phase in phases:
+        _arrange(phase)
+    return phases
+
+
+def _item_key(deployment: Deployment, item_id: int, version: int, sub_signature: int,
+              note_count: int, can_edit: bool) -> str:
+    """An item row changes only with its version, a sub-check's version (their
+    sum only grows) or a new note (notes are never edited or deleted)."""
+    return ":".join(str(part) for part in (
+        "run-item", _digest(), deployment.pk, int(deployment.created_at.timestamp() * 1e6),
+        item_id, version, sub_signature, note_count, int(can_edit)))
+
+
+def _attach_item_html(deployment: Deployment, phases: list[RunPhase], can_edit: bool) -> None:
+    """Set `item.html` on every item: from the cache, else rendered (and cached).
+
+    After a tick the changed row is usually in the cache already: the tick's
+    broadcast rendered it (item_fragments), so the page renders no item at all.
+    """
+    items = {_item_key(deployment, i.pk, i.version, i.sub_signature, i.note_count, can_edit): i
+             for p in phases for i in p.items.all()}
+    found = cache.get_many(list(items))
+    missing = [item for key, item in items.items() if key not in found]
+    prefetch_related_objects(missing, *_item_prefetches())
+    rendered = {}
+    for key, item in items.items():
+        if key not in found:
+            found[key] = rendered[key] = str(render_to_string(
+                f"{PARTIALS}#item", {"deployment": deployment, "item": item, "can_edit": can_edit}))
+        item.html = mark_safe(found[key])  # noqa: S308  rendered by our own template
+    cache.set_many(rendered, timeout=ITEM_CACHE_SECONDS)
 
 
 @functools.cache
@@ -143,14 +196,22 @@ def item_fragments(deployment: Deployment | int, item_id: int,
     phase = item.phase
     phase.progress = _progress_from_states(s for p, s in states if p == item.phase_id)
     overall = _progress_from_states(s for _, s in states)
-    html = {}
+    sub_signature = sum(sub.version for sub in item.subchecks.all())
+    note_count = len(item.notes.all())
+    html, rows = {}, {}
     for variant, editable in (("html_edit", True), ("html_read", False)):
+        can_edit = editable and not deployment.is_finished
         context = {"deployment": deployment, "item": item, "phase": phase, "overall": overall,
-                   "can_edit": editable and not deployment.is_finished, "oob": True}
-        html[variant] = "".join(
+                   "can_edit": can_edit, "oob": True}
+        row = str(render_to_string(f"{PARTIALS}#item", context))
+        # The run page's next render takes this row instead of rendering it again.
+        rows[_item_key(deployment, item.pk, item.version, sub_signature, note_count,
+                       can_edit)] = row
+        html[variant] = row + "".join(
             render_to_string(f"{PARTIALS}#{name}", context)
-            for name in ("item", "phase-progress", "overall-progress")
+            for name in ("phase-progress", "overall-progress")
         )
+    cache.set_many(rows, timeout=ITEM_CACHE_SECONDS)
     return html
 
 

@@ -9,7 +9,9 @@ from django.urls import reverse
 
 from deploychecks.checklists.parser import parse_checklist
 from deploychecks.checklists.services import save_template
-from deploychecks.runs.services import create_deployment, set_item_state
+from deploychecks.runs.services import (
+    add_item_note, create_deployment, set_item_state, set_subcheck_state,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -194,3 +196,45 @@ def test_run_page_reuses_its_rendered_checklist_until_the_deployment_changes(
                      r'data-relative="ago">', after)
     # Same version, another variant: a viewer's checkboxes stay read-only.
     assert "disabled" in _item_row(read_only, first_item)
+
+
+def _item_html(html: str, item) -> str:
+    """The item's whole row (its `<li>` up to the next item's or the list's end)."""
+    start = html.index(f'<li id="item-{item.pk}"')
+    end = html.find('<li id="item-', start + 1)
+    return html[start:end if end != -1 else None]
+
+
+def _row_head(row: str) -> str:
+    return row[:row.index("</form>")]
+
+
+def test_rows_reused_from_the_item_cache_equal_a_fresh_render(
+        deployment, engineer, second_engineer, viewer, django_capture_on_commit_callbacks):
+    item = deployment.items.filter(subchecks__isnull=False).order_by("pk").first()
+    sub = item.subchecks.order_by("position").first()
+    url = deployment.get_absolute_url()
+    client = _client(engineer)
+    client.get(url)  # every row now cached, as first rendered
+    with django_capture_on_commit_callbacks(execute=True):  # its broadcast caches the row
+        assert _tick(client, deployment, item).status_code == 200
+    after_tick = _item_html(client.get(url).content.decode(), item)
+    viewer_row = _item_html(_client(viewer).get(url).content.decode(), item)
+    # Without their broadcasts (these callbacks never run), so the page itself
+    # must notice that the cached row is out of date.
+    set_subcheck_state(deployment_id=deployment.pk, subcheck_id=sub.pk, done=True,
+                       expected_version=1, user=second_engineer)
+    after_subcheck = _item_html(client.get(url).content.decode(), item)
+    add_item_note(deployment_id=deployment.pk, item_id=item.pk, body="Canary <b>slow</b>",
+                  kind="deviation", user=second_engineer)
+    from_cache = client.get(url).content.decode()
+    cache.clear()
+    fresh = client.get(url).content.decode()
+
+    assert "state-done" in after_tick and "Done by" in after_tick
+    assert "disabled" not in _row_head(after_tick) and "disabled" in _row_head(viewer_row)
+    assert not re.search(rf'id="sub-{sub.pk}-check" checked', after_tick)
+    assert re.search(rf'id="sub-{sub.pk}-check" checked', after_subcheck)
+    row = _item_html(from_cache, item)
+    assert "Canary &lt;b&gt;slow&lt;/b&gt;" in row
+    assert row == _item_html(fresh, item)
