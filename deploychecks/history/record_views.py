@@ -1,7 +1,75 @@
-"""Placeholder: filled in by the issue 7 work."""
+"""A deployment's permanent record: one read-only, printable page.
 
-from django.http import Http404
+Anyone who may see the deployment may read its record, also while it is
+still running; everyone else gets a 404 (see runs.access).
+
+The page is mostly rendered from the cache: every change to a deployment
+either takes a new sequence number or appends an audit event, so the key
+(sequence number, status, and a digest of the audit events' ids and hashes)
+changes with anything the record shows. The audit chain itself is checked
+on every view, never cached: tampering shows at once.
+"""
+
+import functools
+import hashlib
+
+from django.conf import settings
+from django.core.cache import cache
+from django.shortcuts import render
+from django.template import engines
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.safestring import mark_safe
+from django.views.decorators.http import require_GET
+
+from deploychecks.history.exports import FORMAT_LABELS
+from deploychecks.history.record import load_events, load_record, verify_events
+from deploychecks.runs import access
+
+TEMPLATE = "history/record.html"
+CACHE_SECONDS = 60 * 60
 
 
+@require_GET
 def record(request, pk):
-    raise Http404
+    deployment, role = access.get_deployment_for(request.user, pk)
+    events = load_events(deployment)
+    chain = verify_events(events)
+    time_zone = timezone.get_current_timezone_name()
+    key = _cache_key(deployment, events, time_zone)
+    parts = cache.get(key)
+    if parts is None:
+        context = {"deployment": deployment,
+                   "record": load_record(deployment, events=events, chain=chain)}
+        parts = {name: str(render_to_string(f"{TEMPLATE}#{name}", context))
+                 for name in ("main", "timeline")}
+        cache.set(key, parts, CACHE_SECONDS)
+    return render(request, TEMPLATE, {
+        "deployment": deployment, "role": role, "chain": chain, "time_zone": time_zone,
+        "export_formats": FORMAT_LABELS.items(),
+        # Rendered by our own autoescaping template, above or on an earlier view.
+        "main": mark_safe(parts["main"]),  # noqa: S308
+        "timeline": mark_safe(parts["timeline"]),  # noqa: S308
+    })
+
+
+def _cache_key(deployment, events, time_zone: str) -> str:
+    events_digest = hashlib.sha256(
+        "".join(f"{e.pk}:{e.hash};" for e in events).encode()).hexdigest()[:24]
+    return ":".join(str(part) for part in (
+        "record", _digest(), deployment.pk,
+        # created_at: a test database reuses primary keys, the cache outlives it.
+        int(deployment.created_at.timestamp() * 1e6), deployment.seq, deployment.status,
+        events_digest, time_zone))
+
+
+@functools.cache
+def _template_digest() -> str:
+    """Changes with the template, so a deploy never serves a page rendered by the old one."""
+    source = engines["django"].get_template(TEMPLATE).template.source
+    return hashlib.sha256(source.encode()).hexdigest()[:12]
+
+
+def _digest() -> str:
+    # With DEBUG a developer edits the template under a running server.
+    return _template_digest.__wrapped__() if settings.DEBUG else _template_digest()

@@ -1,0 +1,361 @@
+"""A deployment's record as Markdown, CSV and JSON (the PDF is in exports_pdf.py).
+
+Every builder takes the DeploymentRecord of history.record, so the exports
+say exactly what the record page says. Times are UTC, ISO 8601 in CSV and
+JSON. The JSON layout is documented in docs/export-schema.md.
+"""
+
+import csv
+import datetime
+import io
+import json
+
+from django.core.serializers.json import DjangoJSONEncoder
+
+from deploychecks.history.record import DeploymentRecord
+from deploychecks.runs.models import RunItem
+
+SCHEMA_VERSION = 1
+FORMAT_LABELS = {"md": "Markdown", "csv": "CSV", "json": "JSON", "pdf": "PDF"}
+CONTENT_TYPES = {
+    "md": "text/markdown; charset=utf-8",
+    "csv": "text/csv; charset=utf-8",
+    "json": "application/json",
+    "pdf": "application/pdf",
+}
+
+
+def utc(value: datetime.datetime | None) -> str | None:
+    return value.astimezone(datetime.UTC).isoformat() if value else None
+
+
+def _utc_text(value: datetime.datetime | None) -> str:
+    return value.astimezone(datetime.UTC).strftime("%Y-%m-%d %H:%M:%S UTC") if value else "—"
+
+
+def _seconds(delta: datetime.timedelta | None) -> float | None:
+    return delta.total_seconds() if delta is not None else None
+
+
+# --- Markdown ----------------------------------------------------------------------
+#
+# The file is the checklist as it was worked through, and it re-imports as a
+# template (checklists.parser reads it back into the same phases, sections,
+# steps, items and sub-checks). Who did what, and when, sits in a blockquote
+# under each item: the parser keeps indented lines under an item as its
+# details, so they never become items, sub-checks or titles.
+
+
+def _one_line(text: str) -> str:
+    """User text for an annotation: one line, and no HTML for a renderer to run."""
+    return " ".join(str(text).split()).replace("<", "&lt;")
+
+
+def _heading(title: str, timing: str) -> str:
+    return f"{title} ({timing})" if timing else title
+
+
+def _indent(text: str, pad: str) -> list[str]:
+    return [f"{pad}{line}" if line.strip() else "" for line in text.splitlines()]
+
+
+def _annotations(item: RunItem) -> list[str]:
+    notes = []
+    if item.state == RunItem.State.DONE:
+        notes.append(f"✓ Done by {_one_line(item.changed_by_name)} at "
+                     f"{_utc_text(item.changed_at)}")
+    elif item.state == RunItem.State.NA:
+        notes.append(f"N/A: {_one_line(item.na_reason)} (marked by "
+                     f"{_one_line(item.changed_by_name)} at {_utc_text(item.changed_at)})")
+    elif item.changed_at:
+        notes.append(f"Reopened by {_one_line(item.changed_by_name)} at "
+                     f"{_utc_text(item.changed_at)}")
+    for sub in item.subchecks_list:
+        if sub.changed_at:
+            verb = "ticked" if sub.done else "reopened"
+            notes.append(f"Sub-check “{_one_line(sub.title)}” {verb} by "
+                         f"{_one_line(sub.changed_by_name)} at {_utc_text(sub.changed_at)}")
+    for note in item.notes_list:
+        notes.append(f"{note.get_kind_display()} by {_one_line(note.author_name)} at "
+                     f"{_utc_text(note.created_at)}: {_one_line(note.body)}")
+    lines = []
+    for text in notes:
+        lines += [">", f"> {text}"] if lines else [f"> {text}"]
+    return lines
+
+
+def _item_lines(item: RunItem, pad: str) -> list[str]:
+    mark = "x" if item.state == RunItem.State.DONE else " "
+    head = f"{pad}- [{mark}] **{item.title}**"
+    summary = item.summary
+    if not item.required:
+        summary = f"{summary} (optional)".strip()
+    if summary:
+        head += f" {summary}"
+    lines = [head]
+    if item.details:
+        lines.extend(_indent(item.details, pad + "  "))
+    lines.extend(f"{pad}  - [{'x' if sub.done else ' '}] {sub.title}"
+                 for sub in item.subchecks_list)
+    lines.extend(f"{pad}  {line}" for line in _annotations(item))
+    return lines
+
+
+def _entries_lines(notes: str, entries: list) -> list[str]:
+    lines = [notes, ""] if notes else []
+    previous = None
+    for entry in entries:
+        is_step = getattr(entry, "is_step", False)
+        if previous is not None and (is_step or getattr(previous, "is_step", False)):
+            lines.append("")
+        if is_step:
+            step = entry.step
+            budget = f" ({step.minutes} min)" if step.minutes is not None else ""
+            marker = f"{step.number}."
+            lines.append(f"{marker} **{step.title}**{budget}")
+            pad = " " * (len(marker) + 1)
+            if step.notes:
+                lines.extend(_indent(step.notes, pad))
+            for item in entry.items:
+                lines.extend(_item_lines(item, pad))
+        else:
+            lines.extend(_item_lines(entry, ""))
+        previous = entry
+    if entries:
+        lines.append("")
+    return lines
+
+
+_DECIDED = {"approve": "approved", "reject": "rejected"}
+
+
+def _signoff_lines(record: DeploymentRecord) -> list[str]:
+    lines = ["## Approval sign-off", ""]
+    for role in record.roles:
+        history = [s for s in record.signoffs if s.role_id == role.pk]
+        valid = next((s for s in history if s.is_valid), None)
+        approved = valid is not None and valid.decision == "approve"
+        state = (f"{_DECIDED[valid.decision]} by {_one_line(valid.signer_name)} at "
+                 f"{_utc_text(valid.created_at)}" if valid else "no valid sign-off")
+        lines.append(f"- [{'x' if approved else ' '}] **{role.name}**: {state}")
+        for n, s in enumerate(history):
+            text = (f"{_DECIDED[s.decision].capitalize()} by {_one_line(s.signer_name)} at "
+                    f"{_utc_text(s.created_at)} on change #{s.checklist_seq} "
+                    f"({s.checklist_hash[:12]}), {s.get_status_display().lower()}")
+            if s.stale_reason:
+                text += f": {_one_line(s.stale_reason)}"
+            if s.comment:
+                text += f"; comment: {_one_line(s.comment)}"
+            lines += [f"  > {text}"] if n == 0 else ["  >", f"  > {text}"]
+    d = record.deployment
+    if d.completion_override_at:
+        lines.append(f"> Completed without every approval: {_one_line(d.completion_override_name)}"
+                     f" overrode the gate at {_utc_text(d.completion_override_at)}: "
+                     f"{_one_line(d.completion_override_reason)}")
+    return [*lines, ""]
+
+
+def to_markdown(record: DeploymentRecord) -> str:
+    d = record.deployment
+    versions = f"{d.previous_version} → {d.version}" if d.previous_version else d.version
+    lead = d.lead.get_full_name() or d.lead.username if d.lead else "—"
+    counts = record.counts
+    lines = [
+        f"# {d.template_name}", "",
+        f"> **Deployment record #{d.pk}**: {_one_line(d.release_name)} — "
+        f"{_one_line(d.service)} {_one_line(versions)} ({_one_line(d.environment)})",
+        ">",
+        f"> Outcome: {d.get_status_display()} · lead {_one_line(lead)} · started "
+        f"{_utc_text(d.started_at)} · go-live {_utc_text(d.go_live_at)} · ended "
+        f"{_utc_text(d.ended_at)} · total {record.duration_text}",
+        ">",
+        f"> {counts['done']} done, {counts['na']} N/A, {counts['open']} open of "
+        f"{counts['total']} items. Template “{_one_line(d.template_name)}” "
+        f"r{d.revision.number}. This file re-imports as a template.",
+        "",
+    ]
+    for phase in record.phases:
+        lines += [f"## {_heading(phase.phase.title, phase.phase.timing_label)}", ""]
+        lines += _entries_lines(phase.phase.notes, phase.entries)
+        for section in phase.sections:
+            s = section.section
+            lines += [f"### {_heading(s.title, s.timing_label)}", ""]
+            lines += _entries_lines(s.notes, section.entries)
+    if record.contacts:
+        lines += ["## Contacts and escalation", "", "| Role | Person | Phone | Chat |",
+                  "|---|---|---|---|"]
+        lines += ["| " + " | ".join(_cell(v) for v in (c.role, c.person, c.phone, c.handle))
+                  + " |" for c in record.contacts]
+        lines.append("")
+    if record.roles:
+        lines += _signoff_lines(record)
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _cell(value: str) -> str:
+    return _one_line(value).replace("|", "/")
+
+
+# --- CSV ---------------------------------------------------------------------------
+
+CSV_COLUMNS = ["phase", "section", "step", "item", "subcheck", "state", "required",
+               "changed_by", "changed_at", "na_reason", "note_count", "notes"]
+# A spreadsheet runs a cell that starts with one of these as a formula.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value) -> str:
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def to_csv(record: DeploymentRecord) -> str:
+    """One row per item and one per sub-check (right after its item)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for phase in record.phases:
+        sections = {s.section.pk: s.section.title for s in phase.sections}
+        steps = {e.step.pk: f"{e.step.number}. {e.step.title}"
+                 for e in [*phase.entries, *(x for s in phase.sections for x in s.entries)]
+                 if getattr(e, "is_step", False)}
+        for item in phase.items:
+            where = [phase.phase.title, sections.get(item.section_id, ""),
+                     steps.get(item.step_id, ""), item.title]
+            notes = " | ".join(f"{n.get_kind_display()} by {n.author_name} at "
+                               f"{utc(n.created_at)}: {n.body}" for n in item.notes_list)
+            writer.writerow([safe_cell(v) for v in [
+                *where, "", item.state, "yes" if item.required else "no", item.changed_by_name,
+                utc(item.changed_at), item.na_reason, len(item.notes_list), notes]])
+            for sub in item.subchecks_list:
+                writer.writerow([safe_cell(v) for v in [
+                    *where, sub.title, "done" if sub.done else "open", "",
+                    sub.changed_by_name, utc(sub.changed_at), "", "", ""]])
+    return out.getvalue()
+
+
+# --- JSON --------------------------------------------------------------------------
+
+
+def _person(user) -> dict | None:
+    if user is None:
+        return None
+    return {"id": user.pk, "username": user.get_username(), "name": user.get_full_name()}
+
+
+def _item(item: RunItem) -> dict:
+    return {
+        "id": item.pk, "position": item.position, "section_id": item.section_id,
+        "step_id": item.step_id, "title": item.title, "summary": item.summary,
+        "details": item.details, "required": item.required, "state": item.state,
+        "na_reason": item.na_reason, "version": item.version,
+        "changed_by": item.changed_by_name or None, "changed_at": utc(item.changed_at),
+        "subchecks": [{"id": s.pk, "position": s.position, "title": s.title, "done": s.done,
+                       "changed_by": s.changed_by_name or None, "changed_at": utc(s.changed_at)}
+                      for s in item.subchecks_list],
+        "notes": [{"id": n.pk, "kind": n.kind, "author": n.author_name, "body": n.body,
+                   "created_at": utc(n.created_at)} for n in item.notes_list],
+    }
+
+
+def _phase(p) -> dict:
+    steps = [e.step for e in [*p.entries, *(x for s in p.sections for x in s.entries)]
+             if getattr(e, "is_step", False)]
+    return {
+        "id": p.phase.pk, "position": p.phase.position, "title": p.phase.title,
+        "timing_label": p.phase.timing_label, "notes": p.phase.notes,
+        "is_rollback": p.phase.is_rollback, "actual_start": utc(p.first_change),
+        "actual_end": utc(p.last_change), "actual_duration_seconds": _seconds(p.duration),
+        "counts": p.counts,
+        "sections": [{"id": s.section.pk, "position": s.section.position,
+                      "title": s.section.title, "timing_label": s.section.timing_label,
+                      "notes": s.section.notes} for s in p.sections],
+        "steps": [{"id": s.pk, "section_id": s.section_id, "position": s.position,
+                   "number": s.number, "title": s.title, "minutes": s.minutes,
+                   "notes": s.notes} for s in sorted(steps, key=lambda s: s.position)],
+        "items": [_item(i) for i in p.items],
+    }
+
+
+def to_data(record: DeploymentRecord) -> dict:
+    """The complete record as JSON-ready data (see docs/export-schema.md)."""
+    d = record.deployment
+    rollback = record.rollback
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "exported_at": utc(datetime.datetime.now(datetime.UTC)),
+        "deployment": {
+            "id": d.pk, "release_name": d.release_name, "version": d.version,
+            "previous_version": d.previous_version, "service": d.service,
+            "environment": d.environment, "status": d.status,
+            "status_label": d.get_status_display(), "template_name": d.template_name,
+            "template_revision": d.revision.number, "lead": _person(d.lead),
+            "planned_start": utc(d.planned_start), "created_at": utc(d.created_at),
+            "started_at": utc(d.started_at), "go_live_at": utc(d.go_live_at),
+            "ended_at": utc(d.ended_at), "duration_seconds": _seconds(record.duration),
+            "seq": d.seq, "counts": record.counts,
+            "completion_override": None if d.completion_override_at is None else {
+                "by": d.completion_override_name, "reason": d.completion_override_reason,
+                "at": utc(d.completion_override_at)},
+        },
+        "participants": [{**_person(p.user), "role": p.role} for p in record.participants],
+        "contacts": [{"role": c.role, "person": c.person, "phone": c.phone, "handle": c.handle}
+                     for c in record.contacts],
+        "phases": [_phase(p) for p in record.phases],
+        "signoff_roles": [r.name for r in record.roles],
+        "signoffs": [{
+            "id": s.pk, "role": s.role.name, "signer": s.signer_name, "decision": s.decision,
+            "comment": s.comment, "created_at": utc(s.created_at),
+            "checklist_seq": s.checklist_seq, "checklist_hash": s.checklist_hash,
+            "status": s.status, "stale_reason": s.stale_reason,
+            "invalidated_at": utc(s.invalidated_at)} for s in record.signoffs],
+        "signals": [{
+            "name": s.name, "unit": s.unit, "kind": s.kind, "direction": s.direction,
+            "yellow_at": s.yellow_at, "yellow_inclusive": s.yellow_inclusive,
+            "red_at": s.red_at, "red_inclusive": s.red_inclusive,
+            "sustained_minutes": s.sustained_minutes, "grade": s.grade or None,
+            "readings": [{"value": r.value, "observed_at": utc(r.observed_at),
+                          "source": r.source, "recorded_by": r.recorded_by_name or None,
+                          "note": r.note} for r in s.readings_list]} for s in record.signals],
+        "verdict_changes": [{
+            "event_id": e.pk, "at": utc(e.created_at), "actor": e.actor_name or None,
+            "from": (e.before or {}).get("level"), "to": (e.after or {}).get("level"),
+            "rule": (e.after or {}).get("rule", "")} for e in record.verdict_changes],
+        "reminders": [{
+            "id": r.pk, "title": r.title, "offset_minutes": r.offset_minutes,
+            "due_at": utc(r.due_at), "status": r.status, "sent_at": utc(r.sent_at),
+            "late_by_seconds": _seconds(r.late_by),
+            "acknowledged_by": r.acknowledged_by_name or None,
+            "acknowledged_at": utc(r.acknowledged_at), "acknowledged_note": r.acknowledged_note,
+            "escalated_at": utc(r.escalated_at), "escalated_to": r.escalated_to,
+        } for r in record.reminders],
+        "rollback": None if rollback is None else {
+            "reason": rollback.reason, "started_by": rollback.started_by_name,
+            "started_at": utc(rollback.started_at), "completed_at": utc(rollback.completed_at),
+            "decide_seconds": rollback.decide_seconds, "budget_minutes": rollback.budget_minutes,
+            "actual_seconds": _seconds(record.rollback_actual)},
+        "audit": {
+            "verified": record.chain.ok, "event_count": record.chain.count,
+            "first_bad_event_id": record.chain.bad_event_id,
+            "problem": record.chain.reason or None,
+            "events": [{
+                "id": e.pk, "seq": e.seq, "created_at": utc(e.created_at),
+                "actor": e.actor_name or None, "action": e.action,
+                "target_type": e.target_type, "target_id": e.target_id,
+                "target_repr": e.target_repr, "before": e.before, "after": e.after,
+                "request_id": e.request_id, "prev_hash": e.prev_hash, "hash": e.hash,
+            } for e in record.events],
+        },
+    }
+
+
+def to_json(record: DeploymentRecord) -> str:
+    return json.dumps(to_data(record), cls=DjangoJSONEncoder, ensure_ascii=False, indent=2)
+
+
+def build(record: DeploymentRecord, fmt: str) -> str | bytes:
+    if fmt == "pdf":
+        from deploychecks.history.exports_pdf import to_pdf  # WeasyPrint is slow to import
+
+        return to_pdf(record)
+    return {"md": to_markdown, "csv": to_csv, "json": to_json}[fmt](record)
