@@ -13,11 +13,18 @@ def is_manager(user) -> bool:
 
 
 def visible_deployments(user):
+    """Every deployment `user` may read: all for managers, else those they lead or are on.
+
+    Participation is an `IN (subquery)` rather than a join: no duplicate rows,
+    so no DISTINCT, and counting, sorting and paging (the history list) stay
+    plain single-table queries.
+    """
     if not user.is_authenticated:
         return Deployment.objects.none()
     if is_manager(user):
         return Deployment.objects.all()
-    return Deployment.objects.filter(Q(lead=user) | Q(participants__user=user)).distinct()
+    joined = Participant.objects.filter(user=user).values("deployment_id")
+    return Deployment.objects.filter(Q(lead=user) | Q(pk__in=joined))
 
 
 def role_of(user, deployment: Deployment) -> str | None:

@@ -8,7 +8,8 @@ Every state change goes through `runs.services`; each bumps the deployment's
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 
 
@@ -58,6 +59,10 @@ class Deployment(models.Model):
         indexes = [
             models.Index(fields=["status", "-created_at"], name="deployment_status_idx"),
             models.Index(fields=["service", "environment"], name="deployment_service_idx"),
+            # The history list's default order (newest first) and its date range:
+            # a page of it is read from this index instead of sorting every row.
+            models.Index(Coalesce("started_at", "planned_start", "created_at").desc(),
+                         F("id").desc(), name="deployment_when_idx"),
         ]
         constraints = [
             models.CheckConstraint(condition=~Q(release_name=""), name="release_name_not_empty"),
@@ -233,6 +238,8 @@ class ItemNote(models.Model):
     class Meta:
         ordering = ["item", "created_at", "pk"]
         constraints = [models.CheckConstraint(condition=~Q(body=""), name="note_body_not_empty")]
+        # On PostgreSQL a trigram index on UPPER(body) serves the history list's
+        # search (`body__icontains`); it is created by migration 0003 only there.
 
 
 class DeploymentRole(models.Model):

@@ -1,10 +1,12 @@
 from django.urls import path
 
+from deploychecks.history.list_views import history_list
 from deploychecks.runs import settings_views, views
 
 app_name = "runs"
 urlpatterns = [
-    path("", views.deployment_list, name="list"),
+    # The history list (filters, sorting, pages) lives in the history app.
+    path("", history_list, name="list"),
     path("new/", views.deployment_create, name="create"),
     path("<int:pk>/", views.deployment_detail, name="detail"),
     path("<int:pk>/checklist/", views.checklist_fragment, name="checklist"),

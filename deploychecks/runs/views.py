@@ -34,13 +34,6 @@ TRANSITION_LABELS = {
 }
 
 
-@require_GET
-def deployment_list(request):
-    deployments = (access.visible_deployments(request.user).select_related("lead")
-                   .order_by("-created_at")[:200])
-    return render(request, "runs/list.html", {"deployments": deployments})
-
-
 @require_http_methods(["GET", "POST"])
 def deployment_create(request):
     form = DeploymentForm(request.POST or None)
