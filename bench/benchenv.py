@@ -2,6 +2,9 @@
 
 Everything talks to 127.0.0.1 only. The bench database is created if missing,
 migrated and loaded with the demo data, so a fresh clone can run the scripts.
+The history pages (bench/pages.py --history) use a second one,
+`deploychecks_bench_history`, which also holds 10,000 deployments made once by
+`manage.py seed_history` (`prepare_history`).
 """
 
 import os
@@ -14,6 +17,9 @@ ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 PG_ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 BENCH_DB = "deploychecks_bench"
+HISTORY_DB = "deploychecks_bench_history"
+HISTORY_DEPLOYMENTS = 10_000
+HISTORY_SEED = 2026
 
 ENV = {
     "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{BENCH_DB}",
@@ -34,16 +40,26 @@ def child_env() -> dict:
     return env
 
 
+def use_database(name: str) -> None:
+    """Point this process and its children at another bench database."""
+    ENV["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{name}"
+
+
+def database_name() -> str:
+    return ENV["DATABASE_URL"].rsplit("/", 1)[1]
+
+
 def ensure_database(fresh: bool = False) -> None:
     import psycopg
 
+    name = database_name()
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
         if fresh:
-            conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s",
-                              (BENCH_DB,)).fetchone()
+                              (name,)).fetchone()
         if not exists:
-            conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
+            conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def prepare(quiet: bool = True, fresh: bool = False) -> None:
@@ -55,8 +71,31 @@ def prepare(quiet: bool = True, fresh: bool = False) -> None:
     ensure_database(fresh)
     out = subprocess.DEVNULL if quiet else None
     for args in (["migrate", "--no-input"], ["load_demo"]):
-        subprocess.run([PYTHON, str(ROOT / "manage.py"), *args], cwd=ROOT, env=child_env(),
-                       check=True, stdout=out)
+        manage(*args, stdout=out)
+
+
+def prepare_history(deployments: int = HISTORY_DEPLOYMENTS, fresh: bool = False) -> None:
+    """The history bench database: the demo data and `deployments` seeded deployments.
+
+    Seeds only the deployments still missing (the audit log cannot be
+    emptied: to reseed from scratch, pass fresh=True). The first time takes
+    minutes; the progress bar goes to stderr.
+    """
+    use_database(HISTORY_DB)
+    prepare(fresh=fresh)
+    import psycopg
+
+    with psycopg.connect(ENV["DATABASE_URL"]) as conn:
+        # Every deployment but load_demo's one was seeded.
+        have = conn.execute("SELECT count(*) - 1 FROM runs_deployment").fetchone()[0]
+    if have < deployments:
+        manage("seed_history", f"--deployments={deployments - have}",
+               f"--seed={HISTORY_SEED + have}")
+
+
+def manage(*args, stdout=None) -> None:
+    subprocess.run([PYTHON, str(ROOT / "manage.py"), *args], cwd=ROOT, env=child_env(),
+                   check=True, stdout=stdout)
 
 
 def setup_django() -> None:

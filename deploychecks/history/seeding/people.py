@@ -1,0 +1,53 @@
+"""The seeded staff: leads, engineers, approvers, viewers, a manager and an admin."""
+
+from dataclasses import dataclass
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.db import DEFAULT_DB_ALIAS
+
+from deploychecks.accounts.groups import ADMINS, MANAGERS
+from deploychecks.history.seeding import words
+
+
+@dataclass(frozen=True)
+class Person:
+    pk: int
+    username: str
+    name: str
+    email: str
+
+
+@dataclass
+class People:
+    leads: list
+    engineers: list
+    approvers: list
+    viewers: list
+    manager: Person
+    admin: Person
+
+
+def ensure_people(using=DEFAULT_DB_ALIAS) -> People:
+    """The seeded staff (created once, with unusable passwords)."""
+    User = get_user_model()
+
+    def person(username, first, last):
+        user, created = User.objects.db_manager(using).get_or_create(
+            username=username, defaults={"first_name": first, "last_name": last,
+                                         "email": f"{username}@example.com"})
+        if created:
+            user.set_unusable_password()
+            user.save(update_fields=["password"])
+        return user, Person(user.pk, user.get_username(),
+                            (user.get_full_name() or user.get_username())[:150], user.email)
+
+    def people(rows):
+        return [person(*row)[1] for row in rows]
+
+    manager_user, manager = person(*words.MANAGER)
+    admin_user, admin = person(*words.ADMIN)
+    manager_user.groups.add(Group.objects.db_manager(using).get_or_create(name=MANAGERS)[0])
+    admin_user.groups.add(Group.objects.db_manager(using).get_or_create(name=ADMINS)[0])
+    return People(people(words.LEADS), people(words.ENGINEERS), people(words.APPROVERS),
+                  people(words.VIEWERS), manager, admin)
