@@ -53,15 +53,37 @@ def run_page(ctx) -> str:
     return f"/deployments/{ctx['deployment'].pk}/"
 
 
-def run_page_uncached(ctx) -> str:
-    """The same page right after a change: its phases rendered, not from the cache."""
+def run_page_after_tick(ctx) -> str:
+    """The same page right after a tick by someone else (through the service, with
+    its broadcast): the phases are rendered again, the item rows mostly come from
+    their cache. What every viewer's next full load costs during a deployment."""
     return run_page(ctx)
 
 
-def _clear_cache():
+def run_page_uncached(ctx) -> str:
+    """The same page with the whole cache cleared first: phases and every row rendered."""
+    return run_page(ctx)
+
+
+def _clear_cache(ctx):
     from django.core.cache import cache
 
     cache.clear()
+
+
+def _tick(ctx):
+    """Flip one item of the demo deployment as the lead, broadcast included."""
+    from django.contrib.auth import get_user_model
+
+    from deploychecks.runs.models import RunItem
+    from deploychecks.runs.services import set_item_state
+
+    item = RunItem.objects.filter(deployment=ctx["deployment"]).exclude(state="na") \
+        .order_by("pk").first()
+    set_item_state(deployment_id=item.deployment_id, item_id=item.pk,
+                   state="open" if item.state == "done" else "done",
+                   expected_version=item.version,
+                   user=get_user_model().objects.get(username="lead"))
 
 
 def history(ctx) -> str:
@@ -79,6 +101,11 @@ def record(ctx) -> str:
     return f"/deployments/{ctx['record'].pk}/record/"
 
 
+def record_uncached(ctx) -> str:
+    """The same record with the cache cleared first (its first view after a change)."""
+    return record(ctx)
+
+
 def analytics(ctx) -> str:
     """The analytics page over all deployments, as a manager (its figures cached)."""
     return "/analytics/"
@@ -91,17 +118,21 @@ def analytics_uncached(ctx) -> str:
 
 PAGES = {
     "run_page": run_page,
+    "run_page_after_tick": run_page_after_tick,
     "run_page_uncached": run_page_uncached,
     "history": history,
     "history_filtered": history_filtered,
     "record": record,
+    "record_uncached": record_uncached,
     "analytics": analytics,
     "analytics_uncached": analytics_uncached,
 }
 # Pages measured on the seeded history database.
-HISTORY_PAGES = {"history", "history_filtered", "record", "analytics", "analytics_uncached"}
+HISTORY_PAGES = {"history", "history_filtered", "record", "record_uncached", "analytics",
+                 "analytics_uncached"}
 # Run before every request of a page (also the warm-up ones).
-BEFORE = {"run_page_uncached": _clear_cache, "analytics_uncached": _clear_cache}
+BEFORE = {"run_page_after_tick": _tick, "run_page_uncached": _clear_cache,
+          "record_uncached": _clear_cache, "analytics_uncached": _clear_cache}
 
 
 def context() -> dict:
@@ -237,8 +268,9 @@ def main():
              f"audit_events={ctx['events']}; median of {args.requests} after {args.warmup} "
              "warm-up")
     for name in names:
+        before = BEFORE.get(name)
         result = measure(client, PAGES[name](ctx), args.warmup, args.requests,
-                         BEFORE.get(name))
+                         before and (lambda before=before: before(ctx)))
         emit(f"{name}_ms={result['ms']:.1f}")
         emit(f"{name}_p95_ms={result['p95_ms']:.1f}")
         emit(f"{name}_queries={result['queries']}")
