@@ -68,6 +68,8 @@ def ids(deployment, first_item, member, newcomer, revision, lead):
         user_id=member.pk, newcomer=newcomer.pk, role_id=role.pk if role else None,
         template_id=revision.template_id, number=revision.number,
         reminder_id=None, token=None, signal=None,
+        fmt="json",  # history:export (each format's access: tests/history/test_exports.py)
+        chart="rollback-rate",  # history:chart_csv
     )
     # Other apps' objects, looked up by label so this file does not depend on them.
     if Reminder := _model("reminders.Reminder"):

@@ -103,6 +103,9 @@ DEPLOYMENT_MATRIX = {
                       "data": lambda ids: {"name": "monitoring"}},
     # A machine API: a bearer token, no session, no CSRF; a person's session is no key.
     "gonogo:ingest": {"GET": _row(405, anonymous=405), "POST": _row(401, anonymous=401)},
+    # History (deploychecks.history): the permanent record and its exports.
+    "history:record": {"GET": READ, "POST": WRONG_METHOD},
+    "history:export": {"GET": READ, "POST": WRONG_METHOD},
     # Public status page (deploychecks.statuspage): its lead-only management page.
     "statuspage:manage": {"GET": LEAD_HIDDEN, "POST": _row(404, lead=302),
                           "data": lambda ids: {"action": "enable"}},
@@ -120,6 +123,9 @@ GLOBAL_MATRIX = {
     "checklists:edit": {"GET": ADMINS},
     "reminders:template_rules": {"GET": ADMINS},
     "gonogo:template_signals": {"GET": ADMINS},
+    # Analytics over the deployments each person may see (tests/history/test_analytics.py).
+    "history:analytics": {"GET": EVERYONE},
+    "history:chart_csv": {"GET": EVERYONE},
     # The public status page: anyone with its unguessable token, logged in or not.
     "statuspage:public": {"GET": _row(200, anonymous=200)},
 }
