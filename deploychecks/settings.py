@@ -234,6 +234,13 @@ CELERY_BEAT_SCHEDULE: dict = {
         "schedule": 30.0,
         "options": {"expires": 25},
     },
+    # The managers' analytics computed ahead of them (a second at 10,000
+    # deployments, a cache read when nothing finished).
+    "warm-analytics": {
+        "task": "history.warm_analytics",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
 }
 EMBEDDED_SCHEDULER = envbool("EMBEDDED_SCHEDULER", EMBEDDED)
 SCHEDULER_INTERVAL_SECONDS = envfloat("SCHEDULER_INTERVAL_SECONDS", 60.0, minimum=0.1)

@@ -342,7 +342,8 @@ def report(user, filters: Filters, *, manager: bool | None = None) -> dict:
     """Every chart's rows for `user` and `filters`, each from the cache while its data is unchanged.
 
     Returns {"key": names this combination of cached charts (for derived
-    entries such as the page's HTML), "computed_at": when the oldest of them
+    entries such as the page's HTML), "computed": how many charts this call computed,
+    "computed_at": when the oldest of them
     was computed, "charts": {slug: Result}}.
     """
     if manager is None:
@@ -361,5 +362,6 @@ def report(user, filters: Filters, *, manager: bool | None = None) -> dict:
         cache.set_many(computed, CACHE_SECONDS)
     charts = {slug: (found | computed)[key] for slug, key in keys.items()}
     return {"key": f"{base}:{_digest([(key, charts[slug][0]) for slug, key in keys.items()])}",
+            "computed": len(computed),
             "computed_at": min(at for at, _ in charts.values()),
             "charts": {slug: result for slug, (_, result) in charts.items()}}

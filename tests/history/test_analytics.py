@@ -465,3 +465,23 @@ def test_managers_share_the_cached_numbers_and_others_get_their_own(history, man
     first = report(manager, Filters())
     assert report(other_manager, Filters())["computed_at"] == first["computed_at"]
     assert report(outsider, Filters())["charts"]["rollback-rate"].rows == [("2026-04", 1, 0, 0.0)]
+
+
+def test_the_scheduled_warm_up_computes_what_a_manager_then_reads_from_the_cache(
+        history, manager, lead):
+    from django.conf import settings
+
+    from deploychecks.history.tasks import warm_analytics
+
+    entry = settings.CELERY_BEAT_SCHEDULE["warm-analytics"]
+    assert entry["task"] == warm_analytics.name
+    assert warm_analytics() == len(CHARTS)
+    assert warm_analytics() == 0  # nothing finished since: a cache read
+    change_status(deployment_id=history["d4"].pk, to="rolled_back", user=lead)
+    assert warm_analytics() == len(CHARTS)  # a deployment finished: every chart again
+
+    with CaptureQueriesContext(connection) as queries:
+        page = _client(manager).get(reverse("history:analytics")).content.decode()
+    assert "<td class=\"num\">66.7</td>" in page
+    assert not any("runs_runitem" in q["sql"] or "signoffs_signoff" in q["sql"]
+                   for q in queries.captured_queries)
