@@ -19,7 +19,9 @@ def test_opening_the_timeline_loads_it_and_it_stays_live(open_as, deployment, en
     # A tick while the panel is open appears in it (run.js refreshes it).
     page.locator(f"#item-{first_item.pk}-check").check()
     expect(timeline.locator('[data-action="item.ticked"]')).to_have_count(1, timeout=5_000)
-    # The filters work on the loaded timeline.
+    # The filters work on the loaded timeline, once htmx has set up the refreshed
+    # one (it does so ~20 ms after the swap; a change before that goes unheard).
+    expect(page.locator("#timeline.htmx-added")).to_have_count(0)
     page.locator("#tl-kind").select_option("deployment.created")
     expect(timeline.locator('[data-action="item.ticked"]')).to_have_count(0, timeout=5_000)
     assert page.console_errors == []
