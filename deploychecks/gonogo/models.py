@@ -96,7 +96,7 @@ class DeploymentSignal(SignalFields):
     grade = models.CharField(max_length=10, blank=True)
 
     class Meta:
-        ordering = ["deployment", "position", "pk"]
+        ordering = ["deployment_id", "position", "pk"]
         constraints = _signal_constraints("deploymentsignal", "deployment")
 
 
@@ -120,7 +120,7 @@ class Reading(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        ordering = ["signal", "observed_at", "pk"]
+        ordering = ["signal_id", "observed_at", "pk"]
         indexes = [models.Index(fields=["signal", "observed_at"], name="reading_signal_time_idx")]
 
     def __str__(self):
@@ -143,7 +143,7 @@ class IngestToken(models.Model):
     last_used_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        ordering = ["deployment", "-created_at"]
+        ordering = ["deployment_id", "-created_at"]
         constraints = [models.CheckConstraint(condition=~Q(name=""),
                                               name="ingesttoken_name_not_empty")]
 

@@ -172,7 +172,7 @@ class Reminder(models.Model):
     escalated_to = models.CharField(max_length=400, blank=True)
 
     class Meta:
-        ordering = ["deployment", "due_at", "pk"]
+        ordering = ["deployment_id", "due_at", "pk"]
         constraints = [
             models.UniqueConstraint(fields=["deployment", "rule", "due_at"],
                                     name="reminder_occurrence_unique"),
@@ -233,7 +233,7 @@ class ReminderDelivery(models.Model):
     recipients = models.JSONField(default=list, blank=True)
 
     class Meta:
-        ordering = ["reminder", "purpose", "channel"]
+        ordering = ["reminder_id", "purpose", "channel"]
         constraints = [
             models.UniqueConstraint(fields=["reminder", "purpose", "channel"],
                                     name="reminderdelivery_once_per_channel"),

@@ -119,7 +119,7 @@ class RunPhase(models.Model):
     is_rollback = models.BooleanField(default=False)
 
     class Meta:
-        ordering = ["deployment", "position"]
+        ordering = ["deployment_id", "position"]
         constraints = [
             models.UniqueConstraint(fields=["deployment", "position"],
                                     name="runphase_position_unique"),
@@ -137,7 +137,7 @@ class RunSection(models.Model):
     notes = models.TextField(blank=True)
 
     class Meta:
-        ordering = ["phase", "position"]
+        ordering = ["phase_id", "position"]
         constraints = [
             models.UniqueConstraint(fields=["phase", "position"], name="runsection_position_unique"),
         ]
@@ -154,7 +154,7 @@ class RunStep(models.Model):
     notes = models.TextField(blank=True)
 
     class Meta:
-        ordering = ["phase", "position"]
+        ordering = ["phase_id", "position"]
         constraints = [
             models.UniqueConstraint(fields=["phase", "position"], name="runstep_position_unique"),
         ]
@@ -186,7 +186,7 @@ class RunItem(models.Model):
     changed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        ordering = ["phase", "position"]
+        ordering = ["phase_id", "position"]
         constraints = [
             models.UniqueConstraint(fields=["phase", "position"], name="runitem_position_unique"),
             models.CheckConstraint(
@@ -211,7 +211,7 @@ class RunSubCheck(models.Model):
     changed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        ordering = ["item", "position"]
+        ordering = ["item_id", "position"]
         constraints = [
             models.UniqueConstraint(fields=["item", "position"], name="runsubcheck_position_unique"),
         ]
@@ -236,7 +236,7 @@ class ItemNote(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        ordering = ["item", "created_at", "pk"]
+        ordering = ["item_id", "created_at", "pk"]
         constraints = [models.CheckConstraint(condition=~Q(body=""), name="note_body_not_empty")]
         # On PostgreSQL a trigram index on UPPER(body) serves the history list's
         # search (`body__icontains`); it is created by migration 0003 only there.
@@ -251,7 +251,7 @@ class DeploymentRole(models.Model):
     name = models.CharField(max_length=120)
 
     class Meta:
-        ordering = ["deployment", "position"]
+        ordering = ["deployment_id", "position"]
         constraints = [
             models.UniqueConstraint(fields=["deployment", "name"], name="deploymentrole_unique"),
         ]
@@ -269,4 +269,4 @@ class DeploymentContact(models.Model):
     handle = models.CharField(max_length=120, blank=True)
 
     class Meta:
-        ordering = ["deployment", "position"]
+        ordering = ["deployment_id", "position"]

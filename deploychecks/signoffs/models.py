@@ -31,7 +31,7 @@ class ApproverAssignment(models.Model):
     is_backup = models.BooleanField(default=False)
 
     class Meta:
-        ordering = ["role", "is_backup", "user__username"]
+        ordering = ["role_id", "is_backup", "user__username"]
         constraints = [
             models.UniqueConstraint(fields=["role", "user"], name="approver_assignment_unique"),
             models.UniqueConstraint(fields=["role"], condition=Q(is_backup=False),
@@ -82,7 +82,7 @@ class SignOff(models.Model):
     invalidated_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        ordering = ["deployment", "role", "-created_at"]
+        ordering = ["deployment_id", "role_id", "-created_at"]
         indexes = [models.Index(fields=["deployment", "status"], name="signoff_status_idx")]
         constraints = [
             models.UniqueConstraint(fields=["deployment", "role"], condition=Q(status="valid"),

@@ -6,7 +6,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 
-from django.db import DEFAULT_DB_ALIAS, transaction
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.utils import timezone
 
 from deploychecks.checklists.defaults import ensure_default_template
@@ -78,6 +78,7 @@ def seed_history(count: int, *, seed: int | None = None, batch: int = 200, days:
         if progress:
             progress(report.deployments, report.events)
     report.items = context.rows.written[RunItem]
+    _refresh_statistics(using)
     report.seconds = time.monotonic() - started
     assert context.rows.written[Deployment] == count
     return report
@@ -118,3 +119,13 @@ class Progress:
         if self.tty:
             self.stream.write("\n")
             self.stream.flush()
+
+
+def _refresh_statistics(using: str) -> None:
+    """PostgreSQL plans from table statistics, which autovacuum refreshes only
+    some time after a bulk load: until then it believes the tables are as small
+    as before and picks scans that are slow at this size."""
+    connection = connections[using]
+    if connection.vendor == "postgresql" and not connection.in_atomic_block:
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
