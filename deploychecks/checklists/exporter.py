@@ -4,16 +4,20 @@ into the same structure (the round trip is tested with generated templates)."""
 from deploychecks.checklists.parser import ParsedItem, ParsedSection, ParsedStep, ParsedTemplate
 
 
-def _indent(text: str, pad: str) -> list[str]:
+def indent(text: str, pad: str) -> list[str]:
     return [f"{pad}{line}" if line.strip() else "" for line in text.splitlines()]
 
 
-def _heading(title: str, timing: str) -> str:
+def heading(title: str, timing: str) -> str:
     return f"{title} ({timing})" if timing else title
 
 
-def _item_lines(item: ParsedItem, pad: str) -> list[str]:
-    head = f"{pad}- [ ] **{item.title}**"
+def item_lines(item, pad: str, *, done: bool = False, subchecks=()) -> list[str]:
+    """An item's checkbox line and its details, then `subchecks` as (title, done) pairs.
+
+    Also used by the deployment export (history.exports), which ticks the boxes.
+    """
+    head = f"{pad}- [{'x' if done else ' '}] **{item.title}**"
     summary = item.summary
     if not item.required:
         summary = f"{summary} (optional)".strip()
@@ -21,9 +25,13 @@ def _item_lines(item: ParsedItem, pad: str) -> list[str]:
         head += f" {summary}"
     lines = [head]
     if item.details:
-        lines.extend(_indent(item.details, pad + "  "))
-    lines.extend(f"{pad}  - [ ] {sub.title}" for sub in item.subchecks)
+        lines.extend(indent(item.details, pad + "  "))
+    lines.extend(f"{pad}  - [{'x' if sub_done else ' '}] {title}" for title, sub_done in subchecks)
     return lines
+
+
+def _item_lines(item: ParsedItem, pad: str) -> list[str]:
+    return item_lines(item, pad, subchecks=[(sub.title, False) for sub in item.subchecks])
 
 
 def _step_lines(step: ParsedStep) -> list[str]:
@@ -33,7 +41,7 @@ def _step_lines(step: ParsedStep) -> list[str]:
     # Children line up with the step's text, whose column depends on the number's width.
     pad = " " * (len(marker) + 1)
     if step.notes:
-        lines.extend(_indent(step.notes, pad))
+        lines.extend(indent(step.notes, pad))
     for item in step.items:
         lines.extend(_item_lines(item, pad))
     return lines
@@ -65,10 +73,10 @@ def export_markdown(template: ParsedTemplate) -> str:
     for note in (n for n in template.notes if n.before_phases):
         lines += [f"## {note.title}", "", note.body, ""] if note.body else [f"## {note.title}", ""]
     for phase in template.phases:
-        lines += [f"## {_heading(phase.title, phase.timing_label)}", ""]
+        lines += [f"## {heading(phase.title, phase.timing_label)}", ""]
         lines += _container_lines(phase)
         for section in phase.sections:
-            lines += [f"### {_heading(section.title, section.timing_label)}", ""]
+            lines += [f"### {heading(section.title, section.timing_label)}", ""]
             lines += _container_lines(section)
     if template.contacts:
         lines += ["## Contacts and escalation", "", "| Role | Person | Phone | Chat |",

@@ -12,6 +12,7 @@ import json
 
 from django.core.serializers.json import DjangoJSONEncoder
 
+from deploychecks.checklists.exporter import heading, indent, item_lines
 from deploychecks.history.record import DeploymentRecord
 from deploychecks.runs.models import RunItem
 
@@ -51,14 +52,6 @@ def _one_line(text: str) -> str:
     return " ".join(str(text).split()).replace("<", "&lt;")
 
 
-def _heading(title: str, timing: str) -> str:
-    return f"{title} ({timing})" if timing else title
-
-
-def _indent(text: str, pad: str) -> list[str]:
-    return [f"{pad}{line}" if line.strip() else "" for line in text.splitlines()]
-
-
 def _annotations(item: RunItem) -> list[str]:
     notes = []
     if item.state == RunItem.State.DONE:
@@ -85,18 +78,8 @@ def _annotations(item: RunItem) -> list[str]:
 
 
 def _item_lines(item: RunItem, pad: str) -> list[str]:
-    mark = "x" if item.state == RunItem.State.DONE else " "
-    head = f"{pad}- [{mark}] **{item.title}**"
-    summary = item.summary
-    if not item.required:
-        summary = f"{summary} (optional)".strip()
-    if summary:
-        head += f" {summary}"
-    lines = [head]
-    if item.details:
-        lines.extend(_indent(item.details, pad + "  "))
-    lines.extend(f"{pad}  - [{'x' if sub.done else ' '}] {sub.title}"
-                 for sub in item.subchecks_list)
+    lines = item_lines(item, pad, done=item.state == RunItem.State.DONE,
+                       subchecks=[(sub.title, sub.done) for sub in item.subchecks_list])
     lines.extend(f"{pad}  {line}" for line in _annotations(item))
     return lines
 
@@ -115,7 +98,7 @@ def _entries_lines(notes: str, entries: list) -> list[str]:
             lines.append(f"{marker} **{step.title}**{budget}")
             pad = " " * (len(marker) + 1)
             if step.notes:
-                lines.extend(_indent(step.notes, pad))
+                lines.extend(indent(step.notes, pad))
             for item in entry.items:
                 lines.extend(_item_lines(item, pad))
         else:
@@ -175,11 +158,11 @@ def to_markdown(record: DeploymentRecord) -> str:
         "",
     ]
     for phase in record.phases:
-        lines += [f"## {_heading(phase.phase.title, phase.phase.timing_label)}", ""]
+        lines += [f"## {heading(phase.phase.title, phase.phase.timing_label)}", ""]
         lines += _entries_lines(phase.phase.notes, phase.entries)
         for section in phase.sections:
             s = section.section
-            lines += [f"### {_heading(s.title, s.timing_label)}", ""]
+            lines += [f"### {heading(s.title, s.timing_label)}", ""]
             lines += _entries_lines(s.notes, section.entries)
     if record.contacts:
         lines += ["## Contacts and escalation", "", "| Role | Person | Phone | Chat |",
