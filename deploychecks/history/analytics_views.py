@@ -142,6 +142,7 @@ def chart_csv(request, chart):
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     filename = f"deploychecks-{chart}-{timezone.localdate().isoformat()}.csv"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "private, no-store"  # as the record's exports
     writer = csv.writer(response)
     writer.writerow(spec.columns)
     writer.writerows([csv_cell(value) for value in row] for row in rows)

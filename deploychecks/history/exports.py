@@ -48,8 +48,10 @@ def _seconds(delta: datetime.timedelta | None) -> float | None:
 
 
 def _one_line(text: str) -> str:
-    """User text for an annotation: one line, and no HTML for a renderer to run."""
-    return " ".join(str(text).split()).replace("<", "&lt;")
+    """User text for an annotation: one line, no HTML for a renderer to run and no
+    Markdown link or image (brackets escaped)."""
+    text = " ".join(str(text).split()).replace("<", "&lt;")
+    return text.replace("[", "\\[").replace("]", "\\]")
 
 
 def _annotations(item: RunItem) -> list[str]:
@@ -144,7 +146,7 @@ def to_markdown(record: DeploymentRecord) -> str:
     lead = d.lead.get_full_name() or d.lead.username if d.lead else "—"
     counts = record.counts
     lines = [
-        f"# {d.template_name}", "",
+        f"# {_one_line(d.template_name)}", "",
         f"> **Deployment record #{d.pk}**: {_one_line(d.release_name)} — "
         f"{_one_line(d.service)} {_one_line(versions)} ({_one_line(d.environment)})",
         ">",

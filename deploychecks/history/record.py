@@ -12,6 +12,7 @@ import datetime
 import json
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.db.models import Prefetch, Q
 
 from deploychecks.audit.models import AuditEvent
@@ -228,8 +229,11 @@ def load_record(deployment: Deployment, *, events: list[AuditEvent] | None = Non
         for reading in signal.readings_list:
             reading.value_text = format_value(signal, reading.value)
     reminders = list(Reminder.objects.filter(deployment=deployment).order_by("due_at", "pk"))
+    # Late as the dispatcher counts it: sent more than a grace period after due.
+    grace = datetime.timedelta(seconds=settings.REMINDER_LATE_AFTER_SECONDS)
     for reminder in reminders:
         reminder.late_text = format_duration(reminder.late_by) if reminder.late_by else ""
+        reminder.is_late = bool(reminder.late_by and reminder.late_by > grace)
     events = load_events(deployment) if events is None else events
     for event in events:
         event.change_text = describe_change(event.before, event.after)

@@ -68,6 +68,10 @@ def test_manager_filters_the_list_without_a_page_reload(open_as, revision, lead,
 def test_history_list_fits_a_phone(open_as, revision, lead, purge_audit_events):
     _finished(revision, lead, "Payments hotfix with a rather long release name", "3.4.1",
               "payments", "rolled_back")
+    # Not finished, with a previous version: both cells hold visually hidden text,
+    # which must stay inside the table's scroller.
+    create_deployment(revision, user=lead, release_name="Search revamp", version="5.0.0",
+                      previous_version="4.9.0", service="search", lead=lead)
 
     page = open_as(lead, reverse("runs:list"), width=375, height=800)
 

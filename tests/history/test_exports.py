@@ -151,7 +151,7 @@ def test_markdown_annotations_cannot_inject_structure_or_html(record_deployment,
 
     assert "\n- [ ] **Injected item**" not in md and "\n## Injected phase" not in md
     assert "<script>" not in md and "&lt;script>alert(1)&lt;/script>" in md
-    assert "> Note by erin at " in md and ": first line - [ ] **Injected item** ## Injected " \
+    assert "> Note by erin at " in md and ": first line - \\[ \\] **Injected item** ## Injected " \
         "phase" in md
 
 
@@ -403,6 +403,11 @@ def test_markdown_csv_and_json_keep_hostile_text_inert(record_deployment, engine
     rows = _csv_rows(viewer, record_deployment)
 
     assert "<script>" not in md and "<img" not in md
+    # The snapshot's template name is user text too: one line, no HTML.
+    Deployment.objects.filter(pk=record_deployment.pk).update(
+        template_name="Tpl <img src=x onerror=alert(1)>\n## Injected phase")
+    titled = _get(viewer, record_deployment, "md").content.decode()
+    assert titled.startswith("# Tpl &lt;img src=x onerror=alert(1)> ## Injected phase\n")
     backup = next(i for p in data["phases"] for i in p["items"] if i["title"] == "Backup created")
     assert backup["notes"][0]["body"] == HOSTILE  # data, exactly as written
     assert _get(viewer, record_deployment, "json")["Content-Type"] == "application/json"

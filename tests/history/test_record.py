@@ -193,11 +193,34 @@ def test_reminders_show_due_sent_late_and_acknowledgement(worked, engineer, view
     section = _text(html.split('id="reminders"', 1)[1].split("</section>", 1)[0])
     assert (f"{first.title} {timezone.localtime(first.due_at):%Y-%m-%d %H:%M} "
             f"{timezone.localtime(first.sent_at):%Y-%m-%d %H:%M:%S} "
-            f"{format_duration(first.late_by)} erin, "
+            f"late, {format_duration(first.late_by)} erin, "
             f"{timezone.localtime(first.acknowledged_at):%Y-%m-%d %H:%M:%S}: "
             "“Smoke tests green”") in section
     assert section.count("Pending") == Reminder.objects.filter(
         deployment=worked, status="pending").count() > 0
+
+
+def test_a_reminder_sent_within_the_dispatch_grace_is_not_marked_late(worked, viewer, settings):
+    settings.REMINDER_LATE_AFTER_SECONDS = 600
+    first = Reminder.objects.filter(deployment=worked).order_by("due_at").first()
+    Reminder.objects.filter(pk=first.pk).update(due_at=timezone.now() - timedelta(minutes=5))
+    dispatch_due_reminders()
+    first.refresh_from_db()
+    assert first.late_by > timedelta(minutes=4)
+
+    section = _page(viewer, worked).split('id="reminders"', 1)[1].split("</section>", 1)[0]
+    assert format_duration(first.late_by) in _text(section)
+    assert "late," not in _text(section) and 'class="warn"' not in section
+
+
+def test_deviations_and_na_items_are_listed_with_links_to_their_items(worked, viewer):
+    section = _page(viewer, worked).split('id="exceptions"', 1)[1].split("</section>", 1)[0]
+    text = _text(section)
+    assert "Run migrations : Ran migrations by hand: the job runner was down" in text
+    assert "Freeze announced : No freeze for patches" in text
+    assert f'href="#item-{item(worked, "Run migrations").pk}"' in section
+    assert f'href="#item-{item(worked, "Freeze announced").pk}"' in section
+    assert "Backup took 40 minutes" not in text  # a plain note is not a deviation
 
 
 def test_rollback_episode_shows_reason_budget_and_actual(worked, engineer, viewer):

@@ -163,3 +163,4 @@ def test_running_it_again_adds_the_same_deployments_to_the_chain():
 
     assert made(start)[6:] == first
     assert verify_chain().ok
+

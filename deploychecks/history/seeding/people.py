@@ -47,7 +47,10 @@ def ensure_people(using=DEFAULT_DB_ALIAS) -> People:
 
     manager_user, manager = person(*words.MANAGER)
     admin_user, admin = person(*words.ADMIN)
-    manager_user.groups.add(Group.objects.db_manager(using).get_or_create(name=MANAGERS)[0])
-    admin_user.groups.add(Group.objects.db_manager(using).get_or_create(name=ADMINS)[0])
+    # Only to accounts the seeder made (unusable passwords): an existing account
+    # that happens to have one of these usernames gains no group.
+    for user, group in ((manager_user, MANAGERS), (admin_user, ADMINS)):
+        if not user.has_usable_password():
+            user.groups.add(Group.objects.db_manager(using).get_or_create(name=group)[0])
     return People(people(words.LEADS), people(words.ENGINEERS), people(words.APPROVERS),
                   people(words.VIEWERS), manager, admin)
