@@ -369,3 +369,10 @@ def test_query_count_does_not_grow_with_items_or_events(worked, revision, lead, 
         assert big_count <= (25 if not cached else 8), cached
         # A manager (no participant row) costs the same bounded number.
         assert _queries_for(manager, big, cached=cached) <= big_count + 1
+
+
+def test_heading_levels_never_skip_one(worked, viewer):
+    """Screen readers navigate by headings: a step right under a phase is an h3."""
+    levels = [int(n) for n in re.findall(r"<h([1-6])[\s>]", _page(viewer, worked))]
+    assert levels and levels[0] == 1
+    assert all(b <= a + 1 for a, b in zip(levels, levels[1:])), levels
