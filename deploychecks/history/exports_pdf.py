@@ -12,16 +12,26 @@ from django.utils import timezone
 from deploychecks.history.record import DeploymentRecord
 
 
+class PdfUnavailable(Exception):
+    """WeasyPrint cannot load here (its system libraries are missing)."""
+
+
+def _weasyprint():
+    try:
+        import weasyprint
+    except (ImportError, OSError) as exc:  # OSError: "cannot load library 'libpango…'"
+        raise PdfUnavailable(str(exc)) from exc
+    return weasyprint
+
+
 def url_fetcher():
     """WeasyPrint's fetcher, refusing every scheme but data:."""
-    from weasyprint import URLFetcher
-
-    return URLFetcher(allowed_protocols={"data"}, allow_redirects=False, timeout=1)
+    return _weasyprint().URLFetcher(allowed_protocols={"data"}, allow_redirects=False, timeout=1)
 
 
 def to_pdf(record: DeploymentRecord) -> bytes:
-    from weasyprint import HTML
-
+    """The PDF's bytes; PdfUnavailable when WeasyPrint cannot run on this machine."""
+    HTML = _weasyprint().HTML
     html = render_to_string("history/pdf.html", {
         "record": record, "deployment": record.deployment,
         "generated_at": timezone.now(), "time_zone": timezone.get_current_timezone_name(),

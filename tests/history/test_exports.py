@@ -4,6 +4,7 @@ import csv
 import io
 import json
 import re
+import sys
 import zlib
 
 import pytest
@@ -412,3 +413,15 @@ def test_markdown_csv_and_json_keep_hostile_text_inert(record_deployment, engine
     assert backup["notes"][0]["body"] == HOSTILE  # data, exactly as written
     assert _get(viewer, record_deployment, "json")["Content-Type"] == "application/json"
     assert rows[0]["notes"].endswith(HOSTILE)  # a CSV cell is never markup
+
+
+def test_pdf_without_weasyprint_libraries_answers_503_with_what_to_install(
+        record_deployment, viewer, monkeypatch):
+    # As on a machine without pango: importing WeasyPrint fails.
+    monkeypatch.setitem(sys.modules, "weasyprint", None)
+
+    response = client_for(viewer).get(_url(record_deployment, "pdf"))
+
+    assert response.status_code == 503
+    assert "libpango-1.0-0" in response.content.decode()
+    assert _get(viewer, record_deployment, "md").status_code == 200
