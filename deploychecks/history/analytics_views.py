@@ -7,6 +7,7 @@ may see are counted (analytics.scope); anonymous users never get here
 """
 
 import csv
+from collections.abc import Callable
 from urllib.parse import urlencode
 
 from django import forms
@@ -34,6 +35,8 @@ from deploychecks.history.analytics import (
 )
 from deploychecks.runs import access
 
+# Past this many weeks the weekly chart is drawn by month (its bars would be under 2 px wide).
+WEEKS_DRAWN = 52
 # A spreadsheet runs a text cell starting with one of these as a formula.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -115,7 +118,7 @@ def _results_html(filters: Filters, data: dict) -> str:
     other part of a cached request together, and their HTML only depends on
     what the report's cache key covers.
     """
-    key = f"{data['key']}:html"
+    key = f"{data['key']}:html:2"  # the number goes up when the panels' HTML changes
     html = cache.get(key)
     if html is None:
         query = urlencode({k: str(v) for k, v in vars(filters).items() if v})
@@ -169,7 +172,11 @@ def _panel(spec: Chart, result: Result, query: str) -> dict:
     rows = result.rows
     svg, legend = (_draw(spec, rows) if rows else (None, []))
     csv_url = reverse("history:chart_csv", args=[spec.slug]) + (f"?{query}" if query else "")
-    return {"slug": spec.slug, "title": spec.title, "definition": spec.definition,
+    definition = spec.definition
+    if _drawn_by_month(spec, rows):
+        definition += (" Drawn by month over more than a year (a week counts in the month of its "
+                       "Monday); the table and the CSV keep one row per week.")
+    return {"slug": spec.slug, "title": spec.title, "definition": definition,
             "columns": spec.columns, "rows": [[_cell(v) for v in row] for row in rows],
             "facts": result.facts, "svg": svg, "legend": legend, "csv_url": csv_url}
 
@@ -184,12 +191,17 @@ def _draw(spec: Chart, rows: list[tuple]):
     labels = [str(row[0]) for row in rows]
     if spec.slug == "deployments-per-week":
         series = [(status, S(status).label) for status in STATUS_ORDER]
-        totals = [sum(row[1 + i] for row in rows) for i in range(len(series))]
-        desc = (f"{sum(totals)} deployments in {len(rows)} weeks from {labels[0]} to "
+        values = [list(row[1:1 + len(series)]) for row in rows]
+        period = "weeks"
+        if _drawn_by_month(spec, rows):
+            labels, values = _by_month(labels, values)
+            period = "months"
+        totals = [sum(row[i] for row in values) for i in range(len(series))]
+        desc = (f"{sum(totals)} deployments in {len(labels)} {period} from {labels[0]} to "
                 f"{labels[-1]}: " + _listing((n, name.lower()) for (_, name), n
                                              in zip(series, totals, strict=True) if n) + ".")
         svg = charts.stacked_bars(chart_id=chart_id, title=spec.title, desc=desc, labels=labels,
-                                  series=series, values=[row[1:1 + len(series)] for row in rows])
+                                  series=series, values=values)
         return svg, [s for s, n in zip(series, totals, strict=True) if n]
     if spec.slug == "rollback-rate":
         rates = [row[3] for row in rows]
@@ -211,20 +223,41 @@ def _draw(spec: Chart, rows: list[tuple]):
     return svg, series
 
 
-def _duration(minutes: float) -> str:
-    """Minutes as the chart writes them: hours once they get long (the table keeps minutes)."""
-    if abs(minutes) >= 120:
-        return f"{minutes / 60:.1f} h"
-    return f"{minutes:g} min"
+def _drawn_by_month(spec: Chart, rows: list[tuple]) -> bool:
+    """Whether the weekly chart is drawn by month: past a year its bars get too thin on a phone."""
+    return spec.slug == "deployments-per-week" and len(rows) > WEEKS_DRAWN
+
+
+def _by_month(weeks: list[str], values: list[list[int]]) -> tuple[list[str], list[list[int]]]:
+    """Weekly counts added up per month ("YYYY-MM") of each week's Monday, in order."""
+    months: dict[str, list[int]] = {}
+    for week, row in zip(weeks, values, strict=True):
+        total = months.setdefault(week[:7], [0] * len(row))
+        for i, n in enumerate(row):
+            total[i] += n
+    return list(months), list(months.values())
+
+
+def _duration_text(values) -> Callable[[float], str]:
+    """How a chart writes its durations: in minutes, or in hours if any reaches two hours.
+
+    One unit per chart, so bars side by side read alike (the table keeps minutes).
+    """
+    if max((abs(v) for v in values if v is not None), default=0) >= 120:
+        # Tenths of an hour, or hundredths below six minutes so a short bar does not read 0.
+        return lambda minutes: f"{round(minutes / 60, 1 if abs(minutes) >= 6 else 2):g} h"
+    return lambda minutes: f"{minutes:g} min"
 
 
 def _bar_series(slug: str, rows: list[tuple]):
     """The horizontal bar charts: their series, the values per row, how a value reads."""
     if slug == "phase-duration":
-        return [("median", "Median")], [[row[2]] for row in rows], _duration
+        values = [[row[2]] for row in rows]
+        return [("median", "Median")], values, _duration_text(v for row in values for v in row)
     if slug == "skipped-items":
         return [("na", "N/A"), ("skipped", "Left open")], [[row[1], row[2]] for row in rows], str
     if slug == "signoff-delay":
-        return ([("median", "Median"), ("p90", "90th percentile")],
-                [[row[2], row[3]] for row in rows], _duration)
+        values = [[row[2], row[3]] for row in rows]
+        return ([("median", "Median"), ("p90", "90th percentile")], values,
+                _duration_text(v for row in values for v in row))
     return [("count", "Reminders")], [[row[1]] for row in rows], str

@@ -8,6 +8,7 @@ chart is `role="img"` with a <title> and <desc>; the page also shows the
 numbers as a table, since a picture alone is no use to a screen reader.
 """
 
+import math
 from collections.abc import Callable, Sequence
 
 from django.utils.html import format_html, format_html_join
@@ -30,6 +31,21 @@ def nice_max(value: float) -> float:
         if value <= step * power:
             return step * power
     return 10 * power
+
+
+def whole_ticks(value: float, most: int = 5) -> list[int]:
+    """A count's axis ticks: whole numbers from 0 to `value` or above, in at most `most` steps.
+
+    A half-way tick of a round maximum (2.5 of 5) would be a fraction. The
+    step is 1, 2 or 5 times a power of ten.
+    """
+    top = max(math.ceil(value), 1)
+    power = 1
+    while True:
+        for step in (power, 2 * power, 5 * power):
+            if math.ceil(top / step) <= most:
+                return list(range(0, step * math.ceil(top / step) + 1, step))
+        power *= 10
 
 
 def _number(value: float) -> str:
@@ -62,16 +78,15 @@ def _x_labels(labels: Sequence[str], centre_of, y: float) -> SafeString:
         ((_c(centre_of(i)), y, labels[i]) for i in shown))
 
 
-def _y_axis(top: float, bottom: float, maximum: float, unit: str) -> SafeString:
-    """Grid lines and labels at 0, ½ and the maximum."""
+def _y_axis(top: float, bottom: float, ticks: Sequence[float], unit: str) -> SafeString:
+    """A grid line and label at each tick; the last tick is the axis maximum."""
     lines = []
-    for fraction in (0, 0.5, 1):
-        y = bottom - (bottom - top) * fraction
+    for tick in ticks:
+        y = bottom - (bottom - top) * tick / ticks[-1]
         lines.append(format_html(
             '<line class="grid" x1="{}" x2="{}" y1="{}" y2="{}"/>'
             '<text class="axis-label" x="{}" y="{}" text-anchor="end">{}{}</text>',
-            LEFT, WIDTH - RIGHT, _c(y), _c(y), LEFT - 4, _c(y + 4), _number(maximum * fraction),
-            unit))
+            LEFT, WIDTH - RIGHT, _c(y), _c(y), LEFT - 4, _c(y + 4), _number(tick), unit))
     return mark_safe("".join(lines))
 
 
@@ -80,11 +95,13 @@ def stacked_bars(*, chart_id: str, title: str, desc: str, labels: Sequence[str],
                  height: int = 240) -> SafeString:
     """One bar per label, stacked from `series` [(css key, name)].
 
-    values[i][j] is the number of label i in series j.
+    values[i][j] is the number of label i in series j: a count, so the axis
+    has whole-number ticks.
     """
     plot_top, plot_bottom = TOP, height - BOTTOM
     plot_width = WIDTH - LEFT - RIGHT
-    maximum = nice_max(max((sum(row) for row in values), default=0))
+    ticks = whole_ticks(max((sum(row) for row in values), default=0))
+    maximum = ticks[-1]
     band = plot_width / max(len(labels), 1)
     bar = max(band * 0.8, 1)
 
@@ -106,7 +123,7 @@ def stacked_bars(*, chart_id: str, title: str, desc: str, labels: Sequence[str],
                 key, _c(centre(i) - bar / 2), _c(y_of(base + value)), _c(bar),
                 _c(y_of(base) - y_of(base + value)), label, _number(value), name.lower()))
             base += value
-    body = format_html("{}{}{}", _y_axis(plot_top, plot_bottom, maximum, ""),
+    body = format_html("{}{}{}", _y_axis(plot_top, plot_bottom, ticks, ""),
                        mark_safe("".join(rects)), _x_labels(labels, centre, height - 8))
     return _svg(chart_id, title, desc, height, body)
 
@@ -144,7 +161,8 @@ def line_chart(*, chart_id: str, title: str, desc: str, labels: Sequence[str],
             "</circle>",
         ((series, _c(x_of(i)), _c(y_of(v)), labels[i], _number(v), unit)
          for i, v in enumerate(values) if v is not None))
-    body = format_html("{}{}{}{}", _y_axis(plot_top, plot_bottom, maximum, unit), lines, dots,
+    axis = _y_axis(plot_top, plot_bottom, (0, maximum / 2, maximum), unit)
+    body = format_html("{}{}{}{}", axis, lines, dots,
                        _x_labels(labels, x_of, height - 8))
     return _svg(chart_id, title, desc, height, body)
 

@@ -135,8 +135,12 @@ class HistoryFilterForm(forms.Form):
                  .only("username", "first_name", "last_name"))
         people = sorted(((user.get_full_name() or user.username, user.pk) for user in leads),
                         key=lambda pair: (pair[0].casefold(), pair[1]))
-        self.fields["lead"].widget.choices = [("", "Anyone")] + [(pk, name)
-                                                                 for name, pk in people]
+        choices = [("", "Anyone")] + [(pk, name) for name, pk in people]
+        # Likewise a lead none of whose deployments this user sees: named by id only, since
+        # the link must not reveal who that is.
+        if data.get("lead") and data["lead"] not in {pk for _, pk in people}:
+            choices.append((data["lead"], f"Lead #{data['lead']}"))
+        self.fields["lead"].widget.choices = choices
 
 
 def filtered_deployments(visible, form: HistoryFilterForm):

@@ -82,3 +82,38 @@ def test_history_list_fits_a_phone(open_as, revision, lead, purge_audit_events):
     search, outcome = page.get_by_label("Search"), page.get_by_label("Outcome")
     assert search.bounding_box()["y"] < outcome.bounding_box()["y"]  # filters stack
     screenshot(page, "history-phone")
+
+
+def test_keyboard_focus_survives_the_page_and_sort_links(open_as, revision, lead,
+                                                        purge_audit_events):
+    start = dt.datetime(2026, 1, 1, 10, tzinfo=dt.UTC)
+    Deployment.objects.bulk_create(
+        Deployment(revision=revision, template_name="t", release_name=f"Bulk {n:03d}",
+                   version=f"1.{n}", service="bulk-svc", lead=lead, status="completed",
+                   started_at=start + dt.timedelta(hours=n),
+                   ended_at=start + dt.timedelta(hours=n, minutes=30))
+        for n in range(120))
+    page = open_as(lead, reverse("runs:list"))
+    count = page.locator("#history-count")
+
+    # "Next ›" is replaced by the page it loads: the focus goes to the count, which names it.
+    page.locator("#page-next").focus()
+    page.keyboard.press("Enter")
+    expect(count).to_have_text("120 deployments · page 2 of 3")
+    expect(count).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(page.locator("#sort-release")).to_be_focused()
+
+    # "Last »" is gone on the last page.
+    page.locator("#page-last").focus()
+    page.keyboard.press("Enter")
+    expect(count).to_have_text("120 deployments · page 3 of 3")
+    expect(page.locator("#page-last")).to_have_count(0)
+    expect(count).to_be_focused()
+
+    # A sort link comes back with the same id: the focus stays on it.
+    page.locator("#sort-release").focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("th[aria-sort=ascending] #sort-release")).to_have_count(1)
+    expect(page.locator("#sort-release")).to_be_focused()
+    assert page.console_errors == []

@@ -21,6 +21,7 @@ The history (all times UTC, 2026):
 
 import csv
 import io
+import re
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 
@@ -332,6 +333,57 @@ def test_every_chart_is_an_accessible_svg_with_a_table_and_a_csv_link(history, m
     assert html.count("<details") == len(CHARTS) and html.count("<table") == len(CHARTS)
     assert 'viewBox="0 0 360' in html and 'width="100%"' in html
     assert "Computed at <time" in html
+
+
+def _svg(html: str, slug: str) -> str:
+    return html.split(f'id="chart-{slug}"', 1)[1].split("</svg>", 1)[0]
+
+
+def test_computed_at_names_its_time_zone(history, manager, settings):
+    settings.TIME_ZONE = "Europe/Helsinki"
+    html = _client(manager).get(reverse("history:analytics")).content.decode()
+    assert re.search(r'Computed at <time datetime="[^"]+">\d\d:\d\d EES?T</time>', html)
+
+
+def test_more_than_a_year_of_weeks_is_drawn_by_month_and_tabled_by_week(revision, lead,
+                                                                         manager):
+    _deployment(revision, lead, status="completed", started=at("03-02T10:00"))
+    _deployment(revision, lead, status="rolled_back", started=at("03-04T10:00"))
+    _deployment(revision, lead, status="completed",
+                started=datetime(2025, 1, 8, 10, tzinfo=UTC))  # week of Monday 2025-01-06
+    client = _client(manager)
+
+    html = client.get(reverse("history:analytics")).content.decode()
+
+    weekly = _panels(html)["deployments-per-week"]["rows"]
+    assert len(weekly) == 61 and weekly[0][0] == "2025-01-06" and weekly[-1][0] == "2026-03-02"
+    svg = _svg(html, "deployments-per-week")
+    assert "3 deployments in 15 months from 2025-01 to 2026-03" in svg
+    assert svg.count("<rect") == 3
+    assert "<title>2025-01: 1 completed</title>" in svg
+    assert "<title>2026-03: 1 completed</title>" in svg
+    assert "<title>2026-03: 1 rolled back</title>" in svg
+    assert "Drawn by month over more than a year" in html
+    # Within a year the bars stay weekly.
+    html = client.get(reverse("history:analytics"), {"date_from": "2025-06-01"}).content.decode()
+    assert "in 1 weeks from 2026-03-02" in _svg(html, "deployments-per-week")
+    assert "Drawn by month" not in html
+
+
+def test_phase_durations_are_written_in_one_unit_per_chart(revision, lead, manager):
+    deployment = _deployment(revision, lead, status="completed", started=at("03-02T10:00"))
+    _phase_one_spans(deployment, deployment.started_at, 102)
+    last = RunItem.objects.filter(deployment=deployment, phase__position=2).order_by("-position")[0]
+    RunItem.objects.filter(pk=last.pk).update(changed_at=deployment.started_at
+                                              + timedelta(minutes=170))
+
+    html = _client(manager).get(reverse("history:analytics")).content.decode()
+
+    svg = _svg(html, "phase-duration")
+    assert "1.7 h" in svg and "2.8 h" in svg and "0 h" in svg
+    assert " min" not in svg
+    # The table keeps minutes.
+    assert ["102.0", "170.0"] == [row[2] for row in _panels(html)["phase-duration"]["rows"][:2]]
 
 
 def test_hostile_item_and_role_names_are_escaped_in_the_svg_and_table(history, manager):

@@ -3,6 +3,8 @@
 import re
 import sqlite3
 
+import pytest
+
 from deploychecks.history import charts
 from deploychecks.history.percentiles import SQLitePercentile, percentile_cont
 
@@ -43,7 +45,7 @@ def test_stacked_bars_stack_each_series_on_the_previous_one():
                               series=[("completed", "Completed"), ("aborted", "Aborted")],
                               values=[[2, 2], [1, 0]])
     heights = _numbers("height", svg)
-    # Axis maximum 5: two bars of 2 in the first week, one of 1 in the second, none of 0.
+    # Axis maximum 4: two bars of 2 in the first week, one of 1 in the second, none of 0.
     assert len(heights) == 3
     assert heights[0] == heights[1] == 2 * heights[2]
     assert "<title>w1: 2 completed</title>" in svg and "<title>w2: 1 completed</title>" in svg
@@ -81,7 +83,30 @@ def test_only_a_few_x_labels_are_shown_on_a_long_axis():
     labels = [f"2026-{week:02}" for week in range(1, 53)]
     svg = charts.stacked_bars(chart_id="w", title="t", desc="d", labels=labels,
                               series=[("completed", "Completed")], values=[[1]] * 52)
-    assert svg.count('class="axis-label" x=') - 3 <= charts.MAX_X_LABELS
+    assert svg.count('text-anchor="middle"') <= charts.MAX_X_LABELS
+
+
+def _y_labels(svg: str) -> list[str]:
+    return re.findall(r'<text class="axis-label" x="[\d.]+" y="[\d.]+" text-anchor="end">'
+                      r'([^<]*)</text>', svg)
+
+
+@pytest.mark.parametrize("total, labels", [
+    (1, ["0", "1"]),
+    (3, ["0", "1", "2", "3"]),
+    (5, ["0", "1", "2", "3", "4", "5"]),
+    (7, ["0", "2", "4", "6", "8"]),
+    (23, ["0", "5", "10", "15", "20", "25"]),
+    (101, ["0", "50", "100", "150"]),
+])
+def test_stacked_bars_count_on_a_whole_number_axis(total, labels):
+    svg = charts.stacked_bars(chart_id="w", title="t", desc="d", labels=["w1", "w2"],
+                              series=[("completed", "Completed")], values=[[total], [1]])
+
+    assert _y_labels(svg) == labels
+    # The tallest bar reaches the top tick exactly when the total is a tick.
+    if labels[-1] == str(total):
+        assert max(_numbers("height", svg)) == 240 - charts.TOP - charts.BOTTOM
 
 
 def test_axis_maximum_is_a_round_number_at_or_above_the_largest_value():

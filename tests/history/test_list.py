@@ -167,6 +167,19 @@ def test_lead_filter_shows_that_persons_deployments(history, manager, second_eng
         response.content.decode())
 
 
+def test_lead_filter_for_someone_not_in_the_choices_stays_selected_without_a_name(
+        history, engineer, second_engineer):
+    # erin sees none of sam's deployments, so sam is not among her choices.
+    response = _client(engineer).get(URL, {"lead": second_engineer.pk})
+
+    html = response.content.decode()
+    pk = second_engineer.pk
+    assert _releases(response) == []
+    assert f'<option value="{pk}" selected>Lead #{pk}</option>' in html
+    assert '<option value="" selected>Anyone</option>' not in html
+    assert "Sam" not in html and ">sam<" not in html
+
+
 def test_date_range_uses_start_then_planned_start_then_creation(history, manager, revision,
                                                                 lead):
     fresh = _make(revision, lead, "Created today", "0.1", "new-svc")
@@ -289,6 +302,17 @@ def test_htmx_request_gets_only_the_results_and_the_count(history, manager):
     assert '<span id="history-count" hx-swap-oob="innerHTML">1 deployment</span>' in html
     assert response["HX-Push-Url"] == f"{URL}?outcome=completed"
     assert "HX-Request" in response["Vary"]
+
+
+def test_page_links_hand_the_focus_to_the_results_count(revision, lead, manager):
+    _bulk(revision, 60, lead=lead)
+
+    html = _client(manager).get(URL).content.decode()
+
+    # static/js/history.js focuses the count after a page link's swap; no inline script (CSP).
+    assert '<span id="history-count" role="status" tabindex="-1">' in html
+    assert re.search(r'<script src="/static/js/history\.js" defer></script>', html)
+    assert "<script>" not in html
 
 
 def test_htmx_history_restore_gets_the_whole_page(history, manager):
