@@ -33,12 +33,11 @@ from deploychecks.history.analytics import (
     filter_choices,
     report,
 )
+from deploychecks.history.exports import csv_cell
 from deploychecks.runs import access
 
 # Past this many weeks the weekly chart is drawn by month (its bars would be under 2 px wide).
 WEEKS_DRAWN = 52
-# A spreadsheet runs a text cell starting with one of these as a formula.
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 class AnalyticsFilterForm(forms.Form):
@@ -150,15 +149,6 @@ def chart_csv(request, chart):
     writer.writerow(spec.columns)
     writer.writerows([csv_cell(value) for value in row] for row in rows)
     return response
-
-
-def csv_cell(value):
-    """Numbers as they are, None as empty, text defused against formula injection."""
-    if value is None:
-        return ""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
-    return value
 
 
 # --- Panels: a chart's SVG, legend and table -----------------------------------------------

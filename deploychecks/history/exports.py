@@ -186,12 +186,19 @@ def _cell(value: str) -> str:
 CSV_COLUMNS = ["phase", "section", "step", "item", "subcheck", "state", "required",
                "changed_by", "changed_at", "na_reason", "note_count", "notes"]
 # A spreadsheet runs a cell that starts with one of these as a formula.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# A spreadsheet runs a text cell starting with one of these as a formula.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
-def safe_cell(value) -> str:
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
+def csv_cell(value):
+    """Numbers as they are, None as empty, text defused against formula injection.
+
+    For every CSV download (these exports and the analytics charts')."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
 
 
 def to_csv(record: DeploymentRecord) -> str:
@@ -201,19 +208,17 @@ def to_csv(record: DeploymentRecord) -> str:
     writer.writerow(CSV_COLUMNS)
     for phase in record.phases:
         sections = {s.section.pk: s.section.title for s in phase.sections}
-        steps = {e.step.pk: f"{e.step.number}. {e.step.title}"
-                 for e in [*phase.entries, *(x for s in phase.sections for x in s.entries)]
-                 if getattr(e, "is_step", False)}
+        steps = {s.step.pk: f"{s.step.number}. {s.step.title}" for s in phase.steps}
         for item in phase.items:
             where = [phase.phase.title, sections.get(item.section_id, ""),
                      steps.get(item.step_id, ""), item.title]
             notes = " | ".join(f"{n.get_kind_display()} by {n.author_name} at "
                                f"{utc(n.created_at)}: {n.body}" for n in item.notes_list)
-            writer.writerow([safe_cell(v) for v in [
+            writer.writerow([csv_cell(v) for v in [
                 *where, "", item.state, "yes" if item.required else "no", item.changed_by_name,
                 utc(item.changed_at), item.na_reason, len(item.notes_list), notes]])
             for sub in item.subchecks_list:
-                writer.writerow([safe_cell(v) for v in [
+                writer.writerow([csv_cell(v) for v in [
                     *where, sub.title, "done" if sub.done else "open", "",
                     sub.changed_by_name, utc(sub.changed_at), "", "", ""]])
     return out.getvalue()
@@ -244,8 +249,7 @@ def _item(item: RunItem) -> dict:
 
 
 def _phase(p) -> dict:
-    steps = [e.step for e in [*p.entries, *(x for s in p.sections for x in s.entries)]
-             if getattr(e, "is_step", False)]
+    steps = [s.step for s in p.steps]
     return {
         "id": p.phase.pk, "position": p.phase.position, "title": p.phase.title,
         "timing_label": p.phase.timing_label, "notes": p.phase.notes,

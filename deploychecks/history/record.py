@@ -74,6 +74,12 @@ class PhaseRecord:
     def counts(self) -> dict:
         return count_states(self.items)
 
+    @property
+    def steps(self) -> list[StepRecord]:
+        """The phase's steps, before its sections' and then each section's."""
+        entries = [*self.entries, *(e for s in self.sections for e in s.entries)]
+        return [e for e in entries if isinstance(e, StepRecord)]
+
 
 @dataclass
 class ChainStatus:
