@@ -10,18 +10,16 @@ changes with anything the record shows. The audit chain itself is checked
 on every view, never cached: tampering shows at once.
 """
 
-import functools
 import hashlib
 
-from django.conf import settings
 from django.core.cache import cache
 from django.shortcuts import render
-from django.template import engines
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET
 
+from deploychecks.core.render_cache import deployment_key
 from deploychecks.history.exports import FORMAT_LABELS
 from deploychecks.history.record import load_events, load_record, verify_events
 from deploychecks.runs import access
@@ -56,20 +54,5 @@ def record(request, pk):
 def _cache_key(deployment, events, time_zone: str) -> str:
     events_digest = hashlib.sha256(
         "".join(f"{e.pk}:{e.hash};" for e in events).encode()).hexdigest()[:24]
-    return ":".join(str(part) for part in (
-        "record", _digest(), deployment.pk,
-        # created_at: a test database reuses primary keys, the cache outlives it.
-        int(deployment.created_at.timestamp() * 1e6), deployment.seq, deployment.status,
-        events_digest, time_zone))
-
-
-@functools.cache
-def _template_digest() -> str:
-    """Changes with the template, so a deploy never serves a page rendered by the old one."""
-    source = engines["django"].get_template(TEMPLATE).template.source
-    return hashlib.sha256(source.encode()).hexdigest()[:12]
-
-
-def _digest() -> str:
-    # With DEBUG a developer edits the template under a running server.
-    return _template_digest.__wrapped__() if settings.DEBUG else _template_digest()
+    return deployment_key("record", TEMPLATE, deployment, deployment.seq, deployment.status,
+                          events_digest, time_zone)

@@ -4,10 +4,6 @@ The run page and every broadcast use the same named partials of
 templates/runs/detail.html, so what arrives live equals what a reload shows.
 """
 
-import functools
-import hashlib
-
-from django.conf import settings
 from django.core.cache import cache
 from django.db.models import (
     Count, IntegerField, OuterRef, Prefetch, Subquery, Sum, prefetch_related_objects,
@@ -16,6 +12,7 @@ from django.db.models.functions import Coalesce
 from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
 
+from deploychecks.core.render_cache import deployment_key
 from deploychecks.realtime.broadcast import run_event
 from deploychecks.runs import access
 from deploychecks.runs.models import Deployment, ItemNote, RunItem, RunPhase, RunSubCheck
@@ -33,11 +30,15 @@ def _items_queryset():
     return RunItem.objects.order_by("position").prefetch_related(*_item_prefetches())
 
 
-def load_checklist(deployment: Deployment) -> list[RunPhase]:
-    """Phases with sections, steps, items, sub-checks and notes in a fixed number of queries."""
+def load_checklist(deployment: Deployment, items=None) -> list[RunPhase]:
+    """Phases with sections, steps, items, sub-checks and notes in a fixed number of queries.
+
+    `items`, if given, is the queryset the phases' items come from instead.
+    """
+    items = _items_queryset() if items is None else items
     phases = list(
         RunPhase.objects.filter(deployment=deployment).order_by("position").prefetch_related(
-            "sections", "steps", Prefetch("items", queryset=_items_queryset())
+            "sections", "steps", Prefetch("items", queryset=items)
         )
     )
     for phase in phases:
@@ -69,11 +70,8 @@ def checklist_phases(deployment: Deployment, can_edit: bool) -> tuple[str, dict]
     made relative by the browser ({% reltime %}); a rollback's step timings
     do depend on the clock, which is why rollback mode does not come here.
     """
-    key = ":".join(str(part) for part in (
-        "run-phases", _digest(), deployment.pk,
-        # created_at: a test database reuses primary keys, the cache outlives it.
-        int(deployment.created_at.timestamp() * 1e6), deployment.seq, deployment.status,
-        int(can_edit)))
+    key = deployment_key("run-phases", PARTIALS, deployment, deployment.seq, deployment.status,
+                         int(can_edit))
     cached = cache.get(key)
     if cached is not None:
         html, overall = cached
@@ -100,24 +98,17 @@ def _load_outline(deployment: Deployment) -> list[RunPhase]:
                                  .values("item").annotate(v=aggregate).values("v")),
                         0, output_field=IntegerField())
 
-    items = RunItem.objects.order_by("position").annotate(
+    return load_checklist(deployment, items=RunItem.objects.order_by("position").annotate(
         sub_signature=per_item(RunSubCheck.objects, Sum("version")),
-        note_count=per_item(ItemNote.objects, Count("pk")))
-    phases = list(
-        RunPhase.objects.filter(deployment=deployment).order_by("position").prefetch_related(
-            "sections", "steps", Prefetch("items", queryset=items)))
-    for phase in phases:
-        _arrange(phase)
-    return phases
+        note_count=per_item(ItemNote.objects, Count("pk"))))
 
 
 def _item_key(deployment: Deployment, item_id: int, version: int, sub_signature: int,
               note_count: int, can_edit: bool) -> str:
     """An item row changes only with its version, a sub-check's version (their
     sum only grows) or a new note (notes are never edited or deleted)."""
-    return ":".join(str(part) for part in (
-        "run-item", _digest(), deployment.pk, int(deployment.created_at.timestamp() * 1e6),
-        item_id, version, sub_signature, note_count, int(can_edit)))
+    return deployment_key("run-item", PARTIALS, deployment, item_id, version, sub_signature,
+                          note_count, int(can_edit))
 
 
 def _attach_item_html(deployment: Deployment, phases: list[RunPhase], can_edit: bool) -> None:
@@ -138,20 +129,6 @@ def _attach_item_html(deployment: Deployment, phases: list[RunPhase], can_edit: 
                 f"{PARTIALS}#item", {"deployment": deployment, "item": item, "can_edit": can_edit}))
         item.html = mark_safe(found[key])  # noqa: S308  rendered by our own template
     cache.set_many(rendered, timeout=ITEM_CACHE_SECONDS)
-
-
-@functools.cache
-def _template_digest() -> str:
-    """Changes with the run page's template, so a deploy never serves old HTML."""
-    from django.template import engines
-
-    template = engines["django"].get_template(PARTIALS)
-    return hashlib.sha256(template.template.source.encode()).hexdigest()[:12]
-
-
-def _digest() -> str:
-    # With DEBUG a developer edits the template under a running server.
-    return _template_digest.__wrapped__() if settings.DEBUG else _template_digest()
 
 
 def progress(items) -> dict:
