@@ -21,6 +21,7 @@ from deploychecks.gonogo.grading import describe_bound
 from deploychecks.gonogo.models import DeploymentSignal, Reading, RollbackEpisode
 from deploychecks.gonogo.services import format_value
 from deploychecks.reminders.models import Reminder
+from deploychecks.runs.fragments import arrange
 from deploychecks.runs.models import (
     Deployment, DeploymentContact, DeploymentRole, ItemNote, Participant, RunItem, RunPhase,
     RunSection, RunStep, RunSubCheck,
@@ -263,19 +264,19 @@ def load_record(deployment: Deployment, *, events: list[AuditEvent] | None = Non
 
 
 def _phase_record(phase: RunPhase) -> PhaseRecord:
-    """Group the phase's items under its sections and steps, in document order."""
+    """The phase's items under its sections and steps, in document order (as the run
+    page arranges them), and the span of its finished items."""
+    arrange(phase)
+
+    def entries(container) -> list:
+        return [StepRecord(e, e.run_items) if isinstance(e, RunStep) else e
+                for e in container.entries]
+
     items = list(phase.items.all())
-    steps = {s.pk: StepRecord(s, [i for i in items if i.step_id == s.pk])
-             for s in phase.steps.all()}
-    sections = {s.pk: SectionRecord(s, []) for s in phase.sections.all()}
-    top: list = []
-    loose = [(i.position, i.section_id, i) for i in items if i.step_id is None]
-    placed = [(s.step.position, s.step.section_id, s) for s in steps.values()]
-    for _, section_id, entry in sorted(loose + placed, key=lambda e: e[0]):
-        (sections[section_id].entries if section_id in sections else top).append(entry)
     finished = [i.changed_at for i in items if i.state in FINISHED_STATES and i.changed_at]
-    return PhaseRecord(phase=phase, entries=top, sections=list(sections.values()), items=items,
-                       first_change=min(finished, default=None),
+    return PhaseRecord(phase=phase, entries=entries(phase),
+                       sections=[SectionRecord(s, entries(s)) for s in phase.sections.all()],
+                       items=items, first_change=min(finished, default=None),
                        last_change=max(finished, default=None))
 
 

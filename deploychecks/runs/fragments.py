@@ -42,11 +42,11 @@ def load_checklist(deployment: Deployment, items=None) -> list[RunPhase]:
         )
     )
     for phase in phases:
-        _arrange(phase)
+        arrange(phase)
     return phases
 
 
-def _arrange(phase: RunPhase) -> None:
+def arrange(phase: RunPhase) -> None:
     """Group the phase's items under its sections and steps, in document order."""
     items = list(phase.items.all())
     steps = {s.pk: s for s in phase.steps.all()}
