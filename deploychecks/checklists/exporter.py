@@ -34,7 +34,8 @@ def _item_lines(item: ParsedItem, pad: str) -> list[str]:
     return item_lines(item, pad, subchecks=[(sub.title, False) for sub in item.subchecks])
 
 
-def _step_lines(step: ParsedStep) -> list[str]:
+def step_lines(step, items, item_lines_of) -> list[str]:
+    """A numbered step with its budget and notes, then `item_lines_of(item, pad)` per item."""
     budget = f" ({step.minutes} min)" if step.minutes is not None else ""
     marker = f"{step.number}."
     lines = [f"{marker} **{step.title}**{budget}"]
@@ -42,28 +43,40 @@ def _step_lines(step: ParsedStep) -> list[str]:
     pad = " " * (len(marker) + 1)
     if step.notes:
         lines.extend(indent(step.notes, pad))
-    for item in step.items:
-        lines.extend(_item_lines(item, pad))
+    for item in items:
+        lines.extend(item_lines_of(item, pad))
     return lines
+
+
+def container_lines(notes: str, entries, entry_lines) -> list[str]:
+    """A phase's or section's notes, then its entries, a blank line around each step.
+
+    `entry_lines(entry)` gives an entry's lines and whether it is a step.
+    Also used by the deployment export (history.exports).
+    """
+    lines: list[str] = []
+    if notes:
+        lines += [notes, ""]
+    previous_is_step = None
+    for entry in entries:
+        entry_text, is_step = entry_lines(entry)
+        if previous_is_step is not None and (is_step or previous_is_step):
+            lines.append("")
+        lines += entry_text
+        previous_is_step = is_step
+    if entries:
+        lines.append("")
+    return lines
+
+
+def _entry_lines(entry) -> tuple[list[str], bool]:
+    if isinstance(entry, ParsedStep):
+        return step_lines(entry, entry.items, _item_lines), True
+    return _item_lines(entry, ""), False
 
 
 def _container_lines(container: ParsedSection) -> list[str]:
-    lines: list[str] = []
-    if container.notes:
-        lines += [container.notes, ""]
-    previous = None
-    for entry in container.entries:
-        if previous is not None and (isinstance(entry, ParsedStep) or
-                                     isinstance(previous, ParsedStep)):
-            lines.append("")
-        if isinstance(entry, ParsedStep):
-            lines += _step_lines(entry)
-        else:
-            lines += _item_lines(entry, "")
-        previous = entry
-    if container.entries:
-        lines.append("")
-    return lines
+    return container_lines(container.notes, container.entries, _entry_lines)
 
 
 def export_markdown(template: ParsedTemplate) -> str:

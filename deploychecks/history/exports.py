@@ -12,8 +12,8 @@ import json
 
 from django.core.serializers.json import DjangoJSONEncoder
 
-from deploychecks.checklists.exporter import heading, indent, item_lines
-from deploychecks.history.record import DeploymentRecord
+from deploychecks.checklists.exporter import container_lines, heading, item_lines, step_lines
+from deploychecks.history.record import DeploymentRecord, StepRecord
 from deploychecks.runs.models import RunItem
 
 SCHEMA_VERSION = 1
@@ -86,29 +86,10 @@ def _item_lines(item: RunItem, pad: str) -> list[str]:
     return lines
 
 
-def _entries_lines(notes: str, entries: list) -> list[str]:
-    lines = [notes, ""] if notes else []
-    previous = None
-    for entry in entries:
-        is_step = getattr(entry, "is_step", False)
-        if previous is not None and (is_step or getattr(previous, "is_step", False)):
-            lines.append("")
-        if is_step:
-            step = entry.step
-            budget = f" ({step.minutes} min)" if step.minutes is not None else ""
-            marker = f"{step.number}."
-            lines.append(f"{marker} **{step.title}**{budget}")
-            pad = " " * (len(marker) + 1)
-            if step.notes:
-                lines.extend(indent(step.notes, pad))
-            for item in entry.items:
-                lines.extend(_item_lines(item, pad))
-        else:
-            lines.extend(_item_lines(entry, ""))
-        previous = entry
-    if entries:
-        lines.append("")
-    return lines
+def _entry_lines(entry) -> tuple[list[str], bool]:
+    if isinstance(entry, StepRecord):
+        return step_lines(entry.step, entry.items, _item_lines), True
+    return _item_lines(entry, ""), False
 
 
 _DECIDED = {"approve": "approved", "reject": "rejected"}
@@ -161,11 +142,11 @@ def to_markdown(record: DeploymentRecord) -> str:
     ]
     for phase in record.phases:
         lines += [f"## {heading(phase.phase.title, phase.phase.timing_label)}", ""]
-        lines += _entries_lines(phase.phase.notes, phase.entries)
+        lines += container_lines(phase.phase.notes, phase.entries, _entry_lines)
         for section in phase.sections:
             s = section.section
             lines += [f"### {heading(s.title, s.timing_label)}", ""]
-            lines += _entries_lines(s.notes, section.entries)
+            lines += container_lines(s.notes, section.entries, _entry_lines)
     if record.contacts:
         lines += ["## Contacts and escalation", "", "| Role | Person | Phone | Chat |",
                   "|---|---|---|---|"]
