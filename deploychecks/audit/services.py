@@ -89,11 +89,7 @@ def record_event(*, action, actor=None, deployment=None, seq=None, target=None,
     # No savepoint: a failure here must fail the caller's change too (and
     # skipping it saves two round trips on every audited change).
     with transaction.atomic(using=using, savepoint=False):
-        _lock_chain(using)
-        last_hash = (
-            AuditEvent.objects.using(using).order_by("-id").values_list("hash", flat=True).first()
-        )
-        event.prev_hash = last_hash or GENESIS_HASH
+        event.prev_hash = lock_chain_head(using)
         # Taken under the lock, so created_at never goes backwards along the chain.
         event.created_at = timezone.now()
         event.hash = compute_hash(event)
@@ -168,6 +164,15 @@ def timeline(deployment, *, actor_id=None, action_prefix=None, limit=200):
     if action_prefix:
         events = events.filter(action__startswith=action_prefix)
     return events.order_by("-created_at", "-id")[:limit]
+
+
+def lock_chain_head(using) -> str:
+    """Take the chain lock (held until the transaction ends) and return the hash a
+    new event must name as its predecessor. For every writer of the audit log."""
+    _lock_chain(using)
+    last_hash = (AuditEvent.objects.using(using).order_by("-id")
+                 .values_list("hash", flat=True).first())
+    return last_hash or GENESIS_HASH
 
 
 def _lock_chain(using):

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from django.db import connections
 
 from deploychecks.audit.models import AuditEvent
-from deploychecks.audit.services import GENESIS_HASH, _lock_chain, compute_hash
+from deploychecks.audit.services import compute_hash, lock_chain_head
 
 _REQUIRED = object()
 # Ids reserved per round trip to a PostgreSQL sequence.
@@ -168,9 +168,7 @@ class AuditChain:
         """Call inside a transaction: the chain lock is held until it ends."""
         if not events:
             return
-        _lock_chain(self.rows.using)
-        last = (AuditEvent.objects.using(self.rows.using).order_by("-id")
-                .values_list("hash", flat=True).first()) or GENESIS_HASH
+        last = lock_chain_head(self.rows.using)
         ids = self.rows.reserve_ids(AuditEvent, len(events))
         for event, pk in zip(events, ids, strict=True):
             event.id = pk
