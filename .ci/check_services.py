@@ -16,8 +16,9 @@ HINT = (
 def reachable(url: str, default_port: int) -> bool:
     parsed = urlparse(url)
     try:
-        with socket.create_connection((parsed.hostname or "127.0.0.1",
-                                       parsed.port or default_port), timeout=3):
+        with socket.create_connection(
+            (parsed.hostname or "127.0.0.1", parsed.port or default_port), timeout=3
+        ):
             return True
     except OSError:
         return False
@@ -30,8 +31,10 @@ def main() -> int:
         if not reachable(url, port):
             down.append(f"{name}={url}")
     if down:
-        print("make test needs PostgreSQL and Redis; not reachable: " + ", ".join(down),
-              file=sys.stderr)
+        print(
+            "make test needs PostgreSQL and Redis; not reachable: " + ", ".join(down),
+            file=sys.stderr,
+        )
         print(HINT, file=sys.stderr)
         return 1
     return 0

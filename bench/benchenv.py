@@ -56,8 +56,7 @@ def ensure_database(fresh: bool = False) -> None:
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
         if fresh:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s",
-                              (name,)).fetchone()
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
         if not exists:
             conn.execute(f'CREATE DATABASE "{name}"')
 
@@ -89,13 +88,19 @@ def prepare_history(deployments: int = HISTORY_DEPLOYMENTS, fresh: bool = False)
         # Every deployment but load_demo's one was seeded.
         have = conn.execute("SELECT count(*) - 1 FROM runs_deployment").fetchone()[0]
     if have < deployments:
-        manage("seed_history", f"--deployments={deployments - have}",
-               f"--seed={HISTORY_SEED + have}")
+        manage(
+            "seed_history", f"--deployments={deployments - have}", f"--seed={HISTORY_SEED + have}"
+        )
 
 
 def manage(*args, stdout=None) -> None:
-    subprocess.run([PYTHON, str(ROOT / "manage.py"), *args], cwd=ROOT, env=child_env(),
-                   check=True, stdout=stdout)
+    subprocess.run(
+        [PYTHON, str(ROOT / "manage.py"), *args],
+        cwd=ROOT,
+        env=child_env(),
+        check=True,
+        stdout=stdout,
+    )
 
 
 def setup_django() -> None:
@@ -128,11 +133,13 @@ def session_for(user, days: int = 1) -> str:
 def _session_data(user) -> dict:
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 
-    return {SESSION_KEY: str(user.pk),
-            BACKEND_SESSION_KEY: "django.contrib.auth.backends.ModelBackend",
-            HASH_SESSION_KEY: user.get_session_auth_hash(),
-            # What a real login stamps (deploychecks.accounts.sessions.LOGIN_AT_KEY).
-            "_login_at": int(time.time())}
+    return {
+        SESSION_KEY: str(user.pk),
+        BACKEND_SESSION_KEY: "django.contrib.auth.backends.ModelBackend",
+        HASH_SESSION_KEY: user.get_session_auth_hash(),
+        # What a real login stamps (deploychecks.accounts.sessions.LOGIN_AT_KEY).
+        "_login_at": int(time.time()),
+    }
 
 
 def bulk_sessions(users, days: int = 1) -> list[str]:
@@ -147,9 +154,14 @@ def bulk_sessions(users, days: int = 1) -> list[str]:
     store = SessionStore()
     expire = timezone.now() + timedelta(days=days)
     chars = "abcdefghijklmnopqrstuvwxyz0123456789"
-    rows = [Session(session_key=get_random_string(32, chars),
-                    session_data=store.encode(_session_data(user)), expire_date=expire)
-            for user in users]
+    rows = [
+        Session(
+            session_key=get_random_string(32, chars),
+            session_data=store.encode(_session_data(user)),
+            expire_date=expire,
+        )
+        for user in users
+    ]
     Session.objects.bulk_create(rows)
     return [row.session_key for row in rows]
 
@@ -170,8 +182,12 @@ def machine() -> dict:
                 mem_gb = f"{int(line.split()[1]) / 1024 / 1024:.1f}"
     except OSError:
         pass
-    return {"nproc": os.cpu_count(), "mem_gb": mem_gb, "cpu": model,
-            "calib_ms": f"{calibrate():.0f}"}
+    return {
+        "nproc": os.cpu_count(),
+        "mem_gb": mem_gb,
+        "cpu": model,
+        "calib_ms": f"{calibrate():.0f}",
+    }
 
 
 def calibrate() -> float:

@@ -72,23 +72,44 @@ def parse_args():
     p.add_argument("--warmup", type=int, default=2, help="untimed ticks at the start of a round")
     p.add_argument("--interval", type=float, default=0.25, help="pause between ticks (s)")
     p.add_argument("--tick-timeout", type=float, default=10.0)
-    p.add_argument("--max-seconds", type=int, default=1800,
-                   help="give up (and still clean up) after this long")
-    p.add_argument("--no-deflate", action="store_true",
-                   help="viewers do not offer permessage-deflate (browsers do)")
-    p.add_argument("--per-tick", action="store_true",
-                   help="also print every tick's last-viewer and server times, in order")
-    p.add_argument("--server-deflate", action="store_true",
-                   help="uvicorn accepts permessage-deflate (its default; off as deployed)")
-    p.add_argument("--uvicorn-arg", action="append", default=[],
-                   help="extra uvicorn argument, repeatable (e.g. --uvicorn-arg=--ws=wsproto)")
+    p.add_argument(
+        "--max-seconds", type=int, default=1800, help="give up (and still clean up) after this long"
+    )
+    p.add_argument(
+        "--no-deflate",
+        action="store_true",
+        help="viewers do not offer permessage-deflate (browsers do)",
+    )
+    p.add_argument(
+        "--per-tick",
+        action="store_true",
+        help="also print every tick's last-viewer and server times, in order",
+    )
+    p.add_argument(
+        "--server-deflate",
+        action="store_true",
+        help="uvicorn accepts permessage-deflate (its default; off as deployed)",
+    )
+    p.add_argument(
+        "--uvicorn-arg",
+        action="append",
+        default=[],
+        help="extra uvicorn argument, repeatable (e.g. --uvicorn-arg=--ws=wsproto)",
+    )
     p.add_argument("--label", default="", help="added to the results file name")
-    p.add_argument("--fresh-db", action="store_true",
-                   help="drop and recreate the bench database first")
-    p.add_argument("--app", default="deploychecks.asgi:application",
-                   help="ASGI application to serve (for experiments)")
-    p.add_argument("--profile", action="store_true",
-                   help="run uvicorn under cProfile; writes bench/results/server-PORT.prof")
+    p.add_argument(
+        "--fresh-db", action="store_true", help="drop and recreate the bench database first"
+    )
+    p.add_argument(
+        "--app",
+        default="deploychecks.asgi:application",
+        help="ASGI application to serve (for experiments)",
+    )
+    p.add_argument(
+        "--profile",
+        action="store_true",
+        help="run uvicorn under cProfile; writes bench/results/server-PORT.prof",
+    )
     return p.parse_args()
 
 
@@ -156,8 +177,15 @@ def port_free(port: int) -> bool:
 
 
 class Servers:
-    def __init__(self, count: int, first_port: int, extra: list[str], log_dir: Path,
-                 profile: bool = False, app: str = "deploychecks.asgi:application"):
+    def __init__(
+        self,
+        count: int,
+        first_port: int,
+        extra: list[str],
+        log_dir: Path,
+        profile: bool = False,
+        app: str = "deploychecks.asgi:application",
+    ):
         self.app = app
         self.ports = [first_port + i for i in range(count)]
         self.profile = profile
@@ -171,14 +199,36 @@ class Servers:
                 raise SystemExit(f"port {port} is in use; pass --port")
         for port in self.ports:
             log = (self.log_dir / f"server-{port}.log").open("w")
-            prof = (["-c", PROFILED_UVICORN, str(self.log_dir / f"server-{port}.prof")]
-                    if self.profile else ["-m", "uvicorn"])
-            cmd = [benchenv.PYTHON, *prof, self.app,
-                   "--host", HOST, "--port", str(port), "--lifespan", "on",
-                   "--log-level", "warning", "--no-access-log", *self.extra]
-            self.procs.append(subprocess.Popen(
-                cmd, cwd=benchenv.ROOT, env=benchenv.child_env(), stdout=log,
-                stderr=subprocess.STDOUT, start_new_session=True))
+            prof = (
+                ["-c", PROFILED_UVICORN, str(self.log_dir / f"server-{port}.prof")]
+                if self.profile
+                else ["-m", "uvicorn"]
+            )
+            cmd = [
+                benchenv.PYTHON,
+                *prof,
+                self.app,
+                "--host",
+                HOST,
+                "--port",
+                str(port),
+                "--lifespan",
+                "on",
+                "--log-level",
+                "warning",
+                "--no-access-log",
+                *self.extra,
+            ]
+            self.procs.append(
+                subprocess.Popen(
+                    cmd,
+                    cwd=benchenv.ROOT,
+                    env=benchenv.child_env(),
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+            )
 
     def wait_ready(self, timeout=60.0):
         import httpx
@@ -236,8 +286,11 @@ class Servers:
         for port in self.ports:
             path = self.log_dir / f"server-{port}.log"
             if path.exists():
-                found += [f"{port}: {line}" for line in path.read_text().splitlines()
-                          if any(m in line for m in ERROR_MARKERS)]
+                found += [
+                    f"{port}: {line}"
+                    for line in path.read_text().splitlines()
+                    if any(m in line for m in ERROR_MARKERS)
+                ]
         return found
 
 
@@ -259,18 +312,26 @@ def prepare_data(viewers: int, fresh: bool = False) -> dict:
     names = [f"{VIEWER_PREFIX}{i:05d}" for i in range(viewers)]
     existing = set(User.objects.filter(username__in=names).values_list("username", flat=True))
     password = make_password("bench-" + secrets.token_hex(8))  # hashed once for all
-    User.objects.bulk_create([
-        User(username=n, first_name="Bench", last_name=f"Viewer {n[-5:]}", password=password)
-        for n in names if n not in existing
-    ])
+    User.objects.bulk_create(
+        [
+            User(username=n, first_name="Bench", last_name=f"Viewer {n[-5:]}", password=password)
+            for n in names
+            if n not in existing
+        ]
+    )
     users = list(User.objects.filter(username__in=names).order_by("username"))
     Participant.objects.bulk_create(
         [Participant(deployment=deployment, user=u, role="viewer") for u in users],
-        ignore_conflicts=True)
+        ignore_conflicts=True,
+    )
     PresenceEntry.objects.filter(deployment=deployment).delete()  # left by a killed run
     engineer = User.objects.get(username="engineer")
-    item = (RunItem.objects.filter(deployment=deployment).exclude(state="na")
-            .order_by("phase__position", "position").first())
+    item = (
+        RunItem.objects.filter(deployment=deployment)
+        .exclude(state="na")
+        .order_by("phase__position", "position")
+        .first()
+    )
     data = {
         "deployment": deployment.pk,
         "item": item.pk,
@@ -302,8 +363,9 @@ def cleanup_data(data: dict) -> None:
 
     keys = [*data.get("viewer_sessions", []), data.get("engineer_session")]
     Session.objects.filter(session_key__in=[k for k in keys if k]).delete()
-    Participant.objects.filter(deployment_id=data["deployment"],
-                               user__username__startswith=VIEWER_PREFIX).delete()
+    Participant.objects.filter(
+        deployment_id=data["deployment"], user__username__startswith=VIEWER_PREFIX
+    ).delete()
     PresenceEntry.objects.filter(deployment_id=data["deployment"]).delete()
     connections.close_all()
 
@@ -374,7 +436,10 @@ async def open_viewers(ports, sessions, deployment_id, deflate, tally, concurren
                 origin=f"http://{HOST}:{port}",
                 additional_headers={"Cookie": f"sessionid={session_key}"},
                 compression="deflate" if deflate else None,
-                ping_interval=None, open_timeout=60, close_timeout=10, max_size=2 ** 22,
+                ping_interval=None,
+                open_timeout=60,
+                close_timeout=10,
+                max_size=2**22,
             )
 
     await asyncio.gather(*(one(i, k) for i, k in enumerate(sessions)))
@@ -404,8 +469,9 @@ async def run_round(args, data, servers: Servers, out: Out, rnd: int) -> dict:
 
     tally = Tally(args.viewers)
     t_connect = time.monotonic()
-    sockets, tasks = await open_viewers(servers.ports, data["viewer_sessions"],
-                                        data["deployment"], not args.no_deflate, tally)
+    sockets, tasks = await open_viewers(
+        servers.ports, data["viewer_sessions"], data["deployment"], not args.no_deflate, tally
+    )
     connect_s = time.monotonic() - t_connect
     settle_s = await servers.wait_idle()  # the presence announcements of every join
 
@@ -418,7 +484,8 @@ async def run_round(args, data, servers: Servers, out: Out, rnd: int) -> dict:
     client = httpx.AsyncClient(
         cookies={"sessionid": data["engineer_session"], "csrftoken": csrf},
         headers={"X-CSRFToken": csrf, "Referer": page, "Origin": base, "HX-Request": "true"},
-        timeout=args.tick_timeout)
+        timeout=args.tick_timeout,
+    )
     latencies, rtts, server_ms, errors, seqs = [], [], [], [], []
     cpu_before = servers.cpu()
     client_before = resource.getrusage(resource.RUSAGE_SELF)
@@ -455,8 +522,12 @@ async def run_round(args, data, servers: Servers, out: Out, rnd: int) -> dict:
         await client.aclose()
     tick_cpu = servers.cpu() - cpu_before
     client_after = resource.getrusage(resource.RUSAGE_SELF)
-    client_cpu = (client_after.ru_utime + client_after.ru_stime
-                  - client_before.ru_utime - client_before.ru_stime)
+    client_cpu = (
+        client_after.ru_utime
+        + client_after.ru_stime
+        - client_before.ru_utime
+        - client_before.ru_stime
+    )
     await asyncio.sleep(1.0)  # late deliveries still count as delivered
     expected = len(seqs) * args.viewers
     received = sum(min(tally.count[s], args.viewers) for s in seqs)
@@ -486,8 +557,10 @@ async def run_round(args, data, servers: Servers, out: Out, rnd: int) -> dict:
         "drain_s": f"{drain_s:.1f}",
         "presence_msgs": tally.presence,
         "unexpected_closes": len(tally.unexpected_close),
-        "close_codes": ",".join(f"{c}x{n}" for c, n in sorted(
-            Counter(tally.unexpected_close).items(), key=str)) or "-",
+        "close_codes": ",".join(
+            f"{c}x{n}" for c, n in sorted(Counter(tally.unexpected_close).items(), key=str)
+        )
+        or "-",
         "errors": len(errors),
     }
     for e in errors[:10]:
@@ -529,18 +602,21 @@ def main():
     out = Out(RESULTS / f"{name}-{stamp}.txt")
     m = benchenv.machine()
     out.line(f"# {' '.join(sys.argv)}")
-    out.line(f"# {datetime.now().isoformat(timespec='seconds')} nproc={m['nproc']} "
-             f"mem_gb={m['mem_gb']} cpu={m['cpu']} calib_ms={m['calib_ms']} "
-             f"load={os.getloadavg()[0]:.2f}")
+    out.line(
+        f"# {datetime.now().isoformat(timespec='seconds')} nproc={m['nproc']} "
+        f"mem_gb={m['mem_gb']} cpu={m['cpu']} calib_ms={m['calib_ms']} "
+        f"load={os.getloadavg()[0]:.2f}"
+    )
     data = {}
     uvicorn_args = ([] if args.server_deflate else DEPLOYED_UVICORN_ARGS) + args.uvicorn_arg
-    servers = Servers(args.workers, args.port, uvicorn_args, RESULTS, args.profile,
-                      args.app)
+    servers = Servers(args.workers, args.port, uvicorn_args, RESULTS, args.profile, args.app)
     try:
         data = prepare_data(args.viewers, args.fresh_db)
         flush_bench_redis()
-        out.line(f"# deployment={data['deployment']} item={data['item']} "
-                 f"participants={data['participants']}")
+        out.line(
+            f"# deployment={data['deployment']} item={data['item']} "
+            f"participants={data['participants']}"
+        )
         servers.start()
         servers.wait_ready()
         try:
@@ -571,11 +647,19 @@ def main():
     if args.repeat > 1:
         out.kv("rss_mb_rounds", " ".join(r["rss_mb"] for r in results))
         out.kv("rss_now_mb_rounds", " ".join(r["rss_now_mb"] for r in results))
-    for key in ("duplicates", "tick_rtt_p95_ms", "server_cpu_ms_per_tick",
-                "client_cpu_ms_per_tick", "connect_s",
-                "settle_s", "presence_msgs", "unexpected_closes", "close_codes", "errors"):
-        out.kv(key, last[key] if args.repeat == 1 else
-               ",".join(str(r[key]) for r in results))
+    for key in (
+        "duplicates",
+        "tick_rtt_p95_ms",
+        "server_cpu_ms_per_tick",
+        "client_cpu_ms_per_tick",
+        "connect_s",
+        "settle_s",
+        "presence_msgs",
+        "unexpected_closes",
+        "close_codes",
+        "errors",
+    ):
+        out.kv(key, last[key] if args.repeat == 1 else ",".join(str(r[key]) for r in results))
     out.kv("load_end", f"{os.getloadavg()[0]:.2f}")
     log_errors = servers.log_errors()
     out.kv("server_log_errors", len(log_errors))

@@ -78,12 +78,19 @@ def _tick(ctx):
     from deploychecks.runs.models import RunItem
     from deploychecks.runs.services import set_item_state
 
-    item = RunItem.objects.filter(deployment=ctx["deployment"]).exclude(state="na") \
-        .order_by("pk").first()
-    set_item_state(deployment_id=item.deployment_id, item_id=item.pk,
-                   state="open" if item.state == "done" else "done",
-                   expected_version=item.version,
-                   user=get_user_model().objects.get(username="lead"))
+    item = (
+        RunItem.objects.filter(deployment=ctx["deployment"])
+        .exclude(state="na")
+        .order_by("pk")
+        .first()
+    )
+    set_item_state(
+        deployment_id=item.deployment_id,
+        item_id=item.pk,
+        state="open" if item.state == "done" else "done",
+        expected_version=item.version,
+        user=get_user_model().objects.get(username="lead"),
+    )
 
 
 def history(ctx) -> str:
@@ -128,11 +135,21 @@ PAGES = {
     "analytics_uncached": analytics_uncached,
 }
 # Pages measured on the seeded history database.
-HISTORY_PAGES = {"history", "history_filtered", "record", "record_uncached", "analytics",
-                 "analytics_uncached"}
+HISTORY_PAGES = {
+    "history",
+    "history_filtered",
+    "record",
+    "record_uncached",
+    "analytics",
+    "analytics_uncached",
+}
 # Run before every request of a page (also the warm-up ones).
-BEFORE = {"run_page_after_tick": _tick, "run_page_uncached": _clear_cache,
-          "record_uncached": _clear_cache, "analytics_uncached": _clear_cache}
+BEFORE = {
+    "run_page_after_tick": _tick,
+    "run_page_uncached": _clear_cache,
+    "record_uncached": _clear_cache,
+    "analytics_uncached": _clear_cache,
+}
 
 
 def context() -> dict:
@@ -155,10 +172,15 @@ def history_context() -> dict:
     from deploychecks.runs.models import Deployment
 
     # The completed deployment with the median number of events among the first 201.
-    first = (Deployment.objects.filter(status="completed").order_by("pk")
-             .values_list("pk", flat=True)[:201])
-    candidates = sorted(Deployment.objects.filter(pk__in=list(first))
-                        .annotate(events=Count("audit_events")), key=lambda d: (d.events, d.pk))
+    first = (
+        Deployment.objects.filter(status="completed")
+        .order_by("pk")
+        .values_list("pk", flat=True)[:201]
+    )
+    candidates = sorted(
+        Deployment.objects.filter(pk__in=list(first)).annotate(events=Count("audit_events")),
+        key=lambda d: (d.events, d.pk),
+    )
     chosen = candidates[len(candidates) // 2]
     return {
         "record": chosen,
@@ -199,33 +221,54 @@ def measure(client, url: str, warmup: int, requests: int, before=None) -> dict:
     before()
     with CaptureQueriesContext(connection) as queries:
         client.get(url)
-    return {"ms": statistics.median(times), "p95_ms": pct(times, 95),
-            "queries": len(queries.captured_queries), "bytes": len(response.content)}
+    return {
+        "ms": statistics.median(times),
+        "p95_ms": pct(times, 95),
+        "queries": len(queries.captured_queries),
+        "bytes": len(response.content),
+    }
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--page", action="append", choices=list(PAGES),
-                        help="measure only this page (repeatable); default: all")
-    parser.add_argument("--history", action="store_true",
-                        help="measure the history pages only (default with --page: those named)")
-    parser.add_argument("--seed-history", type=int, default=benchenv.HISTORY_DEPLOYMENTS,
-                        metavar="N", help="at least N deployments in the history database "
-                        f"(default {benchenv.HISTORY_DEPLOYMENTS:,}); missing ones are seeded "
-                        "first")
+    parser.add_argument(
+        "--page",
+        action="append",
+        choices=list(PAGES),
+        help="measure only this page (repeatable); default: all",
+    )
+    parser.add_argument(
+        "--history",
+        action="store_true",
+        help="measure the history pages only (default with --page: those named)",
+    )
+    parser.add_argument(
+        "--seed-history",
+        type=int,
+        default=benchenv.HISTORY_DEPLOYMENTS,
+        metavar="N",
+        help="at least N deployments in the history database "
+        f"(default {benchenv.HISTORY_DEPLOYMENTS:,}); missing ones are seeded "
+        "first",
+    )
     parser.add_argument("--requests", type=int, default=50)
     parser.add_argument("--warmup", type=int, default=5)
-    parser.add_argument("--fresh-db", action="store_true",
-                        help="drop and recreate the database of the pages measured first")
+    parser.add_argument(
+        "--fresh-db",
+        action="store_true",
+        help="drop and recreate the database of the pages measured first",
+    )
     args = parser.parse_args()
 
     names = args.page or [n for n in PAGES if n in HISTORY_PAGES or not args.history]
     on_history = [n for n in names if n in HISTORY_PAGES]
     if on_history and len(on_history) < len(names):
         # Django talks to one database per process: one child per database.
-        common = [f"--requests={args.requests}", f"--warmup={args.warmup}",
-                  f"--seed-history={args.seed_history}"] + (["--fresh-db"] if args.fresh_db
-                                                            else [])
+        common = [
+            f"--requests={args.requests}",
+            f"--warmup={args.warmup}",
+            f"--seed-history={args.seed_history}",
+        ] + (["--fresh-db"] if args.fresh_db else [])
         for group in ([n for n in names if n not in HISTORY_PAGES], on_history):
             pages = [f"--page={n}" for n in group]
             subprocess.run([sys.executable, __file__, *common, *pages], check=True)
@@ -254,23 +297,34 @@ def main():
 
     m = benchenv.machine()
     emit(f"# {' '.join(sys.argv)}")
-    emit(f"# {datetime.now().isoformat(timespec='seconds')} nproc={m['nproc']} "
-         f"mem_gb={m['mem_gb']} cpu={m['cpu']} calib_ms={m['calib_ms']} "
-         f"load={os.getloadavg()[0]:.2f}")
+    emit(
+        f"# {datetime.now().isoformat(timespec='seconds')} nproc={m['nproc']} "
+        f"mem_gb={m['mem_gb']} cpu={m['cpu']} calib_ms={m['calib_ms']} "
+        f"load={os.getloadavg()[0]:.2f}"
+    )
     if on_history:
-        emit(f"# in-process Django test Client, history bench database "
-             f"({benchenv.HISTORY_DB}): deployments={ctx['deployments']} "
-             f"audit_events={ctx['all_events']}; record of deployment {ctx['record'].pk}: "
-             f"items={ctx['items']} audit_events={ctx['events']}; as a manager; median of "
-             f"{args.requests} after {args.warmup} warm-up")
+        emit(
+            f"# in-process Django test Client, history bench database "
+            f"({benchenv.HISTORY_DB}): deployments={ctx['deployments']} "
+            f"audit_events={ctx['all_events']}; record of deployment {ctx['record'].pk}: "
+            f"items={ctx['items']} audit_events={ctx['events']}; as a manager; median of "
+            f"{args.requests} after {args.warmup} warm-up"
+        )
     else:
-        emit(f"# in-process Django test Client, bench database; items={ctx['items']} "
-             f"audit_events={ctx['events']}; median of {args.requests} after {args.warmup} "
-             "warm-up")
+        emit(
+            f"# in-process Django test Client, bench database; items={ctx['items']} "
+            f"audit_events={ctx['events']}; median of {args.requests} after {args.warmup} "
+            "warm-up"
+        )
     for name in names:
         before = BEFORE.get(name)
-        result = measure(client, PAGES[name](ctx), args.warmup, args.requests,
-                         before and (lambda before=before: before(ctx)))
+        result = measure(
+            client,
+            PAGES[name](ctx),
+            args.warmup,
+            args.requests,
+            before and (lambda before=before: before(ctx)),
+        )
         emit(f"{name}_ms={result['ms']:.1f}")
         emit(f"{name}_p95_ms={result['p95_ms']:.1f}")
         emit(f"{name}_queries={result['queries']}")

@@ -38,12 +38,21 @@ REDIS_URL = "redis://127.0.0.1:6379/7"
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--scale", type=float, default=1440.0,
-                        help="REMINDER_TIME_SCALE (1440: a day of schedule per minute)")
-    parser.add_argument("--dispatch", type=float, default=0.25,
-                        help="REMINDER_DISPATCH_SECONDS: the beat interval, in real seconds")
-    parser.add_argument("--downtime", default="",
-                        help="A-B: worker and beat are down from schedule minute A to B")
+    parser.add_argument(
+        "--scale",
+        type=float,
+        default=1440.0,
+        help="REMINDER_TIME_SCALE (1440: a day of schedule per minute)",
+    )
+    parser.add_argument(
+        "--dispatch",
+        type=float,
+        default=0.25,
+        help="REMINDER_DISPATCH_SECONDS: the beat interval, in real seconds",
+    )
+    parser.add_argument(
+        "--downtime", default="", help="A-B: worker and beat are down from schedule minute A to B"
+    )
     parser.add_argument("--output", type=Path, help="also write the report to this file")
     return parser.parse_args()
 
@@ -81,8 +90,14 @@ class Service:
     def __init__(self, name, args, logdir):
         self.name = name
         self.log = open(Path(logdir) / f"{name}.log", "w")  # noqa: SIM115
-        self.popen = subprocess.Popen(args, cwd=ROOT, env={**os.environ}, stdout=self.log,
-                                      stderr=subprocess.STDOUT, start_new_session=True)
+        self.popen = subprocess.Popen(
+            args,
+            cwd=ROOT,
+            env={**os.environ},
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
     def wait_for(self, text, timeout=60):
         deadline = time.monotonic() + timeout
@@ -102,13 +117,37 @@ class Service:
 
 
 def celery(logdir, n):
-    worker = Service(f"worker-{n}", [str(BIN / "celery"), "-A", "deploychecks", "worker",
-                                     "--loglevel=INFO", "--concurrency=2", "--without-gossip",
-                                     "--without-mingle", "--without-heartbeat",
-                                     "--hostname", f"run{n}-{os.getpid()}@%h"], logdir)
-    beat = Service(f"beat-{n}", [str(BIN / "celery"), "-A", "deploychecks", "beat",
-                                 "--loglevel=INFO", "--pidfile=",
-                                 "--schedule", str(Path(logdir) / f"beat-{n}")], logdir)
+    worker = Service(
+        f"worker-{n}",
+        [
+            str(BIN / "celery"),
+            "-A",
+            "deploychecks",
+            "worker",
+            "--loglevel=INFO",
+            "--concurrency=2",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "--hostname",
+            f"run{n}-{os.getpid()}@%h",
+        ],
+        logdir,
+    )
+    beat = Service(
+        f"beat-{n}",
+        [
+            str(BIN / "celery"),
+            "-A",
+            "deploychecks",
+            "beat",
+            "--loglevel=INFO",
+            "--pidfile=",
+            "--schedule",
+            str(Path(logdir) / f"beat-{n}"),
+        ],
+        logdir,
+    )
     worker.wait_for(" ready.")
     beat.wait_for("beat: Starting")
     return [worker, beat]
@@ -123,8 +162,11 @@ def free_port():
 def observe_toasts(url, cookie, arrivals, stop):
     from websockets.sync.client import connect
 
-    with connect(url.replace("http://", "ws://") + "/ws/deployments/%d/" % DEPLOYMENT_ID,
-                 origin=url, additional_headers={"Cookie": cookie}) as ws:
+    with connect(
+        url.replace("http://", "ws://") + "/ws/deployments/%d/" % DEPLOYMENT_ID,
+        origin=url,
+        additional_headers={"Cookie": cookie},
+    ) as ws:
         while not stop.is_set():
             try:
                 message = json.loads(ws.recv(timeout=0.5))
@@ -177,10 +219,24 @@ def main():
     logdir = tempfile.mkdtemp(prefix="reminders-run-")
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    web = Service("uvicorn", [str(BIN / "python"), "-m", "uvicorn",
-                              "deploychecks.asgi:application", "--host", "127.0.0.1",
-                              "--port", str(port), "--lifespan", "on", "--log-level",
-                              "warning"], logdir)
+    web = Service(
+        "uvicorn",
+        [
+            str(BIN / "python"),
+            "-m",
+            "uvicorn",
+            "deploychecks.asgi:application",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--lifespan",
+            "on",
+            "--log-level",
+            "warning",
+        ],
+        logdir,
+    )
     services = celery(logdir, 1)
     for _ in range(300):
         try:
@@ -189,8 +245,9 @@ def main():
         except OSError:
             time.sleep(0.2)
     arrivals, stop = {}, threading.Event()
-    observer = threading.Thread(target=observe_toasts,
-                                args=(url, session_cookie(lead), arrivals, stop), daemon=True)
+    observer = threading.Thread(
+        target=observe_toasts, args=(url, session_cookie(lead), arrivals, stop), daemon=True
+    )
     observer.start()
     time.sleep(1)
 
@@ -198,16 +255,18 @@ def main():
     deployment.refresh_from_db()
     go_live = deployment.go_live_at
     last_due = Reminder.objects.filter(deployment=deployment).order_by("-due_at").first().due_at
-    print(f"Live at {go_live:%H:%M:%S}; the last reminder is due at {last_due:%H:%M:%S} "
-          f"({(last_due - go_live).total_seconds():.0f} s of real time).", file=sys.stderr)
+    print(
+        f"Live at {go_live:%H:%M:%S}; the last reminder is due at {last_due:%H:%M:%S} "
+        f"({(last_due - go_live).total_seconds():.0f} s of real time).",
+        file=sys.stderr,
+    )
 
     downtime = None
     if ARGS.downtime:
         down_from, down_to = (float(x) for x in ARGS.downtime.split("-"))
         downtime = (down_from, down_to)
         time.sleep(max(0.0, down_from * 60 / ARGS.scale - _since(go_live)))
-        print(f"Stopping worker and beat at schedule {schedule_time(down_from)}…",
-              file=sys.stderr)
+        print(f"Stopping worker and beat at schedule {schedule_time(down_from)}…", file=sys.stderr)
         for service in services:
             service.stop()
         time.sleep(max(0.0, down_to * 60 / ARGS.scale - _since(go_live)))
@@ -217,10 +276,12 @@ def main():
 
     deadline = time.monotonic() + (last_due - go_live).total_seconds() + 60
     while time.monotonic() < deadline:
-        busy = (Reminder.objects.filter(deployment=deployment, status="pending").exists()
-                or Reminder.objects.filter(deployment=deployment,
-                                           deliveries__status__in=["pending", "sending"])
-                .exists())
+        busy = (
+            Reminder.objects.filter(deployment=deployment, status="pending").exists()
+            or Reminder.objects.filter(
+                deployment=deployment, deliveries__status__in=["pending", "sending"]
+            ).exists()
+        )
         if not busy:
             break
         time.sleep(0.5)
@@ -249,8 +310,11 @@ def render(deployment, go_live, arrivals, downtime, elapsed):
     scale = ARGS.scale
     # The file backend appends to one file per connection name; count messages.
     emails = sum(
-        1 for path in Path(ENV["EMAIL_FILE_PATH"]).glob("*.log")
-        for chunk in path.read_bytes().split(b"-" * 79) if chunk.strip())
+        1
+        for path in Path(ENV["EMAIL_FILE_PATH"]).glob("*.log")
+        for chunk in path.read_bytes().split(b"-" * 79)
+        if chunk.strip()
+    )
     lines = [
         "Compressed-time run of the default reminder schedule (bench/reminders_run.py)",
         f"REMINDER_TIME_SCALE={scale:g} (1 schedule minute = {60 / scale * 1000:.1f} ms), "
@@ -258,7 +322,9 @@ def render(deployment, go_live, arrivals, downtime, elapsed):
         f"PostgreSQL, uvicorn; {platform.node()}, {os.cpu_count()} CPUs.",
         f"Downtime: worker and beat stopped at {schedule_time(downtime[0])} of the schedule, "
         f"started again at {schedule_time(downtime[1])}, ready (first dispatch possible) at "
-        f"{schedule_time(downtime[2])}." if downtime else "Downtime: none.",
+        f"{schedule_time(downtime[2])}."
+        if downtime
+        else "Downtime: none.",
         "Times are seconds of real time after go-live; 'late' is toast arrival minus due,",
         "also shown in schedule minutes (late x scale).",
         "",
@@ -277,15 +343,20 @@ def render(deployment, go_live, arrivals, downtime, elapsed):
             worst = max(worst, timedelta(seconds=late))
         deliveries = ", ".join(
             f"{d.channel}:{d.status}" + (f"x{d.attempts}" if d.attempts != 1 else "")
-            for d in ReminderDelivery.objects.filter(reminder=r).order_by("channel"))
+            for d in ReminderDelivery.objects.filter(reminder=r).order_by("channel")
+        )
         lines.append(
             f"{schedule_time(r.offset_minutes):<9} {r.title[:44]:<44} {due:>7.2f} "
             f"{_fmt(sent):>7} {_fmt(toast_s):>7} {_fmt(late and late * 1000, 0):>8} "
-            f"{_fmt(late and late * scale / 60, 1):>9}  {r.status:<9} {deliveries}")
+            f"{_fmt(late and late * scale / 60, 1):>9}  {r.status:<9} {deliveries}"
+        )
     sent = [r for r in reminders if r.status in ("sent", "late")]
     missed = [r for r in reminders if r.status == "missed"]
-    attempts = list(ReminderDelivery.objects.filter(reminder__deployment=deployment)
-                    .values_list("attempts", flat=True))
+    attempts = list(
+        ReminderDelivery.objects.filter(reminder__deployment=deployment).values_list(
+            "attempts", flat=True
+        )
+    )
     lines += [
         "",
         f"{len(reminders)} reminders: {len(sent)} sent ({sum(r.status == 'late' for r in sent)} "

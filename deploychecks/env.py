@@ -101,7 +101,7 @@ def database_from_url(name: str, url: str) -> dict:
             config["OPTIONS"] = options
         return config
     if parsed.scheme == "sqlite":
-        path = url[len("sqlite:///"):] if url.startswith("sqlite:///") else ""
+        path = url[len("sqlite:///") :] if url.startswith("sqlite:///") else ""
         if not path:
             raise ImproperlyConfigured(f"{name} must look like sqlite:///path/to/db.sqlite3")
         return sqlite_database(path)

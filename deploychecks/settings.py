@@ -137,7 +137,8 @@ if DATABASES["default"]["ENGINE"].endswith("postgresql"):
     if _pool_max:
         DATABASES["default"]["CONN_MAX_AGE"] = 0  # Django refuses persistent + pooled
         DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
-            "min_size": min(2, _pool_max), "max_size": _pool_max,
+            "min_size": min(2, _pool_max),
+            "max_size": _pool_max,
             # How long a request waits for a free connection before failing.
             "timeout": envint("DATABASE_POOL_TIMEOUT", 10, minimum=1),
         }
@@ -163,8 +164,14 @@ if REDIS_URL:
                 # No read timeout at all: with a finite one (even 15 s) a
                 # refused socket's consumer sometimes never ended and uvicorn
                 # would not stop (tests/realtime/test_socket_access.py).
-                "hosts": [{"address": REDIS_URL, "max_connections": 2000,
-                           "socket_timeout": None, "socket_connect_timeout": 5}],
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        "max_connections": 2000,
+                        "socket_timeout": None,
+                        "socket_connect_timeout": 5,
+                    }
+                ],
                 "capacity": 1000,
                 "expiry": 30,
                 "group_expiry": 86400,
@@ -204,7 +211,8 @@ REMINDER_ESCALATE_MINUTES = envfloat("REMINDER_ESCALATE_MINUTES", 15.0, minimum=
 REMINDER_WEBHOOK_URL = envstr("REMINDER_WEBHOOK_URL", "")
 if REMINDER_WEBHOOK_URL and not REMINDER_WEBHOOK_URL.startswith(("http://", "https://")):
     raise ImproperlyConfigured(
-        f"REMINDER_WEBHOOK_URL must start with http:// or https://, got {REMINDER_WEBHOOK_URL!r}")
+        f"REMINDER_WEBHOOK_URL must start with http:// or https://, got {REMINDER_WEBHOOK_URL!r}"
+    )
 REMINDER_WEBHOOK_SECRET = envsecret("REMINDER_WEBHOOK_SECRET", "") or ""
 REMINDER_WEBHOOK_TIMEOUT_SECONDS = envfloat("REMINDER_WEBHOOK_TIMEOUT_SECONDS", 5.0, minimum=0.1)
 # Every channel (page, email, webhook) retries a failed delivery up to this many
@@ -215,8 +223,10 @@ REMINDER_RETRY_BACKOFF_SECONDS = envfloat("REMINDER_RETRY_BACKOFF_SECONDS", 30.0
 REMINDER_DELIVERY_LEASE_SECONDS = envfloat("REMINDER_DELIVERY_LEASE_SECONDS", 120.0, minimum=1)
 EMAIL_TIMEOUT = envint("EMAIL_TIMEOUT", 20, minimum=1)
 if REMINDER_DELIVERY_LEASE_SECONDS <= 2 * max(REMINDER_WEBHOOK_TIMEOUT_SECONDS, EMAIL_TIMEOUT):
-    raise ImproperlyConfigured("REMINDER_DELIVERY_LEASE_SECONDS must be more than twice "
-                               "REMINDER_WEBHOOK_TIMEOUT_SECONDS and EMAIL_TIMEOUT")
+    raise ImproperlyConfigured(
+        "REMINDER_DELIVERY_LEASE_SECONDS must be more than twice "
+        "REMINDER_WEBHOOK_TIMEOUT_SECONDS and EMAIL_TIMEOUT"
+    )
 CELERY_BEAT_SCHEDULE: dict = {
     # The reminder rows in the database are the schedule, so this one entry
     # serves every deployment, and a second beat by mistake only makes the
@@ -225,8 +235,7 @@ CELERY_BEAT_SCHEDULE: dict = {
     "dispatch-due-reminders": {
         "task": "deploychecks.reminders.tasks.dispatch_due_reminders",
         "schedule": REMINDER_DISPATCH_SECONDS,
-        "options": {"expires": max(REMINDER_DISPATCH_SECONDS * 0.9,
-                                   REMINDER_DISPATCH_SECONDS - 5)},
+        "options": {"expires": max(REMINDER_DISPATCH_SECONDS * 0.9, REMINDER_DISPATCH_SECONDS - 5)},
     },
     # A sustained-red rule fires with time, not only with a new reading.
     "judge-go-no-go": {

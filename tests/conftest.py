@@ -50,9 +50,7 @@ def make_user(django_user_model):
 def admin_user(make_user):
     user = make_user("ada", is_staff=True)
     group, _ = Group.objects.get_or_create(name="admins")
-    group.permissions.add(
-        *Permission.objects.filter(content_type__app_label="checklists")
-    )
+    group.permissions.add(*Permission.objects.filter(content_type__app_label="checklists"))
     user.groups.add(group)
     return user
 
@@ -110,9 +108,15 @@ def revision(db):
 @pytest.fixture
 def deployment(revision, lead, engineer, second_engineer, viewer, approver):
     return create_deployment(
-        revision, user=lead, release_name="Spring release", version="2.0.0",
-        previous_version="1.1.0", service="checkout-api", lead=lead,
-        engineers=[engineer, second_engineer], approvers={approver: "QA Lead"},
+        revision,
+        user=lead,
+        release_name="Spring release",
+        version="2.0.0",
+        previous_version="1.1.0",
+        service="checkout-api",
+        lead=lead,
+        engineers=[engineer, second_engineer],
+        approvers={approver: "QA Lead"},
         viewers=[viewer],
     )
 

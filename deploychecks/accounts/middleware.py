@@ -21,8 +21,9 @@ class SessionLifetimeMiddleware:
         if request.user.is_authenticated:
             if session_expired(request.session):
                 logout(request)
-                messages.info(request, "Your session reached its maximum length. "
-                                       "Please log in again.")
+                messages.info(
+                    request, "Your session reached its maximum length. Please log in again."
+                )
             else:
                 renew(request.session)
         return self.get_response(request)
@@ -41,7 +42,11 @@ class WebsocketSessionLifetime:
     async def __call__(self, scope, receive, send):
         session = scope.get("session")
         user = scope.get("user")
-        if (session is not None and user is not None and user.is_authenticated
-                and await database_sync_to_async(session_expired)(session)):
+        if (
+            session is not None
+            and user is not None
+            and user.is_authenticated
+            and await database_sync_to_async(session_expired)(session)
+        ):
             scope = {**scope, "user": AnonymousUser()}
         return await self.inner(scope, receive, send)

@@ -26,10 +26,15 @@ def locked_out(request, original_response=None, credentials=None):
     """
     cooloff = settings.AXES_COOLOFF_TIME
     minutes = math.ceil(cooloff.total_seconds() / 60)
-    response = render(request, "registration/locked_out.html", {
-        "retry_at": timezone.now() + cooloff,
-        "cooloff_minutes": minutes,
-        "failure_limit": settings.AXES_FAILURE_LIMIT,
-    }, status=429)
+    response = render(
+        request,
+        "registration/locked_out.html",
+        {
+            "retry_at": timezone.now() + cooloff,
+            "cooloff_minutes": minutes,
+            "failure_limit": settings.AXES_FAILURE_LIMIT,
+        },
+        status=429,
+    )
     response["Retry-After"] = str(int(cooloff.total_seconds()))
     return response

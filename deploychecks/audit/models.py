@@ -24,14 +24,22 @@ class AuditEvent(models.Model):
     # Null for events that belong to no deployment (template edits…). The FK
     # indexes are the explicit ones in Meta, not Django's default single-column ones.
     deployment = models.ForeignKey(
-        "runs.Deployment", null=True, blank=True, on_delete=models.PROTECT,
-        related_name="audit_events", db_index=False,
+        "runs.Deployment",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="audit_events",
+        db_index=False,
     )
     # The deployment's sequence number of this change (orders its timeline and broadcasts).
     seq = models.PositiveBigIntegerField(null=True, blank=True)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-        related_name="+", db_index=False,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
     )
     actor_name = models.CharField(max_length=150, blank=True)
     action = models.CharField(max_length=64)
@@ -50,14 +58,16 @@ class AuditEvent(models.Model):
     class Meta:
         indexes = [
             models.Index(fields=["deployment", "-seq"], name="auditevent_deployment_seq_idx"),
-            models.Index(fields=["deployment", "-created_at"],
-                         name="auditevent_deployment_time_idx"),
+            models.Index(
+                fields=["deployment", "-created_at"], name="auditevent_deployment_time_idx"
+            ),
             models.Index(fields=["actor"], name="auditevent_actor_idx"),
             models.Index(fields=["action"], name="auditevent_action_idx"),
         ]
         constraints = [
             models.UniqueConstraint(
-                fields=["deployment", "seq"], condition=Q(seq__isnull=False),
+                fields=["deployment", "seq"],
+                condition=Q(seq__isnull=False),
                 name="auditevent_deployment_seq_unique",
             ),
             # Constraints rather than unique=True: no extra varchar_pattern_ops index on

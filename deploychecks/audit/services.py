@@ -30,8 +30,19 @@ CHAIN_LOCK_KEY = 0x6175646974  # "audit"
 # The columns the hash covers, in the order verify_chain reads them. Not
 # actor_id: Django's SET_NULL clears it when a user is deleted (actor_name stays).
 HASHED_FIELDS = (
-    "prev_hash", "deployment_id", "seq", "actor_name", "action", "target_type",
-    "target_id", "target_repr", "before", "after", "request_id", "client_ip", "created_at",
+    "prev_hash",
+    "deployment_id",
+    "seq",
+    "actor_name",
+    "action",
+    "target_type",
+    "target_id",
+    "target_repr",
+    "before",
+    "after",
+    "request_id",
+    "client_ip",
+    "created_at",
 )
 
 
@@ -42,8 +53,18 @@ class ChainCheck(NamedTuple):
     reason: str
 
 
-def record_event(*, action, actor=None, deployment=None, seq=None, target=None,
-                 target_repr=None, before=None, after=None, request=None) -> AuditEvent:
+def record_event(
+    *,
+    action,
+    actor=None,
+    deployment=None,
+    seq=None,
+    target=None,
+    target_repr=None,
+    before=None,
+    after=None,
+    request=None,
+) -> AuditEvent:
     """Append one event to the audit log and return it.
 
     Call it inside the transaction of the change it describes, as the last
@@ -108,8 +129,8 @@ def compute_hash(event) -> str:
     payload["before"] = _canonical_numbers(payload["before"])
     payload["after"] = _canonical_numbers(payload["after"])
     payload["client_ip"] = _normalize_ip(payload["client_ip"]) if payload["client_ip"] else None
-    payload["created_at"] = payload["created_at"].astimezone(datetime.UTC).isoformat(
-        timespec="microseconds"
+    payload["created_at"] = (
+        payload["created_at"].astimezone(datetime.UTC).isoformat(timespec="microseconds")
     )
     text = json.dumps(payload, sort_keys=True, separators=(",", ":"), allow_nan=False)
     return hashlib.sha256(text.encode()).hexdigest()
@@ -142,8 +163,10 @@ def verify_chain(queryset=None) -> ChainCheck:
         if not whole_chain:
             expected_prev = row.actual_prev
         if row.prev_hash != expected_prev:
-            reason = ("prev_hash does not match the hash of the event before it "
-                      "(an earlier event was removed or rewritten)")
+            reason = (
+                "prev_hash does not match the hash of the event before it "
+                "(an earlier event was removed or rewritten)"
+            )
             return ChainCheck(False, count, _event(events.db, row.id), reason)
         if compute_hash(row) != row.hash:
             reason = "content does not match its hash (the event was altered)"
@@ -170,8 +193,9 @@ def lock_chain_head(using) -> str:
     """Take the chain lock (held until the transaction ends) and return the hash a
     new event must name as its predecessor. For every writer of the audit log."""
     _lock_chain(using)
-    last_hash = (AuditEvent.objects.using(using).order_by("-id")
-                 .values_list("hash", flat=True).first())
+    last_hash = (
+        AuditEvent.objects.using(using).order_by("-id").values_list("hash", flat=True).first()
+    )
     return last_hash or GENESIS_HASH
 
 

@@ -18,7 +18,8 @@ def ensure_default_template() -> TemplateRevision:
     if existing is not None:
         return existing.latest_revision
     source = DEFAULT_TEMPLATE_PATH.read_text(encoding="utf-8")
-    revision = save_template(parse_checklist(source), source=source,
-                             change_note="built-in default template")
+    revision = save_template(
+        parse_checklist(source), source=source, change_note="built-in default template"
+    )
     ChecklistTemplate.objects.filter(pk=revision.template_id).update(is_default=True)
     return revision

@@ -92,8 +92,12 @@ def export_markdown(template: ParsedTemplate) -> str:
             lines += [f"### {heading(section.title, section.timing_label)}", ""]
             lines += _container_lines(section)
     if template.contacts:
-        lines += ["## Contacts and escalation", "", "| Role | Person | Phone | Chat |",
-                  "|---|---|---|---|"]
+        lines += [
+            "## Contacts and escalation",
+            "",
+            "| Role | Person | Phone | Chat |",
+            "|---|---|---|---|",
+        ]
         lines += [f"| {c.role} | {c.person} | {c.phone} | {c.handle} |" for c in template.contacts]
         lines.append("")
     if template.signoff_roles:

@@ -14,19 +14,24 @@ _SUFFIXES = {".md", ".markdown", ".txt", ".mdown"}
 
 class ImportForm(forms.Form):
     markdown_file = forms.FileField(
-        required=False, label="Markdown file",
+        required=False,
+        label="Markdown file",
         help_text="A .md file up to 1 MB.",
         widget=forms.ClearableFileInput(attrs={"accept": ".md,.markdown,.txt,text/markdown"}),
     )
     # strip=False: Markdown is whitespace-sensitive (an indented first line is a
     # sub-check, not an item), so the text is parsed exactly as pasted.
     markdown_text = forms.CharField(
-        required=False, strip=False, label="…or paste Markdown",
+        required=False,
+        strip=False,
+        label="…or paste Markdown",
         widget=forms.Textarea(attrs={"rows": 14, "spellcheck": "false"}),
     )
     template = forms.ModelChoiceField(
-        queryset=ChecklistTemplate.objects.all(), required=False,
-        label="Save as a new revision of", empty_label="— a new template —",
+        queryset=ChecklistTemplate.objects.all(),
+        required=False,
+        label="Save as a new revision of",
+        empty_label="— a new template —",
     )
     change_note = forms.CharField(required=False, max_length=300, label="Change note")
 
@@ -68,7 +73,9 @@ class ImportForm(forms.Form):
 
 class EditForm(forms.Form):
     markdown_text = forms.CharField(
-        label="Markdown", widget=forms.Textarea(attrs={"rows": 30, "spellcheck": "false"}),
-        max_length=1_000_000, strip=False,
+        label="Markdown",
+        widget=forms.Textarea(attrs={"rows": 30, "spellcheck": "false"}),
+        max_length=1_000_000,
+        strip=False,
     )
     change_note = forms.CharField(required=False, max_length=300, label="What changed")

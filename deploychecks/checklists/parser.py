@@ -154,9 +154,7 @@ class ParsedTemplate:
 _CP1252_HIGH = {
     ch for b in range(0x80, 0x100) if (ch := bytes([b]).decode("cp1252", errors="ignore"))
 }
-_MOJIBAKE_RE = re.compile(
-    "[\u00c2-\u00f4][" + re.escape("".join(sorted(_CP1252_HIGH))) + "]+"
-)
+_MOJIBAKE_RE = re.compile("[\u00c2-\u00f4][" + re.escape("".join(sorted(_CP1252_HIGH))) + "]+")
 
 
 def _repair_run(match: re.Match) -> str:
@@ -492,8 +490,9 @@ class _Builder:
             minutes = duration_minutes(title)
             if minutes is not None:
                 title = _DURATION_RE.sub("", title).strip()
-        step = ParsedStep(number=number, title=title or f"Step {number}", minutes=minutes,
-                          line=node.line)
+        step = ParsedStep(
+            number=number, title=title or f"Step {number}", minutes=minutes, line=node.line
+        )
         container.entries.append(step)
         base = node.content_indent
         notes = [(number, _relative(raw, base)) for number, raw in node.extra]
@@ -558,13 +557,15 @@ def _contacts(block: _Block) -> list[ParsedContact]:
     }
     contacts = []
     for row in rows[1:]:
+
         def cell(key):
             i = cols[key]
             return row[i].strip("*_ ").strip() if i is not None and i < len(row) else ""
 
         if cell("role"):
-            contacts.append(ParsedContact(cell("role"), cell("person"), cell("phone"),
-                                          cell("handle")))
+            contacts.append(
+                ParsedContact(cell("role"), cell("person"), cell("phone"), cell("handle"))
+            )
     return contacts
 
 
@@ -611,10 +612,11 @@ def parse_checklist(source: str | bytes, *, fallback_name: str | None = None) ->
 
     for block in blocks[1:]:
         if _SIGNOFF_HEADING_RE.search(block.heading) and block.has_checkbox():
-            roles = [_signoff_role(n) for n in _checkbox_nodes(
-                [e for e in block.entries if isinstance(e, _Node)])]
-            template.signoff_roles.extend(r for r in roles if r and r not in
-                                          template.signoff_roles)
+            roles = [
+                _signoff_role(n)
+                for n in _checkbox_nodes([e for e in block.entries if isinstance(e, _Node)])
+            ]
+            template.signoff_roles.extend(r for r in roles if r and r not in template.signoff_roles)
             if block.level == 2:
                 close_phase()
             continue
@@ -657,8 +659,7 @@ def _check_lengths(template: ParsedTemplate) -> None:
         limit = MAX_LENGTHS[what]
         if len(text) > limit:
             raise ChecklistParseError(
-                f"the {what} “{text[:40]}…” is {len(text):,} characters long; "
-                f"the limit is {limit}",
+                f"the {what} “{text[:40]}…” is {len(text):,} characters long; the limit is {limit}",
                 line or None,
             )
 
@@ -671,8 +672,9 @@ def _check_lengths(template: ParsedTemplate) -> None:
     for step in template.steps():
         check("step title", step.title, step.line)
         if step.minutes is not None and step.minutes > MAX_STEP_MINUTES:
-            raise ChecklistParseError(f"the step budget of {step.minutes:,} minutes is too large",
-                                      step.line or None)
+            raise ChecklistParseError(
+                f"the step budget of {step.minutes:,} minutes is too large", step.line or None
+            )
     for item in template.items():
         check("item title", item.title, item.line)
         check("item summary", item.summary, item.line)
@@ -698,8 +700,9 @@ def _phase_as_note(phase: ParsedPhase, before: bool) -> ParsedNote:
     title = f"{phase.title} ({phase.timing_label})" if phase.timing_label else phase.title
     parts = [phase.notes] if phase.notes else []
     for section in phase.sections:
-        heading = (f"{section.title} ({section.timing_label})" if section.timing_label
-                   else section.title)
+        heading = (
+            f"{section.title} ({section.timing_label})" if section.timing_label else section.title
+        )
         parts.append(f"### {heading}")
         if section.notes:
             parts.append(section.notes)

@@ -75,21 +75,38 @@ def _save_structure(revision: TemplateRevision, parsed: ParsedTemplate) -> None:
 
     def add_item(entry: ParsedItem, phase, section, step, position):
         item = Item(
-            phase=phase, section=section, step=step, position=position, title=entry.title,
-            summary=entry.summary, details=entry.details, required=entry.required,
+            phase=phase,
+            section=section,
+            step=step,
+            position=position,
+            title=entry.title,
+            summary=entry.summary,
+            details=entry.details,
+            required=entry.required,
         )
         items.append(item)
         subchecks.append((item, entry.subchecks))
 
     for phase_pos, parsed_phase in enumerate(parsed.phases, start=1):
         phase = Phase.objects.create(
-            revision=revision, position=phase_pos, title=parsed_phase.title,
-            timing_label=parsed_phase.timing_label, notes=parsed_phase.notes,
+            revision=revision,
+            position=phase_pos,
+            title=parsed_phase.title,
+            timing_label=parsed_phase.timing_label,
+            notes=parsed_phase.notes,
         )
         position = 0
         containers = [(None, parsed_phase)] + [
-            (Section.objects.create(phase=phase, position=pos, title=s.title,
-                                    timing_label=s.timing_label, notes=s.notes), s)
+            (
+                Section.objects.create(
+                    phase=phase,
+                    position=pos,
+                    title=s.title,
+                    timing_label=s.timing_label,
+                    notes=s.notes,
+                ),
+                s,
+            )
             for pos, s in enumerate(parsed_phase.sections, start=1)
         ]
         for section, container in containers:
@@ -97,8 +114,13 @@ def _save_structure(revision: TemplateRevision, parsed: ParsedTemplate) -> None:
                 position += 1
                 if isinstance(entry, ParsedStep):
                     step = Step.objects.create(
-                        phase=phase, section=section, position=position, number=entry.number,
-                        title=entry.title, minutes=entry.minutes, notes=entry.notes,
+                        phase=phase,
+                        section=section,
+                        position=position,
+                        number=entry.number,
+                        title=entry.title,
+                        minutes=entry.minutes,
+                        notes=entry.notes,
                     )
                     for child in entry.items:
                         position += 1
@@ -116,13 +138,24 @@ def _save_structure(revision: TemplateRevision, parsed: ParsedTemplate) -> None:
         for pos, name in enumerate(parsed.signoff_roles, start=1)
     )
     Contact.objects.bulk_create(
-        Contact(revision=revision, position=pos, role=c.role, person=c.person, phone=c.phone,
-                handle=c.handle)
+        Contact(
+            revision=revision,
+            position=pos,
+            role=c.role,
+            person=c.person,
+            phone=c.phone,
+            handle=c.handle,
+        )
         for pos, c in enumerate(parsed.contacts, start=1)
     )
     TemplateNote.objects.bulk_create(
-        TemplateNote(revision=revision, position=pos, title=n.title, body=n.body,
-                     before_phases=n.before_phases)
+        TemplateNote(
+            revision=revision,
+            position=pos,
+            title=n.title,
+            body=n.body,
+            before_phases=n.before_phases,
+        )
         for pos, n in enumerate(parsed.notes, start=1)
     )
 
@@ -158,18 +191,21 @@ def load_parsed(revision: TemplateRevision) -> ParsedTemplate:
         name=revision.template.name,
         description=revision.description,
         signoff_roles=[r.name for r in revision.signoff_roles.all()],
-        contacts=[ParsedContact(c.role, c.person, c.phone, c.handle)
-                  for c in revision.contacts.all()],
+        contacts=[
+            ParsedContact(c.role, c.person, c.phone, c.handle) for c in revision.contacts.all()
+        ],
         notes=[ParsedNote(n.title, n.body, n.before_phases) for n in revision.notes.all()],
         metadata=metadata,
     )
     for phase in revision.phases.all():
-        parsed_phase = ParsedPhase(title=phase.title, timing_label=phase.timing_label,
-                                   notes=phase.notes)
+        parsed_phase = ParsedPhase(
+            title=phase.title, timing_label=phase.timing_label, notes=phase.notes
+        )
         containers: dict[int | None, ParsedSection] = {None: parsed_phase}
         for section in phase.sections.all():
-            parsed_section = ParsedSection(title=section.title,
-                                           timing_label=section.timing_label, notes=section.notes)
+            parsed_section = ParsedSection(
+                title=section.title, timing_label=section.timing_label, notes=section.notes
+            )
             parsed_phase.sections.append(parsed_section)
             containers[section.pk] = parsed_section
         steps: dict[int, ParsedStep] = {}
@@ -178,21 +214,26 @@ def load_parsed(revision: TemplateRevision) -> ParsedTemplate:
             key=lambda e: e.position,
         )
         for step in (e for e in entries if isinstance(e, Step)):
-            steps[step.pk] = ParsedStep(number=step.number, title=step.title,
-                                        minutes=step.minutes, notes=step.notes)
+            steps[step.pk] = ParsedStep(
+                number=step.number, title=step.title, minutes=step.minutes, notes=step.notes
+            )
         for item in phase.items.all():
             if item.step_id is not None:
                 steps[item.step_id].items.append(_parsed_item(item))
         for entry in entries:
             target = containers[entry.section_id]
-            target.entries.append(steps[entry.pk] if isinstance(entry, Step)
-                                  else _parsed_item(entry))
+            target.entries.append(
+                steps[entry.pk] if isinstance(entry, Step) else _parsed_item(entry)
+            )
         parsed.phases.append(parsed_phase)
     return parsed
 
 
 def _parsed_item(item: Item) -> ParsedItem:
     return ParsedItem(
-        title=item.title, summary=item.summary, details=item.details, required=item.required,
+        title=item.title,
+        summary=item.summary,
+        details=item.details,
+        required=item.required,
         subchecks=[ParsedSubCheck(s.title) for s in item.subchecks.all()],
     )

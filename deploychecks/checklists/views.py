@@ -17,9 +17,7 @@ _MANAGE = "checklists.add_checklisttemplate"
 
 
 def _get_revision(template_id: int, number: int | None) -> TemplateRevision:
-    revisions = TemplateRevision.objects.select_related("template").filter(
-        template_id=template_id
-    )
+    revisions = TemplateRevision.objects.select_related("template").filter(template_id=template_id)
     if number is None:
         revision = revisions.order_by("-number").first()
         if revision is None:
@@ -31,30 +29,42 @@ def _get_revision(template_id: int, number: int | None) -> TemplateRevision:
 @require_GET
 def template_list(request):
     templates = ChecklistTemplate.objects.annotate(
-        revision_count=Count("revisions"), latest=Max("revisions__number"),
+        revision_count=Count("revisions"),
+        latest=Max("revisions__number"),
         updated_at=Max("revisions__created_at"),
     ).order_by("-is_default", "name")
-    return render(request, "checklists/list.html", {
-        "templates": templates, "can_manage": request.user.has_perm(_MANAGE),
-    })
+    return render(
+        request,
+        "checklists/list.html",
+        {
+            "templates": templates,
+            "can_manage": request.user.has_perm(_MANAGE),
+        },
+    )
 
 
 @require_GET
 def template_detail(request, template_id, number=None):
     revision = _get_revision(template_id, number)
     parsed = load_parsed(revision)
-    revisions = revision.template.revisions.order_by("-number").only(
-        "number", "created_at", "change_note", "created_by__username"
-    ).select_related("created_by")
-    return render(request, "checklists/detail.html", {
-        "template": revision.template,
-        "revision": revision,
-        "is_latest": revision.number == max(r.number for r in revisions),
-        "parsed": parsed,
-        "counts": parsed.counts(),
-        "revisions": revisions,
-        "can_manage": request.user.has_perm(_MANAGE),
-    })
+    revisions = (
+        revision.template.revisions.order_by("-number")
+        .only("number", "created_at", "change_note", "created_by__username")
+        .select_related("created_by")
+    )
+    return render(
+        request,
+        "checklists/detail.html",
+        {
+            "template": revision.template,
+            "revision": revision,
+            "is_latest": revision.number == max(r.number for r in revisions),
+            "parsed": parsed,
+            "counts": parsed.counts(),
+            "revisions": revisions,
+            "can_manage": request.user.has_perm(_MANAGE),
+        },
+    )
 
 
 @require_GET
@@ -81,8 +91,9 @@ def _preview_or_save(request, form, *, source, template, change_note, template_n
             return render(request, f"{template_name}#preview", context)
         return render(request, template_name, context)
     try:
-        revision = save_template(parsed, user=request.user, source=source, template=template,
-                                 change_note=change_note)
+        revision = save_template(
+            parsed, user=request.user, source=source, template=template, change_note=change_note
+        )
     except TemplateNameTaken as exc:
         context.update(form=form, error=ChecklistParseError(str(exc)))
         return render(request, template_name, context, status=422)
@@ -114,9 +125,13 @@ def import_template(request):
     form = ImportForm(data)
     form.is_valid()
     return _preview_or_save(
-        request, form, source=source, template=form.cleaned_data.get("template"),
+        request,
+        form,
+        source=source,
+        template=form.cleaned_data.get("template"),
         change_note=form.cleaned_data.get("change_note", ""),
-        template_name="checklists/import.html", context={},
+        template_name="checklists/import.html",
+        context={},
     )
 
 
@@ -142,11 +157,19 @@ def edit_template(request, template_id):
     if parsed.name != revision.template.name:
         # The template keeps its name; a renamed '# Title' would be confusing.
         source_name = parsed.name
-        context.update(form=form, error=ChecklistParseError(
-            f"the '# {source_name}' line must stay '# {revision.template.name}'", 1))
+        context.update(
+            form=form,
+            error=ChecklistParseError(
+                f"the '# {source_name}' line must stay '# {revision.template.name}'", 1
+            ),
+        )
         return render(request, "checklists/edit.html", context, status=422)
     return _preview_or_save(
-        request, form, source=source, template=revision.template,
-        change_note=form.cleaned_data["change_note"], template_name="checklists/edit.html",
+        request,
+        form,
+        source=source,
+        template=revision.template,
+        change_note=form.cleaned_data["change_note"],
+        template_name="checklists/edit.html",
         context=context,
     )

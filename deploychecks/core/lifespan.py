@@ -35,9 +35,7 @@ def with_lifespan(app):
             message = await receive()
             if message["type"] == "lifespan.startup":
                 if settings.EMBEDDED_SCHEDULER:
-                    task = asyncio.create_task(
-                        _scheduler_loop(settings.SCHEDULER_INTERVAL_SECONDS)
-                    )
+                    task = asyncio.create_task(_scheduler_loop(settings.SCHEDULER_INTERVAL_SECONDS))
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 if task is not None:

@@ -51,8 +51,10 @@ class ContentSecurityPolicyMiddleware:
         from django.conf import settings
 
         self.get_response = get_response
-        self.policy = "; ".join(f"{directive} {sources}".strip() for directive, sources
-                                in settings.CONTENT_SECURITY_POLICY.items())
+        self.policy = "; ".join(
+            f"{directive} {sources}".strip()
+            for directive, sources in settings.CONTENT_SECURITY_POLICY.items()
+        )
 
     def __call__(self, request):
         response = self.get_response(request)

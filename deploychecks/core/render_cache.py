@@ -15,9 +15,16 @@ def deployment_key(kind: str, template: str, deployment, *parts) -> str:
     template; so is the deployment's creation time, because a test database
     reuses primary keys and the cache outlives it.
     """
-    return ":".join(str(part) for part in (
-        kind, template_digest(template), deployment.pk,
-        int(deployment.created_at.timestamp() * 1e6), *parts))
+    return ":".join(
+        str(part)
+        for part in (
+            kind,
+            template_digest(template),
+            deployment.pk,
+            int(deployment.created_at.timestamp() * 1e6),
+            *parts,
+        )
+    )
 
 
 def template_digest(template: str) -> str:

@@ -55,8 +55,11 @@ def _check_broker() -> str:
 @never_cache
 @require_GET
 def healthz(request):
-    checks = {"database": _check_database, "channel_layer": _check_channel_layer,
-              "broker": _check_broker}
+    checks = {
+        "database": _check_database,
+        "channel_layer": _check_channel_layer,
+        "broker": _check_broker,
+    }
     status, down = {}, []
     for name, check in checks.items():
         try:

@@ -35,26 +35,33 @@ def definitions_for(revision) -> list[SignalDefinition]:
         existing = list(SignalDefinition.objects.filter(revision=locked))
         if existing:
             return existing
-        earlier = (SignalDefinition.objects
-                   .filter(revision__template_id=locked.template_id,
-                           revision__number__lt=locked.number)
-                   .order_by("-revision__number").values_list("revision_id", flat=True).first())
+        earlier = (
+            SignalDefinition.objects.filter(
+                revision__template_id=locked.template_id, revision__number__lt=locked.number
+            )
+            .order_by("-revision__number")
+            .values_list("revision_id", flat=True)
+            .first()
+        )
         if earlier is not None:
-            rows = [d.threshold_fields() for d in
-                    SignalDefinition.objects.filter(revision_id=earlier)]
+            rows = [
+                d.threshold_fields() for d in SignalDefinition.objects.filter(revision_id=earlier)
+            ]
         elif MARKER in (locked.source_markdown or "").lower():
             rows = [{"position": i, **row} for i, row in enumerate(DEFAULT_SIGNALS, start=1)]
         else:
             rows = []
         return SignalDefinition.objects.bulk_create(
-            SignalDefinition(revision=locked, **row) for row in rows)
+            SignalDefinition(revision=locked, **row) for row in rows
+        )
 
 
 def copy_signals_to_deployment(deployment: Deployment, revision) -> None:
     """Called by runs.services.create_deployment: the deployment's own copy."""
     DeploymentSignal.objects.bulk_create(
         DeploymentSignal(deployment=deployment, **d.threshold_fields())
-        for d in definitions_for(revision))
+        for d in definitions_for(revision)
+    )
 
 
 def _float_or_none(value, label: str, number: int) -> float | None:
@@ -86,11 +93,16 @@ def clean_definition(row: dict, number: int) -> dict:
         try:
             sustained = int(sustained)
         except (TypeError, ValueError):
-            raise SignalError(f"Signal {number} ({name}): the sustained duration must be a "
-                              "whole number of minutes.") from None
+            raise SignalError(
+                f"Signal {number} ({name}): the sustained duration must be a "
+                "whole number of minutes."
+            ) from None
     cleaned = {
-        "position": number, "name": name, "unit": str(row.get("unit") or "").strip()[:40],
-        "kind": kind, "direction": row.get("direction") or grading.ABOVE,
+        "position": number,
+        "name": name,
+        "unit": str(row.get("unit") or "").strip()[:40],
+        "kind": kind,
+        "direction": row.get("direction") or grading.ABOVE,
         "yellow_at": _float_or_none(row.get("yellow_at"), "yellow threshold", number),
         "yellow_inclusive": bool(row.get("yellow_inclusive")),
         "red_at": _float_or_none(row.get("red_at"), "red threshold", number),
@@ -98,9 +110,13 @@ def clean_definition(row: dict, number: int) -> dict:
         "sustained_minutes": sustained,
     }
     thresholds = grading.Thresholds(
-        direction=cleaned["direction"], yellow=cleaned["yellow_at"],
-        yellow_inclusive=cleaned["yellow_inclusive"], red=cleaned["red_at"],
-        red_inclusive=cleaned["red_inclusive"], sustained_minutes=sustained)
+        direction=cleaned["direction"],
+        yellow=cleaned["yellow_at"],
+        yellow_inclusive=cleaned["yellow_inclusive"],
+        red=cleaned["red_at"],
+        red_inclusive=cleaned["red_inclusive"],
+        sustained_minutes=sustained,
+    )
     errors = grading.validate(thresholds)
     if errors:
         raise SignalError(f"Signal {number} ({name}): " + " ".join(errors))
@@ -119,14 +135,20 @@ def save_signal_definitions(*, revision, rows, user, request=None) -> bool:
     names = [c["name"].lower() for c in cleaned]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
-        raise SignalError("Each signal needs its own name; used twice: "
-                          + ", ".join(duplicates) + ".")
+        raise SignalError(
+            "Each signal needs its own name; used twice: " + ", ".join(duplicates) + "."
+        )
     current = [d.threshold_fields() for d in definitions_for(revision)]
     if current == cleaned:
         return False
     SignalDefinition.objects.filter(revision=revision).delete()
-    SignalDefinition.objects.bulk_create(SignalDefinition(revision=revision, **c)
-                                         for c in cleaned)
-    record_event(action="signals.changed", actor=user, target=revision,
-                 before={"signals": current}, after={"signals": cleaned}, request=request)
+    SignalDefinition.objects.bulk_create(SignalDefinition(revision=revision, **c) for c in cleaned)
+    record_event(
+        action="signals.changed",
+        actor=user,
+        target=revision,
+        before={"signals": current},
+        after={"signals": cleaned},
+        request=request,
+    )
     return True

@@ -7,10 +7,17 @@ class ReadingForm(forms.Form):
     signal = forms.CharField(max_length=80)
     value = forms.CharField(max_length=40, help_text="A number; yes or no for yes/no signals.")
     observed_at = forms.DateTimeField(
-        required=False, label="Observed at (UTC)", help_text="Leave empty for now.",
+        required=False,
+        label="Observed at (UTC)",
+        help_text="Leave empty for now.",
         widget=forms.DateTimeInput(attrs={"type": "datetime-local", "step": "1"}),
-        input_formats=["%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S",
-                       "%Y-%m-%d %H:%M"])
+        input_formats=[
+            "%Y-%m-%dT%H:%M:%S",
+            "%Y-%m-%dT%H:%M",
+            "%Y-%m-%d %H:%M:%S",
+            "%Y-%m-%d %H:%M",
+        ],
+    )
     note = forms.CharField(max_length=500, required=False)
 
 
@@ -23,9 +30,11 @@ class SignalDefinitionForm(forms.Form):
     yellow_inclusive = forms.BooleanField(required=False, initial=True, label="incl.")
     red_at = forms.FloatField(required=False, label="Red from")
     red_inclusive = forms.BooleanField(required=False, label="incl.")
-    sustained_minutes = forms.IntegerField(required=False, min_value=1,
-                                           label="Rollback if red for more than (min)")
+    sustained_minutes = forms.IntegerField(
+        required=False, min_value=1, label="Rollback if red for more than (min)"
+    )
 
 
-SignalDefinitionFormSet = forms.formset_factory(SignalDefinitionForm, extra=2, can_delete=True,
-                                                max_num=30)
+SignalDefinitionFormSet = forms.formset_factory(
+    SignalDefinitionForm, extra=2, can_delete=True, max_num=30
+)

@@ -99,12 +99,14 @@ def validate(thresholds: Thresholds) -> list[str]:
             errors.append(
                 f"The ranges are inverted: yellow begins at {describe_bound(t, 'yellow')}, "
                 f"past red ({describe_bound(t, 'red')}). With “{worse}” as worse, yellow must "
-                f"begin before red.")
+                f"begin before red."
+            )
         elif t.yellow == t.red and not (t.yellow_inclusive and not t.red_inclusive):
             errors.append(
                 f"The ranges overlap: yellow ({describe_bound(t, 'yellow')}) and red "
                 f"({describe_bound(t, 'red')}) leave no value that is yellow. Make red begin "
-                "after yellow.")
+                "after yellow."
+            )
     return errors
 
 
@@ -172,8 +174,11 @@ def _known(readings: Sequence[Reading], now: datetime) -> list[Reading]:
     return sorted((r for r in readings if r.observed_at <= now), key=lambda r: r.observed_at)
 
 
-def current_run_start(readings: Sequence[Reading], thresholds: Thresholds, now: datetime,
-                      ) -> tuple[Grade, datetime] | None:
+def current_run_start(
+    readings: Sequence[Reading],
+    thresholds: Thresholds,
+    now: datetime,
+) -> tuple[Grade, datetime] | None:
     """The latest grade and when its unbroken run of readings began."""
     known = _known(readings, now)
     if not known:
@@ -231,17 +236,37 @@ def verdict(series: Sequence[Series], now: datetime) -> Verdict:
             duration = timedelta(minutes=t.sustained_minutes)
             fires_at = start + duration
             if now - start > duration:
-                fired.append(Verdict(
-                    Level.RED, f"{_red_text(s)} for more than {t.sustained_minutes} min "
-                    f"(since {start:%H:%M:%S} UTC)", s.name, fires_at))
+                fired.append(
+                    Verdict(
+                        Level.RED,
+                        f"{_red_text(s)} for more than {t.sustained_minutes} min "
+                        f"(since {start:%H:%M:%S} UTC)",
+                        s.name,
+                        fires_at,
+                    )
+                )
             else:
-                pending.append((fires_at, Verdict(
-                    Level.YELLOW, f"{_red_text(s)} for {_minutes(now - start)}: rollback if it "
-                    f"lasts more than {t.sustained_minutes} min", s.name, start)))
+                pending.append(
+                    (
+                        fires_at,
+                        Verdict(
+                            Level.YELLOW,
+                            f"{_red_text(s)} for {_minutes(now - start)}: rollback if it "
+                            f"lasts more than {t.sustained_minutes} min",
+                            s.name,
+                            start,
+                        ),
+                    )
+                )
         elif current is Grade.YELLOW:
-            yellow.append(Verdict(
-                Level.YELLOW, f"{_label(s)} is yellow ({describe_bound(t, 'yellow')})",
-                s.name, start))
+            yellow.append(
+                Verdict(
+                    Level.YELLOW,
+                    f"{_label(s)} is yellow ({describe_bound(t, 'yellow')})",
+                    s.name,
+                    start,
+                )
+            )
     if fired:
         return min(fired, key=lambda v: v.since)
     if pending:
@@ -253,8 +278,9 @@ def verdict(series: Sequence[Series], now: datetime) -> Verdict:
     return Verdict(Level.NONE, "No signal has a reading yet")
 
 
-def sparkline_points(values: Sequence[float], *, width: int = 120, height: int = 28,
-                     pad: float = 2.0) -> str:
+def sparkline_points(
+    values: Sequence[float], *, width: int = 120, height: int = 28, pad: float = 2.0
+) -> str:
     """SVG polyline points for `values`, oldest first, scaled into the box."""
     if not values:
         return ""

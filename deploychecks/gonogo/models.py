@@ -29,8 +29,7 @@ class SignalFields(models.Model):
     name = models.CharField(max_length=80)
     unit = models.CharField(max_length=40, blank=True)
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.NUMBER)
-    direction = models.CharField(max_length=10, choices=Direction.choices,
-                                 default=Direction.ABOVE)
+    direction = models.CharField(max_length=10, choices=Direction.choices, default=Direction.ABOVE)
     yellow_at = models.FloatField(null=True, blank=True)
     yellow_inclusive = models.BooleanField(default=True)
     red_at = models.FloatField(null=True, blank=True)
@@ -47,9 +46,13 @@ class SignalFields(models.Model):
     @property
     def thresholds(self) -> grading.Thresholds:
         return grading.Thresholds(
-            direction=self.direction, yellow=self.yellow_at,
-            yellow_inclusive=self.yellow_inclusive, red=self.red_at,
-            red_inclusive=self.red_inclusive, sustained_minutes=self.sustained_minutes)
+            direction=self.direction,
+            yellow=self.yellow_at,
+            yellow_inclusive=self.yellow_inclusive,
+            red=self.red_at,
+            red_inclusive=self.red_inclusive,
+            sustained_minutes=self.sustained_minutes,
+        )
 
     @property
     def is_boolean(self) -> bool:
@@ -59,27 +62,42 @@ class SignalFields(models.Model):
         return {f: getattr(self, f) for f in THRESHOLD_FIELDS}
 
 
-THRESHOLD_FIELDS = ("position", "name", "unit", "kind", "direction", "yellow_at",
-                    "yellow_inclusive", "red_at", "red_inclusive", "sustained_minutes")
+THRESHOLD_FIELDS = (
+    "position",
+    "name",
+    "unit",
+    "kind",
+    "direction",
+    "yellow_at",
+    "yellow_inclusive",
+    "red_at",
+    "red_inclusive",
+    "sustained_minutes",
+)
 
 
 def _signal_constraints(prefix: str, owner: str) -> list:
     return [
         models.UniqueConstraint(fields=[owner, "name"], name=f"{prefix}_name_unique"),
         models.CheckConstraint(condition=~Q(name=""), name=f"{prefix}_name_not_empty"),
-        models.CheckConstraint(condition=Q(yellow_at__isnull=False) | Q(red_at__isnull=False),
-                               name=f"{prefix}_has_a_threshold"),
-        models.CheckConstraint(condition=Q(sustained_minutes__isnull=True)
-                               | Q(sustained_minutes__gte=1, red_at__isnull=False),
-                               name=f"{prefix}_sustained_needs_red"),
+        models.CheckConstraint(
+            condition=Q(yellow_at__isnull=False) | Q(red_at__isnull=False),
+            name=f"{prefix}_has_a_threshold",
+        ),
+        models.CheckConstraint(
+            condition=Q(sustained_minutes__isnull=True)
+            | Q(sustained_minutes__gte=1, red_at__isnull=False),
+            name=f"{prefix}_sustained_needs_red",
+        ),
     ]
 
 
 class SignalDefinition(SignalFields):
     """A signal of a template revision; edited on the template's signals page."""
 
-    revision = models.ForeignKey("checklists.TemplateRevision", on_delete=models.CASCADE,
-                                 related_name="signal_definitions")
+    revision = models.ForeignKey(
+        "checklists.TemplateRevision", on_delete=models.CASCADE, related_name="signal_definitions"
+    )
 
     class Meta:
         ordering = ["revision", "position", "pk"]
@@ -89,8 +107,9 @@ class SignalDefinition(SignalFields):
 class DeploymentSignal(SignalFields):
     """A deployment's own copy of a signal, with its current grade."""
 
-    deployment = models.ForeignKey("runs.Deployment", on_delete=models.CASCADE,
-                                   related_name="signals")
+    deployment = models.ForeignKey(
+        "runs.Deployment", on_delete=models.CASCADE, related_name="signals"
+    )
     # The grade of the latest reading ("" before the first): kept so that a
     # change of grade can be noticed and audited under the deployment lock.
     grade = models.CharField(max_length=10, blank=True)
@@ -105,18 +124,19 @@ class Reading(models.Model):
         MANUAL = "manual", "Entered by hand"
         INGEST = "ingest", "Monitoring (ingest API)"
 
-    signal = models.ForeignKey(DeploymentSignal, on_delete=models.CASCADE,
-                               related_name="readings")
+    signal = models.ForeignKey(DeploymentSignal, on_delete=models.CASCADE, related_name="readings")
     value = models.FloatField()
     observed_at = models.DateTimeField()
     note = models.CharField(max_length=500, blank=True)
     source = models.CharField(max_length=10, choices=Source.choices)
-    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                                    on_delete=models.SET_NULL, related_name="+")
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     # The person's name, or the ingest token's name, as it was when recorded.
     recorded_by_name = models.CharField(max_length=150, blank=True)
-    token = models.ForeignKey("IngestToken", null=True, blank=True, on_delete=models.SET_NULL,
-                              related_name="readings")
+    token = models.ForeignKey(
+        "IngestToken", null=True, blank=True, on_delete=models.SET_NULL, related_name="readings"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -130,22 +150,25 @@ class Reading(models.Model):
 class IngestToken(models.Model):
     """A bearer token for the monitoring ingest API; only its SHA-256 is kept."""
 
-    deployment = models.ForeignKey("runs.Deployment", on_delete=models.CASCADE,
-                                   related_name="ingest_tokens")
+    deployment = models.ForeignKey(
+        "runs.Deployment", on_delete=models.CASCADE, related_name="ingest_tokens"
+    )
     name = models.CharField(max_length=80)
     token_hash = models.CharField(max_length=64, unique=True)
     # The first characters, so people can tell tokens apart without the secret.
     prefix = models.CharField(max_length=12)
     created_at = models.DateTimeField(auto_now_add=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL,
-                                   related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
     revoked_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["deployment_id", "-created_at"]
-        constraints = [models.CheckConstraint(condition=~Q(name=""),
-                                              name="ingesttoken_name_not_empty")]
+        constraints = [
+            models.CheckConstraint(condition=~Q(name=""), name="ingesttoken_name_not_empty")
+        ]
 
     def __str__(self):
         return f"{self.name} ({self.prefix}…)"
@@ -154,8 +177,9 @@ class IngestToken(models.Model):
 class VerdictState(models.Model):
     """The deployment's last computed verdict, to notice and audit changes."""
 
-    deployment = models.OneToOneField("runs.Deployment", on_delete=models.CASCADE,
-                                      related_name="verdict_state")
+    deployment = models.OneToOneField(
+        "runs.Deployment", on_delete=models.CASCADE, related_name="verdict_state"
+    )
     level = models.CharField(max_length=10, default=grading.Level.NONE)
     rule = models.CharField(max_length=300, blank=True)
     changed_at = models.DateTimeField(null=True, blank=True)
@@ -166,12 +190,14 @@ class VerdictState(models.Model):
 class RollbackEpisode(models.Model):
     """A deployment's rollback, from the decision to the last rollback step."""
 
-    deployment = models.OneToOneField("runs.Deployment", on_delete=models.CASCADE,
-                                      related_name="rollback")
+    deployment = models.OneToOneField(
+        "runs.Deployment", on_delete=models.CASCADE, related_name="rollback"
+    )
     reason = models.TextField(max_length=1000)
     started_at = models.DateTimeField()
-    started_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True,
-                                   on_delete=models.SET_NULL, related_name="+")
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
     started_by_name = models.CharField(max_length=150)
     # The rollback phase's step budgets added up, when it started.
     budget_minutes = models.PositiveIntegerField(default=0)
@@ -182,9 +208,11 @@ class RollbackEpisode(models.Model):
     class Meta:
         constraints = [
             models.CheckConstraint(condition=~Q(reason=""), name="rollback_has_reason"),
-            models.CheckConstraint(condition=Q(completed_at__isnull=True)
-                                   | Q(completed_at__gte=models.F("started_at")),
-                                   name="rollback_completes_after_start"),
+            models.CheckConstraint(
+                condition=Q(completed_at__isnull=True)
+                | Q(completed_at__gte=models.F("started_at")),
+                name="rollback_completes_after_start",
+            ),
         ]
 
     def __str__(self):

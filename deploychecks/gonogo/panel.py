@@ -36,17 +36,19 @@ def signal_rows(deployment: Deployment, series=None) -> list[SignalRow]:
     for signal, readings in series:
         t = signal.thresholds
         last = readings[-1] if readings else None  # oldest first: the last decides
-        recent = [r.value for r in readings[-services.SPARKLINE_POINTS:]]
-        rows.append(SignalRow(
-            signal=signal,
-            grade=str(grading.grade(last.value, t)) if last else "",
-            last=last,
-            last_text=services.format_value(signal, last.value if last else None),
-            points=grading.sparkline_points(recent) if len(recent) > 1 else "",
-            green="—" if signal.is_boolean and t.yellow is None else grading.describe_green(t),
-            yellow=grading.describe_bound(t, "yellow"),
-            red=("yes" if signal.is_boolean else grading.describe_bound(t, "red")),
-        ))
+        recent = [r.value for r in readings[-services.SPARKLINE_POINTS :]]
+        rows.append(
+            SignalRow(
+                signal=signal,
+                grade=str(grading.grade(last.value, t)) if last else "",
+                last=last,
+                last_text=services.format_value(signal, last.value if last else None),
+                points=grading.sparkline_points(recent) if len(recent) > 1 else "",
+                green="—" if signal.is_boolean and t.yellow is None else grading.describe_green(t),
+                yellow=grading.describe_bound(t, "yellow"),
+                red=("yes" if signal.is_boolean else grading.describe_bound(t, "red")),
+            )
+        )
     return rows
 
 
@@ -54,8 +56,7 @@ def panel_context(deployment: Deployment, *, editable: bool, now=None) -> dict:
     now = now or timezone.now()
     series = services.load_series(deployment)
     episode = rollback.active_episode(deployment)
-    can_start = (editable and episode is None
-                 and deployment.status in ("in_progress", "monitoring"))
+    can_start = editable and episode is None and deployment.status in ("in_progress", "monitoring")
     budget = None
     if can_start:
         phase = rollback.rollback_phase(deployment)
@@ -72,8 +73,9 @@ def panel_context(deployment: Deployment, *, editable: bool, now=None) -> dict:
     }
 
 
-def page_context(deployment: Deployment, role: str | None, phases, *,
-                 signals: dict | None = None) -> dict:
+def page_context(
+    deployment: Deployment, role: str | None, phases, *, signals: dict | None = None
+) -> dict:
     """Everything the run page needs, and the phases rearranged for rollback mode.
 
     `signals` is this deployment's `panel_context` if the caller already has it.
@@ -88,12 +90,14 @@ def page_context(deployment: Deployment, role: str | None, phases, *,
         if phase is not None:
             view = rollback.build_view(deployment, episode, now=now, phase=phase)
     active = view is not None and episode.is_active and not deployment.is_finished
-    context.update({
-        "rollback": view,
-        "rollback_mode": active,
-        "phases": rollback.arrange_phases(phases, view if active else None),
-        "is_lead": role == "lead",
-    })
+    context.update(
+        {
+            "rollback": view,
+            "rollback_mode": active,
+            "phases": rollback.arrange_phases(phases, view if active else None),
+            "is_lead": role == "lead",
+        }
+    )
     if active:
         context["current"] = view.phase
     return context

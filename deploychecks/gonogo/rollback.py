@@ -30,8 +30,11 @@ DONE_STATES = (RunItem.State.DONE, RunItem.State.NA)
 
 
 def rollback_phase(deployment) -> RunPhase | None:
-    return RunPhase.objects.filter(deployment=deployment, is_rollback=True).order_by(
-        "position").first()
+    return (
+        RunPhase.objects.filter(deployment=deployment, is_rollback=True)
+        .order_by("position")
+        .first()
+    )
 
 
 def procedure_budget(deployment: Deployment, phase: RunPhase) -> int:
@@ -60,8 +63,9 @@ def _resync(deployment: Deployment, kind: str) -> int:
     deployment.seq += 1
     deployment.save(update_fields=["seq"])
     seq, pk = deployment.seq, deployment.pk
-    broadcast_on_commit(pk, lambda: run_event(seq=seq, kind=kind, resync=True,
-                                              allowed=access.allowed_user_ids(pk)))
+    broadcast_on_commit(
+        pk, lambda: run_event(seq=seq, kind=kind, resync=True, allowed=access.allowed_user_ids(pk))
+    )
     return seq
 
 
@@ -79,8 +83,9 @@ def _duration(seconds: float | None) -> str:
 
 
 @transaction.atomic
-def start_rollback(*, deployment_id: int, reason: str, user, request=None,
-                   now: datetime | None = None) -> RollbackEpisode:
+def start_rollback(
+    *, deployment_id: int, reason: str, user, request=None, now: datetime | None = None
+) -> RollbackEpisode:
     """Any engineer or the lead starts the rollback, giving a reason."""
     reason = (reason or "").strip()
     if not reason:
@@ -93,26 +98,42 @@ def start_rollback(*, deployment_id: int, reason: str, user, request=None,
     if not access.can_edit(role):
         raise NotAllowed("Only the lead and engineers of this deployment can start a rollback.")
     if deployment.status not in (S.IN_PROGRESS, S.MONITORING):
-        raise RunError(f"A deployment that is {deployment.get_status_display().lower()} "
-                       "cannot be rolled back.")
+        raise RunError(
+            f"A deployment that is {deployment.get_status_display().lower()} cannot be rolled back."
+        )
     if RollbackEpisode.objects.filter(deployment=deployment).exists():
         raise RunError("A rollback of this deployment has already been started.")
     phase = rollback_phase(deployment)
     if phase is None or not phase.steps.exists():
         raise RunError("This deployment's checklist has no rollback procedure with steps.")
     budget = procedure_budget(deployment, phase)
-    first_red = (VerdictState.objects.filter(deployment=deployment)
-                 .values_list("first_red_at", flat=True).first())
+    first_red = (
+        VerdictState.objects.filter(deployment=deployment)
+        .values_list("first_red_at", flat=True)
+        .first()
+    )
     decide = max(0, int((now - first_red).total_seconds())) if first_red else None
     episode = RollbackEpisode.objects.create(
-        deployment=deployment, reason=reason, started_at=now, started_by=user,
-        started_by_name=_name(user), budget_minutes=budget, decide_seconds=decide)
+        deployment=deployment,
+        reason=reason,
+        started_at=now,
+        started_by=user,
+        started_by_name=_name(user),
+        budget_minutes=budget,
+        decide_seconds=decide,
+    )
     seq = _resync(deployment, "rollback")
     decided = f"; decided {_duration(decide)} after the first RED verdict" if decide else ""
-    record_event(action="rollback.started", actor=user, deployment=deployment, seq=seq,
-                 target=episode, target_repr=f"budget {budget} min{decided}: {reason}"[:300],
-                 after={"reason": reason, "budget_minutes": budget,
-                        "time_to_decide_seconds": decide}, request=request)
+    record_event(
+        action="rollback.started",
+        actor=user,
+        deployment=deployment,
+        seq=seq,
+        target=episode,
+        target_repr=f"budget {budget} min{decided}: {reason}"[:300],
+        after={"reason": reason, "budget_minutes": budget, "time_to_decide_seconds": decide},
+        request=request,
+    )
     _public_changed(deployment)
     return episode
 
@@ -125,42 +146,62 @@ def item_changed(deployment: Deployment, item: RunItem, *, user, request=None) -
     """
     if item.step_id is None:  # most ticks: no query at all
         return
-    episode = RollbackEpisode.objects.filter(deployment=deployment,
-                                             completed_at__isnull=True).first()
+    episode = RollbackEpisode.objects.filter(
+        deployment=deployment, completed_at__isnull=True
+    ).first()
     if episode is None:
         return
     if not RunPhase.objects.filter(pk=item.phase_id, is_rollback=True).exists():
         return
     seq = _resync(deployment, "rollback")
-    step_open = (RunItem.objects.filter(step_id=item.step_id)
-                 .exclude(state__in=DONE_STATES).exists())
+    step_open = RunItem.objects.filter(step_id=item.step_id).exclude(state__in=DONE_STATES).exists()
     if item.state in DONE_STATES and not step_open:
         # The step is done: its time goes into the timeline now.
-        timing = next(t for t in build_view(deployment, episode).steps
-                      if t.step.pk == item.step_id)
+        timing = next(t for t in build_view(deployment, episode).steps if t.step.pk == item.step_id)
         over = f", over by {timing.overrun_by}" if timing.overrun else ""
-        record_event(action="rollback.step_completed", actor=user, deployment=deployment,
-                     seq=seq, target=timing.step,
-                     target_repr=(f"{timing.step.number}. {timing.step.title}: {timing.elapsed} "
-                                  f"of {timing.budget_minutes} min{over}")[:300],
-                     after={"seconds": round(timing.elapsed_seconds),
-                            "budget_minutes": timing.budget_minutes,
-                            "overrun": timing.overrun}, request=request)
-    remaining = (RunItem.objects.filter(phase_id=item.phase_id, step__isnull=False)
-                 .exclude(state__in=DONE_STATES).exists())
+        record_event(
+            action="rollback.step_completed",
+            actor=user,
+            deployment=deployment,
+            seq=seq,
+            target=timing.step,
+            target_repr=(
+                f"{timing.step.number}. {timing.step.title}: {timing.elapsed} "
+                f"of {timing.budget_minutes} min{over}"
+            )[:300],
+            after={
+                "seconds": round(timing.elapsed_seconds),
+                "budget_minutes": timing.budget_minutes,
+                "overrun": timing.overrun,
+            },
+            request=request,
+        )
+    remaining = (
+        RunItem.objects.filter(phase_id=item.phase_id, step__isnull=False)
+        .exclude(state__in=DONE_STATES)
+        .exists()
+    )
     if remaining:
         return
     from deploychecks.runs import services as runs_services
 
-    runs_services.change_status(deployment_id=deployment.pk, to=S.ROLLED_BACK, user=user,
-                                request=request, reason="Every rollback step is done.")
+    runs_services.change_status(
+        deployment_id=deployment.pk,
+        to=S.ROLLED_BACK,
+        user=user,
+        request=request,
+        reason="Every rollback step is done.",
+    )
 
 
 def status_changed(deployment: Deployment, before: str, to: str, *, user, request=None) -> None:
     """Hook from runs.services.change_status (inside its transaction, row locked)."""
     if to == S.ROLLED_BACK:
-        episode = (RollbackEpisode.objects.select_for_update()
-                   .filter(deployment=deployment, completed_at__isnull=True).first())
+        episode = (
+            RollbackEpisode.objects.select_for_update()
+            .filter(deployment=deployment, completed_at__isnull=True)
+            .first()
+        )
         if episode is not None:
             _complete(deployment, episode, user=user, request=request)
     _public_changed(deployment)
@@ -172,21 +213,40 @@ def _complete(deployment: Deployment, episode: RollbackEpisode, *, user, request
     episode.save(update_fields=["completed_at"])
     view = build_view(deployment, episode, now=episode.completed_at)
     total = (episode.completed_at - episode.started_at).total_seconds()
-    steps = [{"number": s.step.number, "title": s.step.title, "budget_minutes": s.budget_minutes,
-              "seconds": round(s.elapsed_seconds), "overrun": s.overrun}
-             for s in view.steps]
-    summary = ", ".join(f"{s['number']}. {_duration(s['seconds'])}"
-                        + (" (over)" if s["overrun"] else "") for s in steps)
+    steps = [
+        {
+            "number": s.step.number,
+            "title": s.step.title,
+            "budget_minutes": s.budget_minutes,
+            "seconds": round(s.elapsed_seconds),
+            "overrun": s.overrun,
+        }
+        for s in view.steps
+    ]
+    summary = ", ".join(
+        f"{s['number']}. {_duration(s['seconds'])}" + (" (over)" if s["overrun"] else "")
+        for s in steps
+    )
     deployment.seq += 1
     deployment.save(update_fields=["seq"])
     record_event(
-        action="rollback.completed", actor=user, deployment=deployment, seq=deployment.seq,
+        action="rollback.completed",
+        actor=user,
+        deployment=deployment,
+        seq=deployment.seq,
         target=episode,
-        target_repr=(f"in {_duration(total)} of {episode.budget_minutes} min; time to decide "
-                     f"{_duration(episode.decide_seconds)}; steps: {summary}")[:300],
-        after={"total_seconds": round(total), "budget_minutes": episode.budget_minutes,
-               "time_to_decide_seconds": episode.decide_seconds, "steps": steps},
-        request=request)
+        target_repr=(
+            f"in {_duration(total)} of {episode.budget_minutes} min; time to decide "
+            f"{_duration(episode.decide_seconds)}; steps: {summary}"
+        )[:300],
+        after={
+            "total_seconds": round(total),
+            "budget_minutes": episode.budget_minutes,
+            "time_to_decide_seconds": episode.decide_seconds,
+            "steps": steps,
+        },
+        request=request,
+    )
 
 
 def _public_changed(deployment: Deployment) -> None:
@@ -278,8 +338,13 @@ def follow_up_due(item: RunItem, rolled_back_at: datetime) -> datetime:
     return rolled_back_at + amount * unit
 
 
-def build_view(deployment: Deployment, episode: RollbackEpisode, *, now: datetime | None = None,
-               phase: RunPhase | None = None) -> RollbackView:
+def build_view(
+    deployment: Deployment,
+    episode: RollbackEpisode,
+    *,
+    now: datetime | None = None,
+    phase: RunPhase | None = None,
+) -> RollbackView:
     """Step timings (budget, elapsed, overrun) and follow-up due times.
 
     A step starts when the rollback started or the step before it finished,
@@ -289,9 +354,21 @@ def build_view(deployment: Deployment, episode: RollbackEpisode, *, now: datetim
     phase = phase or rollback_phase(deployment)
     view = RollbackView(episode=episode, phase=phase, now=now)
     steps = list(RunStep.objects.filter(phase=phase).order_by("position"))
-    items = list(RunItem.objects.filter(phase=phase).order_by("position")
-                 .only("pk", "step_id", "state", "changed_at", "title", "summary", "details",
-                       "section_id", "phase_id"))
+    items = list(
+        RunItem.objects.filter(phase=phase)
+        .order_by("position")
+        .only(
+            "pk",
+            "step_id",
+            "state",
+            "changed_at",
+            "title",
+            "summary",
+            "details",
+            "section_id",
+            "phase_id",
+        )
+    )
     start = episode.started_at
     active_found = False
     for step in steps:
@@ -301,14 +378,18 @@ def build_view(deployment: Deployment, episode: RollbackEpisode, *, now: datetim
         if complete and not active_found:
             ended = max([i.changed_at for i in step_items if i.changed_at] or [start])
             ended = max(ended, start)
-            view.steps.append(StepTiming(step, budget, "done", start, ended,
-                                         (ended - start).total_seconds()))
+            view.steps.append(
+                StepTiming(step, budget, "done", start, ended, (ended - start).total_seconds())
+            )
             start = ended
         elif not active_found:
             active_found = True
             end = episode.completed_at or now
-            view.steps.append(StepTiming(step, budget, "active", start, None,
-                                         max(0.0, (end - start).total_seconds())))
+            view.steps.append(
+                StepTiming(
+                    step, budget, "active", start, None, max(0.0, (end - start).total_seconds())
+                )
+            )
         else:
             view.steps.append(StepTiming(step, budget, "pending", None, None, 0.0))
     rolled_back_at = episode.completed_at

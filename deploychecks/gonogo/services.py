@@ -88,9 +88,18 @@ def check_observed_at(observed_at: datetime | None, now: datetime) -> datetime:
 
 
 @transaction.atomic
-def record_reading(*, deployment_id: int, signal_name: str, value, observed_at=None,
-                   note: str = "", user=None, token: IngestToken | None = None,
-                   request=None, now: datetime | None = None) -> Reading:
+def record_reading(
+    *,
+    deployment_id: int,
+    signal_name: str,
+    value,
+    observed_at=None,
+    note: str = "",
+    user=None,
+    token: IngestToken | None = None,
+    request=None,
+    now: datetime | None = None,
+) -> Reading:
     """Store one reading of a signal, regrade it and re-judge the deployment.
 
     Either a person (`user`, an engineer or the lead) or an ingest `token`
@@ -105,36 +114,48 @@ def record_reading(*, deployment_id: int, signal_name: str, value, observed_at=N
     if token is None:
         role = access.role_of(user, deployment) if user is not None else None
         if not access.can_edit(role):
-            raise NotAllowed("Only the lead and engineers of this deployment can record "
-                             "readings.")
+            raise NotAllowed("Only the lead and engineers of this deployment can record readings.")
     elif token.deployment_id != deployment.pk or token.revoked_at is not None:
         raise NotAllowed("This token is not valid for this deployment.")
     if deployment.is_finished:
-        raise NotAllowed(f"This deployment is {deployment.get_status_display().lower()}; "
-                         "it takes no more readings.")
-    signal = DeploymentSignal.objects.filter(deployment=deployment,
-                                             name__iexact=str(signal_name or "").strip()).first()
+        raise NotAllowed(
+            f"This deployment is {deployment.get_status_display().lower()}; "
+            "it takes no more readings."
+        )
+    signal = DeploymentSignal.objects.filter(
+        deployment=deployment, name__iexact=str(signal_name or "").strip()
+    ).first()
     if signal is None:
         known = ", ".join(deployment.signals.values_list("name", flat=True)) or "none"
         raise SignalError(f"Unknown signal {str(signal_name)[:80]!r}. Known signals: {known}.")
     value = parse_value(value, signal)
     observed_at = check_observed_at(observed_at, now)
     reading = Reading.objects.create(
-        signal=signal, value=value, observed_at=observed_at, note=note,
+        signal=signal,
+        value=value,
+        observed_at=observed_at,
+        note=note,
         source=Reading.Source.INGEST if token else Reading.Source.MANUAL,
         recorded_by=user if token is None else None,
         recorded_by_name=(_name(user) if token is None else f"token {token.name}"),
-        token=token)
+        token=token,
+    )
     if token is not None:
         IngestToken.objects.filter(pk=token.pk).update(last_used_at=now)
     seq = bump_seq(deployment)
     seqs = [seq]
     if token is None:
         # A person's reading is audited; a monitoring feed's only when it changes a grade.
-        record_event(action="reading.recorded", actor=user, deployment=deployment, seq=seq,
-                     target=signal, target_repr=f"{signal.name}: {format_value(signal, value)}",
-                     after={"value": value, "observed_at": observed_at, "note": note},
-                     request=request)
+        record_event(
+            action="reading.recorded",
+            actor=user,
+            deployment=deployment,
+            seq=seq,
+            target=signal,
+            target_repr=f"{signal.name}: {format_value(signal, value)}",
+            after={"value": value, "observed_at": observed_at, "note": note},
+            request=request,
+        )
     new_grade = grading.grade(latest_value(signal), signal.thresholds)
     if new_grade != signal.grade:
         before = signal.grade or "none"
@@ -143,20 +164,29 @@ def record_reading(*, deployment_id: int, signal_name: str, value, observed_at=N
         if token is None:  # the reading's own number is taken by its audit event
             seq = bump_seq(deployment)
             seqs.append(seq)
-        record_event(action="signal.grade_changed", actor=user, deployment=deployment, seq=seq,
-                     target=signal,
-                     target_repr=f"{signal.name}: {before} → {new_grade} "
-                                 f"({format_value(signal, value)})",
-                     before={"grade": before}, after={"grade": str(new_grade), "value": value},
-                     request=request)
+        record_event(
+            action="signal.grade_changed",
+            actor=user,
+            deployment=deployment,
+            seq=seq,
+            target=signal,
+            target_repr=f"{signal.name}: {before} → {new_grade} ({format_value(signal, value)})",
+            before={"grade": before},
+            after={"grade": str(new_grade), "value": value},
+            request=request,
+        )
     seqs.extend(_judge(deployment, now=now, actor=user, request=request))
     broadcast_panel(deployment, seqs)
     return reading
 
 
 def latest_value(signal: DeploymentSignal) -> float:
-    return (Reading.objects.filter(signal=signal).order_by("-observed_at", "-pk")
-            .values_list("value", flat=True).first())
+    return (
+        Reading.objects.filter(signal=signal)
+        .order_by("-observed_at", "-pk")
+        .values_list("value", flat=True)
+        .first()
+    )
 
 
 def format_value(signal, value: float | None) -> str:
@@ -174,11 +204,17 @@ def load_series(deployment: Deployment) -> list[tuple[DeploymentSignal, list[Rea
     """Each signal with its latest READINGS_WINDOW readings, oldest first (two queries)."""
     signals = list(DeploymentSignal.objects.filter(deployment=deployment).order_by("position"))
     by_signal: dict[int, list[Reading]] = {s.pk: [] for s in signals}
-    newest_first = Window(RowNumber(), partition_by=[F("signal_id")],
-                          order_by=[F("observed_at").desc(), F("pk").desc()])
-    readings = (Reading.objects.filter(signal__deployment=deployment)
-                .annotate(rank=newest_first).filter(rank__lte=READINGS_WINDOW)
-                .order_by("observed_at", "pk"))
+    newest_first = Window(
+        RowNumber(),
+        partition_by=[F("signal_id")],
+        order_by=[F("observed_at").desc(), F("pk").desc()],
+    )
+    readings = (
+        Reading.objects.filter(signal__deployment=deployment)
+        .annotate(rank=newest_first)
+        .filter(rank__lte=READINGS_WINDOW)
+        .order_by("observed_at", "pk")
+    )
     for reading in readings:
         by_signal[reading.signal_id].append(reading)
     return [(s, by_signal[s.pk]) for s in signals]
@@ -186,13 +222,17 @@ def load_series(deployment: Deployment) -> list[tuple[DeploymentSignal, list[Rea
 
 def as_series(signal: DeploymentSignal, readings) -> grading.Series:
     return grading.Series(
-        name=signal.name, unit=signal.unit, boolean=signal.is_boolean,
+        name=signal.name,
+        unit=signal.unit,
+        boolean=signal.is_boolean,
         thresholds=signal.thresholds,
-        readings=[grading.Reading(r.observed_at, r.value) for r in readings])
+        readings=[grading.Reading(r.observed_at, r.value) for r in readings],
+    )
 
 
-def current_verdict(deployment: Deployment, now: datetime | None = None,
-                    series=None) -> grading.Verdict:
+def current_verdict(
+    deployment: Deployment, now: datetime | None = None, series=None
+) -> grading.Verdict:
     series = series if series is not None else load_series(deployment)
     return grading.verdict([as_series(s, r) for s, r in series], now or timezone.now())
 
@@ -215,12 +255,17 @@ def _judge(deployment: Deployment, *, now: datetime, actor=None, request=None) -
         state.first_red_at = result.since or now
     state.save()
     seq = bump_seq(deployment)
-    record_event(action="verdict.changed", actor=actor, deployment=deployment, seq=seq,
-                 target=deployment,
-                 target_repr=f"{result.level.upper()} — {result.headline}: {result.rule}",
-                 before={"level": before}, after={"level": str(result.level),
-                                                  "rule": result.rule, "since": result.since},
-                 request=request)
+    record_event(
+        action="verdict.changed",
+        actor=actor,
+        deployment=deployment,
+        seq=seq,
+        target=deployment,
+        target_repr=f"{result.level.upper()} — {result.headline}: {result.rule}",
+        before={"level": before},
+        after={"level": str(result.level), "rule": result.rule, "since": result.since},
+        request=request,
+    )
     escalated = _rank(result.level) > _rank(before)
     if escalated and result.level in (grading.Level.YELLOW, grading.Level.RED):
         transaction.on_commit(lambda: notify_verdict(deployment.pk, result))
@@ -236,9 +281,13 @@ def judge_open_deployments(now: datetime | None = None) -> int:
     can fire with no new reading). Returns how many verdicts changed."""
     now = now or timezone.now()
     changed = 0
-    running = (Deployment.objects.filter(status__in=["in_progress", "monitoring"],
-                                         signals__grade__in=["red", "yellow"])
-               .distinct().values_list("pk", flat=True))
+    running = (
+        Deployment.objects.filter(
+            status__in=["in_progress", "monitoring"], signals__grade__in=["red", "yellow"]
+        )
+        .distinct()
+        .values_list("pk", flat=True)
+    )
     for pk in running:
         with transaction.atomic():
             deployment = Deployment.objects.select_for_update().get(pk=pk)
@@ -257,8 +306,10 @@ def notify_verdict(deployment_id: int, result: grading.Verdict) -> None:
     not hold up the reading that changed the verdict).
     """
     deployment = Deployment.objects.select_related("lead").get(pk=deployment_id)
-    subject = (f"[Deploychecks] {deployment.service} {deployment.version}: "
-               f"{result.level.upper()} — {result.headline}")
+    subject = (
+        f"[Deploychecks] {deployment.service} {deployment.version}: "
+        f"{result.level.upper()} — {result.headline}"
+    )
     url = f"{settings.SITE_URL}{deployment.get_absolute_url()}"
     lead = deployment.lead
     if lead is not None and lead.email:
@@ -312,8 +363,15 @@ def broadcast_panel(deployment: Deployment, seqs: list[int]) -> None:
         html_read = render_panel(fresh, editable=False)
         allowed = access.allowed_user_ids(deployment_id)
         for seq in seqs:
-            send_to_deployment(deployment_id, run_event(
-                seq=seq, kind="signals", allowed=allowed, html_edit=html_edit,
-                html_read=html_read))
+            send_to_deployment(
+                deployment_id,
+                run_event(
+                    seq=seq,
+                    kind="signals",
+                    allowed=allowed,
+                    html_edit=html_edit,
+                    html_read=html_read,
+                ),
+            )
 
     transaction.on_commit(send)

@@ -30,8 +30,11 @@ def post_verdict_webhook(deployment_id: int, text: str) -> None:
     url, secret = target
     body = json.dumps({"text": text}).encode()
     timestamp = str(int(time.time()))
-    headers = {"Content-Type": "application/json", "User-Agent": "Deploychecks-GoNoGo/1",
-               "X-Deploychecks-Timestamp": timestamp}
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "Deploychecks-GoNoGo/1",
+        "X-Deploychecks-Timestamp": timestamp,
+    }
     if secret:
         headers["X-Deploychecks-Signature"] = sign(secret, timestamp, body)
     request = urllib.request.Request(url, data=body, headers=headers, method="POST")

@@ -29,8 +29,9 @@ def _require_lead(user, deployment: Deployment) -> None:
 
 
 @transaction.atomic
-def create_ingest_token(*, deployment_id: int, name: str, user,
-                        request=None) -> tuple[IngestToken, str]:
+def create_ingest_token(
+    *, deployment_id: int, name: str, user, request=None
+) -> tuple[IngestToken, str]:
     """A new token; the secret is returned once and never stored."""
     name = (name or "").strip()
     if not name:
@@ -40,11 +41,21 @@ def create_ingest_token(*, deployment_id: int, name: str, user,
     deployment = Deployment.objects.select_for_update().get(pk=deployment_id)
     _require_lead(user, deployment)
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    token = IngestToken.objects.create(deployment=deployment, name=name,
-                                       token_hash=hash_token(secret), prefix=secret[:10],
-                                       created_by=user)
-    record_event(action="ingest_token.created", actor=user, deployment=deployment,
-                 seq=bump_seq(deployment), target=token, request=request)
+    token = IngestToken.objects.create(
+        deployment=deployment,
+        name=name,
+        token_hash=hash_token(secret),
+        prefix=secret[:10],
+        created_by=user,
+    )
+    record_event(
+        action="ingest_token.created",
+        actor=user,
+        deployment=deployment,
+        seq=bump_seq(deployment),
+        target=token,
+        request=request,
+    )
     return token, secret
 
 
@@ -52,16 +63,23 @@ def create_ingest_token(*, deployment_id: int, name: str, user,
 def revoke_ingest_token(*, deployment_id: int, token_id: int, user, request=None) -> bool:
     deployment = Deployment.objects.select_for_update().get(pk=deployment_id)
     _require_lead(user, deployment)
-    token = IngestToken.objects.select_for_update().filter(
-        pk=token_id, deployment=deployment).first()
+    token = (
+        IngestToken.objects.select_for_update().filter(pk=token_id, deployment=deployment).first()
+    )
     if token is None:
         raise SignalError("No such token.")
     if token.revoked_at is not None:
         return False
     token.revoked_at = timezone.now()
     token.save(update_fields=["revoked_at"])
-    record_event(action="ingest_token.revoked", actor=user, deployment=deployment,
-                 seq=bump_seq(deployment), target=token, request=request)
+    record_event(
+        action="ingest_token.revoked",
+        actor=user,
+        deployment=deployment,
+        seq=bump_seq(deployment),
+        target=token,
+        request=request,
+    )
     return True
 
 
@@ -69,5 +87,6 @@ def authenticate_ingest(deployment_id: int, secret: str) -> IngestToken | None:
     """The live token with this secret for this deployment, or None."""
     if not secret or not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
         return None
-    return IngestToken.objects.filter(token_hash=hash_token(secret), deployment_id=deployment_id,
-                                      revoked_at__isnull=True).first()
+    return IngestToken.objects.filter(
+        token_hash=hash_token(secret), deployment_id=deployment_id, revoked_at__isnull=True
+    ).first()

@@ -26,10 +26,10 @@ def _panel_response(request, deployment, role, *, status=200, error="", form_dat
     """The signals panel; after a recorded reading also an empty form (out of band)."""
     context = panel.panel_context(deployment, editable=access.can_edit(role))
     context.update({"reading_error": error, "reading_data": form_data or {}, "oob": True})
-    parts = ["signals"] if error or not context["gonogo_editable"] else ["signals",
-                                                                          "reading-form"]
-    html = "".join(render_to_string(f"{panel.PANEL}#{name}", context, request=request)
-                   for name in parts)
+    parts = ["signals"] if error or not context["gonogo_editable"] else ["signals", "reading-form"]
+    html = "".join(
+        render_to_string(f"{panel.PANEL}#{name}", context, request=request) for name in parts
+    )
     return HttpResponse(html, status=status)
 
 
@@ -41,19 +41,30 @@ def add_reading(request, pk):
     if not form.is_valid():
         first = next(iter(form.errors.values()))[0]
         field = next(iter(form.errors))
-        return _panel_response(request, deployment, role, status=422,
-                               error=f"{field.replace('_', ' ').capitalize()}: {first}",
-                               form_data=request.POST)
+        return _panel_response(
+            request,
+            deployment,
+            role,
+            status=422,
+            error=f"{field.replace('_', ' ').capitalize()}: {first}",
+            form_data=request.POST,
+        )
     data = form.cleaned_data
     try:
         services.record_reading(
-            deployment_id=deployment.pk, signal_name=data["signal"], value=data["value"],
-            observed_at=data["observed_at"], note=data["note"], user=request.user,
-            request=request)
+            deployment_id=deployment.pk,
+            signal_name=data["signal"],
+            value=data["value"],
+            observed_at=data["observed_at"],
+            note=data["note"],
+            user=request.user,
+            request=request,
+        )
     except RunError as exc:
         status = 403 if isinstance(exc, NotAllowed) else 422
-        return _panel_response(request, deployment, role, status=status, error=exc.message,
-                               form_data=request.POST)
+        return _panel_response(
+            request, deployment, role, status=status, error=exc.message, form_data=request.POST
+        )
     deployment.refresh_from_db()
     return _panel_response(request, deployment, role)
 
@@ -62,8 +73,12 @@ def add_reading(request, pk):
 def start_rollback(request, pk):
     deployment, role = access.get_deployment_for(request.user, pk)
     try:
-        rollback.start_rollback(deployment_id=deployment.pk, reason=request.POST.get("reason", ""),
-                                user=request.user, request=request)
+        rollback.start_rollback(
+            deployment_id=deployment.pk,
+            reason=request.POST.get("reason", ""),
+            user=request.user,
+            request=request,
+        )
     except RunError as exc:
         if not request.htmx:
             messages.error(request, exc.message)
@@ -97,12 +112,18 @@ def ingest_reading(request, pk):
         return _error(405, "Use POST.", Allow="POST")
     scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
-        return _error(401, "Missing token: send the header “Authorization: Bearer <token>”.",
-                      WWW_Authenticate="Bearer")
+        return _error(
+            401,
+            "Missing token: send the header “Authorization: Bearer <token>”.",
+            WWW_Authenticate="Bearer",
+        )
     token = tokens.authenticate_ingest(pk, secret.strip())
     if token is None:
-        return _error(401, "The token is wrong, revoked, or not for this deployment.",
-                      WWW_Authenticate='Bearer error="invalid_token"')
+        return _error(
+            401,
+            "The token is wrong, revoked, or not for this deployment.",
+            WWW_Authenticate='Bearer error="invalid_token"',
+        )
     if request.content_type != "application/json":
         return _error(415, "Send the reading as JSON (Content-Type: application/json).")
     try:
@@ -141,18 +162,30 @@ def ingest_reading(request, pk):
         observed_at = parsed
     try:
         reading = services.record_reading(
-            deployment_id=pk, signal_name=data["signal"], value=data["value"],
-            observed_at=observed_at, note=note, token=token, request=request)
+            deployment_id=pk,
+            signal_name=data["signal"],
+            value=data["value"],
+            observed_at=observed_at,
+            note=note,
+            token=token,
+            request=request,
+        )
     except NotAllowed as exc:
         return _error(409, exc.message)
     except RunError as exc:
         return _error(422, exc.message)
     signal = reading.signal
     signal.refresh_from_db(fields=["grade"])
-    return JsonResponse({
-        "id": reading.pk, "signal": signal.name, "value": reading.value,
-        "observed_at": reading.observed_at.isoformat(), "grade": signal.grade,
-    }, status=201)
+    return JsonResponse(
+        {
+            "id": reading.pk,
+            "signal": signal.name,
+            "value": reading.value,
+            "observed_at": reading.observed_at.isoformat(),
+            "grade": signal.grade,
+        },
+        status=201,
+    )
 
 
 # --- The lead's page: ingest tokens ----------------------------------------------------
@@ -174,20 +207,30 @@ def ingest_tokens(request, pk):
         try:
             if request.POST.get("revoke"):
                 token_id = int(request.POST["revoke"]) if request.POST["revoke"].isdigit() else 0
-                tokens.revoke_ingest_token(deployment_id=deployment.pk, token_id=token_id,
-                                             user=request.user, request=request)
+                tokens.revoke_ingest_token(
+                    deployment_id=deployment.pk,
+                    token_id=token_id,
+                    user=request.user,
+                    request=request,
+                )
                 messages.success(request, "Token revoked: it no longer works.")
                 return redirect("gonogo:tokens", pk=deployment.pk)
             _, new_secret = tokens.create_ingest_token(
-                deployment_id=deployment.pk, name=request.POST.get("name", ""),
-                user=request.user, request=request)
+                deployment_id=deployment.pk,
+                name=request.POST.get("name", ""),
+                user=request.user,
+                request=request,
+            )
         except RunError as exc:
             error = exc.message
     context = {
-        "deployment": deployment, "tokens": IngestToken.objects.filter(deployment=deployment),
-        "new_secret": new_secret, "error": error,
+        "deployment": deployment,
+        "tokens": IngestToken.objects.filter(deployment=deployment),
+        "new_secret": new_secret,
+        "error": error,
         "ingest_url": request.build_absolute_uri(f"/api/deployments/{deployment.pk}/readings"),
-        "signals": deployment.signals.all(), "now": timezone.now(),
+        "signals": deployment.signals.all(),
+        "now": timezone.now(),
     }
     response = render(request, "gonogo/tokens.html", context, status=422 if error else 200)
     if new_secret:
@@ -207,23 +250,36 @@ def template_signals(request, template_id):
     if request.method == "POST":
         formset = SignalDefinitionFormSet(request.POST)
         if formset.is_valid():
-            rows = [f.cleaned_data for f in formset.forms
-                    if f.cleaned_data and not f.cleaned_data.get("DELETE")
-                    and (f.cleaned_data.get("name") or "").strip()]
+            rows = [
+                f.cleaned_data
+                for f in formset.forms
+                if f.cleaned_data
+                and not f.cleaned_data.get("DELETE")
+                and (f.cleaned_data.get("name") or "").strip()
+            ]
             try:
-                changed = definitions.save_signal_definitions(revision=revision, rows=rows,
-                                                           user=request.user, request=request)
+                changed = definitions.save_signal_definitions(
+                    revision=revision, rows=rows, user=request.user, request=request
+                )
             except RunError as exc:
                 error = exc.message
             else:
-                messages.success(request, "Thresholds saved; new deployments use them."
-                                 if changed else "Nothing changed.")
+                messages.success(
+                    request,
+                    "Thresholds saved; new deployments use them."
+                    if changed
+                    else "Nothing changed.",
+                )
                 return redirect("gonogo:template_signals", template_id=template.pk)
         else:
             error = "Some fields are not valid; see the marked rows."
     else:
-        formset = SignalDefinitionFormSet(initial=[
-            d.threshold_fields() for d in definitions.definitions_for(revision)])
-    return render(request, "gonogo/template_signals.html",
-                  {"template": template, "revision": revision, "formset": formset,
-                   "error": error}, status=422 if error else 200)
+        formset = SignalDefinitionFormSet(
+            initial=[d.threshold_fields() for d in definitions.definitions_for(revision)]
+        )
+    return render(
+        request,
+        "gonogo/template_signals.html",
+        {"template": template, "revision": revision, "formset": formset, "error": error},
+        status=422 if error else 200,
+    )

@@ -39,8 +39,13 @@ STATUS_ORDER = (S.COMPLETED, S.ROLLED_BACK, S.ABORTED, S.MONITORING, S.IN_PROGRE
 CACHE_SECONDS = 15 * 60
 CACHE_PREFIX = "analytics:v1"
 # Reminder acknowledgement buckets: (label, upper bound in minutes or None).
-ACK_BUCKETS = (("under 5 min", 5), ("5–15 min", 15), ("15–60 min", 60), ("1–4 h", 240),
-               ("4 h or more", None))
+ACK_BUCKETS = (
+    ("under 5 min", 5),
+    ("5–15 min", 15),
+    ("15–60 min", 60),
+    ("1–4 h", 240),
+    ("4 h or more", None),
+)
 TOP_ITEMS = 10
 # The charts that count deployments still running; the others only finished ones.
 COUNTS_UNFINISHED = {"deployments-per-week"}
@@ -56,8 +61,9 @@ class Filters:
     date_to: date | None = None
 
     def cache_part(self) -> str:
-        raw = "\x1f".join([self.service, self.environment, str(self.date_from or ""),
-                           str(self.date_to or "")])
+        raw = "\x1f".join(
+            [self.service, self.environment, str(self.date_from or ""), str(self.date_to or "")]
+        )
         return hashlib.sha256(raw.encode()).hexdigest()[:20]
 
 
@@ -99,7 +105,8 @@ def scope(user, filters: Filters, *, manager: bool | None = None) -> QuerySet:
         deployments = Deployment.objects.all()
     else:
         deployments = Deployment.objects.filter(
-            pk__in=access.visible_deployments(user).order_by().values("pk"))
+            pk__in=access.visible_deployments(user).order_by().values("pk")
+        )
     deployments = deployments.annotate(when=Coalesce("started_at", "created_at")).order_by()
     if filters.service:
         deployments = deployments.filter(service=filters.service)
@@ -121,8 +128,12 @@ def filter_choices(user, *, manager: bool | None = None) -> tuple[list[str], lis
 
     One query for both: the pairs are few (services × environments).
     """
-    pairs = (scope(user, Filters(), manager=manager).values_list("service", "environment")
-             .distinct().order_by())
+    pairs = (
+        scope(user, Filters(), manager=manager)
+        .values_list("service", "environment")
+        .distinct()
+        .order_by()
+    )
     services, environments = set(), set()
     for service, environment in pairs:
         services.add(service)
@@ -147,8 +158,12 @@ def _local_day(value) -> date:
 
 def deployments_per_week(deployments: QuerySet) -> Result:
     """Count per week (Monday) of `when`, split by status; empty weeks in between are rows too."""
-    counts = (deployments.annotate(week=TruncWeek("when")).values("week", "status")
-              .annotate(n=Count("pk")).order_by())
+    counts = (
+        deployments.annotate(week=TruncWeek("when"))
+        .values("week", "status")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
     by_week: dict[date, dict[str, int]] = {}
     for row in counts:
         by_week.setdefault(_local_day(row["week"]), {})[row["status"]] = row["n"]
@@ -165,11 +180,13 @@ def deployments_per_week(deployments: QuerySet) -> Result:
 
 def rollback_rate(deployments: QuerySet) -> Result:
     """Per month of `when`: finished deployments, those rolled back, and the rate in %."""
-    counts = (deployments.filter(status__in=FINISHED).annotate(month=TruncMonth("when"))
-              .values("month")
-              .annotate(finished=Count("pk"),
-                        rolled_back=Count("pk", filter=Q(status=S.ROLLED_BACK)))
-              .order_by())
+    counts = (
+        deployments.filter(status__in=FINISHED)
+        .annotate(month=TruncMonth("when"))
+        .values("month")
+        .annotate(finished=Count("pk"), rolled_back=Count("pk", filter=Q(status=S.ROLLED_BACK)))
+        .order_by()
+    )
     by_month = {_local_day(row["month"]): (row["finished"], row["rolled_back"]) for row in counts}
     if not by_month:
         return Result([], [])
@@ -193,17 +210,24 @@ def phase_durations(deployments: QuerySet) -> Result:
     nest aggregates, so the per-phase spans (an ORM query) become a derived
     table for the median per title.
     """
-    spans = (RunItem.objects
-             .filter(deployment__in=_finished_ids(deployments),
-                     state__in=[RunItem.State.DONE, RunItem.State.NA], changed_at__isnull=False)
-             # No ordering: RunItem's default one would join phases and deployments.
-             .order_by().values("phase_id")
-             .annotate(span=Max("changed_at") - Min("changed_at")))
+    spans = (
+        RunItem.objects.filter(
+            deployment__in=_finished_ids(deployments),
+            state__in=[RunItem.State.DONE, RunItem.State.NA],
+            changed_at__isnull=False,
+        )
+        # No ordering: RunItem's default one would join phases and deployments.
+        .order_by()
+        .values("phase_id")
+        .annotate(span=Max("changed_at") - Min("changed_at"))
+    )
     inner, params = spans.query.sql_with_params()
     median = percentile_sql(connection, "spans.span", 0.5)
-    sql = (f"SELECT phase.title, COUNT(*), {median} FROM ({inner}) spans "
-           f"JOIN {RunPhase._meta.db_table} phase ON phase.id = spans.phase_id "
-           "GROUP BY phase.title ORDER BY MIN(phase.position), phase.title")
+    sql = (
+        f"SELECT phase.title, COUNT(*), {median} FROM ({inner}) spans "
+        f"JOIN {RunPhase._meta.db_table} phase ON phase.id = spans.phase_id "
+        "GROUP BY phase.title ORDER BY MIN(phase.position), phase.title"
+    )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = [(title, n, _minutes(value)) for title, n, value in cursor.fetchall()]
@@ -220,14 +244,20 @@ def skipped_items(deployments: QuerySet) -> Result:
     """
     State = RunItem.State
     # One IN over the finished deployments (an OR of two IN lists is twice as slow).
-    counts = (RunItem.objects.filter(deployment__in=_finished_ids(deployments))
-              .filter(Q(state=State.NA) | Q(state=State.OPEN, deployment__status=S.COMPLETED,
-                                            phase__is_rollback=False))
-              .values("title")
-              .annotate(na=Count("pk", filter=Q(state=State.NA)),
-                        skipped=Count("pk", filter=Q(state=State.OPEN)),
-                        total=Count("pk"))
-              .order_by("-total", "-na", "title")[:TOP_ITEMS])
+    counts = (
+        RunItem.objects.filter(deployment__in=_finished_ids(deployments))
+        .filter(
+            Q(state=State.NA)
+            | Q(state=State.OPEN, deployment__status=S.COMPLETED, phase__is_rollback=False)
+        )
+        .values("title")
+        .annotate(
+            na=Count("pk", filter=Q(state=State.NA)),
+            skipped=Count("pk", filter=Q(state=State.OPEN)),
+            total=Count("pk"),
+        )
+        .order_by("-total", "-na", "title")[:TOP_ITEMS]
+    )
     return Result([(r["title"], r["na"], r["skipped"], r["total"]) for r in counts], [])
 
 
@@ -238,16 +268,23 @@ def signoff_delays(deployments: QuerySet) -> Result:
     sign-off given before go-live counts as a negative delay.
     """
     delay = F("created_at") - Coalesce("deployment__go_live_at", "deployment__started_at")
-    counts = (SignOff.objects
-              .filter(deployment__in=_finished_ids(deployments),
-                      status__in=[SignOff.Status.VALID, SignOff.Status.STALE,
-                                  SignOff.Status.SUPERSEDED])
-              .values("role__name")
-              .annotate(n=Count("pk"), median=Percentile(delay, 0.5), p90=Percentile(delay, 0.9),
-                        position=Min("role__position"))
-              .order_by("position", "role__name"))
-    return Result([(r["role__name"], r["n"], _minutes(r["median"]), _minutes(r["p90"]))
-                   for r in counts], [])
+    counts = (
+        SignOff.objects.filter(
+            deployment__in=_finished_ids(deployments),
+            status__in=[SignOff.Status.VALID, SignOff.Status.STALE, SignOff.Status.SUPERSEDED],
+        )
+        .values("role__name")
+        .annotate(
+            n=Count("pk"),
+            median=Percentile(delay, 0.5),
+            p90=Percentile(delay, 0.9),
+            position=Min("role__position"),
+        )
+        .order_by("position", "role__name")
+    )
+    return Result(
+        [(r["role__name"], r["n"], _minutes(r["median"]), _minutes(r["p90"])) for r in counts], []
+    )
 
 
 def reminder_acknowledgements(deployments: QuerySet) -> Result:
@@ -259,15 +296,22 @@ def reminder_acknowledgements(deployments: QuerySet) -> Result:
     """
     grace = timedelta(seconds=settings.REMINDER_LATE_AFTER_SECONDS)
     acked = Q(acknowledged_at__isnull=False)
-    within = {limit: Count("pk", filter=acked & Q(acknowledged_at__lt=F("sent_at")
-                                                   + timedelta(minutes=limit)))
-              for _, limit in ACK_BUCKETS if limit}
-    numbers = (Reminder.objects
-               .filter(deployment__in=_finished_ids(deployments), sent_at__isnull=False)
-               .aggregate(sent=Count("pk"), late=Count("pk", filter=Q(late_by__gt=grace)),
-                          acked=Count("pk", filter=acked),
-                          median=Percentile(F("acknowledged_at") - F("sent_at"), 0.5),
-                          **{f"within_{limit}": count for limit, count in within.items()}))
+    within = {
+        limit: Count(
+            "pk", filter=acked & Q(acknowledged_at__lt=F("sent_at") + timedelta(minutes=limit))
+        )
+        for _, limit in ACK_BUCKETS
+        if limit
+    }
+    numbers = Reminder.objects.filter(
+        deployment__in=_finished_ids(deployments), sent_at__isnull=False
+    ).aggregate(
+        sent=Count("pk"),
+        late=Count("pk", filter=Q(late_by__gt=grace)),
+        acked=Count("pk", filter=acked),
+        median=Percentile(F("acknowledged_at") - F("sent_at"), 0.5),
+        **{f"within_{limit}": count for limit, count in within.items()},
+    )
     if not numbers["acked"]:
         rows = []
     else:
@@ -277,42 +321,69 @@ def reminder_acknowledgements(deployments: QuerySet) -> Result:
             rows.append((label, cumulative - below))
             below = cumulative
     median = _minutes(numbers["median"])
-    facts = [("Acknowledged", f"{numbers['acked']} of {numbers['sent']} sent"),
-             ("Median time to acknowledge", "—" if median is None else f"{median} min"),
-             ("Sent late", f"{numbers['late']} of {numbers['sent']}")]
+    facts = [
+        ("Acknowledged", f"{numbers['acked']} of {numbers['sent']} sent"),
+        ("Median time to acknowledge", "—" if median is None else f"{median} min"),
+        ("Sent late", f"{numbers['late']} of {numbers['sent']}"),
+    ]
     return Result(rows, facts)
 
 
-CHARTS = {chart.slug: chart for chart in (
-    Chart("deployments-per-week", "Deployments per week by outcome",
-          "Deployments counted in the week (starting Monday) they started, or were created if "
-          "they never started, stacked by their status.",
-          ("Week", *(S(status).label for status in STATUS_ORDER), "Total"),
-          deployments_per_week),
-    Chart("rollback-rate", "Rollback rate over time",
-          "Per month: rolled back ÷ finished (completed, rolled back or aborted) deployments "
-          "that started that month.",
-          ("Month", "Finished", "Rolled back", "Rollback rate (%)"), rollback_rate),
-    Chart("phase-duration", "Median duration per phase",
-          "A phase lasts from its first to its last item marked done or N/A; the median over "
-          "finished deployments, phases grouped by title.",
-          ("Phase", "Deployments", "Median (minutes)"), phase_durations),
-    Chart("skipped-items", "Most skipped or N/A items",
-          f"The {TOP_ITEMS} item titles most often marked N/A in finished deployments or "
-          "left open (skipped) in completed ones, outside the rollback procedure; ranked by "
-          "the two together.",
-          ("Item", "N/A", "Left open", "Total"), skipped_items),
-    Chart("signoff-delay", "Sign-off delay per role",
-          "Time from go-live (the start if it never went live) to each valid, stale or "
-          "superseded sign-off in finished deployments: median and 90th percentile per role.",
-          ("Role", "Sign-offs", "Median (minutes)", "90th percentile (minutes)"),
-          signoff_delays),
-    Chart("reminder-ack", "Reminder acknowledgement time",
-          "Time from sending to acknowledgement of reminders in finished deployments; "
-          "sent late counts those that went out after the grace the dispatcher allows past "
-          "their due time.",
-          ("Time to acknowledge", "Reminders"), reminder_acknowledgements),
-)}
+CHARTS = {
+    chart.slug: chart
+    for chart in (
+        Chart(
+            "deployments-per-week",
+            "Deployments per week by outcome",
+            "Deployments counted in the week (starting Monday) they started, or were created if "
+            "they never started, stacked by their status.",
+            ("Week", *(S(status).label for status in STATUS_ORDER), "Total"),
+            deployments_per_week,
+        ),
+        Chart(
+            "rollback-rate",
+            "Rollback rate over time",
+            "Per month: rolled back ÷ finished (completed, rolled back or aborted) deployments "
+            "that started that month.",
+            ("Month", "Finished", "Rolled back", "Rollback rate (%)"),
+            rollback_rate,
+        ),
+        Chart(
+            "phase-duration",
+            "Median duration per phase",
+            "A phase lasts from its first to its last item marked done or N/A; the median over "
+            "finished deployments, phases grouped by title.",
+            ("Phase", "Deployments", "Median (minutes)"),
+            phase_durations,
+        ),
+        Chart(
+            "skipped-items",
+            "Most skipped or N/A items",
+            f"The {TOP_ITEMS} item titles most often marked N/A in finished deployments or "
+            "left open (skipped) in completed ones, outside the rollback procedure; ranked by "
+            "the two together.",
+            ("Item", "N/A", "Left open", "Total"),
+            skipped_items,
+        ),
+        Chart(
+            "signoff-delay",
+            "Sign-off delay per role",
+            "Time from go-live (the start if it never went live) to each valid, stale or "
+            "superseded sign-off in finished deployments: median and 90th percentile per role.",
+            ("Role", "Sign-offs", "Median (minutes)", "90th percentile (minutes)"),
+            signoff_delays,
+        ),
+        Chart(
+            "reminder-ack",
+            "Reminder acknowledgement time",
+            "Time from sending to acknowledgement of reminders in finished deployments; "
+            "sent late counts those that went out after the grace the dispatcher allows past "
+            "their due time.",
+            ("Time to acknowledge", "Reminders"),
+            reminder_acknowledgements,
+        ),
+    )
+}
 
 
 # --- Caching ------------------------------------------------------------------------------
@@ -332,9 +403,12 @@ def data_versions(deployments: QuerySet) -> tuple[str, str]:
     only move forward, so a status' count, newest id and latest end never
     come back to an earlier value.
     """
-    rows = list(deployments.values("status")
-                .annotate(n=Count("pk"), last=Max("pk"), ended=Max("ended_at"))
-                .order_by("status").values_list("status", "n", "last", "ended"))
+    rows = list(
+        deployments.values("status")
+        .annotate(n=Count("pk"), last=Max("pk"), ended=Max("ended_at"))
+        .order_by("status")
+        .values_list("status", "n", "last", "ended")
+    )
     return _digest(rows), _digest([row for row in rows if row[0] in FINISHED])
 
 
@@ -351,8 +425,9 @@ def report(user, filters: Filters, *, manager: bool | None = None) -> dict:
     deployments = scope(user, filters, manager=manager)
     every, finished = data_versions(deployments)
     base = f"{CACHE_PREFIX}:{'all' if manager else f'user{user.pk}'}:{filters.cache_part()}"
-    keys = {slug: f"{base}:{slug}:{every if slug in COUNTS_UNFINISHED else finished}"
-            for slug in CHARTS}
+    keys = {
+        slug: f"{base}:{slug}:{every if slug in COUNTS_UNFINISHED else finished}" for slug in CHARTS
+    }
     found = cache.get_many(keys.values())
     computed = {}
     for slug, key in keys.items():
@@ -361,7 +436,9 @@ def report(user, filters: Filters, *, manager: bool | None = None) -> dict:
     if computed:
         cache.set_many(computed, CACHE_SECONDS)
     charts = {slug: (found | computed)[key] for slug, key in keys.items()}
-    return {"key": f"{base}:{_digest([(key, charts[slug][0]) for slug, key in keys.items()])}",
-            "computed": len(computed),
-            "computed_at": min(at for at, _ in charts.values()),
-            "charts": {slug: result for slug, (_, result) in charts.items()}}
+    return {
+        "key": f"{base}:{_digest([(key, charts[slug][0]) for slug, key in keys.items()])}",
+        "computed": len(computed),
+        "computed_at": min(at for at, _ in charts.values()),
+        "charts": {slug: result for slug, (_, result) in charts.items()},
+    }

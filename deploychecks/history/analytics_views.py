@@ -43,16 +43,20 @@ WEEKS_DRAWN = 52
 class AnalyticsFilterForm(forms.Form):
     service = forms.ChoiceField(required=False)
     environment = forms.ChoiceField(required=False)
-    date_from = forms.DateField(required=False, label="From",
-                                widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(required=False, label="To",
-                              widget=forms.DateInput(attrs={"type": "date"}))
+    date_from = forms.DateField(
+        required=False, label="From", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    date_to = forms.DateField(
+        required=False, label="To", widget=forms.DateInput(attrs={"type": "date"})
+    )
 
     def __init__(self, *args, services=(), environments=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["service"].choices = [("", "All services"), *((s, s) for s in services)]
-        self.fields["environment"].choices = [("", "All environments"),
-                                              *((e, e) for e in environments)]
+        self.fields["environment"].choices = [
+            ("", "All environments"),
+            *((e, e) for e in environments),
+        ]
 
     def clean(self):
         data = super().clean()
@@ -66,12 +70,17 @@ class AnalyticsFilterForm(forms.Form):
         for name in self.errors:
             if name in self.fields:
                 self.fields[name].widget.attrs.update(
-                    {"aria-invalid": "true", "aria-describedby": f"id_{name}-error"})
+                    {"aria-invalid": "true", "aria-describedby": f"id_{name}-error"}
+                )
 
     def filters(self) -> Filters:
         data = self.cleaned_data
-        return Filters(service=data["service"], environment=data["environment"],
-                       date_from=data["date_from"], date_to=data["date_to"])
+        return Filters(
+            service=data["service"],
+            environment=data["environment"],
+            date_from=data["date_from"],
+            date_to=data["date_to"],
+        )
 
 
 def _filters_from(request, manager: bool) -> tuple[AnalyticsFilterForm, Filters | None]:
@@ -104,8 +113,9 @@ def analytics(request):
         if fragment:
             response = HttpResponse(results_html)
         else:
-            response = render(request, "history/analytics.html",
-                              {"form": form, "results_html": results_html})
+            response = render(
+                request, "history/analytics.html", {"form": form, "results_html": results_html}
+            )
     patch_vary_headers(response, ["HX-Request"])
     return response
 
@@ -122,8 +132,9 @@ def _results_html(filters: Filters, data: dict) -> str:
     if html is None:
         query = urlencode({k: str(v) for k, v in vars(filters).items() if v})
         panels = [_panel(CHARTS[slug], result, query) for slug, result in data["charts"].items()]
-        html = render_to_string("history/analytics.html#results",
-                                {"panels": panels, "computed_at": data["computed_at"]})
+        html = render_to_string(
+            "history/analytics.html#results", {"panels": panels, "computed_at": data["computed_at"]}
+        )
         cache.set(key, html, CACHE_SECONDS)
     return mark_safe(html)  # noqa: S308  rendered by our own template, autoescaped
 
@@ -136,10 +147,12 @@ def chart_csv(request, chart):
     manager = access.is_manager(request.user)
     form, filters = _filters_from(request, manager)
     if filters is None:
-        problems = "; ".join(f"{field}: {' '.join(messages)}"
-                             for field, messages in form.errors.items())
-        return HttpResponse(f"Invalid filters. {problems}\n", status=400,
-                            content_type="text/plain; charset=utf-8")
+        problems = "; ".join(
+            f"{field}: {' '.join(messages)}" for field, messages in form.errors.items()
+        )
+        return HttpResponse(
+            f"Invalid filters. {problems}\n", status=400, content_type="text/plain; charset=utf-8"
+        )
     rows = report(request.user, filters, manager=manager)["charts"][chart].rows
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     filename = f"deploychecks-{chart}-{timezone.localdate().isoformat()}.csv"
@@ -160,15 +173,25 @@ def _cell(value):
 
 def _panel(spec: Chart, result: Result, query: str) -> dict:
     rows = result.rows
-    svg, legend = (_draw(spec, rows) if rows else (None, []))
+    svg, legend = _draw(spec, rows) if rows else (None, [])
     csv_url = reverse("history:chart_csv", args=[spec.slug]) + (f"?{query}" if query else "")
     definition = spec.definition
     if _drawn_by_month(spec, rows):
-        definition += (" Drawn by month over more than a year (a week counts in the month of its "
-                       "Monday); the table and the CSV keep one row per week.")
-    return {"slug": spec.slug, "title": spec.title, "definition": definition,
-            "columns": spec.columns, "rows": [[_cell(v) for v in row] for row in rows],
-            "facts": result.facts, "svg": svg, "legend": legend, "csv_url": csv_url}
+        definition += (
+            " Drawn by month over more than a year (a week counts in the month of its "
+            "Monday); the table and the CSV keep one row per week."
+        )
+    return {
+        "slug": spec.slug,
+        "title": spec.title,
+        "definition": definition,
+        "columns": spec.columns,
+        "rows": [[_cell(v) for v in row] for row in rows],
+        "facts": result.facts,
+        "svg": svg,
+        "legend": legend,
+        "csv_url": csv_url,
+    }
 
 
 def _listing(pairs) -> str:
@@ -181,35 +204,71 @@ def _draw(spec: Chart, rows: list[tuple]):
     labels = [str(row[0]) for row in rows]
     if spec.slug == "deployments-per-week":
         series = [(status, S(status).label) for status in STATUS_ORDER]
-        values = [list(row[1:1 + len(series)]) for row in rows]
+        values = [list(row[1 : 1 + len(series)]) for row in rows]
         period = "weeks"
         if _drawn_by_month(spec, rows):
             labels, values = _by_month(labels, values)
             period = "months"
         totals = [sum(row[i] for row in values) for i in range(len(series))]
-        desc = (f"{sum(totals)} deployments in {len(labels)} {period} from {labels[0]} to "
-                f"{labels[-1]}: " + _listing((n, name.lower()) for (_, name), n
-                                             in zip(series, totals, strict=True) if n) + ".")
-        svg = charts.stacked_bars(chart_id=chart_id, title=spec.title, desc=desc, labels=labels,
-                                  series=series, values=values)
+        desc = (
+            f"{sum(totals)} deployments in {len(labels)} {period} from {labels[0]} to "
+            f"{labels[-1]}: "
+            + _listing((n, name.lower()) for (_, name), n in zip(series, totals, strict=True) if n)
+            + "."
+        )
+        svg = charts.stacked_bars(
+            chart_id=chart_id,
+            title=spec.title,
+            desc=desc,
+            labels=labels,
+            series=series,
+            values=values,
+        )
         return svg, [s for s, n in zip(series, totals, strict=True) if n]
     if spec.slug == "rollback-rate":
         rates = [row[3] for row in rows]
-        known = [(label, rate) for label, rate in zip(labels, rates, strict=True)
-                 if rate is not None]
+        known = [
+            (label, rate) for label, rate in zip(labels, rates, strict=True) if rate is not None
+        ]
         worst = max(known, key=lambda pair: pair[1])
-        desc = (f"Monthly rollback rate from {labels[0]} to {labels[-1]}; highest "
-                f"{worst[1]}% in {worst[0]}.")
-        svg = charts.line_chart(chart_id=chart_id, title=spec.title, desc=desc, labels=labels,
-                                values=rates, unit="%", series="rate",
-                                maximum=min(100, charts.nice_max(worst[1] or 1)))
+        desc = (
+            f"Monthly rollback rate from {labels[0]} to {labels[-1]}; highest "
+            f"{worst[1]}% in {worst[0]}."
+        )
+        svg = charts.line_chart(
+            chart_id=chart_id,
+            title=spec.title,
+            desc=desc,
+            labels=labels,
+            values=rates,
+            unit="%",
+            series="rate",
+            maximum=min(100, charts.nice_max(worst[1] or 1)),
+        )
         return svg, [("rate", "Rollback rate (%)")]
     series, values, text = _bar_series(spec.slug, rows)
-    desc = _listing((label, ", ".join(f"{name.lower()} {'—' if v is None else text(v)}"
-                                      for (_, name), v in zip(series, row, strict=True)))
-                    for label, row in zip(labels, values, strict=True)) + "."
-    svg = charts.horizontal_bars(chart_id=chart_id, title=spec.title, desc=desc, labels=labels,
-                                 series=series, values=values, text=text)
+    desc = (
+        _listing(
+            (
+                label,
+                ", ".join(
+                    f"{name.lower()} {'—' if v is None else text(v)}"
+                    for (_, name), v in zip(series, row, strict=True)
+                ),
+            )
+            for label, row in zip(labels, values, strict=True)
+        )
+        + "."
+    )
+    svg = charts.horizontal_bars(
+        chart_id=chart_id,
+        title=spec.title,
+        desc=desc,
+        labels=labels,
+        series=series,
+        values=values,
+        text=text,
+    )
     return svg, series
 
 
@@ -248,6 +307,9 @@ def _bar_series(slug: str, rows: list[tuple]):
         return [("na", "N/A"), ("skipped", "Left open")], [[row[1], row[2]] for row in rows], str
     if slug == "signoff-delay":
         values = [[row[2], row[3]] for row in rows]
-        return ([("median", "Median"), ("p90", "90th percentile")], values,
-                _duration_text(v for row in values for v in row))
+        return (
+            [("median", "Median"), ("p90", "90th percentile")],
+            values,
+            _duration_text(v for row in values for v in row),
+        )
     return [("count", "Reminders")], [[row[1]] for row in rows], str

@@ -66,7 +66,13 @@ def _svg(chart_id: str, title: str, desc: str, height: int, body: SafeString) ->
         '<svg class="chart" id="{id}" role="img" viewBox="0 0 {w} {h}" width="100%" '
         'preserveAspectRatio="xMinYMin meet" aria-labelledby="{id}-title {id}-desc">'
         '<title id="{id}-title">{title}</title><desc id="{id}-desc">{desc}</desc>{body}</svg>',
-        id=chart_id, w=WIDTH, h=height, title=title, desc=desc, body=body)
+        id=chart_id,
+        w=WIDTH,
+        h=height,
+        title=title,
+        desc=desc,
+        body=body,
+    )
 
 
 def _x_labels(labels: Sequence[str], centre_of, y: float) -> SafeString:
@@ -74,8 +80,10 @@ def _x_labels(labels: Sequence[str], centre_of, y: float) -> SafeString:
     every = max(1, -(-len(labels) // MAX_X_LABELS))
     shown = range(0, len(labels), every)
     return format_html_join(
-        "", '<text class="axis-label" x="{}" y="{}" text-anchor="middle">{}</text>',
-        ((_c(centre_of(i)), y, labels[i]) for i in shown))
+        "",
+        '<text class="axis-label" x="{}" y="{}" text-anchor="middle">{}</text>',
+        ((_c(centre_of(i)), y, labels[i]) for i in shown),
+    )
 
 
 def _y_axis(top: float, bottom: float, ticks: Sequence[float], unit: str) -> SafeString:
@@ -83,16 +91,33 @@ def _y_axis(top: float, bottom: float, ticks: Sequence[float], unit: str) -> Saf
     lines = []
     for tick in ticks:
         y = bottom - (bottom - top) * tick / ticks[-1]
-        lines.append(format_html(
-            '<line class="grid" x1="{}" x2="{}" y1="{}" y2="{}"/>'
-            '<text class="axis-label" x="{}" y="{}" text-anchor="end">{}{}</text>',
-            LEFT, WIDTH - RIGHT, _c(y), _c(y), LEFT - 4, _c(y + 4), _number(tick), unit))
+        lines.append(
+            format_html(
+                '<line class="grid" x1="{}" x2="{}" y1="{}" y2="{}"/>'
+                '<text class="axis-label" x="{}" y="{}" text-anchor="end">{}{}</text>',
+                LEFT,
+                WIDTH - RIGHT,
+                _c(y),
+                _c(y),
+                LEFT - 4,
+                _c(y + 4),
+                _number(tick),
+                unit,
+            )
+        )
     return mark_safe("".join(lines))
 
 
-def stacked_bars(*, chart_id: str, title: str, desc: str, labels: Sequence[str],
-                 series: Sequence[tuple[str, str]], values: Sequence[Sequence[float]],
-                 height: int = 240) -> SafeString:
+def stacked_bars(
+    *,
+    chart_id: str,
+    title: str,
+    desc: str,
+    labels: Sequence[str],
+    series: Sequence[tuple[str, str]],
+    values: Sequence[Sequence[float]],
+    height: int = 240,
+) -> SafeString:
     """One bar per label, stacked from `series` [(css key, name)].
 
     values[i][j] is the number of label i in series j: a count, so the axis
@@ -117,20 +142,42 @@ def stacked_bars(*, chart_id: str, title: str, desc: str, labels: Sequence[str],
         for (key, name), value in zip(series, row, strict=True):
             if not value:
                 continue
-            rects.append(format_html(
-                '<rect class="series-{}" x="{}" y="{}" width="{}" height="{}">'
-                "<title>{}: {} {}</title></rect>",
-                key, _c(centre(i) - bar / 2), _c(y_of(base + value)), _c(bar),
-                _c(y_of(base) - y_of(base + value)), label, _number(value), name.lower()))
+            rects.append(
+                format_html(
+                    '<rect class="series-{}" x="{}" y="{}" width="{}" height="{}">'
+                    "<title>{}: {} {}</title></rect>",
+                    key,
+                    _c(centre(i) - bar / 2),
+                    _c(y_of(base + value)),
+                    _c(bar),
+                    _c(y_of(base) - y_of(base + value)),
+                    label,
+                    _number(value),
+                    name.lower(),
+                )
+            )
             base += value
-    body = format_html("{}{}{}", _y_axis(plot_top, plot_bottom, ticks, ""),
-                       mark_safe("".join(rects)), _x_labels(labels, centre, height - 8))
+    body = format_html(
+        "{}{}{}",
+        _y_axis(plot_top, plot_bottom, ticks, ""),
+        mark_safe("".join(rects)),
+        _x_labels(labels, centre, height - 8),
+    )
     return _svg(chart_id, title, desc, height, body)
 
 
-def line_chart(*, chart_id: str, title: str, desc: str, labels: Sequence[str],
-               values: Sequence[float | None], unit: str = "", series: str = "line",
-               maximum: float | None = None, height: int = 220) -> SafeString:
+def line_chart(
+    *,
+    chart_id: str,
+    title: str,
+    desc: str,
+    labels: Sequence[str],
+    values: Sequence[float | None],
+    unit: str = "",
+    series: str = "line",
+    maximum: float | None = None,
+    height: int = 220,
+) -> SafeString:
     """A line through `values` (None leaves a gap), with a dot and tooltip at each point."""
     plot_top, plot_bottom = TOP, height - BOTTOM
     # Room on the right for the last x label, centred on the last point.
@@ -154,22 +201,36 @@ def line_chart(*, chart_id: str, title: str, desc: str, labels: Sequence[str],
             current.append(f"{_c(x_of(i))},{_c(y_of(value))}")
     if current:
         runs.append(current)
-    lines = format_html_join("", '<polyline class="series-{}" fill="none" points="{}"/>',
-                             ((series, " ".join(run)) for run in runs if len(run) > 1))
+    lines = format_html_join(
+        "",
+        '<polyline class="series-{}" fill="none" points="{}"/>',
+        ((series, " ".join(run)) for run in runs if len(run) > 1),
+    )
     dots = format_html_join(
-        "", '<circle class="series-{}" cx="{}" cy="{}" r="3"><title>{}: {}{}</title>'
-            "</circle>",
-        ((series, _c(x_of(i)), _c(y_of(v)), labels[i], _number(v), unit)
-         for i, v in enumerate(values) if v is not None))
+        "",
+        '<circle class="series-{}" cx="{}" cy="{}" r="3"><title>{}: {}{}</title></circle>',
+        (
+            (series, _c(x_of(i)), _c(y_of(v)), labels[i], _number(v), unit)
+            for i, v in enumerate(values)
+            if v is not None
+        ),
+    )
     axis = _y_axis(plot_top, plot_bottom, (0, maximum / 2, maximum), unit)
-    body = format_html("{}{}{}{}", axis, lines, dots,
-                       _x_labels(labels, x_of, height - 8))
+    body = format_html("{}{}{}{}", axis, lines, dots, _x_labels(labels, x_of, height - 8))
     return _svg(chart_id, title, desc, height, body)
 
 
-def horizontal_bars(*, chart_id: str, title: str, desc: str, labels: Sequence[str],
-                    series: Sequence[tuple[str, str]], values: Sequence[Sequence[float | None]],
-                    unit: str = "", text: Callable[[float], str] | None = None) -> SafeString:
+def horizontal_bars(
+    *,
+    chart_id: str,
+    title: str,
+    desc: str,
+    labels: Sequence[str],
+    series: Sequence[tuple[str, str]],
+    values: Sequence[Sequence[float | None]],
+    unit: str = "",
+    text: Callable[[float], str] | None = None,
+) -> SafeString:
     """Per label, one bar for each of `series`, the label on its own line above them.
 
     Labels above the bars (not beside) leave the full width to the bars on a
@@ -188,23 +249,50 @@ def horizontal_bars(*, chart_id: str, title: str, desc: str, labels: Sequence[st
 
     parts, y = [], TOP
     for label, row in zip(labels, values, strict=True):
-        parts.append(format_html('<text class="bar-label" x="{}" y="{}"><title>{}</title>{}</text>',
-                                 plot_left, y + 11, label, _clip(label)))
+        parts.append(
+            format_html(
+                '<text class="bar-label" x="{}" y="{}"><title>{}</title>{}</text>',
+                plot_left,
+                y + 11,
+                label,
+                _clip(label),
+            )
+        )
         y += label_height
         for (key, name), value in zip(series, row, strict=True):
             if value is not None:
                 start, end = sorted((x_of(0), x_of(value)))
-                parts.append(format_html(
-                    '<rect class="series-{}" x="{}" y="{}" width="{}" height="{}">'
-                    "<title>{}, {}: {}</title></rect>"
-                    '<text class="value-label" x="{}" y="{}">{}</text>',
-                    key, _c(start), y, _c(max(end - start, 1)), bar, label, name.lower(),
-                    text(value), _c(end + 4), y + 10, text(value)))
+                parts.append(
+                    format_html(
+                        '<rect class="series-{}" x="{}" y="{}" width="{}" height="{}">'
+                        "<title>{}, {}: {}</title></rect>"
+                        '<text class="value-label" x="{}" y="{}">{}</text>',
+                        key,
+                        _c(start),
+                        y,
+                        _c(max(end - start, 1)),
+                        bar,
+                        label,
+                        name.lower(),
+                        text(value),
+                        _c(end + 4),
+                        y + 10,
+                        text(value),
+                    )
+                )
             else:
-                parts.append(format_html('<text class="value-label" x="{}" y="{}">—</text>',
-                                         _c(x_of(0) + 4), y + 10))
+                parts.append(
+                    format_html(
+                        '<text class="value-label" x="{}" y="{}">—</text>', _c(x_of(0) + 4), y + 10
+                    )
+                )
             y += bar + gap
         y += group_gap
-    zero = format_html('<line class="axis" x1="{}" x2="{}" y1="{}" y2="{}"/>',
-                       _c(x_of(0)), _c(x_of(0)), TOP, y - group_gap)
+    zero = format_html(
+        '<line class="axis" x1="{}" x2="{}" y1="{}" y2="{}"/>',
+        _c(x_of(0)),
+        _c(x_of(0)),
+        TOP,
+        y - group_gap,
+    )
     return _svg(chart_id, title, desc, y + 4, format_html("{}{}", zero, mark_safe("".join(parts))))

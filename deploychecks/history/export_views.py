@@ -27,11 +27,13 @@ def export_filename(deployment, fmt: str) -> str:
     stem = _UNSAFE.sub("-", ascii_text.encode("ascii", "ignore").decode()).strip("-.")[:100]
     return f"{stem or 'deployment'}-{deployment.pk}.{fmt}"
 
+
 logger = logging.getLogger("deploychecks.history")
 PDF_UNAVAILABLE = (
     "The PDF export is unavailable on this server: WeasyPrint cannot load its system "
     "libraries (on Debian: apt-get install libpango-1.0-0 libpangoft2-1.0-0 "
-    "libharfbuzz-subset0 fonts-dejavu-core). The Markdown, CSV and JSON exports work.\n")
+    "libharfbuzz-subset0 fonts-dejavu-core). The Markdown, CSV and JSON exports work.\n"
+)
 
 
 @require_GET
@@ -45,8 +47,7 @@ def export(request, pk, fmt):
         logger.error("PDF export unavailable: %s", exc)
         return HttpResponse(PDF_UNAVAILABLE, status=503, content_type="text/plain; charset=utf-8")
     response = HttpResponse(content, content_type=CONTENT_TYPES[fmt])
-    response["Content-Disposition"] = (
-        f'attachment; filename="{export_filename(deployment, fmt)}"')
+    response["Content-Disposition"] = f'attachment; filename="{export_filename(deployment, fmt)}"'
     # A record can hold personal data and live state: no shared caches.
     response["Cache-Control"] = "private, no-store"
     return response

@@ -57,22 +57,28 @@ def _one_line(text: str) -> str:
 def _annotations(item: RunItem) -> list[str]:
     notes = []
     if item.state == RunItem.State.DONE:
-        notes.append(f"✓ Done by {_one_line(item.changed_by_name)} at "
-                     f"{_utc_text(item.changed_at)}")
+        notes.append(f"✓ Done by {_one_line(item.changed_by_name)} at {_utc_text(item.changed_at)}")
     elif item.state == RunItem.State.NA:
-        notes.append(f"N/A: {_one_line(item.na_reason)} (marked by "
-                     f"{_one_line(item.changed_by_name)} at {_utc_text(item.changed_at)})")
+        notes.append(
+            f"N/A: {_one_line(item.na_reason)} (marked by "
+            f"{_one_line(item.changed_by_name)} at {_utc_text(item.changed_at)})"
+        )
     elif item.changed_at:
-        notes.append(f"Reopened by {_one_line(item.changed_by_name)} at "
-                     f"{_utc_text(item.changed_at)}")
+        notes.append(
+            f"Reopened by {_one_line(item.changed_by_name)} at {_utc_text(item.changed_at)}"
+        )
     for sub in item.subchecks_list:
         if sub.changed_at:
             verb = "ticked" if sub.done else "reopened"
-            notes.append(f"Sub-check “{_one_line(sub.title)}” {verb} by "
-                         f"{_one_line(sub.changed_by_name)} at {_utc_text(sub.changed_at)}")
+            notes.append(
+                f"Sub-check “{_one_line(sub.title)}” {verb} by "
+                f"{_one_line(sub.changed_by_name)} at {_utc_text(sub.changed_at)}"
+            )
     for note in item.notes_list:
-        notes.append(f"{note.get_kind_display()} by {_one_line(note.author_name)} at "
-                     f"{_utc_text(note.created_at)}: {_one_line(note.body)}")
+        notes.append(
+            f"{note.get_kind_display()} by {_one_line(note.author_name)} at "
+            f"{_utc_text(note.created_at)}: {_one_line(note.body)}"
+        )
     lines = []
     for text in notes:
         lines += [">", f"> {text}"] if lines else [f"> {text}"]
@@ -80,8 +86,12 @@ def _annotations(item: RunItem) -> list[str]:
 
 
 def _item_lines(item: RunItem, pad: str) -> list[str]:
-    lines = item_lines(item, pad, done=item.state == RunItem.State.DONE,
-                       subchecks=[(sub.title, sub.done) for sub in item.subchecks_list])
+    lines = item_lines(
+        item,
+        pad,
+        done=item.state == RunItem.State.DONE,
+        subchecks=[(sub.title, sub.done) for sub in item.subchecks_list],
+    )
     lines.extend(f"{pad}  {line}" for line in _annotations(item))
     return lines
 
@@ -101,13 +111,19 @@ def _signoff_lines(record: DeploymentRecord) -> list[str]:
         history = [s for s in record.signoffs if s.role_id == role.pk]
         valid = next((s for s in history if s.is_valid), None)
         approved = valid is not None and valid.decision == "approve"
-        state = (f"{_DECIDED[valid.decision]} by {_one_line(valid.signer_name)} at "
-                 f"{_utc_text(valid.created_at)}" if valid else "no valid sign-off")
+        state = (
+            f"{_DECIDED[valid.decision]} by {_one_line(valid.signer_name)} at "
+            f"{_utc_text(valid.created_at)}"
+            if valid
+            else "no valid sign-off"
+        )
         lines.append(f"- [{'x' if approved else ' '}] **{role.name}**: {state}")
         for n, s in enumerate(history):
-            text = (f"{_DECIDED[s.decision].capitalize()} by {_one_line(s.signer_name)} at "
-                    f"{_utc_text(s.created_at)} on change #{s.checklist_seq} "
-                    f"({s.checklist_hash[:12]}), {s.get_status_display().lower()}")
+            text = (
+                f"{_DECIDED[s.decision].capitalize()} by {_one_line(s.signer_name)} at "
+                f"{_utc_text(s.created_at)} on change #{s.checklist_seq} "
+                f"({s.checklist_hash[:12]}), {s.get_status_display().lower()}"
+            )
             if s.stale_reason:
                 text += f": {_one_line(s.stale_reason)}"
             if s.comment:
@@ -115,9 +131,11 @@ def _signoff_lines(record: DeploymentRecord) -> list[str]:
             lines += [f"  > {text}"] if n == 0 else ["  >", f"  > {text}"]
     d = record.deployment
     if d.completion_override_at:
-        lines.append(f"> Completed without every approval: {_one_line(d.completion_override_name)}"
-                     f" overrode the gate at {_utc_text(d.completion_override_at)}: "
-                     f"{_one_line(d.completion_override_reason)}")
+        lines.append(
+            f"> Completed without every approval: {_one_line(d.completion_override_name)}"
+            f" overrode the gate at {_utc_text(d.completion_override_at)}: "
+            f"{_one_line(d.completion_override_reason)}"
+        )
     return [*lines, ""]
 
 
@@ -127,7 +145,8 @@ def to_markdown(record: DeploymentRecord) -> str:
     lead = d.lead.get_full_name() or d.lead.username if d.lead else "—"
     counts = record.counts
     lines = [
-        f"# {_one_line(d.template_name)}", "",
+        f"# {_one_line(d.template_name)}",
+        "",
         f"> **Deployment record #{d.pk}**: {_one_line(d.release_name)} — "
         f"{_one_line(d.service)} {_one_line(versions)} ({_one_line(d.environment)})",
         ">",
@@ -148,10 +167,16 @@ def to_markdown(record: DeploymentRecord) -> str:
             lines += [f"### {heading(s.title, s.timing_label)}", ""]
             lines += container_lines(s.notes, section.entries, _entry_lines)
     if record.contacts:
-        lines += ["## Contacts and escalation", "", "| Role | Person | Phone | Chat |",
-                  "|---|---|---|---|"]
-        lines += ["| " + " | ".join(_cell(v) for v in (c.role, c.person, c.phone, c.handle))
-                  + " |" for c in record.contacts]
+        lines += [
+            "## Contacts and escalation",
+            "",
+            "| Role | Person | Phone | Chat |",
+            "|---|---|---|---|",
+        ]
+        lines += [
+            "| " + " | ".join(_cell(v) for v in (c.role, c.person, c.phone, c.handle)) + " |"
+            for c in record.contacts
+        ]
         lines.append("")
     if record.roles:
         lines += _signoff_lines(record)
@@ -164,8 +189,20 @@ def _cell(value: str) -> str:
 
 # --- CSV ---------------------------------------------------------------------------
 
-CSV_COLUMNS = ["phase", "section", "step", "item", "subcheck", "state", "required",
-               "changed_by", "changed_at", "na_reason", "note_count", "notes"]
+CSV_COLUMNS = [
+    "phase",
+    "section",
+    "step",
+    "item",
+    "subcheck",
+    "state",
+    "required",
+    "changed_by",
+    "changed_at",
+    "na_reason",
+    "note_count",
+    "notes",
+]
 # A spreadsheet runs a cell that starts with one of these as a formula.
 # A spreadsheet runs a text cell starting with one of these as a formula.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -191,17 +228,49 @@ def to_csv(record: DeploymentRecord) -> str:
         sections = {s.section.pk: s.section.title for s in phase.sections}
         steps = {s.step.pk: f"{s.step.number}. {s.step.title}" for s in phase.steps}
         for item in phase.items:
-            where = [phase.phase.title, sections.get(item.section_id, ""),
-                     steps.get(item.step_id, ""), item.title]
-            notes = " | ".join(f"{n.get_kind_display()} by {n.author_name} at "
-                               f"{utc(n.created_at)}: {n.body}" for n in item.notes_list)
-            writer.writerow([csv_cell(v) for v in [
-                *where, "", item.state, "yes" if item.required else "no", item.changed_by_name,
-                utc(item.changed_at), item.na_reason, len(item.notes_list), notes]])
+            where = [
+                phase.phase.title,
+                sections.get(item.section_id, ""),
+                steps.get(item.step_id, ""),
+                item.title,
+            ]
+            notes = " | ".join(
+                f"{n.get_kind_display()} by {n.author_name} at {utc(n.created_at)}: {n.body}"
+                for n in item.notes_list
+            )
+            writer.writerow(
+                [
+                    csv_cell(v)
+                    for v in [
+                        *where,
+                        "",
+                        item.state,
+                        "yes" if item.required else "no",
+                        item.changed_by_name,
+                        utc(item.changed_at),
+                        item.na_reason,
+                        len(item.notes_list),
+                        notes,
+                    ]
+                ]
+            )
             for sub in item.subchecks_list:
-                writer.writerow([csv_cell(v) for v in [
-                    *where, sub.title, "done" if sub.done else "open", "",
-                    sub.changed_by_name, utc(sub.changed_at), "", "", ""]])
+                writer.writerow(
+                    [
+                        csv_cell(v)
+                        for v in [
+                            *where,
+                            sub.title,
+                            "done" if sub.done else "open",
+                            "",
+                            sub.changed_by_name,
+                            utc(sub.changed_at),
+                            "",
+                            "",
+                            "",
+                        ]
+                    ]
+                )
     return out.getvalue()
 
 
@@ -216,33 +285,78 @@ def _person(user) -> dict | None:
 
 def _item(item: RunItem) -> dict:
     return {
-        "id": item.pk, "position": item.position, "section_id": item.section_id,
-        "step_id": item.step_id, "title": item.title, "summary": item.summary,
-        "details": item.details, "required": item.required, "state": item.state,
-        "na_reason": item.na_reason, "version": item.version,
-        "changed_by": item.changed_by_name or None, "changed_at": utc(item.changed_at),
-        "subchecks": [{"id": s.pk, "position": s.position, "title": s.title, "done": s.done,
-                       "changed_by": s.changed_by_name or None, "changed_at": utc(s.changed_at)}
-                      for s in item.subchecks_list],
-        "notes": [{"id": n.pk, "kind": n.kind, "author": n.author_name, "body": n.body,
-                   "created_at": utc(n.created_at)} for n in item.notes_list],
+        "id": item.pk,
+        "position": item.position,
+        "section_id": item.section_id,
+        "step_id": item.step_id,
+        "title": item.title,
+        "summary": item.summary,
+        "details": item.details,
+        "required": item.required,
+        "state": item.state,
+        "na_reason": item.na_reason,
+        "version": item.version,
+        "changed_by": item.changed_by_name or None,
+        "changed_at": utc(item.changed_at),
+        "subchecks": [
+            {
+                "id": s.pk,
+                "position": s.position,
+                "title": s.title,
+                "done": s.done,
+                "changed_by": s.changed_by_name or None,
+                "changed_at": utc(s.changed_at),
+            }
+            for s in item.subchecks_list
+        ],
+        "notes": [
+            {
+                "id": n.pk,
+                "kind": n.kind,
+                "author": n.author_name,
+                "body": n.body,
+                "created_at": utc(n.created_at),
+            }
+            for n in item.notes_list
+        ],
     }
 
 
 def _phase(p) -> dict:
     steps = [s.step for s in p.steps]
     return {
-        "id": p.phase.pk, "position": p.phase.position, "title": p.phase.title,
-        "timing_label": p.phase.timing_label, "notes": p.phase.notes,
-        "is_rollback": p.phase.is_rollback, "actual_start": utc(p.first_change),
-        "actual_end": utc(p.last_change), "actual_duration_seconds": _seconds(p.duration),
+        "id": p.phase.pk,
+        "position": p.phase.position,
+        "title": p.phase.title,
+        "timing_label": p.phase.timing_label,
+        "notes": p.phase.notes,
+        "is_rollback": p.phase.is_rollback,
+        "actual_start": utc(p.first_change),
+        "actual_end": utc(p.last_change),
+        "actual_duration_seconds": _seconds(p.duration),
         "counts": p.counts,
-        "sections": [{"id": s.section.pk, "position": s.section.position,
-                      "title": s.section.title, "timing_label": s.section.timing_label,
-                      "notes": s.section.notes} for s in p.sections],
-        "steps": [{"id": s.pk, "section_id": s.section_id, "position": s.position,
-                   "number": s.number, "title": s.title, "minutes": s.minutes,
-                   "notes": s.notes} for s in sorted(steps, key=lambda s: s.position)],
+        "sections": [
+            {
+                "id": s.section.pk,
+                "position": s.section.position,
+                "title": s.section.title,
+                "timing_label": s.section.timing_label,
+                "notes": s.section.notes,
+            }
+            for s in p.sections
+        ],
+        "steps": [
+            {
+                "id": s.pk,
+                "section_id": s.section_id,
+                "position": s.position,
+                "number": s.number,
+                "title": s.title,
+                "minutes": s.minutes,
+                "notes": s.notes,
+            }
+            for s in sorted(steps, key=lambda s: s.position)
+        ],
         "items": [_item(i) for i in p.items],
     }
 
@@ -255,66 +369,143 @@ def to_data(record: DeploymentRecord) -> dict:
         "schema_version": SCHEMA_VERSION,
         "exported_at": utc(datetime.datetime.now(datetime.UTC)),
         "deployment": {
-            "id": d.pk, "release_name": d.release_name, "version": d.version,
-            "previous_version": d.previous_version, "service": d.service,
-            "environment": d.environment, "status": d.status,
-            "status_label": d.get_status_display(), "template_name": d.template_name,
-            "template_revision": d.revision.number, "lead": _person(d.lead),
-            "planned_start": utc(d.planned_start), "created_at": utc(d.created_at),
-            "started_at": utc(d.started_at), "go_live_at": utc(d.go_live_at),
-            "ended_at": utc(d.ended_at), "duration_seconds": _seconds(record.duration),
-            "seq": d.seq, "counts": record.counts,
-            "completion_override": None if d.completion_override_at is None else {
-                "by": d.completion_override_name, "reason": d.completion_override_reason,
-                "at": utc(d.completion_override_at)},
+            "id": d.pk,
+            "release_name": d.release_name,
+            "version": d.version,
+            "previous_version": d.previous_version,
+            "service": d.service,
+            "environment": d.environment,
+            "status": d.status,
+            "status_label": d.get_status_display(),
+            "template_name": d.template_name,
+            "template_revision": d.revision.number,
+            "lead": _person(d.lead),
+            "planned_start": utc(d.planned_start),
+            "created_at": utc(d.created_at),
+            "started_at": utc(d.started_at),
+            "go_live_at": utc(d.go_live_at),
+            "ended_at": utc(d.ended_at),
+            "duration_seconds": _seconds(record.duration),
+            "seq": d.seq,
+            "counts": record.counts,
+            "completion_override": None
+            if d.completion_override_at is None
+            else {
+                "by": d.completion_override_name,
+                "reason": d.completion_override_reason,
+                "at": utc(d.completion_override_at),
+            },
         },
         "participants": [{**_person(p.user), "role": p.role} for p in record.participants],
-        "contacts": [{"role": c.role, "person": c.person, "phone": c.phone, "handle": c.handle}
-                     for c in record.contacts],
+        "contacts": [
+            {"role": c.role, "person": c.person, "phone": c.phone, "handle": c.handle}
+            for c in record.contacts
+        ],
         "phases": [_phase(p) for p in record.phases],
         "signoff_roles": [r.name for r in record.roles],
-        "signoffs": [{
-            "id": s.pk, "role": s.role.name, "signer": s.signer_name, "decision": s.decision,
-            "comment": s.comment, "created_at": utc(s.created_at),
-            "checklist_seq": s.checklist_seq, "checklist_hash": s.checklist_hash,
-            "status": s.status, "stale_reason": s.stale_reason,
-            "invalidated_at": utc(s.invalidated_at)} for s in record.signoffs],
-        "signals": [{
-            "name": s.name, "unit": s.unit, "kind": s.kind, "direction": s.direction,
-            "yellow_at": s.yellow_at, "yellow_inclusive": s.yellow_inclusive,
-            "red_at": s.red_at, "red_inclusive": s.red_inclusive,
-            "sustained_minutes": s.sustained_minutes, "grade": s.grade or None,
-            "readings": [{"value": r.value, "observed_at": utc(r.observed_at),
-                          "source": r.source, "recorded_by": r.recorded_by_name or None,
-                          "note": r.note} for r in s.readings_list]} for s in record.signals],
-        "verdict_changes": [{
-            "event_id": e.pk, "at": utc(e.created_at), "actor": e.actor_name or None,
-            "from": (e.before or {}).get("level"), "to": (e.after or {}).get("level"),
-            "rule": (e.after or {}).get("rule", "")} for e in record.verdict_changes],
-        "reminders": [{
-            "id": r.pk, "title": r.title, "offset_minutes": r.offset_minutes,
-            "due_at": utc(r.due_at), "status": r.status, "sent_at": utc(r.sent_at),
-            "late_by_seconds": _seconds(r.late_by),
-            "acknowledged_by": r.acknowledged_by_name or None,
-            "acknowledged_at": utc(r.acknowledged_at), "acknowledged_note": r.acknowledged_note,
-            "escalated_at": utc(r.escalated_at), "escalated_to": r.escalated_to,
-        } for r in record.reminders],
-        "rollback": None if rollback is None else {
-            "reason": rollback.reason, "started_by": rollback.started_by_name,
-            "started_at": utc(rollback.started_at), "completed_at": utc(rollback.completed_at),
-            "decide_seconds": rollback.decide_seconds, "budget_minutes": rollback.budget_minutes,
-            "actual_seconds": _seconds(record.rollback_actual)},
+        "signoffs": [
+            {
+                "id": s.pk,
+                "role": s.role.name,
+                "signer": s.signer_name,
+                "decision": s.decision,
+                "comment": s.comment,
+                "created_at": utc(s.created_at),
+                "checklist_seq": s.checklist_seq,
+                "checklist_hash": s.checklist_hash,
+                "status": s.status,
+                "stale_reason": s.stale_reason,
+                "invalidated_at": utc(s.invalidated_at),
+            }
+            for s in record.signoffs
+        ],
+        "signals": [
+            {
+                "name": s.name,
+                "unit": s.unit,
+                "kind": s.kind,
+                "direction": s.direction,
+                "yellow_at": s.yellow_at,
+                "yellow_inclusive": s.yellow_inclusive,
+                "red_at": s.red_at,
+                "red_inclusive": s.red_inclusive,
+                "sustained_minutes": s.sustained_minutes,
+                "grade": s.grade or None,
+                "readings": [
+                    {
+                        "value": r.value,
+                        "observed_at": utc(r.observed_at),
+                        "source": r.source,
+                        "recorded_by": r.recorded_by_name or None,
+                        "note": r.note,
+                    }
+                    for r in s.readings_list
+                ],
+            }
+            for s in record.signals
+        ],
+        "verdict_changes": [
+            {
+                "event_id": e.pk,
+                "at": utc(e.created_at),
+                "actor": e.actor_name or None,
+                "from": (e.before or {}).get("level"),
+                "to": (e.after or {}).get("level"),
+                "rule": (e.after or {}).get("rule", ""),
+            }
+            for e in record.verdict_changes
+        ],
+        "reminders": [
+            {
+                "id": r.pk,
+                "title": r.title,
+                "offset_minutes": r.offset_minutes,
+                "due_at": utc(r.due_at),
+                "status": r.status,
+                "sent_at": utc(r.sent_at),
+                "late_by_seconds": _seconds(r.late_by),
+                "acknowledged_by": r.acknowledged_by_name or None,
+                "acknowledged_at": utc(r.acknowledged_at),
+                "acknowledged_note": r.acknowledged_note,
+                "escalated_at": utc(r.escalated_at),
+                "escalated_to": r.escalated_to,
+            }
+            for r in record.reminders
+        ],
+        "rollback": None
+        if rollback is None
+        else {
+            "reason": rollback.reason,
+            "started_by": rollback.started_by_name,
+            "started_at": utc(rollback.started_at),
+            "completed_at": utc(rollback.completed_at),
+            "decide_seconds": rollback.decide_seconds,
+            "budget_minutes": rollback.budget_minutes,
+            "actual_seconds": _seconds(record.rollback_actual),
+        },
         "audit": {
-            "verified": record.chain.ok, "event_count": record.chain.count,
+            "verified": record.chain.ok,
+            "event_count": record.chain.count,
             "first_bad_event_id": record.chain.bad_event_id,
             "problem": record.chain.reason or None,
-            "events": [{
-                "id": e.pk, "seq": e.seq, "created_at": utc(e.created_at),
-                "actor": e.actor_name or None, "action": e.action,
-                "target_type": e.target_type, "target_id": e.target_id,
-                "target_repr": e.target_repr, "before": e.before, "after": e.after,
-                "request_id": e.request_id, "prev_hash": e.prev_hash, "hash": e.hash,
-            } for e in record.events],
+            "events": [
+                {
+                    "id": e.pk,
+                    "seq": e.seq,
+                    "created_at": utc(e.created_at),
+                    "actor": e.actor_name or None,
+                    "action": e.action,
+                    "target_type": e.target_type,
+                    "target_id": e.target_id,
+                    "target_repr": e.target_repr,
+                    "before": e.before,
+                    "after": e.after,
+                    "request_id": e.request_id,
+                    "prev_hash": e.prev_hash,
+                    "hash": e.hash,
+                }
+                for e in record.events
+            ],
         },
     }
 

@@ -32,9 +32,14 @@ def url_fetcher():
 def to_pdf(record: DeploymentRecord) -> bytes:
     """The PDF's bytes; PdfUnavailable when WeasyPrint cannot run on this machine."""
     HTML = _weasyprint().HTML
-    html = render_to_string("history/pdf.html", {
-        "record": record, "deployment": record.deployment,
-        "generated_at": timezone.now(), "time_zone": timezone.get_current_timezone_name(),
-    })
+    html = render_to_string(
+        "history/pdf.html",
+        {
+            "record": record,
+            "deployment": record.deployment,
+            "generated_at": timezone.now(),
+            "time_zone": timezone.get_current_timezone_name(),
+        },
+    )
     # No base_url: a relative URL resolves to nothing rather than to a local path.
     return HTML(string=html, base_url=None, url_fetcher=url_fetcher()).write_pdf()

@@ -23,18 +23,31 @@ S = Deployment.Status
 UNFINISHED = "unfinished"
 OUTCOME_CHOICES = [
     ("", "Any outcome"),
-    ("Finished", [(S.COMPLETED, S.COMPLETED.label), (S.ROLLED_BACK, S.ROLLED_BACK.label),
-                  (S.ABORTED, S.ABORTED.label)]),
-    ("Not finished", [(UNFINISHED, "Any not finished"), (S.PLANNED, S.PLANNED.label),
-                      (S.IN_PROGRESS, S.IN_PROGRESS.label),
-                      (S.MONITORING, S.MONITORING.label)]),
+    (
+        "Finished",
+        [
+            (S.COMPLETED, S.COMPLETED.label),
+            (S.ROLLED_BACK, S.ROLLED_BACK.label),
+            (S.ABORTED, S.ABORTED.label),
+        ],
+    ),
+    (
+        "Not finished",
+        [
+            (UNFINISHED, "Any not finished"),
+            (S.PLANNED, S.PLANNED.label),
+            (S.IN_PROGRESS, S.IN_PROGRESS.label),
+            (S.MONITORING, S.MONITORING.label),
+        ],
+    ),
 ]
 UNFINISHED_STATUSES = [S.PLANNED, S.IN_PROGRESS, S.MONITORING]
 
 WHEN = Coalesce("started_at", "planned_start", "created_at")
 LEAD_NAME = Coalesce(
     NullIf(Trim(Concat("lead__first_name", Value(" "), "lead__last_name")), Value("")),
-    "lead__username")
+    "lead__username",
+)
 
 # Column key -> (heading, what it orders by, first direction when clicked).
 # Keys that can be NULL sort their empty rows last in both directions.
@@ -57,29 +70,42 @@ NOTE_SEARCH_MIN = 3
 
 
 class HistoryFilterForm(forms.Form):
-    q = forms.CharField(label="Search", required=False, max_length=200,
-                        widget=forms.TextInput(attrs={
-                            "type": "search", "placeholder": "Release, version or notes",
-                            "autocomplete": "off"}))
+    q = forms.CharField(
+        label="Search",
+        required=False,
+        max_length=200,
+        widget=forms.TextInput(
+            attrs={
+                "type": "search",
+                "placeholder": "Release, version or notes",
+                "autocomplete": "off",
+            }
+        ),
+    )
     # The selects and dates refresh the list when they change (class filter-auto).
     service = forms.CharField(required=False, max_length=120, widget=forms.Select(AUTO))
     environment = forms.CharField(required=False, max_length=60, widget=forms.Select(AUTO))
-    outcome = forms.ChoiceField(required=False, choices=OUTCOME_CHOICES,
-                                widget=forms.Select(AUTO))
+    outcome = forms.ChoiceField(required=False, choices=OUTCOME_CHOICES, widget=forms.Select(AUTO))
     lead = forms.IntegerField(required=False, min_value=1, widget=forms.Select(AUTO))
     sort = forms.ChoiceField(
-        required=False, choices=SORT_CHOICES, widget=forms.HiddenInput,
-        error_messages={"invalid_choice": "Unknown sort order “%(value)s”: "
-                                          "showing the newest first."})
+        required=False,
+        choices=SORT_CHOICES,
+        widget=forms.HiddenInput,
+        error_messages={
+            "invalid_choice": "Unknown sort order “%(value)s”: showing the newest first."
+        },
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         # "from" is a Python keyword, so these two cannot be declared above.
         for name, label in (("from", "From"), ("to", "To")):
             self.fields[name] = forms.DateField(
-                label=label, required=False,
+                label=label,
+                required=False,
                 widget=forms.DateInput(attrs={"type": "date", **AUTO}),
-                error_messages={"invalid": "Enter a date as YYYY-MM-DD."})
+                error_messages={"invalid": "Enter a date as YYYY-MM-DD."},
+            )
 
     def clean(self):
         data = super().clean()
@@ -92,8 +118,7 @@ class HistoryFilterForm(forms.Form):
     def valid_data(self) -> dict:
         """The fields that validated and are set; the ones in error filter nothing."""
         self.is_valid()  # runs the validation once; the errors are shown, not raised
-        return {name: value for name, value in self.cleaned_data.items()
-                if value not in (None, "")}
+        return {name: value for name, value in self.cleaned_data.items() if value not in (None, "")}
 
     @property
     def has_filters(self) -> bool:
@@ -126,15 +151,22 @@ class HistoryFilterForm(forms.Form):
             environments.add(environment)
         data = self.valid_data
         # A shared link may name a value this user has nothing of: keep it selected.
-        for name, values, empty in (("service", services, "Any"),
-                                    ("environment", environments, "Any")):
+        for name, values, empty in (
+            ("service", services, "Any"),
+            ("environment", environments, "Any"),
+        ):
             if data.get(name):
                 values.add(data[name])
             self.fields[name].widget.choices = [("", empty)] + [(v, v) for v in sorted(values)]
-        leads = (get_user_model().objects.filter(pk__in=visible.order_by().values("lead_id"))
-                 .only("username", "first_name", "last_name"))
-        people = sorted(((user.get_full_name() or user.username, user.pk) for user in leads),
-                        key=lambda pair: (pair[0].casefold(), pair[1]))
+        leads = (
+            get_user_model()
+            .objects.filter(pk__in=visible.order_by().values("lead_id"))
+            .only("username", "first_name", "last_name")
+        )
+        people = sorted(
+            ((user.get_full_name() or user.username, user.pk) for user in leads),
+            key=lambda pair: (pair[0].casefold(), pair[1]),
+        )
         choices = [("", "Anyone")] + [(pk, name) for name, pk in people]
         # Likewise a lead none of whose deployments this user sees: named by id only, since
         # the link must not reveal who that is.
@@ -212,8 +244,11 @@ def _ordered(deployments, sort: str):
     order = []
     for field in fields:
         nulls_last = True if field in NULLABLE else None
-        order.append(F(field).desc(nulls_last=nulls_last) if descending
-                     else F(field).asc(nulls_last=nulls_last))
+        order.append(
+            F(field).desc(nulls_last=nulls_last)
+            if descending
+            else F(field).asc(nulls_last=nulls_last)
+        )
     # pk breaks ties, in the same direction so (when, id) reads the index backwards or forwards.
     order.append(F("pk").desc() if descending else F("pk").asc())
     return deployments.order_by(*order)
@@ -231,6 +266,12 @@ def sort_headers(form: HistoryFilterForm) -> list[dict]:
         else:
             aria_sort = None
             next_sort = f"-{key}" if first == "desc" else key
-        headers.append({"key": key, "label": label, "aria_sort": aria_sort,
-                        "query": form.query(sort=next_sort, page=None)})
+        headers.append(
+            {
+                "key": key,
+                "label": label,
+                "aria_sort": aria_sort,
+                "query": form.query(sort=next_sort, page=None),
+            }
+        )
     return headers

@@ -29,8 +29,11 @@ def history_list(request):
     for deployment in page:
         deployment.duration_text = _duration_text(deployment)
     context = {
-        "form": form, "page": page, "headers": sort_headers(form),
-        "sort": form.sort_order, "page_links": _page_links(form, page),
+        "form": form,
+        "page": page,
+        "headers": sort_headers(form),
+        "sort": form.sort_order,
+        "page_links": _page_links(form, page),
         "list_url": reverse("runs:list"),
     }
     if request.htmx and not request.htmx.history_restore_request:
@@ -63,7 +66,7 @@ def _page_links(form, page) -> dict:
 
 
 def _duration_text(deployment) -> str:
-    """"2 h 05 min" from start to end; '' until both are known."""
+    """ "2 h 05 min" from start to end; '' until both are known."""
     if not (deployment.started_at and deployment.ended_at):
         return ""
     minutes = max(0, int((deployment.ended_at - deployment.started_at).total_seconds() // 60))

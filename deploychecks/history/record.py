@@ -23,8 +23,16 @@ from deploychecks.gonogo.services import format_value
 from deploychecks.reminders.models import Reminder
 from deploychecks.runs.fragments import arrange
 from deploychecks.runs.models import (
-    Deployment, DeploymentContact, DeploymentRole, ItemNote, Participant, RunItem, RunPhase,
-    RunSection, RunStep, RunSubCheck,
+    Deployment,
+    DeploymentContact,
+    DeploymentRole,
+    ItemNote,
+    Participant,
+    RunItem,
+    RunPhase,
+    RunSection,
+    RunStep,
+    RunSubCheck,
 )
 from deploychecks.signoffs.models import SignOff
 
@@ -130,8 +138,9 @@ class DeploymentRecord:
 
     @property
     def deviations(self) -> list[tuple[RunItem, ItemNote]]:
-        return [(i, n) for i in self.items for n in i.notes_list
-                if n.kind == ItemNote.Kind.DEVIATION]
+        return [
+            (i, n) for i in self.items for n in i.notes_list if n.kind == ItemNote.Kind.DEVIATION
+        ]
 
     @property
     def noted_items(self) -> list[RunItem]:
@@ -158,8 +167,12 @@ class DeploymentRecord:
 
 def count_states(items) -> dict:
     states = [i.state for i in items]
-    return {"total": len(states), "done": states.count(RunItem.State.DONE),
-            "na": states.count(RunItem.State.NA), "open": states.count(RunItem.State.OPEN)}
+    return {
+        "total": len(states),
+        "done": states.count(RunItem.State.DONE),
+        "na": states.count(RunItem.State.NA),
+        "open": states.count(RunItem.State.OPEN),
+    }
 
 
 def format_duration(value: datetime.timedelta | None) -> str:
@@ -196,7 +209,7 @@ def describe_change(before, after, limit: int = 240) -> str:
             text = _short(new)
         parts.append(f"{key}: {text}" if key else text)
     line = "; ".join(parts)
-    return line if len(line) <= limit else line[:limit - 1] + "…"
+    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 def _short(value) -> str:
@@ -212,24 +225,41 @@ def load_events(deployment: Deployment) -> list[AuditEvent]:
     return list(AuditEvent.objects.filter(deployment=deployment).order_by("id"))
 
 
-def load_record(deployment: Deployment, *, events: list[AuditEvent] | None = None,
-                chain: ChainStatus | None = None) -> DeploymentRecord:
+def load_record(
+    deployment: Deployment,
+    *,
+    events: list[AuditEvent] | None = None,
+    chain: ChainStatus | None = None,
+) -> DeploymentRecord:
     """Everything about `deployment` (loaded with its lead and revision), in 17 queries.
 
     `events` and `chain`, when the caller has them already (the record page
     checks the chain on every view), are not loaded or checked again.
     """
     items = RunItem.objects.order_by("position").prefetch_related(
-        Prefetch("subchecks", queryset=RunSubCheck.objects.order_by("position"),
-                 to_attr="subchecks_list"),
-        Prefetch("notes", queryset=ItemNote.objects.order_by("created_at", "pk"),
-                 to_attr="notes_list"))
-    phases = list(RunPhase.objects.filter(deployment=deployment).order_by("position")
-                  .prefetch_related("sections", "steps", Prefetch("items", queryset=items)))
-    signals = list(DeploymentSignal.objects.filter(deployment=deployment)
-                   .order_by("position", "pk").prefetch_related(
-                       Prefetch("readings", queryset=Reading.objects.order_by("observed_at", "pk"),
-                                to_attr="readings_list")))
+        Prefetch(
+            "subchecks", queryset=RunSubCheck.objects.order_by("position"), to_attr="subchecks_list"
+        ),
+        Prefetch(
+            "notes", queryset=ItemNote.objects.order_by("created_at", "pk"), to_attr="notes_list"
+        ),
+    )
+    phases = list(
+        RunPhase.objects.filter(deployment=deployment)
+        .order_by("position")
+        .prefetch_related("sections", "steps", Prefetch("items", queryset=items))
+    )
+    signals = list(
+        DeploymentSignal.objects.filter(deployment=deployment)
+        .order_by("position", "pk")
+        .prefetch_related(
+            Prefetch(
+                "readings",
+                queryset=Reading.objects.order_by("observed_at", "pk"),
+                to_attr="readings_list",
+            )
+        )
+    )
     for signal in signals:
         signal.yellow_text = describe_bound(signal.thresholds, "yellow")
         signal.red_text = describe_bound(signal.thresholds, "red")
@@ -246,14 +276,19 @@ def load_record(deployment: Deployment, *, events: list[AuditEvent] | None = Non
         event.change_text = describe_change(event.before, event.after)
     return DeploymentRecord(
         deployment=deployment,
-        participants=list(Participant.objects.filter(deployment=deployment)
-                          .select_related("user").order_by("role", "user__username")),
+        participants=list(
+            Participant.objects.filter(deployment=deployment)
+            .select_related("user")
+            .order_by("role", "user__username")
+        ),
         phases=[_phase_record(phase) for phase in phases],
         roles=list(DeploymentRole.objects.filter(deployment=deployment).order_by("position")),
-        signoffs=list(SignOff.objects.filter(deployment=deployment).select_related("role")
-                      .order_by("role__position", "created_at", "pk")),
-        contacts=list(DeploymentContact.objects.filter(deployment=deployment)
-                      .order_by("position")),
+        signoffs=list(
+            SignOff.objects.filter(deployment=deployment)
+            .select_related("role")
+            .order_by("role__position", "created_at", "pk")
+        ),
+        contacts=list(DeploymentContact.objects.filter(deployment=deployment).order_by("position")),
         signals=signals,
         reminders=reminders,
         rollback=RollbackEpisode.objects.filter(deployment=deployment).first(),
@@ -269,15 +304,20 @@ def _phase_record(phase: RunPhase) -> PhaseRecord:
     arrange(phase)
 
     def entries(container) -> list:
-        return [StepRecord(e, e.run_items) if isinstance(e, RunStep) else e
-                for e in container.entries]
+        return [
+            StepRecord(e, e.run_items) if isinstance(e, RunStep) else e for e in container.entries
+        ]
 
     items = list(phase.items.all())
     finished = [i.changed_at for i in items if i.state in FINISHED_STATES and i.changed_at]
-    return PhaseRecord(phase=phase, entries=entries(phase),
-                       sections=[SectionRecord(s, entries(s)) for s in phase.sections.all()],
-                       items=items, first_change=min(finished, default=None),
-                       last_change=max(finished, default=None))
+    return PhaseRecord(
+        phase=phase,
+        entries=entries(phase),
+        sections=[SectionRecord(s, entries(s)) for s in phase.sections.all()],
+        items=items,
+        first_change=min(finished, default=None),
+        last_change=max(finished, default=None),
+    )
 
 
 def verify_events(events: list[AuditEvent]) -> ChainStatus:
@@ -294,9 +334,11 @@ def verify_events(events: list[AuditEvent]) -> ChainStatus:
         return ChainStatus(ok=True, count=0)
     hashes = {e.hash for e in events}
     wanted_prev = {e.prev_hash for e in events} - {GENESIS_HASH}
-    neighbours = list(AuditEvent.objects.filter(
-        Q(hash__in=wanted_prev) | Q(prev_hash__in=hashes)).order_by()
-        .values_list("id", "hash", "prev_hash"))
+    neighbours = list(
+        AuditEvent.objects.filter(Q(hash__in=wanted_prev) | Q(prev_hash__in=hashes))
+        .order_by()
+        .values_list("id", "hash", "prev_hash")
+    )
     id_of_hash = {h: pk for pk, h, _ in neighbours}
     successor_of = {prev: pk for pk, _, prev in neighbours}
     # Asked every time (a backward scan of the primary key) so the page's
@@ -304,19 +346,33 @@ def verify_events(events: list[AuditEvent]) -> ChainStatus:
     newest_id = AuditEvent.objects.order_by("-id").values_list("id", flat=True).first()
     for event in events:
         if compute_hash(event) != event.hash:
-            return ChainStatus(False, len(events), event.pk,
-                               "its content does not match its hash (the event was altered)")
+            return ChainStatus(
+                False,
+                len(events),
+                event.pk,
+                "its content does not match its hash (the event was altered)",
+            )
         if event.prev_hash != GENESIS_HASH and not (
-                id_of_hash.get(event.prev_hash, event.pk) < event.pk):
-            return ChainStatus(False, len(events), event.pk,
-                               "the event before it in the chain is missing or was rewritten")
+            id_of_hash.get(event.prev_hash, event.pk) < event.pk
+        ):
+            return ChainStatus(
+                False,
+                len(events),
+                event.pk,
+                "the event before it in the chain is missing or was rewritten",
+            )
         successor = successor_of.get(event.hash)
         if successor is None:
             if event.pk != newest_id:
-                return ChainStatus(False, len(events), event.pk,
-                                   "no later event links to it (it was rewritten, or the "
-                                   "event after it was removed)")
+                return ChainStatus(
+                    False,
+                    len(events),
+                    event.pk,
+                    "no later event links to it (it was rewritten, or the "
+                    "event after it was removed)",
+                )
         elif successor <= event.pk:
-            return ChainStatus(False, len(events), event.pk,
-                               "the event linking to it comes before it in the chain")
+            return ChainStatus(
+                False, len(events), event.pk, "the event linking to it comes before it in the chain"
+            )
     return ChainStatus(ok=True, count=len(events))

@@ -37,22 +37,35 @@ def record(request, pk):
     key = _cache_key(deployment, events, time_zone)
     parts = cache.get(key)
     if parts is None:
-        context = {"deployment": deployment,
-                   "record": load_record(deployment, events=events, chain=chain)}
-        parts = {name: str(render_to_string(f"{TEMPLATE}#{name}", context))
-                 for name in ("main", "timeline")}
+        context = {
+            "deployment": deployment,
+            "record": load_record(deployment, events=events, chain=chain),
+        }
+        parts = {
+            name: str(render_to_string(f"{TEMPLATE}#{name}", context))
+            for name in ("main", "timeline")
+        }
         cache.set(key, parts, CACHE_SECONDS)
-    return render(request, TEMPLATE, {
-        "deployment": deployment, "role": role, "chain": chain, "time_zone": time_zone,
-        "export_formats": FORMAT_LABELS.items(),
-        # Rendered by our own autoescaping template, above or on an earlier view.
-        "main": mark_safe(parts["main"]),  # noqa: S308
-        "timeline": mark_safe(parts["timeline"]),  # noqa: S308
-    })
+    return render(
+        request,
+        TEMPLATE,
+        {
+            "deployment": deployment,
+            "role": role,
+            "chain": chain,
+            "time_zone": time_zone,
+            "export_formats": FORMAT_LABELS.items(),
+            # Rendered by our own autoescaping template, above or on an earlier view.
+            "main": mark_safe(parts["main"]),  # noqa: S308
+            "timeline": mark_safe(parts["timeline"]),  # noqa: S308
+        },
+    )
 
 
 def _cache_key(deployment, events, time_zone: str) -> str:
     events_digest = hashlib.sha256(
-        "".join(f"{e.pk}:{e.hash};" for e in events).encode()).hexdigest()[:24]
-    return deployment_key("record", TEMPLATE, deployment, deployment.seq, deployment.status,
-                          events_digest, time_zone)
+        "".join(f"{e.pk}:{e.hash};" for e in events).encode()
+    ).hexdigest()[:24]
+    return deployment_key(
+        "record", TEMPLATE, deployment, deployment.seq, deployment.status, events_digest, time_zone
+    )

@@ -47,8 +47,9 @@ class ReminderNotice(TypedDict):
     allowed: list[int]  # sorted, as in RunEvent
 
 
-def run_event(*, seq: int, kind: str, allowed, html_edit: str = "", html_read: str = "",
-              resync: bool = False) -> RunEvent:
+def run_event(
+    *, seq: int, kind: str, allowed, html_edit: str = "", html_read: str = "", resync: bool = False
+) -> RunEvent:
     """A run event whose two websocket texts are serialized once, here.
 
     With hundreds of viewers per process, a `json.dumps` per viewer was a
@@ -56,13 +57,20 @@ def run_event(*, seq: int, kind: str, allowed, html_edit: str = "", html_read: s
     """
 
     def text(html: str) -> str:
-        return json.dumps({"type": "event", "seq": seq, "kind": kind, "resync": resync,
-                           "html": html})
+        return json.dumps(
+            {"type": "event", "seq": seq, "kind": kind, "resync": resync, "html": html}
+        )
 
     text_read = text(html_read)
-    return {"type": "run.event", "seq": seq, "kind": kind, "resync": resync,
-            "text_edit": text_read if html_edit == html_read else text(html_edit),
-            "text_read": text_read, "allowed": sorted(allowed)}
+    return {
+        "type": "run.event",
+        "seq": seq,
+        "kind": kind,
+        "resync": resync,
+        "text_edit": text_read if html_edit == html_read else text(html_edit),
+        "text_read": text_read,
+        "allowed": sorted(allowed),
+    }
 
 
 def is_allowed(event: RunEvent, user_id: int) -> bool:

@@ -24,7 +24,8 @@ PRESENCE_DELAY = 0.25  # seconds
 PRESENCE_TEXT = json.dumps({"type": "presence"})
 # Deployments with an announcement scheduled, per event loop (tests run many loops).
 _presence_pending: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, set[int]]" = (
-    weakref.WeakKeyDictionary())
+    weakref.WeakKeyDictionary()
+)
 _presence_tasks: set[asyncio.Task] = set()
 
 
@@ -82,8 +83,9 @@ class DeploymentConsumer(AsyncWebsocketConsumer):
         self.hub = hub_for(self.channel_layer, self.deployment_id)
         await self.hub.join(self)
         await self.accept()
-        await database_sync_to_async(presence.join)(self.deployment_id, self.user,
-                                                    self.channel_name)
+        await database_sync_to_async(presence.join)(
+            self.deployment_id, self.user, self.channel_name
+        )
         await self._announce_presence()
 
     def _role(self):

@@ -73,8 +73,7 @@ class Hub:
                 # The layer failed (Redis gone?). Close the local sockets: the
                 # pages reconnect, resync from the database, and the first join
                 # starts a new reader.
-                logger.exception("deployment %s: channel layer receive failed",
-                                 self.deployment_id)
+                logger.exception("deployment %s: channel layer receive failed", self.deployment_id)
                 for consumer in list(self.consumers):
                     loop.create_task(consumer.close(code=1011))
                 return
@@ -119,8 +118,12 @@ class Hub:
             # Typically a socket that has just gone; stop sending to it (its
             # disconnect would remove it too).
             self.consumers.discard(consumer)
-            logger.info("deployment %s: dropped a socket after a failed %s",
-                        self.deployment_id, message.get("type"), exc_info=True)
+            logger.info(
+                "deployment %s: dropped a socket after a failed %s",
+                self.deployment_id,
+                message.get("type"),
+                exc_info=True,
+            )
 
     async def _refresh(self) -> None:
         while True:
@@ -152,7 +155,8 @@ async def _finish(coro, waiting_on) -> None:
 
 
 _hubs: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[int, Hub]]" = (
-    weakref.WeakKeyDictionary())
+    weakref.WeakKeyDictionary()
+)
 
 
 def hub_for(layer, deployment_id: int) -> Hub:

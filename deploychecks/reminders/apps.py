@@ -13,8 +13,11 @@ class RemindersConfig(AppConfig):
 
         # Every new revision (import, edit, the built-in default) starts with a
         # schedule: its predecessor's rules, or the default stabilization schedule.
-        post_save.connect(give_new_revision_rules, sender=TemplateRevision,
-                          dispatch_uid="reminders-new-revision-rules")
+        post_save.connect(
+            give_new_revision_rules,
+            sender=TemplateRevision,
+            dispatch_uid="reminders-new-revision-rules",
+        )
         # Register the task in every process, not only in Celery workers (whose
         # autodiscovery is lazy): the embedded scheduler of the web process runs it.
         from deploychecks.reminders import tasks  # noqa: F401

@@ -40,8 +40,11 @@ def webhook_target(deployment_id: int) -> tuple[str, str] | None:
 
 
 def deliver(delivery: ReminderDelivery) -> None:
-    escalation = (delivery.reminder.escalated_to
-                  if delivery.purpose == ReminderDelivery.Purpose.ESCALATION else "")
+    escalation = (
+        delivery.reminder.escalated_to
+        if delivery.purpose == ReminderDelivery.Purpose.ESCALATION
+        else ""
+    )
     if delivery.channel == ReminderDelivery.Channel.PAGE:
         live.send_toast(delivery.reminder, escalation=escalation)
     elif delivery.channel == ReminderDelivery.Channel.EMAIL:
@@ -64,18 +67,19 @@ def send_email(delivery: ReminderDelivery, escalation: str) -> None:
     from deploychecks.reminders.views import reminder_context
 
     reminder = delivery.reminder
-    context = {**reminder_context(reminder), "escalation": escalation,
-               "site_url": settings.SITE_URL}
+    context = {
+        **reminder_context(reminder),
+        "escalation": escalation,
+        "site_url": settings.SITE_URL,
+    }
     deployment = reminder.deployment
     prefix = "Escalation: " if escalation else ""
-    subject = (f"[Deploychecks] {prefix}{reminder.title} · {deployment.service} "
-               f"{deployment.version}")
+    subject = f"[Deploychecks] {prefix}{reminder.title} · {deployment.service} {deployment.version}"
     message = EmailMultiAlternatives(
         subject=subject[:250],
         body=render_to_string("reminders/email.txt", context),
         to=delivery.recipients,
-        headers={"Message-ID": message_id(delivery),
-                 "X-Deploychecks-Reminder": str(reminder.pk)},
+        headers={"Message-ID": message_id(delivery), "X-Deploychecks-Reminder": str(reminder.pk)},
     )
     message.attach_alternative(render_to_string("reminders/email.html", context), "text/html")
     message.send()
@@ -99,8 +103,10 @@ def webhook_text(delivery: ReminderDelivery, escalation: str) -> str:
     if reminder.status == reminder.Status.LATE and reminder.late_by:
         when += f", sent {int(reminder.late_by.total_seconds() // 60)} min late"
     if escalation:
-        return (f":rotating_light: Escalation to {escalation}: “{reminder.title}” on {what} "
-                f"has not been acknowledged ({when}). <{url}|Open the deployment>")
+        return (
+            f":rotating_light: Escalation to {escalation}: “{reminder.title}” on {what} "
+            f"has not been acknowledged ({when}). <{url}|Open the deployment>"
+        )
     return f":alarm_clock: {reminder.title} — {what}, {when}. <{url}|Open the deployment>"
 
 
@@ -122,8 +128,10 @@ def send_webhook(delivery: ReminderDelivery, escalation: str) -> None:
         headers["X-Deploychecks-Signature"] = sign(secret, timestamp, body)
     request = urllib.request.Request(url, data=body, headers=headers, method="POST")
     try:
-        with urllib.request.urlopen(request,  # noqa: S310  the scheme is checked on input
-                                    timeout=settings.REMINDER_WEBHOOK_TIMEOUT_SECONDS) as answer:
+        with urllib.request.urlopen(
+            request,  # noqa: S310  the scheme is checked on input
+            timeout=settings.REMINDER_WEBHOOK_TIMEOUT_SECONDS,
+        ) as answer:
             answer.read(1024)
     except urllib.error.HTTPError as exc:
         raise DeliveryFailed(f"HTTP {exc.code} from the webhook") from None

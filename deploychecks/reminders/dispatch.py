@@ -48,9 +48,12 @@ MAX_DELIVERIES_PER_RUN = 500
 EMAIL_RE = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
 # Page first: the toast is the fastest signal and never waits for SMTP or a
 # slow webhook of another reminder.
-CHANNEL_ORDER = Case(When(channel=Channel.PAGE, then=Value(0)),
-                     When(channel=Channel.EMAIL, then=Value(1)),
-                     default=Value(2), output_field=IntegerField())
+CHANNEL_ORDER = Case(
+    When(channel=Channel.PAGE, then=Value(0)),
+    When(channel=Channel.EMAIL, then=Value(1)),
+    default=Value(2),
+    output_field=IntegerField(),
+)
 
 
 @dataclass
@@ -68,9 +71,14 @@ def dispatch_due_reminders() -> DispatchReport:
     escalate_unacknowledged(report)
     deliver_pending(report)
     if report.released or report.escalated or report.sent or report.failed:
-        logger.info("reminders: %d released, %d missed, %d escalated, %d deliveries sent, "
-                    "%d failed", len(report.released), len(report.missed),
-                    len(report.escalated), len(report.sent), len(report.failed))
+        logger.info(
+            "reminders: %d released, %d missed, %d escalated, %d deliveries sent, %d failed",
+            len(report.released),
+            len(report.missed),
+            len(report.escalated),
+            len(report.sent),
+            len(report.failed),
+        )
     return report
 
 
@@ -80,11 +88,12 @@ def dispatch_due_reminders() -> DispatchReport:
 @transaction.atomic
 def release_due_reminders(report: DispatchReport) -> None:
     now = timezone.now()
-    due = list(Reminder.objects.select_for_update(skip_locked=True, of=("self",))
-               .filter(status=RS.PENDING, due_at__lte=now,
-                       deployment__status=Deployment.Status.MONITORING)
-               .select_related("deployment", "deployment__lead")
-               .order_by("due_at", "pk"))
+    due = list(
+        Reminder.objects.select_for_update(skip_locked=True, of=("self",))
+        .filter(status=RS.PENDING, due_at__lte=now, deployment__status=Deployment.Status.MONITORING)
+        .select_related("deployment", "deployment__lead")
+        .order_by("due_at", "pk")
+    )
     if not due:
         return
     grace = timedelta(seconds=settings.REMINDER_LATE_AFTER_SECONDS)
@@ -95,9 +104,12 @@ def release_due_reminders(report: DispatchReport) -> None:
             # Down while several occurrences fell due: only the latest goes out.
             reminder.status = RS.MISSED
             reminder.save(update_fields=["status", "late_by"])
-            record_event(action="reminder.missed", deployment=reminder.deployment,
-                         target=reminder, after={"due_at": reminder.due_at,
-                                                 "late_by_seconds": _seconds(reminder.late_by)})
+            record_event(
+                action="reminder.missed",
+                deployment=reminder.deployment,
+                target=reminder,
+                after={"due_at": reminder.due_at, "late_by_seconds": _seconds(reminder.late_by)},
+            )
             report.missed.append(reminder.pk)
             continue
         reminder.status = RS.LATE if reminder.late_by > grace else RS.SENT
@@ -106,11 +118,23 @@ def release_due_reminders(report: DispatchReport) -> None:
         deployment_id = reminder.deployment_id
         if deployment_id not in webhooks:
             webhooks[deployment_id] = channels.webhook_target(deployment_id) is not None
-        _create_deliveries(reminder, Purpose.REMINDER, _email_recipients(reminder),
-                           webhook=webhooks[deployment_id], now=now)
-        record_event(action="reminder.sent", deployment=reminder.deployment, target=reminder,
-                     after={"status": reminder.status, "due_at": reminder.due_at,
-                            "late_by_seconds": _seconds(reminder.late_by)})
+        _create_deliveries(
+            reminder,
+            Purpose.REMINDER,
+            _email_recipients(reminder),
+            webhook=webhooks[deployment_id],
+            now=now,
+        )
+        record_event(
+            action="reminder.sent",
+            deployment=reminder.deployment,
+            target=reminder,
+            after={
+                "status": reminder.status,
+                "due_at": reminder.due_at,
+                "late_by_seconds": _seconds(reminder.late_by),
+            },
+        )
         report.released.append(reminder.pk)
 
 
@@ -120,10 +144,17 @@ def _superseded(reminder: Reminder, now) -> bool:
     Read without locks: occurrences only ever become due, never undue, so two
     dispatchers agree on the answer for any row they both could see.
     """
-    return (Reminder.objects.filter(deployment_id=reminder.deployment_id,
-                                    rule_id=reminder.rule_id, title=reminder.title,
-                                    due_at__gt=reminder.due_at, due_at__lte=now)
-            .exclude(status=RS.CANCELLED).exists())
+    return (
+        Reminder.objects.filter(
+            deployment_id=reminder.deployment_id,
+            rule_id=reminder.rule_id,
+            title=reminder.title,
+            due_at__gt=reminder.due_at,
+            due_at__lte=now,
+        )
+        .exclude(status=RS.CANCELLED)
+        .exists()
+    )
 
 
 def _email_recipients(reminder: Reminder) -> list[str]:
@@ -132,19 +163,27 @@ def _email_recipients(reminder: Reminder) -> list[str]:
     addresses: list[str] = []
     if "lead" in roles and deployment.lead is not None:
         addresses.append(deployment.lead.email)
-    by_role = {"engineers": Participant.Role.ENGINEER, "approvers": Participant.Role.APPROVER,
-               "viewers": Participant.Role.VIEWER}
+    by_role = {
+        "engineers": Participant.Role.ENGINEER,
+        "approvers": Participant.Role.APPROVER,
+        "viewers": Participant.Role.VIEWER,
+    }
     wanted = [by_role[r] for r in ("engineers", "approvers", "viewers") if r in roles]
     if wanted:
-        addresses.extend(Participant.objects.filter(deployment=deployment, role__in=wanted,
-                                                    user__is_active=True)
-                         .order_by("role", "user__username").values_list("user__email",
-                                                                          flat=True))
-    named = {v[len(CONTACT_PREFIX):].strip().casefold() for v in roles
-             if v.startswith(CONTACT_PREFIX)}
+        addresses.extend(
+            Participant.objects.filter(deployment=deployment, role__in=wanted, user__is_active=True)
+            .order_by("role", "user__username")
+            .values_list("user__email", flat=True)
+        )
+    named = {
+        v[len(CONTACT_PREFIX) :].strip().casefold() for v in roles if v.startswith(CONTACT_PREFIX)
+    }
     if "contacts" in roles or named:
-        addresses.extend(c.person.strip() for c in deployment.contacts.order_by("position")
-                         if "contacts" in roles or c.role.strip().casefold() in named)
+        addresses.extend(
+            c.person.strip()
+            for c in deployment.contacts.order_by("position")
+            if "contacts" in roles or c.role.strip().casefold() in named
+        )
     unique = []
     for address in addresses:
         if address and EMAIL_RE.match(address) and address.lower() not in map(str.lower, unique):
@@ -153,14 +192,25 @@ def _email_recipients(reminder: Reminder) -> list[str]:
 
 
 def _create_deliveries(reminder, purpose, recipients, *, webhook: bool, now) -> None:
-    rows = [ReminderDelivery(reminder=reminder, purpose=purpose, channel=Channel.PAGE,
-                             next_attempt_at=now),
-            ReminderDelivery(reminder=reminder, purpose=purpose, channel=Channel.EMAIL,
-                             recipients=recipients, next_attempt_at=now,
-                             status=DS.PENDING if recipients else DS.SKIPPED)]
+    rows = [
+        ReminderDelivery(
+            reminder=reminder, purpose=purpose, channel=Channel.PAGE, next_attempt_at=now
+        ),
+        ReminderDelivery(
+            reminder=reminder,
+            purpose=purpose,
+            channel=Channel.EMAIL,
+            recipients=recipients,
+            next_attempt_at=now,
+            status=DS.PENDING if recipients else DS.SKIPPED,
+        ),
+    ]
     if webhook:
-        rows.append(ReminderDelivery(reminder=reminder, purpose=purpose,
-                                     channel=Channel.WEBHOOK, next_attempt_at=now))
+        rows.append(
+            ReminderDelivery(
+                reminder=reminder, purpose=purpose, channel=Channel.WEBHOOK, next_attempt_at=now
+            )
+        )
     ReminderDelivery.objects.bulk_create(rows)
 
 
@@ -173,11 +223,17 @@ def escalate_unacknowledged(report: DispatchReport) -> None:
         return
     now = timezone.now()
     cutoff = now - schedule_delta(settings.REMINDER_ESCALATE_MINUTES)
-    overdue = list(Reminder.objects.select_for_update(skip_locked=True, of=("self",))
-                   .filter(status__in=[RS.SENT, RS.LATE], escalated_at__isnull=True,
-                           sent_at__lte=cutoff,
-                           deployment__status=Deployment.Status.MONITORING)
-                   .select_related("deployment").order_by("deployment_id", "due_at", "pk"))
+    overdue = list(
+        Reminder.objects.select_for_update(skip_locked=True, of=("self",))
+        .filter(
+            status__in=[RS.SENT, RS.LATE],
+            escalated_at__isnull=True,
+            sent_at__lte=cutoff,
+            deployment__status=Deployment.Status.MONITORING,
+        )
+        .select_related("deployment")
+        .order_by("deployment_id", "due_at", "pk")
+    )
     for reminder in overdue:
         contact = _next_contact(reminder)
         reminder.escalated_at = now
@@ -185,31 +241,50 @@ def escalate_unacknowledged(report: DispatchReport) -> None:
         reminder.save(update_fields=["escalated_at", "escalated_to"])
         if contact is not None:
             email = contact.person.strip()
-            _create_deliveries(reminder, Purpose.ESCALATION,
-                               [email] if EMAIL_RE.match(email) else [],
-                               webhook=channels.webhook_target(reminder.deployment_id) is not None,
-                               now=now)
-        record_event(action="reminder.escalated", deployment=reminder.deployment,
-                     target=reminder, after={"to": reminder.escalated_to,
-                                             "sent_at": reminder.sent_at})
+            _create_deliveries(
+                reminder,
+                Purpose.ESCALATION,
+                [email] if EMAIL_RE.match(email) else [],
+                webhook=channels.webhook_target(reminder.deployment_id) is not None,
+                now=now,
+            )
+        record_event(
+            action="reminder.escalated",
+            deployment=reminder.deployment,
+            target=reminder,
+            after={"to": reminder.escalated_to, "sent_at": reminder.sent_at},
+        )
         report.escalated.append(reminder.pk)
 
 
 def _next_contact(reminder: Reminder):
     """The escalation ladder: the first contact not already told, one step further
     for each other reminder of this deployment that is escalated and still open."""
-    told = {address.lower() for address in
-            ReminderDelivery.objects.filter(reminder=reminder, purpose=Purpose.REMINDER,
-                                            channel=Channel.EMAIL)
-            .values_list("recipients", flat=True).first() or []}
-    ladder = [c for c in reminder.deployment.contacts.order_by("position")
-              if c.person.strip().lower() not in told]
+    told = {
+        address.lower()
+        for address in ReminderDelivery.objects.filter(
+            reminder=reminder, purpose=Purpose.REMINDER, channel=Channel.EMAIL
+        )
+        .values_list("recipients", flat=True)
+        .first()
+        or []
+    }
+    ladder = [
+        c
+        for c in reminder.deployment.contacts.order_by("position")
+        if c.person.strip().lower() not in told
+    ]
     if not ladder:
         return None
-    level = (Reminder.objects.filter(deployment_id=reminder.deployment_id,
-                                     escalated_at__isnull=False,
-                                     status__in=[RS.SENT, RS.LATE])
-             .exclude(pk=reminder.pk).count())
+    level = (
+        Reminder.objects.filter(
+            deployment_id=reminder.deployment_id,
+            escalated_at__isnull=False,
+            status__in=[RS.SENT, RS.LATE],
+        )
+        .exclude(pk=reminder.pk)
+        .count()
+    )
     return ladder[min(level, len(ladder) - 1)]
 
 
@@ -233,18 +308,25 @@ def deliver_pending(report: DispatchReport) -> None:
 def claim_next_delivery() -> ReminderDelivery | None:
     """Take one delivery that is due, or whose previous claimant's lease ran out."""
     now = timezone.now()
-    delivery = (ReminderDelivery.objects.select_for_update(skip_locked=True, of=("self",))
-                .filter(Q(status=DS.PENDING, next_attempt_at__lte=now)
-                        | Q(status=DS.SENDING, lease_until__lt=now))
-                .select_related("reminder__deployment")
-                .order_by(CHANNEL_ORDER, "reminder__due_at", "pk").first())
+    delivery = (
+        ReminderDelivery.objects.select_for_update(skip_locked=True, of=("self",))
+        .filter(
+            Q(status=DS.PENDING, next_attempt_at__lte=now)
+            | Q(status=DS.SENDING, lease_until__lt=now)
+        )
+        .select_related("reminder__deployment")
+        .order_by(CHANNEL_ORDER, "reminder__due_at", "pk")
+        .first()
+    )
     if delivery is None:
         return None
     if delivery.status == DS.SENDING:
         # Its dispatcher stopped between sending and recording (or before
         # sending): send again, under the same idempotency key, and say so.
-        delivery.last_error = ("an earlier attempt was interrupted before its result was "
-                               "recorded; sent again with the same idempotency key")
+        delivery.last_error = (
+            "an earlier attempt was interrupted before its result was "
+            "recorded; sent again with the same idempotency key"
+        )
         logger.warning("reminder delivery %s: lease expired, claiming again", delivery.pk)
     delivery.status = DS.SENDING
     delivery.attempts += 1
@@ -257,10 +339,13 @@ def perform(delivery: ReminderDelivery, report: DispatchReport) -> None:
     try:
         channels.deliver(delivery)
     except Exception as exc:  # any failure of one channel must not stop the others
-        logger.warning("reminder delivery %s (%s) failed: %s", delivery.pk, delivery.channel,
-                       exc)
-        _record_failure(delivery, f"{type(exc).__name__}: {exc}"
-                        if not isinstance(exc, channels.DeliveryFailed) else str(exc))
+        logger.warning("reminder delivery %s (%s) failed: %s", delivery.pk, delivery.channel, exc)
+        _record_failure(
+            delivery,
+            f"{type(exc).__name__}: {exc}"
+            if not isinstance(exc, channels.DeliveryFailed)
+            else str(exc),
+        )
         report.failed.append(delivery.pk)
         return
     _record_sent(delivery)
@@ -270,16 +355,19 @@ def perform(delivery: ReminderDelivery, report: DispatchReport) -> None:
 def _still_ours(delivery):
     # The row as we claimed it: if our lease ran out and someone else claimed it
     # since, attempts has moved on and we must not overwrite their outcome.
-    return ReminderDelivery.objects.filter(pk=delivery.pk, status=DS.SENDING,
-                                           attempts=delivery.attempts)
+    return ReminderDelivery.objects.filter(
+        pk=delivery.pk, status=DS.SENDING, attempts=delivery.attempts
+    )
 
 
 def _record_sent(delivery: ReminderDelivery) -> None:
-    updated = _still_ours(delivery).update(status=DS.SENT, sent_at=timezone.now(),
-                                           lease_until=None)
+    updated = _still_ours(delivery).update(status=DS.SENT, sent_at=timezone.now(), lease_until=None)
     if not updated:
-        logger.warning("reminder delivery %s: sent, but another dispatcher had claimed it "
-                       "after our lease ran out", delivery.pk)
+        logger.warning(
+            "reminder delivery %s: sent, but another dispatcher had claimed it "
+            "after our lease ran out",
+            delivery.pk,
+        )
 
 
 def _record_failure(delivery: ReminderDelivery, error: str) -> None:

@@ -19,19 +19,28 @@ CENTRE = "reminders/centre.html"
 
 
 def notice(deployment_id: int, text: str) -> ReminderNotice:
-    return {"type": "reminder.notice", "text": text,
-            "allowed": sorted(access.allowed_user_ids(deployment_id))}
+    return {
+        "type": "reminder.notice",
+        "text": text,
+        "allowed": sorted(access.allowed_user_ids(deployment_id)),
+    }
 
 
 def send_toast(reminder, *, escalation: str = "") -> None:
     """Send the toast of `reminder` (or of its escalation) to every open view of it."""
     from deploychecks.reminders.views import reminder_context
 
-    html = render_to_string(f"{CENTRE}#toast",
-                            {**reminder_context(reminder), "escalation": escalation})
-    text = json.dumps({"type": "toast", "reminder_id": reminder.pk,
-                       "key": f"{reminder.pk}-{'escalation' if escalation else 'reminder'}",
-                       "html": html})
+    html = render_to_string(
+        f"{CENTRE}#toast", {**reminder_context(reminder), "escalation": escalation}
+    )
+    text = json.dumps(
+        {
+            "type": "toast",
+            "reminder_id": reminder.pk,
+            "key": f"{reminder.pk}-{'escalation' if escalation else 'reminder'}",
+            "html": html,
+        }
+    )
     send_to_deployment(reminder.deployment_id, notice(reminder.deployment_id, text))
 
 

@@ -32,7 +32,10 @@ CONTACT_PREFIX = "contact:"
 def is_notify_value(value) -> bool:
     return isinstance(value, str) and (
         value in NOTIFY_VALUES
-        or (value.startswith(CONTACT_PREFIX) and value[len(CONTACT_PREFIX):].strip() != ""))
+        or (value.startswith(CONTACT_PREFIX) and value[len(CONTACT_PREFIX) :].strip() != "")
+    )
+
+
 # Longest schedule we accept: 30 days after go-live.
 MAX_MINUTES = 30 * 24 * 60
 
@@ -42,8 +45,9 @@ class ReminderRule(models.Model):
         ONCE = "once", "Once"
         REPEAT = "repeat", "Repeat"
 
-    revision = models.ForeignKey("checklists.TemplateRevision", on_delete=models.CASCADE,
-                                 related_name="reminder_rules")
+    revision = models.ForeignKey(
+        "checklists.TemplateRevision", on_delete=models.CASCADE, related_name="reminder_rules"
+    )
     position = models.PositiveIntegerField()
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.ONCE)
     # Minutes after go-live. `offset_minutes` for a one-off; a repeat fires at
@@ -61,17 +65,28 @@ class ReminderRule(models.Model):
     class Meta:
         ordering = ["revision", "position"]
         constraints = [
-            models.UniqueConstraint(fields=["revision", "position"],
-                                    name="reminderrule_position_unique"),
+            models.UniqueConstraint(
+                fields=["revision", "position"], name="reminderrule_position_unique"
+            ),
             models.CheckConstraint(condition=~Q(title=""), name="reminderrule_title_not_empty"),
             models.CheckConstraint(
                 condition=(
-                    Q(kind="once", offset_minutes__gte=0, offset_minutes__lte=MAX_MINUTES,
-                      start_minutes__isnull=True, end_minutes__isnull=True,
-                      interval_minutes__isnull=True)
-                    | Q(kind="repeat", offset_minutes__isnull=True, start_minutes__gte=0,
+                    Q(
+                        kind="once",
+                        offset_minutes__gte=0,
+                        offset_minutes__lte=MAX_MINUTES,
+                        start_minutes__isnull=True,
+                        end_minutes__isnull=True,
+                        interval_minutes__isnull=True,
+                    )
+                    | Q(
+                        kind="repeat",
+                        offset_minutes__isnull=True,
+                        start_minutes__gte=0,
                         end_minutes__gte=models.F("start_minutes"),
-                        end_minutes__lte=MAX_MINUTES, interval_minutes__gte=1)
+                        end_minutes__lte=MAX_MINUTES,
+                        interval_minutes__gte=1,
+                    )
                 ),
                 name="reminderrule_schedule_valid",
             ),
@@ -87,8 +102,7 @@ class ReminderRule(models.Model):
             if value is None:
                 errors[field] = "Required."
             elif value < minimum:
-                errors[field] = ("Must be at least 1 minute." if minimum
-                                 else "Must not be negative.")
+                errors[field] = "Must be at least 1 minute." if minimum else "Must not be negative."
             elif value > MAX_MINUTES:
                 errors[field] = f"At most {MAX_MINUTES} minutes (30 days)."
 
@@ -99,8 +113,11 @@ class ReminderRule(models.Model):
             check("start_minutes", self.start_minutes)
             check("end_minutes", self.end_minutes)
             check("interval_minutes", self.interval_minutes, minimum=1)
-            if ("start_minutes" not in errors and "end_minutes" not in errors
-                    and self.end_minutes < self.start_minutes):
+            if (
+                "start_minutes" not in errors
+                and "end_minutes" not in errors
+                and self.end_minutes < self.start_minutes
+            ):
                 errors["end_minutes"] = "The end must not be before the start."
             self.offset_minutes = None
         else:
@@ -122,8 +139,10 @@ class ReminderRule(models.Model):
     def describe(self) -> str:
         if self.kind == self.Kind.ONCE:
             return f"at {format_minutes(self.offset_minutes)}"
-        return (f"every {format_minutes(self.interval_minutes)} from "
-                f"{format_minutes(self.start_minutes)} to {format_minutes(self.end_minutes)}")
+        return (
+            f"every {format_minutes(self.interval_minutes)} from "
+            f"{format_minutes(self.start_minutes)} to {format_minutes(self.end_minutes)}"
+        )
 
 
 def format_minutes(minutes: int) -> str:
@@ -149,11 +168,13 @@ class Reminder(models.Model):
         # rule was also due: only that later one is sent (no burst of repeats).
         MISSED = "missed", "Missed (superseded)"
 
-    deployment = models.ForeignKey("runs.Deployment", on_delete=models.CASCADE,
-                                   related_name="reminders")
+    deployment = models.ForeignKey(
+        "runs.Deployment", on_delete=models.CASCADE, related_name="reminders"
+    )
     # SET_NULL: editing the template's rules must not touch a running deployment.
-    rule = models.ForeignKey(ReminderRule, null=True, blank=True, on_delete=models.SET_NULL,
-                             related_name="reminders")
+    rule = models.ForeignKey(
+        ReminderRule, null=True, blank=True, on_delete=models.SET_NULL, related_name="reminders"
+    )
     title = models.CharField(max_length=200)
     offset_minutes = models.PositiveIntegerField()
     due_at = models.DateTimeField()
@@ -163,8 +184,9 @@ class Reminder(models.Model):
     late_by = models.DurationField(null=True, blank=True)
     item_ids = models.JSONField(default=list, blank=True)
     notify = models.JSONField(default=list, blank=True)
-    acknowledged_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                                        on_delete=models.SET_NULL, related_name="+")
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     acknowledged_by_name = models.CharField(max_length=150, blank=True)
     acknowledged_at = models.DateTimeField(null=True, blank=True)
     acknowledged_note = models.TextField(blank=True)
@@ -174,15 +196,19 @@ class Reminder(models.Model):
     class Meta:
         ordering = ["deployment_id", "due_at", "pk"]
         constraints = [
-            models.UniqueConstraint(fields=["deployment", "rule", "due_at"],
-                                    name="reminder_occurrence_unique"),
+            models.UniqueConstraint(
+                fields=["deployment", "rule", "due_at"], name="reminder_occurrence_unique"
+            ),
             models.CheckConstraint(
-                condition=(Q(status__in=["pending", "cancelled", "missed"])
-                           | Q(sent_at__isnull=False)),
-                name="reminder_sent_has_time"),
+                condition=(
+                    Q(status__in=["pending", "cancelled", "missed"]) | Q(sent_at__isnull=False)
+                ),
+                name="reminder_sent_has_time",
+            ),
             models.CheckConstraint(
                 condition=~Q(status="acknowledged") | Q(acknowledged_at__isnull=False),
-                name="reminder_ack_has_time"),
+                name="reminder_ack_has_time",
+            ),
         ]
         indexes = [
             models.Index(fields=["status", "due_at"], name="reminder_due_idx"),
@@ -235,12 +261,17 @@ class ReminderDelivery(models.Model):
     class Meta:
         ordering = ["reminder_id", "purpose", "channel"]
         constraints = [
-            models.UniqueConstraint(fields=["reminder", "purpose", "channel"],
-                                    name="reminderdelivery_once_per_channel"),
-            models.CheckConstraint(condition=~Q(status="sent") | Q(sent_at__isnull=False),
-                                   name="reminderdelivery_sent_has_time"),
-            models.CheckConstraint(condition=~Q(status="sending") | Q(lease_until__isnull=False),
-                                   name="reminderdelivery_sending_has_lease"),
+            models.UniqueConstraint(
+                fields=["reminder", "purpose", "channel"], name="reminderdelivery_once_per_channel"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="sent") | Q(sent_at__isnull=False),
+                name="reminderdelivery_sent_has_time",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="sending") | Q(lease_until__isnull=False),
+                name="reminderdelivery_sending_has_lease",
+            ),
         ]
         indexes = [
             models.Index(fields=["status", "next_attempt_at"], name="reminderdelivery_due_idx"),
@@ -253,8 +284,9 @@ class ReminderDelivery(models.Model):
 class DeploymentWebhook(models.Model):
     """A deployment's own webhook, used instead of the global REMINDER_WEBHOOK_URL."""
 
-    deployment = models.OneToOneField("runs.Deployment", on_delete=models.CASCADE,
-                                      related_name="reminder_webhook")
+    deployment = models.OneToOneField(
+        "runs.Deployment", on_delete=models.CASCADE, related_name="reminder_webhook"
+    )
     url = models.URLField(max_length=500)
     secret = models.CharField(max_length=200, blank=True)
 

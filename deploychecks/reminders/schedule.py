@@ -20,29 +20,65 @@ EVERYONE = ["lead", "engineers", "approvers"]
 # (kind, minutes, title, items it concerns, notify); minutes is the offset of a
 # one-off, or (start, end, interval) of a repeat.
 DEFAULT_SCHEDULE = [
-    ("repeat", (15, 60, 15), "Re-run the smoke tests (sign-in, dashboard, key features, search)",
-     ["Repeat the smoke tests every 15 minutes"], TEAM),
-    ("repeat", (90, 360, 30), "Call the health check endpoint and review the result",
-     ["Monitoring rhythm"], TEAM),
-    ("repeat", (120, 360, 60), "Work through the feature validation checks",
-     ["Monitoring rhythm"], TEAM),
+    (
+        "repeat",
+        (15, 60, 15),
+        "Re-run the smoke tests (sign-in, dashboard, key features, search)",
+        ["Repeat the smoke tests every 15 minutes"],
+        TEAM,
+    ),
+    (
+        "repeat",
+        (90, 360, 30),
+        "Call the health check endpoint and review the result",
+        ["Monitoring rhythm"],
+        TEAM,
+    ),
+    (
+        "repeat",
+        (120, 360, 60),
+        "Work through the feature validation checks",
+        ["Monitoring rhythm"],
+        TEAM,
+    ),
     ("once", 120, "Deployment sync meeting", ["Team check-ins"], EVERYONE),
     ("once", 360, "Status update sync", ["Team check-ins"], EVERYONE),
     ("once", 720, "Team sync", ["Team check-ins"], EVERYONE),
-    ("once", 1440, "Review: is the system stable enough to return to normal status?",
-     ["Return to normal operating status"], EVERYONE),
-    ("once", 2880, "Review the daily metrics and alerts",
-     ["Daily metrics review", "Alerts still armed"], EVERYONE),
-    ("once", 4320, "Final review and post-deployment debrief",
-     ["Final validation", "Post-deployment debrief"], EVERYONE),
+    (
+        "once",
+        1440,
+        "Review: is the system stable enough to return to normal status?",
+        ["Return to normal operating status"],
+        EVERYONE,
+    ),
+    (
+        "once",
+        2880,
+        "Review the daily metrics and alerts",
+        ["Daily metrics review", "Alerts still armed"],
+        EVERYONE,
+    ),
+    (
+        "once",
+        4320,
+        "Final review and post-deployment debrief",
+        ["Final validation", "Post-deployment debrief"],
+        EVERYONE,
+    ),
 ]
 
 
 def default_rules(revision) -> list[ReminderRule]:
     rules = []
     for position, (kind, minutes, title, items, notify) in enumerate(DEFAULT_SCHEDULE, start=1):
-        rule = ReminderRule(revision=revision, position=position, kind=kind, title=title,
-                            items=list(items), notify=list(notify))
+        rule = ReminderRule(
+            revision=revision,
+            position=position,
+            kind=kind,
+            title=title,
+            items=list(items),
+            notify=list(notify),
+        )
         if kind == "once":
             rule.offset_minutes = minutes
         else:
@@ -53,9 +89,9 @@ def default_rules(revision) -> list[ReminderRule]:
 
 def rules_for_new_revision(revision) -> list[ReminderRule]:
     """The previous revision's rules (edited by an admin, perhaps), else the default."""
-    previous = (ReminderRule.objects.filter(revision__template_id=revision.template_id,
-                                            revision__number__lt=revision.number)
-                .order_by("-revision__number", "position"))
+    previous = ReminderRule.objects.filter(
+        revision__template_id=revision.template_id, revision__number__lt=revision.number
+    ).order_by("-revision__number", "position")
     latest_number = previous.values_list("revision__number", flat=True).first()
     if latest_number is None:
         return default_rules(revision)

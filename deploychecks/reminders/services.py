@@ -41,25 +41,40 @@ def schedule_for(deployment: Deployment, *, user=None, request=None) -> int:
     impossible (monitoring is entered once), and the unique key on
     (deployment, rule, due_at) refuses duplicates regardless.
     """
-    rules = list(ReminderRule.objects.filter(revision_id=deployment.revision_id)
-                 .order_by("position"))
+    rules = list(
+        ReminderRule.objects.filter(revision_id=deployment.revision_id).order_by("position")
+    )
     matcher = _ItemMatcher(deployment)
     rows = []
     for rule in rules:
         item_ids = matcher.ids_for(rule.items)
         for offset in rule.offsets():
-            rows.append(Reminder(
-                deployment=deployment, rule=rule, title=rule.title, offset_minutes=offset,
-                due_at=due_at(deployment.go_live_at, offset), item_ids=item_ids,
-                notify=list(rule.notify)))
+            rows.append(
+                Reminder(
+                    deployment=deployment,
+                    rule=rule,
+                    title=rule.title,
+                    offset_minutes=offset,
+                    due_at=due_at(deployment.go_live_at, offset),
+                    item_ids=item_ids,
+                    notify=list(rule.notify),
+                )
+            )
     Reminder.objects.bulk_create(rows)
     if rows:
-        record_event(action="reminders.scheduled", actor=user, deployment=deployment,
-                     target=deployment,
-                     after={"count": len(rows), "rules": len(rules),
-                            "first_due": min(r.due_at for r in rows),
-                            "last_due": max(r.due_at for r in rows)},
-                     request=request)
+        record_event(
+            action="reminders.scheduled",
+            actor=user,
+            deployment=deployment,
+            target=deployment,
+            after={
+                "count": len(rows),
+                "rules": len(rules),
+                "first_due": min(r.due_at for r in rows),
+                "last_due": max(r.due_at for r in rows),
+            },
+            request=request,
+        )
         live.refresh_on_commit(deployment.pk)
     return len(rows)
 
@@ -69,9 +84,14 @@ def cancel_pending(deployment: Deployment, *, user=None, request=None) -> int:
     pending = Reminder.objects.filter(deployment=deployment, status=RS.PENDING)
     count = pending.update(status=RS.CANCELLED)
     if count:
-        record_event(action="reminders.cancelled", actor=user, deployment=deployment,
-                     target=deployment, after={"count": count, "status": deployment.status},
-                     request=request)
+        record_event(
+            action="reminders.cancelled",
+            actor=user,
+            deployment=deployment,
+            target=deployment,
+            after={"count": count, "status": deployment.status},
+            request=request,
+        )
         live.refresh_on_commit(deployment.pk)
     return count
 
@@ -80,9 +100,11 @@ class _ItemMatcher:
     """Resolves a rule's item texts to this deployment's item ids, in checklist order."""
 
     def __init__(self, deployment):
-        self.items = list(RunItem.objects.filter(deployment=deployment)
-                          .order_by("phase__position", "position")
-                          .values_list("pk", "title", "section__title"))
+        self.items = list(
+            RunItem.objects.filter(deployment=deployment)
+            .order_by("phase__position", "position")
+            .values_list("pk", "title", "section__title")
+        )
 
     def ids_for(self, texts) -> list[int]:
         ids: list[int] = []
@@ -92,8 +114,9 @@ class _ItemMatcher:
                 continue
             found = [pk for pk, title, _ in self.items if needle in title.casefold()]
             if not found:
-                found = [pk for pk, _, section in self.items
-                         if section and needle in section.casefold()]
+                found = [
+                    pk for pk, _, section in self.items if section and needle in section.casefold()
+                ]
             ids.extend(pk for pk in found if pk not in ids)
         return ids
 
@@ -102,8 +125,9 @@ class _ItemMatcher:
 
 
 @transaction.atomic
-def acknowledge(*, deployment_id: int, reminder_id: int, user, note: str = "",
-                request=None) -> Change:
+def acknowledge(
+    *, deployment_id: int, reminder_id: int, user, note: str = "", request=None
+) -> Change:
     """Mark a delivered reminder done, with an optional note. Anyone on the deployment may.
 
     Acknowledging an acknowledged reminder again changes nothing.
@@ -114,25 +138,38 @@ def acknowledge(*, deployment_id: int, reminder_id: int, user, note: str = "",
     deployment = Deployment.objects.get(pk=deployment_id)
     if access.role_of(user, deployment) is None:
         raise NotAllowed("You do not have access to this deployment.")
-    reminder = (Reminder.objects.select_for_update()
-                .get(pk=reminder_id, deployment_id=deployment_id))
+    reminder = Reminder.objects.select_for_update().get(pk=reminder_id, deployment_id=deployment_id)
     if reminder.status == RS.ACKNOWLEDGED:
         return Change(reminder, changed=False)
     if reminder.status not in (RS.SENT, RS.LATE):
-        raise RunError(f"“{reminder.title}” is {reminder.get_status_display().lower()}; "
-                       "only a reminder that went out can be acknowledged.")
+        raise RunError(
+            f"“{reminder.title}” is {reminder.get_status_display().lower()}; "
+            "only a reminder that went out can be acknowledged."
+        )
     before = {"status": reminder.status}
     reminder.status = RS.ACKNOWLEDGED
     reminder.acknowledged_by = user
     reminder.acknowledged_by_name = _actor_name(user)
     reminder.acknowledged_at = timezone.now()
     reminder.acknowledged_note = note
-    reminder.save(update_fields=["status", "acknowledged_by", "acknowledged_by_name",
-                                 "acknowledged_at", "acknowledged_note"])
-    record_event(action="reminder.acknowledged", actor=user, deployment=deployment,
-                 target=reminder, before=before,
-                 after={"status": reminder.status, "note": note,
-                        "due_at": reminder.due_at}, request=request)
+    reminder.save(
+        update_fields=[
+            "status",
+            "acknowledged_by",
+            "acknowledged_by_name",
+            "acknowledged_at",
+            "acknowledged_note",
+        ]
+    )
+    record_event(
+        action="reminder.acknowledged",
+        actor=user,
+        deployment=deployment,
+        target=reminder,
+        before=before,
+        after={"status": reminder.status, "note": note, "due_at": reminder.due_at},
+        request=request,
+    )
     live.refresh_on_commit(deployment.pk)
     return Change(reminder, changed=True)
 
@@ -157,10 +194,16 @@ def reschedule(*, deployment_id: int, go_live_at: datetime, user, request=None) 
     before = deployment.go_live_at
     if go_live_at == before:
         return Change(deployment, changed=False)
-    pending = list(Reminder.objects.select_for_update()
-                   .filter(deployment=deployment, status=RS.PENDING).order_by("due_at", "pk"))
-    taken = set(Reminder.objects.filter(deployment=deployment).exclude(status=RS.PENDING)
-                .values_list("rule_id", "due_at"))
+    pending = list(
+        Reminder.objects.select_for_update()
+        .filter(deployment=deployment, status=RS.PENDING)
+        .order_by("due_at", "pk")
+    )
+    taken = set(
+        Reminder.objects.filter(deployment=deployment)
+        .exclude(status=RS.PENDING)
+        .values_list("rule_id", "due_at")
+    )
     # Pending rows have no deliveries and no acknowledgement yet: replace them
     # rather than update them in place, which could collide with each other on
     # the unique (deployment, rule, due_at) key half-way through.
@@ -177,18 +220,27 @@ def reschedule(*, deployment_id: int, go_live_at: datetime, user, request=None) 
     deployment.go_live_at = go_live_at
     deployment.save(update_fields=["go_live_at"])
     seq = _bump(deployment)
-    record_event(action="deployment.go_live_moved", actor=user, deployment=deployment, seq=seq,
-                 target=deployment, before={"go_live_at": before},
-                 after={"go_live_at": go_live_at, "reminders_moved": len(moved),
-                        "reminders_cancelled": cancelled}, request=request)
+    record_event(
+        action="deployment.go_live_moved",
+        actor=user,
+        deployment=deployment,
+        seq=seq,
+        target=deployment,
+        before={"go_live_at": before},
+        after={
+            "go_live_at": go_live_at,
+            "reminders_moved": len(moved),
+            "reminders_cancelled": cancelled,
+        },
+        request=request,
+    )
     broadcast_on_commit(deployment.pk, lambda: _resync_message(deployment.pk, seq, "go_live"))
     live.refresh_on_commit(deployment.pk)
     return Change(deployment, changed=True, seq=seq)
 
 
 @transaction.atomic
-def set_webhook(*, deployment_id: int, url: str, secret: str = "", user,
-                request=None) -> Change:
+def set_webhook(*, deployment_id: int, url: str, secret: str = "", user, request=None) -> Change:
     """Set (or with an empty url, remove) the deployment's own reminder webhook. Lead only."""
     url = (url or "").strip()
     secret = (secret or "").strip()
@@ -203,14 +255,22 @@ def set_webhook(*, deployment_id: int, url: str, secret: str = "", user,
         return Change(deployment, changed=False)
     if url:
         hook, _ = DeploymentWebhook.objects.update_or_create(
-            deployment=deployment, defaults={"url": url, "secret": secret})
+            deployment=deployment, defaults={"url": url, "secret": secret}
+        )
         after = {"url": hook.url, "signed": bool(hook.secret)}
     else:
         current.delete()
         after = None
     # The secret itself never goes into the audit log.
-    record_event(action="reminders.webhook_changed", actor=user, deployment=deployment,
-                 target=deployment, before=before, after=after, request=request)
+    record_event(
+        action="reminders.webhook_changed",
+        actor=user,
+        deployment=deployment,
+        target=deployment,
+        before=before,
+        after=after,
+        request=request,
+    )
     return Change(deployment, changed=True)
 
 
@@ -234,12 +294,21 @@ def replace_rules(revision, rules: list[ReminderRule], *, user, request=None) ->
         rule.revision = revision
         rule.position = position
     saved = ReminderRule.objects.bulk_create(rules)
-    record_event(action="reminder_rules.changed", actor=user, target=revision,
-                 before={"rules": before}, after={"rules": [_rule_summary(r) for r in saved]},
-                 request=request)
+    record_event(
+        action="reminder_rules.changed",
+        actor=user,
+        target=revision,
+        before={"rules": before},
+        after={"rules": [_rule_summary(r) for r in saved]},
+        request=request,
+    )
     return saved
 
 
 def _rule_summary(rule: ReminderRule) -> dict:
-    return {"title": rule.title, "when": rule.describe(), "items": rule.items,
-            "notify": rule.notify}
+    return {
+        "title": rule.title,
+        "when": rule.describe(),
+        "items": rule.items,
+        "notify": rule.notify,
+    }

@@ -9,6 +9,10 @@ from deploychecks.reminders.dispatch import dispatch_due_reminders as _dispatch
 def dispatch_due_reminders() -> dict:
     """Release due reminders, escalate, and deliver (see reminders.dispatch)."""
     report = _dispatch()
-    return {"released": len(report.released), "missed": len(report.missed),
-            "escalated": len(report.escalated), "sent": len(report.sent),
-            "failed": len(report.failed)}
+    return {
+        "released": len(report.released),
+        "missed": len(report.missed),
+        "escalated": len(report.escalated),
+        "sent": len(report.sent),
+        "failed": len(report.failed),
+    }

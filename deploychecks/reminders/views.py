@@ -29,22 +29,37 @@ def reminder_context(reminder: Reminder) -> dict:
 
 
 def centre_context(deployment, *, error: str = "", limit: int = 30) -> dict:
-    delivered = list(Reminder.objects.filter(deployment=deployment, status__in=DELIVERED)
-                     .prefetch_related("deliveries").order_by("-due_at", "-pk")[:limit])
+    delivered = list(
+        Reminder.objects.filter(deployment=deployment, status__in=DELIVERED)
+        .prefetch_related("deliveries")
+        .order_by("-due_at", "-pk")[:limit]
+    )
     item_ids = {pk for r in delivered for pk in r.item_ids}
     titles = dict(RunItem.objects.filter(pk__in=item_ids).values_list("pk", "title"))
     for reminder in delivered:
         reminder.items = [(pk, titles[pk]) for pk in reminder.item_ids if pk in titles]
-        reminder.failures = [d for d in reminder.deliveries.all()
-                             if d.status == "failed" or (d.status == "pending" and d.last_error)]
-    open_count = Reminder.objects.filter(deployment=deployment,
-                                         status__in=[Reminder.Status.SENT,
-                                                     Reminder.Status.LATE]).count()
-    next_due = (Reminder.objects.filter(deployment=deployment, status=Reminder.Status.PENDING)
-                .order_by("due_at").first())
+        reminder.failures = [
+            d
+            for d in reminder.deliveries.all()
+            if d.status == "failed" or (d.status == "pending" and d.last_error)
+        ]
+    open_count = Reminder.objects.filter(
+        deployment=deployment, status__in=[Reminder.Status.SENT, Reminder.Status.LATE]
+    ).count()
+    next_due = (
+        Reminder.objects.filter(deployment=deployment, status=Reminder.Status.PENDING)
+        .order_by("due_at")
+        .first()
+    )
     failing = sorted({d.get_channel_display().lower() for r in delivered for d in r.failures})
-    return {"deployment": deployment, "delivered": delivered, "open_count": open_count,
-            "next_due": next_due, "centre_error": error, "failing": failing}
+    return {
+        "deployment": deployment,
+        "delivered": delivered,
+        "open_count": open_count,
+        "next_due": next_due,
+        "centre_error": error,
+        "failing": failing,
+    }
 
 
 @require_GET
@@ -59,9 +74,13 @@ def acknowledge(request, pk, reminder_id):
     reminder = get_object_or_404(Reminder, pk=reminder_id, deployment=deployment)
     error, status = "", 200
     try:
-        services.acknowledge(deployment_id=deployment.pk, reminder_id=reminder.pk,
-                             user=request.user, note=request.POST.get("note", ""),
-                             request=request)
+        services.acknowledge(
+            deployment_id=deployment.pk,
+            reminder_id=reminder.pk,
+            user=request.user,
+            note=request.POST.get("note", ""),
+            request=request,
+        )
     except RunError as exc:
         error, status = exc.message, exc.status_code
     if not request.htmx:
@@ -80,17 +99,23 @@ def deployment_reminders(request, pk):
 
 
 def _schedule_context(deployment, role, **forms):
-    reminders = list(Reminder.objects.filter(deployment=deployment)
-                     .prefetch_related("deliveries").order_by("due_at", "pk"))
+    reminders = list(
+        Reminder.objects.filter(deployment=deployment)
+        .prefetch_related("deliveries")
+        .order_by("due_at", "pk")
+    )
     hook = DeploymentWebhook.objects.filter(deployment=deployment).first()
     go_live = timezone.localtime(deployment.go_live_at) if deployment.go_live_at else None
     return {
-        "deployment": deployment, "role": role, "reminders": reminders, "webhook": hook,
+        "deployment": deployment,
+        "role": role,
+        "reminders": reminders,
+        "webhook": hook,
         "is_lead": role == "lead",
-        "reschedule_form": forms.get("reschedule_form") or RescheduleForm(
-            initial={"go_live_at": go_live}),
-        "webhook_form": forms.get("webhook_form") or WebhookForm(
-            initial={"url": hook.url if hook else ""}),
+        "reschedule_form": forms.get("reschedule_form")
+        or RescheduleForm(initial={"go_live_at": go_live}),
+        "webhook_form": forms.get("webhook_form")
+        or WebhookForm(initial={"url": hook.url if hook else ""}),
     }
 
 
@@ -101,9 +126,12 @@ def reschedule(request, pk):
     status = 422
     if form.is_valid():
         try:
-            services.reschedule(deployment_id=deployment.pk,
-                                go_live_at=form.cleaned_data["go_live_at"], user=request.user,
-                                request=request)
+            services.reschedule(
+                deployment_id=deployment.pk,
+                go_live_at=form.cleaned_data["go_live_at"],
+                user=request.user,
+                request=request,
+            )
         except RunError as exc:
             form.add_error("go_live_at", exc.message)
             messages.error(request, exc.message)
@@ -112,8 +140,12 @@ def reschedule(request, pk):
             messages.success(request, "Go-live time moved; pending reminders moved with it.")
             return redirect("reminders:deployment", pk=deployment.pk)
     deployment.refresh_from_db()
-    return render(request, "reminders/deployment.html",
-                  _schedule_context(deployment, role, reschedule_form=form), status=status)
+    return render(
+        request,
+        "reminders/deployment.html",
+        _schedule_context(deployment, role, reschedule_form=form),
+        status=status,
+    )
 
 
 @require_POST
@@ -123,9 +155,13 @@ def set_webhook(request, pk):
     status = 422
     if form.is_valid():
         try:
-            services.set_webhook(deployment_id=deployment.pk, url=form.cleaned_data["url"],
-                                 secret=form.cleaned_data["secret"], user=request.user,
-                                 request=request)
+            services.set_webhook(
+                deployment_id=deployment.pk,
+                url=form.cleaned_data["url"],
+                secret=form.cleaned_data["secret"],
+                user=request.user,
+                request=request,
+            )
         except RunError as exc:
             form.add_error("url", exc.message)
             messages.error(request, exc.message)
@@ -133,15 +169,20 @@ def set_webhook(request, pk):
         else:
             messages.success(request, "Webhook saved.")
             return redirect("reminders:deployment", pk=deployment.pk)
-    return render(request, "reminders/deployment.html",
-                  _schedule_context(deployment, role, webhook_form=form), status=status)
+    return render(
+        request,
+        "reminders/deployment.html",
+        _schedule_context(deployment, role, webhook_form=form),
+        status=status,
+    )
 
 
 @permission_required(MANAGE_TEMPLATES, raise_exception=True)
 @require_http_methods(["GET", "POST"])
 def template_rules(request, template_id, number):
-    revision = get_object_or_404(TemplateRevision.objects.select_related("template"),
-                                 template_id=template_id, number=number)
+    revision = get_object_or_404(
+        TemplateRevision.objects.select_related("template"), template_id=template_id, number=number
+    )
     queryset = ReminderRule.objects.filter(revision=revision).order_by("position")
     formset = RuleFormSet(request.POST or None, queryset=queryset, prefix="rules")
     if request.method == "POST" and formset.is_valid():
@@ -153,11 +194,14 @@ def template_rules(request, template_id, number):
                 continue
             rules.append(form.save(commit=False))
         services.replace_rules(revision, rules, user=request.user, request=request)
-        messages.success(request, f"Saved {len(rules)} reminder rules for revision "
-                                  f"{revision.number}.")
+        messages.success(
+            request, f"Saved {len(rules)} reminder rules for revision {revision.number}."
+        )
         return redirect("reminders:template_rules", template_id=template_id, number=number)
     status = 422 if request.method == "POST" else 200
-    return render(request, "reminders/rules.html",
-                  {"revision": revision, "template": revision.template, "formset": formset},
-                  status=status)
-
+    return render(
+        request,
+        "reminders/rules.html",
+        {"revision": revision, "template": revision.template, "formset": formset},
+        status=status,
+    )

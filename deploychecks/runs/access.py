@@ -29,9 +29,15 @@ def visible_deployments(user):
 
 def role_of(user, deployment: Deployment) -> str | None:
     """'lead', 'engineer', 'approver', 'viewer', 'manager' or None (no access)."""
-    return _role(user, deployment, lambda: (
-        Participant.objects.filter(deployment=deployment, user=user)
-        .values_list("role", flat=True).first()))
+    return _role(
+        user,
+        deployment,
+        lambda: (
+            Participant.objects.filter(deployment=deployment, user=user)
+            .values_list("role", flat=True)
+            .first()
+        ),
+    )
 
 
 def _role(user, deployment: Deployment, participant_role) -> str | None:
@@ -56,11 +62,15 @@ def lock_with_role(user, pk: int) -> tuple[Deployment | None, str | None]:
     after a locking get took two (a tick's request makes few enough that
     this shows). (None, None) when there is no such deployment.
     """
-    participant_role = (Participant.objects.filter(deployment=OuterRef("pk"), user_id=user.pk)
-                        .values("role")[:1])
-    deployment = (Deployment.objects.select_for_update()
-                  .annotate(participant_role=Subquery(participant_role))
-                  .filter(pk=pk).first())
+    participant_role = Participant.objects.filter(
+        deployment=OuterRef("pk"), user_id=user.pk
+    ).values("role")[:1]
+    deployment = (
+        Deployment.objects.select_for_update()
+        .annotate(participant_role=Subquery(participant_role))
+        .filter(pk=pk)
+        .first()
+    )
     if deployment is None:
         return None, None
     return deployment, _role(user, deployment, lambda: deployment.participant_role)
@@ -88,9 +98,15 @@ def allowed_user_ids(deployment_id: int) -> set[int]:
 
     User = get_user_model()
     # One query (a UNION): this runs inside every tick's request.
-    participants = (Participant.objects.filter(deployment_id=deployment_id).order_by()
-                    .values_list("user_id", flat=True))
+    participants = (
+        Participant.objects.filter(deployment_id=deployment_id)
+        .order_by()
+        .values_list("user_id", flat=True)
+    )
     lead = Deployment.objects.filter(pk=deployment_id).order_by().values_list("lead_id", flat=True)
-    managers = (User.objects.filter(Q(is_superuser=True) | Q(groups__name=MANAGERS_GROUP),
-                                    is_active=True).order_by().values_list("pk", flat=True))
+    managers = (
+        User.objects.filter(Q(is_superuser=True) | Q(groups__name=MANAGERS_GROUP), is_active=True)
+        .order_by()
+        .values_list("pk", flat=True)
+    )
     return set(participants.union(lead, managers)) - {None}

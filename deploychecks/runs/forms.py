@@ -11,16 +11,19 @@ class UserChoiceField(forms.ModelMultipleChoiceField):
 
 
 class DeploymentForm(forms.Form):
-    revision = forms.ModelChoiceField(queryset=TemplateRevision.objects.none(),
-                                      label="Checklist template")
+    revision = forms.ModelChoiceField(
+        queryset=TemplateRevision.objects.none(), label="Checklist template"
+    )
     release_name = forms.CharField(max_length=200, label="Release name")
     version = forms.CharField(max_length=60, label="Version", help_text="e.g. 2.0.0")
-    previous_version = forms.CharField(max_length=60, required=False,
-                                       label="Previous version", help_text="e.g. 1.1.0")
+    previous_version = forms.CharField(
+        max_length=60, required=False, label="Previous version", help_text="e.g. 1.1.0"
+    )
     service = forms.CharField(max_length=120)
     environment = forms.CharField(max_length=60, initial="production")
     planned_start = forms.DateTimeField(
-        required=False, label="Planned window start",
+        required=False,
+        label="Planned window start",
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
     )
     engineers = UserChoiceField(queryset=get_user_model().objects.none(), required=False)
@@ -30,7 +33,8 @@ class DeploymentForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["revision"].queryset = TemplateRevision.objects.select_related(
-            "template").order_by("-template__is_default", "template__name", "-number")
+            "template"
+        ).order_by("-template__is_default", "template__name", "-number")
         users = get_user_model().objects.filter(is_active=True).order_by("username")
         for name in ("engineers", "approvers", "viewers"):
             self.fields[name].queryset = users
@@ -38,7 +42,6 @@ class DeploymentForm(forms.Form):
 
     def clean_release_name(self):
         return self.cleaned_data["release_name"].strip()
-
 
 
 class ParticipantForm(forms.Form):
@@ -53,8 +56,9 @@ class ParticipantForm(forms.Form):
         if deployment is not None:
             users = users.exclude(pk=deployment.lead_id)
         self.fields["user"].queryset = users
-        self.fields["user"].label_from_instance = (
-            lambda u: f"{u.get_full_name() or u.username} ({u.username})")
+        self.fields["user"].label_from_instance = lambda u: (
+            f"{u.get_full_name() or u.username} ({u.username})"
+        )
 
 
 class ContactForm(forms.Form):
@@ -71,5 +75,6 @@ class ContactForm(forms.Form):
 
 
 # One empty row for a new contact; a row left empty is ignored, DELETE removes one.
-ContactFormSet = forms.formset_factory(ContactForm, extra=1, can_delete=True, max_num=50,
-                                       validate_max=True)
+ContactFormSet = forms.formset_factory(
+    ContactForm, extra=1, can_delete=True, max_num=50, validate_max=True
+)

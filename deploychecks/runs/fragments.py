@@ -6,7 +6,13 @@ templates/runs/detail.html, so what arrives live equals what a reload shows.
 
 from django.core.cache import cache
 from django.db.models import (
-    Count, IntegerField, OuterRef, Prefetch, Subquery, Sum, prefetch_related_objects,
+    Count,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Subquery,
+    Sum,
+    prefetch_related_objects,
 )
 from django.db.models.functions import Coalesce
 from django.template.loader import render_to_string
@@ -22,8 +28,10 @@ PARTIALS = "runs/detail.html"
 
 def _item_prefetches() -> list[Prefetch]:
     """An item row's sub-checks and notes, in display order."""
-    return [Prefetch("subchecks", queryset=RunSubCheck.objects.order_by("position")),
-            Prefetch("notes", queryset=ItemNote.objects.order_by("created_at", "pk"))]
+    return [
+        Prefetch("subchecks", queryset=RunSubCheck.objects.order_by("position")),
+        Prefetch("notes", queryset=ItemNote.objects.order_by("created_at", "pk")),
+    ]
 
 
 def _items_queryset():
@@ -37,9 +45,9 @@ def load_checklist(deployment: Deployment, items=None) -> list[RunPhase]:
     """
     items = _items_queryset() if items is None else items
     phases = list(
-        RunPhase.objects.filter(deployment=deployment).order_by("position").prefetch_related(
-            "sections", "steps", Prefetch("items", queryset=items)
-        )
+        RunPhase.objects.filter(deployment=deployment)
+        .order_by("position")
+        .prefetch_related("sections", "steps", Prefetch("items", queryset=items))
     )
     for phase in phases:
         arrange(phase)
@@ -70,8 +78,9 @@ def checklist_phases(deployment: Deployment, can_edit: bool) -> tuple[str, dict]
     made relative by the browser ({% reltime %}); a rollback's step timings
     do depend on the clock, which is why rollback mode does not come here.
     """
-    key = deployment_key("run-phases", PARTIALS, deployment, deployment.seq, deployment.status,
-                         int(can_edit))
+    key = deployment_key(
+        "run-phases", PARTIALS, deployment, deployment.seq, deployment.status, int(can_edit)
+    )
     cached = cache.get(key)
     if cached is not None:
         html, overall = cached
@@ -79,9 +88,16 @@ def checklist_phases(deployment: Deployment, can_edit: bool) -> tuple[str, dict]
     phases = _load_outline(deployment)
     _attach_item_html(deployment, phases, can_edit)
     overall = overall_progress(phases)
-    html = render_to_string(f"{PARTIALS}#phases", {
-        "deployment": deployment, "phases": phases, "current": current_phase(phases),
-        "can_edit": can_edit, "rollback_mode": False})
+    html = render_to_string(
+        f"{PARTIALS}#phases",
+        {
+            "deployment": deployment,
+            "phases": phases,
+            "current": current_phase(phases),
+            "can_edit": can_edit,
+            "rollback_mode": False,
+        },
+    )
     cache.set(key, (str(html), overall), timeout=PHASES_CACHE_SECONDS)
     return mark_safe(html), overall  # noqa: S308
 
@@ -93,22 +109,42 @@ ITEM_CACHE_SECONDS = 60 * 60
 def _load_outline(deployment: Deployment) -> list[RunPhase]:
     """Like load_checklist, but each item carries its cache signature instead of
     its sub-checks and notes (which only the items missing from the cache need)."""
+
     def per_item(queryset, aggregate):
-        return Coalesce(Subquery(queryset.filter(item=OuterRef("pk")).order_by()
-                                 .values("item").annotate(v=aggregate).values("v")),
-                        0, output_field=IntegerField())
+        return Coalesce(
+            Subquery(
+                queryset.filter(item=OuterRef("pk"))
+                .order_by()
+                .values("item")
+                .annotate(v=aggregate)
+                .values("v")
+            ),
+            0,
+            output_field=IntegerField(),
+        )
 
-    return load_checklist(deployment, items=RunItem.objects.order_by("position").annotate(
-        sub_signature=per_item(RunSubCheck.objects, Sum("version")),
-        note_count=per_item(ItemNote.objects, Count("pk"))))
+    return load_checklist(
+        deployment,
+        items=RunItem.objects.order_by("position").annotate(
+            sub_signature=per_item(RunSubCheck.objects, Sum("version")),
+            note_count=per_item(ItemNote.objects, Count("pk")),
+        ),
+    )
 
 
-def _item_key(deployment: Deployment, item_id: int, version: int, sub_signature: int,
-              note_count: int, can_edit: bool) -> str:
+def _item_key(
+    deployment: Deployment,
+    item_id: int,
+    version: int,
+    sub_signature: int,
+    note_count: int,
+    can_edit: bool,
+) -> str:
     """An item row changes only with its version, a sub-check's version (their
     sum only grows) or a new note (notes are never edited or deleted)."""
-    return deployment_key("run-item", PARTIALS, deployment, item_id, version, sub_signature,
-                          note_count, int(can_edit))
+    return deployment_key(
+        "run-item", PARTIALS, deployment, item_id, version, sub_signature, note_count, int(can_edit)
+    )
 
 
 def _attach_item_html(deployment: Deployment, phases: list[RunPhase], can_edit: bool) -> None:
@@ -117,16 +153,23 @@ def _attach_item_html(deployment: Deployment, phases: list[RunPhase], can_edit: 
     After a tick the changed row is usually in the cache already: the tick's
     broadcast rendered it (item_fragments), so the page renders no item at all.
     """
-    items = {_item_key(deployment, i.pk, i.version, i.sub_signature, i.note_count, can_edit): i
-             for p in phases for i in p.items.all()}
+    items = {
+        _item_key(deployment, i.pk, i.version, i.sub_signature, i.note_count, can_edit): i
+        for p in phases
+        for i in p.items.all()
+    }
     found = cache.get_many(list(items))
     missing = [item for key, item in items.items() if key not in found]
     prefetch_related_objects(missing, *_item_prefetches())
     rendered = {}
     for key, item in items.items():
         if key not in found:
-            found[key] = rendered[key] = str(render_to_string(
-                f"{PARTIALS}#item", {"deployment": deployment, "item": item, "can_edit": can_edit}))
+            found[key] = rendered[key] = str(
+                render_to_string(
+                    f"{PARTIALS}#item",
+                    {"deployment": deployment, "item": item, "can_edit": can_edit},
+                )
+            )
         item.html = mark_safe(found[key])  # noqa: S308  rendered by our own template
     cache.set_many(rendered, timeout=ITEM_CACHE_SECONDS)
 
@@ -136,8 +179,13 @@ def progress(items) -> dict:
     done = sum(1 for i in items if i.state == RunItem.State.DONE)
     na = sum(1 for i in items if i.state == RunItem.State.NA)
     applicable = total - na
-    return {"total": total, "done": done, "na": na, "open": total - done - na,
-            "percent": round(100 * done / applicable) if applicable else 100}
+    return {
+        "total": total,
+        "done": done,
+        "na": na,
+        "open": total - done - na,
+        "percent": round(100 * done / applicable) if applicable else 100,
+    }
 
 
 def overall_progress(phases) -> dict:
@@ -152,8 +200,9 @@ def current_phase(phases):
     return None
 
 
-def item_fragments(deployment: Deployment | int, item_id: int,
-                   item: RunItem | None = None) -> dict[str, str]:
+def item_fragments(
+    deployment: Deployment | int, item_id: int, item: RunItem | None = None
+) -> dict[str, str]:
     """The item row, its phase's progress and the overall bar, editable and read-only.
 
     The editable variant is also the tick's HTTP response (see views.item_state),
@@ -168,8 +217,11 @@ def item_fragments(deployment: Deployment | int, item_id: int,
     else:
         prefetch_related_objects([item], *_item_prefetches())
     # One query for both bars; order_by() drops the Meta ordering's joins.
-    states = list(RunItem.objects.filter(deployment_id=deployment.pk).order_by()
-                  .values_list("phase_id", "state"))
+    states = list(
+        RunItem.objects.filter(deployment_id=deployment.pk)
+        .order_by()
+        .values_list("phase_id", "state")
+    )
     phase = item.phase
     phase.progress = _progress_from_states(s for p, s in states if p == item.phase_id)
     overall = _progress_from_states(s for _, s in states)
@@ -178,12 +230,19 @@ def item_fragments(deployment: Deployment | int, item_id: int,
     html, rows = {}, {}
     for variant, editable in (("html_edit", True), ("html_read", False)):
         can_edit = editable and not deployment.is_finished
-        context = {"deployment": deployment, "item": item, "phase": phase, "overall": overall,
-                   "can_edit": can_edit, "oob": True}
+        context = {
+            "deployment": deployment,
+            "item": item,
+            "phase": phase,
+            "overall": overall,
+            "can_edit": can_edit,
+            "oob": True,
+        }
         row = str(render_to_string(f"{PARTIALS}#item", context))
         # The run page's next render takes this row instead of rendering it again.
-        rows[_item_key(deployment, item.pk, item.version, sub_signature, note_count,
-                       can_edit)] = row
+        rows[_item_key(deployment, item.pk, item.version, sub_signature, note_count, can_edit)] = (
+            row
+        )
         html[variant] = row + "".join(
             render_to_string(f"{PARTIALS}#{name}", context)
             for name in ("phase-progress", "overall-progress")
@@ -192,14 +251,20 @@ def item_fragments(deployment: Deployment | int, item_id: int,
     return html
 
 
-def item_message(deployment: Deployment | int, item_id: int, seq: int, kind: str,
-                 fragments: dict[str, str] | None = None) -> dict:
+def item_message(
+    deployment: Deployment | int,
+    item_id: int,
+    seq: int,
+    kind: str,
+    fragments: dict[str, str] | None = None,
+) -> dict:
     """One websocket broadcast: the item's fragments (see item_fragments)."""
     deployment_id = deployment if isinstance(deployment, int) else deployment.pk
     if fragments is None:
         fragments = item_fragments(deployment, item_id)
-    return run_event(seq=seq, kind=kind, allowed=access.allowed_user_ids(deployment_id),
-                     **fragments)
+    return run_event(
+        seq=seq, kind=kind, allowed=access.allowed_user_ids(deployment_id), **fragments
+    )
 
 
 def _progress_from_states(states) -> dict:

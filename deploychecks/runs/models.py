@@ -33,7 +33,10 @@ class Deployment(models.Model):
     environment = models.CharField(max_length=60, default="production")
     planned_start = models.DateTimeField(null=True, blank=True)
     lead = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="led_deployments"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="led_deployments",
     )
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PLANNED)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -48,8 +51,8 @@ class Deployment(models.Model):
     # Set when an admin completed the deployment without every sign-off role's
     # valid approval (signoffs.services.check_completion); shown on the run page.
     completion_override_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-        related_name="+")
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     completion_override_name = models.CharField(max_length=150, blank=True)
     completion_override_reason = models.TextField(blank=True)
     completion_override_at = models.DateTimeField(null=True, blank=True)
@@ -61,8 +64,11 @@ class Deployment(models.Model):
             models.Index(fields=["service", "environment"], name="deployment_service_idx"),
             # The history list's default order (newest first) and its date range:
             # a page of it is read from this index instead of sorting every row.
-            models.Index(Coalesce("started_at", "planned_start", "created_at").desc(),
-                         F("id").desc(), name="deployment_when_idx"),
+            models.Index(
+                Coalesce("started_at", "planned_start", "created_at").desc(),
+                F("id").desc(),
+                name="deployment_when_idx",
+            ),
         ]
         constraints = [
             models.CheckConstraint(condition=~Q(release_name=""), name="release_name_not_empty"),
@@ -96,9 +102,12 @@ class Participant(models.Model):
         APPROVER = "approver", "Approver"
         VIEWER = "viewer", "Viewer"
 
-    deployment = models.ForeignKey(Deployment, on_delete=models.CASCADE, related_name="participants")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                             related_name="participations")
+    deployment = models.ForeignKey(
+        Deployment, on_delete=models.CASCADE, related_name="participants"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="participations"
+    )
     role = models.CharField(max_length=20, choices=Role.choices, default=Role.ENGINEER)
 
     class Meta:
@@ -121,8 +130,9 @@ class RunPhase(models.Model):
     class Meta:
         ordering = ["deployment_id", "position"]
         constraints = [
-            models.UniqueConstraint(fields=["deployment", "position"],
-                                    name="runphase_position_unique"),
+            models.UniqueConstraint(
+                fields=["deployment", "position"], name="runphase_position_unique"
+            ),
         ]
 
     def __str__(self):
@@ -139,14 +149,17 @@ class RunSection(models.Model):
     class Meta:
         ordering = ["phase_id", "position"]
         constraints = [
-            models.UniqueConstraint(fields=["phase", "position"], name="runsection_position_unique"),
+            models.UniqueConstraint(
+                fields=["phase", "position"], name="runsection_position_unique"
+            ),
         ]
 
 
 class RunStep(models.Model):
     phase = models.ForeignKey(RunPhase, on_delete=models.CASCADE, related_name="steps")
-    section = models.ForeignKey(RunSection, null=True, on_delete=models.CASCADE,
-                                related_name="steps")
+    section = models.ForeignKey(
+        RunSection, null=True, on_delete=models.CASCADE, related_name="steps"
+    )
     position = models.PositiveIntegerField()
     number = models.PositiveIntegerField()
     title = models.CharField(max_length=300)
@@ -168,8 +181,9 @@ class RunItem(models.Model):
 
     deployment = models.ForeignKey(Deployment, on_delete=models.CASCADE, related_name="items")
     phase = models.ForeignKey(RunPhase, on_delete=models.CASCADE, related_name="items")
-    section = models.ForeignKey(RunSection, null=True, on_delete=models.CASCADE,
-                                related_name="items")
+    section = models.ForeignKey(
+        RunSection, null=True, on_delete=models.CASCADE, related_name="items"
+    )
     step = models.ForeignKey(RunStep, null=True, on_delete=models.CASCADE, related_name="items")
     position = models.PositiveIntegerField()
     title = models.CharField(max_length=500)
@@ -180,8 +194,9 @@ class RunItem(models.Model):
     na_reason = models.TextField(blank=True)
     # Optimistic concurrency: a write must name the version it was based on.
     version = models.PositiveIntegerField(default=1)
-    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                                   on_delete=models.SET_NULL, related_name="+")
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     changed_by_name = models.CharField(max_length=150, blank=True)
     changed_at = models.DateTimeField(null=True, blank=True)
 
@@ -205,15 +220,18 @@ class RunSubCheck(models.Model):
     title = models.CharField(max_length=500)
     done = models.BooleanField(default=False)
     version = models.PositiveIntegerField(default=1)
-    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                                   on_delete=models.SET_NULL, related_name="+")
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     changed_by_name = models.CharField(max_length=150, blank=True)
     changed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["item_id", "position"]
         constraints = [
-            models.UniqueConstraint(fields=["item", "position"], name="runsubcheck_position_unique"),
+            models.UniqueConstraint(
+                fields=["item", "position"], name="runsubcheck_position_unique"
+            ),
         ]
 
     def __str__(self):
@@ -228,8 +246,9 @@ class ItemNote(models.Model):
         DEVIATION = "deviation", "Deviation"
 
     item = models.ForeignKey(RunItem, on_delete=models.CASCADE, related_name="notes")
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL,
-                               related_name="+")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
     author_name = models.CharField(max_length=150)
     kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.NOTE)
     body = models.TextField(max_length=2000)
@@ -245,8 +264,9 @@ class ItemNote(models.Model):
 class DeploymentRole(models.Model):
     """A sign-off role copied from the template (Engineering Manager, QA Lead…)."""
 
-    deployment = models.ForeignKey(Deployment, on_delete=models.CASCADE,
-                                   related_name="signoff_roles")
+    deployment = models.ForeignKey(
+        Deployment, on_delete=models.CASCADE, related_name="signoff_roles"
+    )
     position = models.PositiveIntegerField()
     name = models.CharField(max_length=120)
 

@@ -16,8 +16,11 @@ PRESENCE_TTL = timedelta(seconds=75)
 
 def viewers_now(deployment_id: int) -> list[dict]:
     cutoff = timezone.now() - PRESENCE_TTL
-    rows = (PresenceEntry.objects.filter(deployment_id=deployment_id, last_seen__gte=cutoff)
-            .values_list("user_id", "name").order_by("name"))
+    rows = (
+        PresenceEntry.objects.filter(deployment_id=deployment_id, last_seen__gte=cutoff)
+        .values_list("user_id", "name")
+        .order_by("name")
+    )
     people, seen = [], set()
     for user_id, name in rows:
         if user_id in seen:
@@ -32,8 +35,12 @@ def join(deployment_id: int, user, channel_name: str) -> None:
     name = (user.get_full_name() or user.get_username())[:150]
     PresenceEntry.objects.update_or_create(
         channel_name=channel_name,
-        defaults={"deployment_id": deployment_id, "user": user, "name": name,
-                  "last_seen": timezone.now()},
+        defaults={
+            "deployment_id": deployment_id,
+            "user": user,
+            "name": name,
+            "last_seen": timezone.now(),
+        },
     )
 
 

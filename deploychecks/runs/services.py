@@ -100,8 +100,10 @@ def _require_edit(role: str, deployment: Deployment) -> None:
     if not access.can_edit(role):
         raise NotAllowed("Only the lead and engineers of this deployment can change items.")
     if deployment.is_finished:
-        raise NotAllowed(f"This deployment is {deployment.get_status_display().lower()}; "
-                         "its checklist is closed.")
+        raise NotAllowed(
+            f"This deployment is {deployment.get_status_display().lower()}; "
+            "its checklist is closed."
+        )
 
 
 # --- Creating --------------------------------------------------------------------
@@ -109,26 +111,47 @@ def _require_edit(role: str, deployment: Deployment) -> None:
 
 @transaction.atomic
 def create_deployment(
-    revision, *, user, release_name: str, version: str, service: str, lead,
-    previous_version: str = "", environment: str = "production", planned_start=None,
-    engineers=(), approvers: dict | None = None, viewers=(), request=None,
+    revision,
+    *,
+    user,
+    release_name: str,
+    version: str,
+    service: str,
+    lead,
+    previous_version: str = "",
+    environment: str = "production",
+    planned_start=None,
+    engineers=(),
+    approvers: dict | None = None,
+    viewers=(),
+    request=None,
 ) -> Deployment:
     """Start a deployment from a template revision, copying its whole structure."""
     revision = revision_with_structure().get(pk=revision.pk)
     deployment = Deployment.objects.create(
-        revision=revision, template_name=revision.template.name, release_name=release_name,
-        version=version, previous_version=previous_version, service=service,
-        environment=environment, planned_start=planned_start, lead=lead, created_by=user, seq=1,
+        revision=revision,
+        template_name=revision.template.name,
+        release_name=release_name,
+        version=version,
+        previous_version=previous_version,
+        service=service,
+        environment=environment,
+        planned_start=planned_start,
+        lead=lead,
+        created_by=user,
+        seq=1,
     )
     members = {}
     for member in engineers:
         members[member.pk] = Participant(deployment=deployment, user=member, role="engineer")
-    for member in (approvers or {}):
-        members.setdefault(member.pk, Participant(deployment=deployment, user=member,
-                                                  role="approver"))
+    for member in approvers or {}:
+        members.setdefault(
+            member.pk, Participant(deployment=deployment, user=member, role="approver")
+        )
     for member in viewers:
-        members.setdefault(member.pk, Participant(deployment=deployment, user=member,
-                                                  role="viewer"))
+        members.setdefault(
+            member.pk, Participant(deployment=deployment, user=member, role="viewer")
+        )
     members.pop(lead.pk, None)
     Participant.objects.bulk_create(members.values())
     _snapshot(deployment, revision)
@@ -136,10 +159,17 @@ def create_deployment(
     if approvers:
         _signoffs().assign_initial_approvers(deployment, approvers, lead=lead)
     record_event(
-        action="deployment.created", actor=user, deployment=deployment, seq=1,
-        target=deployment, after={"release": release_name, "version": version,
-                                  "previous_version": previous_version,
-                                  "revision": f"{revision.template.name} r{revision.number}"},
+        action="deployment.created",
+        actor=user,
+        deployment=deployment,
+        seq=1,
+        target=deployment,
+        after={
+            "release": release_name,
+            "version": version,
+            "previous_version": previous_version,
+            "revision": f"{revision.template.name} r{revision.number}",
+        },
         request=request,
     )
     return deployment
@@ -149,22 +179,46 @@ def _snapshot(deployment: Deployment, revision) -> None:
     items, subchecks = [], []
     for phase in revision.phases.all():
         run_phase = RunPhase.objects.create(
-            deployment=deployment, position=phase.position, title=phase.title,
-            timing_label=phase.timing_label, notes=phase.notes,
+            deployment=deployment,
+            position=phase.position,
+            title=phase.title,
+            timing_label=phase.timing_label,
+            notes=phase.notes,
             is_rollback="rollback" in phase.title.lower(),
         )
-        sections = {s.pk: RunSection.objects.create(
-            phase=run_phase, position=s.position, title=s.title, timing_label=s.timing_label,
-            notes=s.notes) for s in phase.sections.all()}
-        steps = {s.pk: RunStep.objects.create(
-            phase=run_phase, section=sections.get(s.section_id), position=s.position,
-            number=s.number, title=s.title, minutes=s.minutes, notes=s.notes)
-            for s in phase.steps.all()}
+        sections = {
+            s.pk: RunSection.objects.create(
+                phase=run_phase,
+                position=s.position,
+                title=s.title,
+                timing_label=s.timing_label,
+                notes=s.notes,
+            )
+            for s in phase.sections.all()
+        }
+        steps = {
+            s.pk: RunStep.objects.create(
+                phase=run_phase,
+                section=sections.get(s.section_id),
+                position=s.position,
+                number=s.number,
+                title=s.title,
+                minutes=s.minutes,
+                notes=s.notes,
+            )
+            for s in phase.steps.all()
+        }
         for item in phase.items.all():
             run_item = RunItem(
-                deployment=deployment, phase=run_phase, section=sections.get(item.section_id),
-                step=steps.get(item.step_id), position=item.position, title=item.title,
-                summary=item.summary, details=item.details, required=item.required,
+                deployment=deployment,
+                phase=run_phase,
+                section=sections.get(item.section_id),
+                step=steps.get(item.step_id),
+                position=item.position,
+                title=item.title,
+                summary=item.summary,
+                details=item.details,
+                required=item.required,
             )
             items.append(run_item)
             subchecks.extend((run_item, sub) for sub in item.subchecks.all())
@@ -178,8 +232,14 @@ def _snapshot(deployment: Deployment, revision) -> None:
         for r in revision.signoff_roles.all()
     )
     DeploymentContact.objects.bulk_create(
-        DeploymentContact(deployment=deployment, position=c.position, role=c.role,
-                          person=c.person, phone=c.phone, handle=c.handle)
+        DeploymentContact(
+            deployment=deployment,
+            position=c.position,
+            role=c.role,
+            person=c.person,
+            phone=c.phone,
+            handle=c.handle,
+        )
         for c in revision.contacts.all()
     )
 
@@ -188,8 +248,16 @@ def _snapshot(deployment: Deployment, revision) -> None:
 
 
 @transaction.atomic
-def set_item_state(*, deployment_id: int, item_id: int, state: str, expected_version: int,
-                   user, reason: str = "", request=None) -> Change:
+def set_item_state(
+    *,
+    deployment_id: int,
+    item_id: int,
+    state: str,
+    expected_version: int,
+    user,
+    reason: str = "",
+    request=None,
+) -> Change:
     """Set an item to done, open or N/A (never a blind flip).
 
     Setting the state it already has is a no-op, so a double click or a retried
@@ -207,8 +275,11 @@ def set_item_state(*, deployment_id: int, item_id: int, state: str, expected_ver
     _require_edit(role, deployment)
     try:
         # The phase comes along for the fragments rendered after commit (not locked).
-        item = (RunItem.objects.select_for_update(of=("self",)).select_related("phase")
-                .get(pk=item_id, deployment_id=deployment_id))
+        item = (
+            RunItem.objects.select_for_update(of=("self",))
+            .select_related("phase")
+            .get(pk=item_id, deployment_id=deployment_id)
+        )
     except RunItem.DoesNotExist:
         raise NoAccess("No such item.") from None
     if item.state == state and (state != RunItem.State.NA or item.na_reason == reason):
@@ -216,7 +287,9 @@ def set_item_state(*, deployment_id: int, item_id: int, state: str, expected_ver
     if item.version != expected_version:
         raise StaleVersion(
             f"“{item.title}” was changed by {item.changed_by_name or 'someone else'} "
-            "meanwhile; here is its current state.", item)
+            "meanwhile; here is its current state.",
+            item,
+        )
     before = {"state": item.state, "na_reason": item.na_reason, "version": item.version}
     item.state = state
     item.na_reason = reason if state == RunItem.State.NA else ""
@@ -224,42 +297,63 @@ def set_item_state(*, deployment_id: int, item_id: int, state: str, expected_ver
     item.changed_by = user
     item.changed_by_name = _actor_name(user)
     item.changed_at = timezone.now()
-    item.save(update_fields=["state", "na_reason", "version", "changed_by", "changed_by_name",
-                             "changed_at"])
+    item.save(
+        update_fields=[
+            "state",
+            "na_reason",
+            "version",
+            "changed_by",
+            "changed_by_name",
+            "changed_at",
+        ]
+    )
     seq = _bump(deployment)
     action = {"done": "item.ticked", "open": "item.reopened", "na": "item.marked_na"}[state]
-    record_event(action=action, actor=user, deployment=deployment, seq=seq, target=item,
-                 before=before,
-                 after={"state": item.state, "na_reason": item.na_reason,
-                        "version": item.version},
-                 request=request)
+    record_event(
+        action=action,
+        actor=user,
+        deployment=deployment,
+        seq=seq,
+        target=item,
+        before=before,
+        after={"state": item.state, "na_reason": item.na_reason, "version": item.version},
+        request=request,
+    )
     change = Change(item, changed=True, seq=seq)
     _broadcast_item(deployment, item.pk, seq, "item", change, item=item)
     verb = {"done": "was ticked", "open": "was reopened", "na": "was marked N/A"}[state]
     _signoffs().invalidate_signoffs(
-        deployment, f"“{item.title}” {verb} by {item.changed_by_name}", seq, actor=user,
-        request=request)
+        deployment,
+        f"“{item.title}” {verb} by {item.changed_by_name}",
+        seq,
+        actor=user,
+        request=request,
+    )
     # Last: ticking the last rollback step moves the deployment to rolled_back.
     _gonogo().item_changed(deployment, item, user=user, request=request)
     return change
 
 
 @transaction.atomic
-def set_subcheck_state(*, deployment_id: int, subcheck_id: int, done: bool,
-                       expected_version: int, user, request=None) -> Change:
+def set_subcheck_state(
+    *, deployment_id: int, subcheck_id: int, done: bool, expected_version: int, user, request=None
+) -> Change:
     deployment, role = _lock(deployment_id, user)
     _require_edit(role, deployment)
     try:
-        sub = RunSubCheck.objects.select_for_update().select_related("item").get(
-            pk=subcheck_id, item__deployment_id=deployment_id)
+        sub = (
+            RunSubCheck.objects.select_for_update()
+            .select_related("item")
+            .get(pk=subcheck_id, item__deployment_id=deployment_id)
+        )
     except RunSubCheck.DoesNotExist:
         raise NoAccess("No such sub-check.") from None
     if sub.done == done:
         return Change(sub, changed=False)
     if sub.version != expected_version:
         raise StaleVersion(
-            f"“{sub.title}” was changed by {sub.changed_by_name or 'someone else'} meanwhile.",
-            sub)
+            f"“{sub.title}” was changed by {sub.changed_by_name or 'someone else'} meanwhile.", sub
+        )
     before = {"done": sub.done, "version": sub.version}
     sub.done = done
     sub.version += 1
@@ -268,21 +362,39 @@ def set_subcheck_state(*, deployment_id: int, subcheck_id: int, done: bool,
     sub.changed_at = timezone.now()
     sub.save(update_fields=["done", "version", "changed_by", "changed_by_name", "changed_at"])
     seq = _bump(deployment)
-    record_event(action="subcheck.ticked" if done else "subcheck.reopened", actor=user,
-                 deployment=deployment, seq=seq, target=sub, before=before,
-                 after={"done": sub.done, "version": sub.version}, request=request)
+    record_event(
+        action="subcheck.ticked" if done else "subcheck.reopened",
+        actor=user,
+        deployment=deployment,
+        seq=seq,
+        target=sub,
+        before=before,
+        after={"done": sub.done, "version": sub.version},
+        request=request,
+    )
     change = Change(sub, changed=True, seq=seq)
     _broadcast_item(deployment, sub.item_id, seq, "subcheck", change)
     _signoffs().invalidate_signoffs(
-        deployment, f"“{sub.title}” (under “{sub.item.title}”) was "
-        f"{'ticked' if done else 'reopened'} by {sub.changed_by_name}", seq, actor=user,
-        request=request)
+        deployment,
+        f"“{sub.title}” (under “{sub.item.title}”) was "
+        f"{'ticked' if done else 'reopened'} by {sub.changed_by_name}",
+        seq,
+        actor=user,
+        request=request,
+    )
     return Change(sub, changed=True, seq=seq)
 
 
 @transaction.atomic
-def add_item_note(*, deployment_id: int, item_id: int, body: str, user,
-                  kind: str = ItemNote.Kind.NOTE, request=None) -> Change:
+def add_item_note(
+    *,
+    deployment_id: int,
+    item_id: int,
+    body: str,
+    user,
+    kind: str = ItemNote.Kind.NOTE,
+    request=None,
+) -> Change:
     body = (body or "").strip()
     if not body:
         raise RunError("A note cannot be empty.")
@@ -296,12 +408,19 @@ def add_item_note(*, deployment_id: int, item_id: int, body: str, user,
         item = RunItem.objects.get(pk=item_id, deployment_id=deployment_id)
     except RunItem.DoesNotExist:
         raise NoAccess("No such item.") from None
-    note = ItemNote.objects.create(item=item, author=user, author_name=_actor_name(user),
-                                   kind=kind, body=body)
+    note = ItemNote.objects.create(
+        item=item, author=user, author_name=_actor_name(user), kind=kind, body=body
+    )
     seq = _bump(deployment)
-    record_event(action=f"{kind}.added", actor=user, deployment=deployment, seq=seq,
-                 target=item, after={"kind": kind, "body": body, "note_id": note.pk},
-                 request=request)
+    record_event(
+        action=f"{kind}.added",
+        actor=user,
+        deployment=deployment,
+        seq=seq,
+        target=item,
+        after={"kind": kind, "body": body, "note_id": note.pk},
+        request=request,
+    )
     change = Change(note, changed=True, seq=seq)
     _broadcast_item(deployment, item.pk, seq, "note", change)
     return change
@@ -311,8 +430,9 @@ def add_item_note(*, deployment_id: int, item_id: int, body: str, user,
 
 
 @transaction.atomic
-def change_status(*, deployment_id: int, to: str, user, request=None, reason: str = "",
-                  override_reason: str = "") -> Change:
+def change_status(
+    *, deployment_id: int, to: str, user, request=None, reason: str = "", override_reason: str = ""
+) -> Change:
     """Move along planned → in_progress → monitoring → completed (or rolled_back/aborted).
 
     Completing needs every sign-off role's valid approval, unless an admin
@@ -335,10 +455,12 @@ def change_status(*, deployment_id: int, to: str, user, request=None, reason: st
         allowed = ", ".join(S(s).label for s in sorted(TRANSITIONS[current])) or "none"
         raise IllegalTransition(
             f"A deployment that is {S(current).label.lower()} cannot become "
-            f"{S(to).label.lower()}. Allowed next: {allowed}.")
+            f"{S(to).label.lower()}. Allowed next: {allowed}."
+        )
     if to == S.COMPLETED:
-        _signoffs().check_completion(deployment, user=user, override_reason=override_reason,
-                                     request=request)
+        _signoffs().check_completion(
+            deployment, user=user, override_reason=override_reason, request=request
+        )
     now = timezone.now()
     deployment.status = to
     fields = ["status", "seq"]
@@ -356,9 +478,16 @@ def change_status(*, deployment_id: int, to: str, user, request=None, reason: st
         fields.append("ended_at")
     deployment.seq += 1
     deployment.save(update_fields=fields)
-    record_event(action="deployment.status", actor=user, deployment=deployment,
-                 seq=deployment.seq, target=deployment, before={"status": current},
-                 after={"status": to, "reason": reason.strip()[:REASON_MAX]}, request=request)
+    record_event(
+        action="deployment.status",
+        actor=user,
+        deployment=deployment,
+        seq=deployment.seq,
+        target=deployment,
+        before={"status": current},
+        after={"status": to, "reason": reason.strip()[:REASON_MAX]},
+        request=request,
+    )
     seq = deployment.seq
     # Reminders follow the status: created on go-live, the rest cancelled at the end.
     from deploychecks.reminders import services as reminders  # it builds on this module
@@ -379,8 +508,9 @@ CONTACT_FIELDS = ("role", "person", "phone", "handle")
 
 def _require_lead(user, deployment: Deployment) -> None:
     if access.role_of(user, deployment) != "lead":
-        raise NotAllowed("Only the lead of this deployment can change its participants "
-                         "and contacts.")
+        raise NotAllowed(
+            "Only the lead of this deployment can change its participants and contacts."
+        )
 
 
 def _member_repr(member) -> str:
@@ -413,8 +543,9 @@ def set_participant(*, deployment_id: int, member, role: str, user, request=None
         raise RunError("The lead already takes part in the deployment as its lead.")
     if not member.is_active:
         raise RunError(f"{_member_repr(member)} is not an active user.")
-    participant = (Participant.objects.select_for_update()
-                   .filter(deployment=deployment, user=member).first())
+    participant = (
+        Participant.objects.select_for_update().filter(deployment=deployment, user=member).first()
+    )
     if participant is not None and participant.role == role:
         return Change(participant, changed=False)
     before = {"role": participant.role} if participant is not None else None
@@ -426,9 +557,17 @@ def set_participant(*, deployment_id: int, member, role: str, user, request=None
         participant.save(update_fields=["role"])
         action = "participant.changed"
     seq = _settings_changed(deployment, "participants")
-    record_event(action=action, actor=user, deployment=deployment, seq=seq, target=participant,
-                 target_repr=_member_repr(member), before=before,
-                 after={"user": member.get_username(), "role": role}, request=request)
+    record_event(
+        action=action,
+        actor=user,
+        deployment=deployment,
+        seq=seq,
+        target=participant,
+        target_repr=_member_repr(member),
+        before=before,
+        after={"user": member.get_username(), "role": role},
+        request=request,
+    )
     return Change(participant, changed=True, seq=seq)
 
 
@@ -437,18 +576,27 @@ def remove_participant(*, deployment_id: int, member_id: int, user, request=None
     """Take someone off the deployment; they lose access at once, live sockets included."""
     deployment = Deployment.objects.select_for_update().get(pk=deployment_id)
     _require_lead(user, deployment)
-    participant = (Participant.objects.select_for_update().select_related("user")
-                   .filter(deployment=deployment, user_id=member_id).first())
+    participant = (
+        Participant.objects.select_for_update()
+        .select_related("user")
+        .filter(deployment=deployment, user_id=member_id)
+        .first()
+    )
     if participant is None:
         raise RunError("That person is not a participant of this deployment.")
     member, role = participant.user, participant.role
     participant.delete()
     seq = _settings_changed(deployment, "participants")
     # The row is gone: describe it by name (audit rows outlive what they describe).
-    record_event(action="participant.removed", actor=user, deployment=deployment, seq=seq,
-                 target_repr=_member_repr(member), before={"user": member.get_username(),
-                                                          "role": role},
-                 request=request)
+    record_event(
+        action="participant.removed",
+        actor=user,
+        deployment=deployment,
+        seq=seq,
+        target_repr=_member_repr(member),
+        before={"user": member.get_username(), "role": role},
+        request=request,
+    )
     return Change(participant, changed=True, seq=seq)
 
 
@@ -467,13 +615,16 @@ def save_contacts(*, deployment_id: int, rows, user, request=None) -> Change:
             raise RunError(f"Contact {number} needs a role.")
         for field, limit in limits.items():
             if len(values[field]) > limit:
-                raise RunError(f"Contact {number}: the {field} is too long "
-                               f"(at most {limit} characters).")
+                raise RunError(
+                    f"Contact {number}: the {field} is too long (at most {limit} characters)."
+                )
         cleaned.append(values)
     deployment = Deployment.objects.select_for_update().get(pk=deployment_id)
     _require_lead(user, deployment)
-    current = [dict(zip(CONTACT_FIELDS, values, strict=True)) for values in
-               deployment.contacts.order_by("position").values_list(*CONTACT_FIELDS)]
+    current = [
+        dict(zip(CONTACT_FIELDS, values, strict=True))
+        for values in deployment.contacts.order_by("position").values_list(*CONTACT_FIELDS)
+    ]
     if current == cleaned:
         return Change(deployment, changed=False)
     deployment.contacts.all().delete()
@@ -482,9 +633,16 @@ def save_contacts(*, deployment_id: int, rows, user, request=None) -> Change:
         for position, values in enumerate(cleaned, start=1)
     )
     seq = _settings_changed(deployment, "contacts")
-    record_event(action="contacts.changed", actor=user, deployment=deployment, seq=seq,
-                 target=deployment, before={"contacts": current}, after={"contacts": cleaned},
-                 request=request)
+    record_event(
+        action="contacts.changed",
+        actor=user,
+        deployment=deployment,
+        seq=seq,
+        target=deployment,
+        before={"contacts": current},
+        after={"contacts": cleaned},
+        request=request,
+    )
     return Change(deployment, changed=True, seq=seq)
 
 
@@ -498,8 +656,14 @@ def _bump(deployment: Deployment) -> int:
     return deployment.seq
 
 
-def _broadcast_item(deployment: Deployment, item_id: int, seq: int, kind: str,
-                    change: Change, item: RunItem | None = None) -> None:
+def _broadcast_item(
+    deployment: Deployment,
+    item_id: int,
+    seq: int,
+    kind: str,
+    change: Change,
+    item: RunItem | None = None,
+) -> None:
     """After commit: render the item once, keep the editable html for the response.
 
     `item` is the row as this transaction saved it (with its phase), if the
@@ -531,5 +695,6 @@ def _signoffs():
 
 
 def _resync_message(deployment_id: int, seq: int, kind: str) -> dict:
-    return run_event(seq=seq, kind=kind, resync=True,
-                     allowed=access.allowed_user_ids(deployment_id))
+    return run_event(
+        seq=seq, kind=kind, resync=True, allowed=access.allowed_user_ids(deployment_id)
+    )

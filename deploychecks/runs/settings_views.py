@@ -20,23 +20,29 @@ ROLE_ORDER = {role: index for index, role in enumerate(Participant.Role.values)}
 
 
 def _contact_formset(deployment, data=None):
-    initial = list(deployment.contacts.order_by("position")
-                   .values("role", "person", "phone", "handle"))
+    initial = list(
+        deployment.contacts.order_by("position").values("role", "person", "phone", "handle")
+    )
     return ContactFormSet(data, initial=initial, prefix="contacts")
 
 
 def _context(deployment, role, **overrides):
     participants = sorted(
         Participant.objects.filter(deployment=deployment).select_related("user"),
-        key=lambda p: (ROLE_ORDER.get(p.role, 99), p.user.username))
+        key=lambda p: (ROLE_ORDER.get(p.role, 99), p.user.username),
+    )
     is_lead = role == "lead"
     context = {
-        "deployment": deployment, "role": role, "is_lead": is_lead,
-        "participants": participants, "roles": Participant.Role.choices,
+        "deployment": deployment,
+        "role": role,
+        "is_lead": is_lead,
+        "participants": participants,
+        "roles": Participant.Role.choices,
         "contacts": deployment.contacts.order_by("position"),
         "participant_form": ParticipantForm(deployment=deployment) if is_lead else None,
         "contact_formset": _contact_formset(deployment) if is_lead else None,
-        "participants_error": "", "contacts_error": "",
+        "participants_error": "",
+        "contacts_error": "",
     }
     context.update(overrides)
     return context
@@ -56,8 +62,7 @@ def _respond(request, deployment, role, section, *, status=200, notice="", **ove
 
 def _lead_only(request, deployment, role, section):
     error = "Only the lead of this deployment can change its participants and contacts."
-    return _respond(request, deployment, role, section, status=403,
-                    **{f"{section}_error": error})
+    return _respond(request, deployment, role, section, status=403, **{f"{section}_error": error})
 
 
 @require_GET
@@ -73,18 +78,35 @@ def set_participant(request, pk):
         return _lead_only(request, deployment, role, "participants")
     form = ParticipantForm(request.POST, deployment=deployment)
     if not form.is_valid():
-        return _respond(request, deployment, role, "participants", status=422,
-                        participant_form=form)
+        return _respond(
+            request, deployment, role, "participants", status=422, participant_form=form
+        )
     member, new_role = form.cleaned_data["user"], form.cleaned_data["role"]
     try:
-        services.set_participant(deployment_id=deployment.pk, member=member, role=new_role,
-                                 user=request.user, request=request)
+        services.set_participant(
+            deployment_id=deployment.pk,
+            member=member,
+            role=new_role,
+            user=request.user,
+            request=request,
+        )
     except services.RunError as exc:
-        return _respond(request, deployment, role, "participants", status=exc.status_code,
-                        participants_error=exc.message)
+        return _respond(
+            request,
+            deployment,
+            role,
+            "participants",
+            status=exc.status_code,
+            participants_error=exc.message,
+        )
     name = member.get_full_name() or member.username
-    return _respond(request, deployment, role, "participants",
-                    notice=f"{name} is now {Participant.Role(new_role).label.lower()}.")
+    return _respond(
+        request,
+        deployment,
+        role,
+        "participants",
+        notice=f"{name} is now {Participant.Role(new_role).label.lower()}.",
+    )
 
 
 @require_POST
@@ -96,14 +118,26 @@ def remove_participant(request, pk, user_id):
     if member is None:
         return HttpResponse("No such person.", status=404)
     try:
-        services.remove_participant(deployment_id=deployment.pk, member_id=member.pk,
-                                    user=request.user, request=request)
+        services.remove_participant(
+            deployment_id=deployment.pk, member_id=member.pk, user=request.user, request=request
+        )
     except services.RunError as exc:
-        return _respond(request, deployment, role, "participants", status=exc.status_code,
-                        participants_error=exc.message)
+        return _respond(
+            request,
+            deployment,
+            role,
+            "participants",
+            status=exc.status_code,
+            participants_error=exc.message,
+        )
     name = member.get_full_name() or member.username
-    return _respond(request, deployment, role, "participants",
-                    notice=f"{name} no longer takes part in this deployment.")
+    return _respond(
+        request,
+        deployment,
+        role,
+        "participants",
+        notice=f"{name} no longer takes part in this deployment.",
+    )
 
 
 @require_POST
@@ -113,15 +147,30 @@ def save_contacts(request, pk):
         return _lead_only(request, deployment, role, "contacts")
     formset = _contact_formset(deployment, request.POST)
     if not formset.is_valid():
-        return _respond(request, deployment, role, "contacts", status=422,
-                        contact_formset=formset)
-    rows = [form.cleaned_data for form in formset.forms
-            if form.cleaned_data.get("role") and not form.cleaned_data.get("DELETE")]
+        return _respond(request, deployment, role, "contacts", status=422, contact_formset=formset)
+    rows = [
+        form.cleaned_data
+        for form in formset.forms
+        if form.cleaned_data.get("role") and not form.cleaned_data.get("DELETE")
+    ]
     try:
-        change = services.save_contacts(deployment_id=deployment.pk, rows=rows,
-                                        user=request.user, request=request)
+        change = services.save_contacts(
+            deployment_id=deployment.pk, rows=rows, user=request.user, request=request
+        )
     except services.RunError as exc:
-        return _respond(request, deployment, role, "contacts", status=exc.status_code,
-                        contacts_error=exc.message, contact_formset=formset)
-    return _respond(request, deployment, role, "contacts",
-                    notice="Contacts saved." if change.changed else "No changes to save.")
+        return _respond(
+            request,
+            deployment,
+            role,
+            "contacts",
+            status=exc.status_code,
+            contacts_error=exc.message,
+            contact_formset=formset,
+        )
+    return _respond(
+        request,
+        deployment,
+        role,
+        "contacts",
+        notice="Contacts saved." if change.changed else "No changes to save.",
+    )

@@ -15,12 +15,15 @@ urlpatterns = [
     path("<int:pk>/status/", views.change_status, name="status"),
     path("<int:pk>/items/<int:item_id>/state/", views.item_state, name="item_state"),
     path("<int:pk>/items/<int:item_id>/notes/", views.add_note, name="add_note"),
-    path("<int:pk>/subchecks/<int:subcheck_id>/state/", views.subcheck_state,
-         name="subcheck_state"),
+    path(
+        "<int:pk>/subchecks/<int:subcheck_id>/state/", views.subcheck_state, name="subcheck_state"
+    ),
     path("<int:pk>/settings/", settings_views.deployment_settings, name="settings"),
-    path("<int:pk>/settings/participants/", settings_views.set_participant,
-         name="set_participant"),
-    path("<int:pk>/settings/participants/<int:user_id>/remove/",
-         settings_views.remove_participant, name="remove_participant"),
+    path("<int:pk>/settings/participants/", settings_views.set_participant, name="set_participant"),
+    path(
+        "<int:pk>/settings/participants/<int:user_id>/remove/",
+        settings_views.remove_participant,
+        name="remove_participant",
+    ),
     path("<int:pk>/settings/contacts/", settings_views.save_contacts, name="save_contacts"),
 ]

@@ -40,25 +40,35 @@ def deployment_create(request):
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         deployment = services.create_deployment(
-            data["revision"], user=request.user, release_name=data["release_name"],
-            version=data["version"], previous_version=data["previous_version"],
-            service=data["service"], environment=data["environment"],
-            planned_start=data["planned_start"], lead=request.user,
-            engineers=data["engineers"], approvers={u: "" for u in data["approvers"]},
-            viewers=data["viewers"], request=request,
+            data["revision"],
+            user=request.user,
+            release_name=data["release_name"],
+            version=data["version"],
+            previous_version=data["previous_version"],
+            service=data["service"],
+            environment=data["environment"],
+            planned_start=data["planned_start"],
+            lead=request.user,
+            engineers=data["engineers"],
+            approvers={u: "" for u in data["approvers"]},
+            viewers=data["viewers"],
+            request=request,
         )
         messages.success(request, f"Deployment “{deployment.release_name}” created.")
         return redirect(deployment)
-    return render(request, "runs/create.html", {"form": form},
-                  status=422 if form.errors else 200)
+    return render(request, "runs/create.html", {"form": form}, status=422 if form.errors else 200)
 
 
 def _page_context(request, deployment, role):
     can_edit = access.can_edit(role) and not deployment.is_finished
-    transitions = [(s, TRANSITION_LABELS[s]) for s in sorted(
-        services.TRANSITIONS[deployment.status], key=list(TRANSITION_LABELS).index)]
+    transitions = [
+        (s, TRANSITION_LABELS[s])
+        for s in sorted(services.TRANSITIONS[deployment.status], key=list(TRANSITION_LABELS).index)
+    ]
     context = {
-        "deployment": deployment, "role": role, "can_edit": can_edit,
+        "deployment": deployment,
+        "role": role,
+        "can_edit": can_edit,
         "transitions": transitions,
         "signoffs": panel_context(deployment, request.user, request),
     }
@@ -80,14 +90,23 @@ def _page_context(request, deployment, role):
 def _timeline_context(request, deployment):
     actor = request.GET.get("actor", "")
     kind = request.GET.get("kind", "")
-    events = audit_timeline(deployment, actor_id=int(actor) if actor.isdigit() else None,
-                            action_prefix=kind or None)
-    actors = (deployment.audit_events.exclude(actor__isnull=True)
-              .values_list("actor_id", "actor_name").distinct().order_by("actor_name"))
-    kinds = (deployment.audit_events.values_list("action", flat=True).distinct()
-             .order_by("action"))
-    return {"timeline": events, "timeline_actors": list(actors), "timeline_kinds": list(kinds),
-            "timeline_actor": actor, "timeline_kind": kind}
+    events = audit_timeline(
+        deployment, actor_id=int(actor) if actor.isdigit() else None, action_prefix=kind or None
+    )
+    actors = (
+        deployment.audit_events.exclude(actor__isnull=True)
+        .values_list("actor_id", "actor_name")
+        .distinct()
+        .order_by("actor_name")
+    )
+    kinds = deployment.audit_events.values_list("action", flat=True).distinct().order_by("action")
+    return {
+        "timeline": events,
+        "timeline_actors": list(actors),
+        "timeline_kinds": list(kinds),
+        "timeline_actor": actor,
+        "timeline_kind": kind,
+    }
 
 
 @require_GET
@@ -124,12 +143,17 @@ def _item_response(request, deployment, item_id, role, *, status=200, error=""):
     phase = item.phase
     phase.progress = progress(list(RunItem.objects.filter(phase=phase).only("state")))
     context = {
-        "deployment": deployment, "item": item, "phase": phase, "error": error,
+        "deployment": deployment,
+        "item": item,
+        "phase": phase,
+        "error": error,
         "can_edit": access.can_edit(role) and not deployment.is_finished,
         "overall": progress(list(RunItem.objects.filter(deployment=deployment).only("state"))),
     }
-    html = "".join(render_to_string(f"{PARTIALS}#{name}", context, request=request)
-                   for name in ("item", "phase-progress", "overall-progress"))
+    html = "".join(
+        render_to_string(f"{PARTIALS}#{name}", context, request=request)
+        for name in ("item", "phase-progress", "overall-progress")
+    )
     return HttpResponse(html, status=status)
 
 
@@ -146,9 +170,13 @@ def item_state(request, pk, item_id):
     # access and the item itself (a tick is the hottest request there is).
     try:
         change = services.set_item_state(
-            deployment_id=pk, item_id=item_id, state=request.POST.get("state", ""),
-            expected_version=_int(request.POST.get("version")), user=request.user,
-            reason=request.POST.get("reason", ""), request=request,
+            deployment_id=pk,
+            item_id=item_id,
+            state=request.POST.get("state", ""),
+            expected_version=_int(request.POST.get("version")),
+            user=request.user,
+            reason=request.POST.get("reason", ""),
+            request=request,
         )
     except services.RunError as exc:
         return _refused(request, pk, item_id, exc)
@@ -163,8 +191,11 @@ def item_state(request, pk, item_id):
 def subcheck_state(request, pk, subcheck_id):
     try:
         change = services.set_subcheck_state(
-            deployment_id=pk, subcheck_id=subcheck_id, done=request.POST.get("done") == "true",
-            expected_version=_int(request.POST.get("version")), user=request.user,
+            deployment_id=pk,
+            subcheck_id=subcheck_id,
+            done=request.POST.get("done") == "true",
+            expected_version=_int(request.POST.get("version")),
+            user=request.user,
             request=request,
         )
     except services.RunError as exc:
@@ -178,8 +209,12 @@ def subcheck_state(request, pk, subcheck_id):
 def add_note(request, pk, item_id):
     try:
         services.add_item_note(
-            deployment_id=pk, item_id=item_id, body=request.POST.get("body", ""),
-            kind=request.POST.get("kind", "note"), user=request.user, request=request,
+            deployment_id=pk,
+            item_id=item_id,
+            body=request.POST.get("body", ""),
+            kind=request.POST.get("kind", "note"),
+            user=request.user,
+            request=request,
         )
     except services.RunError as exc:
         return _refused(request, pk, item_id, exc)
@@ -196,29 +231,35 @@ def _refused(request, pk, item_id, exc: services.RunError) -> HttpResponse:
     deployment, role = access.get_deployment_for(request.user, pk)  # 404 for an outsider
     if isinstance(exc, services.NoAccess):
         return HttpResponse(escape(exc.message), status=404)
-    return _item_response(request, deployment, item_id, role, status=exc.status_code,
-                          error=exc.message)
+    return _item_response(
+        request, deployment, item_id, role, status=exc.status_code, error=exc.message
+    )
 
 
 @require_POST
 def change_status(request, pk):
     deployment, role = access.get_deployment_for(request.user, pk)
     try:
-        services.change_status(deployment_id=deployment.pk, to=request.POST.get("to", ""),
-                               user=request.user, reason=request.POST.get("reason", ""),
-                               override_reason=request.POST.get("override_reason", ""),
-                               request=request)
+        services.change_status(
+            deployment_id=deployment.pk,
+            to=request.POST.get("to", ""),
+            user=request.user,
+            reason=request.POST.get("reason", ""),
+            override_reason=request.POST.get("override_reason", ""),
+            request=request,
+        )
     except services.RunError as exc:
         if not request.htmx:
             messages.error(request, exc.message)
             return redirect(deployment)
-        response = HttpResponse(f'<div id="status-error" class="error" role="alert" '
-                                f'hx-swap-oob="true">{escape(exc.message)}</div>',
-                                status=exc.status_code)
+        response = HttpResponse(
+            f'<div id="status-error" class="error" role="alert" '
+            f'hx-swap-oob="true">{escape(exc.message)}</div>',
+            status=exc.status_code,
+        )
         response["HX-Reswap"] = "none"
         return response
     if not request.htmx:
         return redirect(deployment)
     deployment.refresh_from_db()
     return render(request, f"{PARTIALS}#checklist", _page_context(request, deployment, role))
-

@@ -12,12 +12,17 @@ class UserChoiceField(forms.ModelChoiceField):
 class AssignApproverForm(forms.Form):
     role = forms.ModelChoiceField(queryset=DeploymentRole.objects.none(), label="Sign-off role")
     user = UserChoiceField(queryset=get_user_model().objects.none(), label="Person")
-    kind = forms.ChoiceField(choices=[("primary", "Approver"), ("backup", "Backup")],
-                             initial="primary", label="As")
+    kind = forms.ChoiceField(
+        choices=[("primary", "Approver"), ("backup", "Backup")], initial="primary", label="As"
+    )
 
     def __init__(self, deployment, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["role"].queryset = deployment.signoff_roles.order_by("position")
         # The lead is never offered: they may not approve their own deployment.
-        self.fields["user"].queryset = (get_user_model().objects.filter(is_active=True)
-                                        .exclude(pk=deployment.lead_id).order_by("username"))
+        self.fields["user"].queryset = (
+            get_user_model()
+            .objects.filter(is_active=True)
+            .exclude(pk=deployment.lead_id)
+            .order_by("username")
+        )

@@ -17,25 +17,30 @@ class ApproverAssignment(models.Model):
     `user` and `participant.user` are the same person (signoffs.services keeps them so).
     """
 
-    deployment = models.ForeignKey("runs.Deployment", on_delete=models.CASCADE,
-                                   related_name="approver_assignments")
-    role = models.ForeignKey("runs.DeploymentRole", on_delete=models.CASCADE,
-                             related_name="assignments")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                             related_name="approver_assignments")
+    deployment = models.ForeignKey(
+        "runs.Deployment", on_delete=models.CASCADE, related_name="approver_assignments"
+    )
+    role = models.ForeignKey(
+        "runs.DeploymentRole", on_delete=models.CASCADE, related_name="assignments"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="approver_assignments"
+    )
     # The same person's participation: taking someone off the deployment
     # deletes their assignments with it, so re-adding them later (say as a
     # viewer) cannot quietly give back the right to sign.
-    participant = models.ForeignKey("runs.Participant", on_delete=models.CASCADE,
-                                    related_name="approver_assignments")
+    participant = models.ForeignKey(
+        "runs.Participant", on_delete=models.CASCADE, related_name="approver_assignments"
+    )
     is_backup = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["role_id", "is_backup", "user__username"]
         constraints = [
             models.UniqueConstraint(fields=["role", "user"], name="approver_assignment_unique"),
-            models.UniqueConstraint(fields=["role"], condition=Q(is_backup=False),
-                                    name="one_primary_approver_per_role"),
+            models.UniqueConstraint(
+                fields=["role"], condition=Q(is_backup=False), name="one_primary_approver_per_role"
+            ),
         ]
 
     def __str__(self):
@@ -61,17 +66,21 @@ class SignOff(models.Model):
         STALE = "stale", "Stale"
         SUPERSEDED = "superseded", "Superseded"
 
-    deployment = models.ForeignKey("runs.Deployment", on_delete=models.CASCADE,
-                                   related_name="signoffs")
-    role = models.ForeignKey("runs.DeploymentRole", on_delete=models.CASCADE,
-                             related_name="signoffs")
-    signer = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL,
-                               related_name="signoffs")
+    deployment = models.ForeignKey(
+        "runs.Deployment", on_delete=models.CASCADE, related_name="signoffs"
+    )
+    role = models.ForeignKey(
+        "runs.DeploymentRole", on_delete=models.CASCADE, related_name="signoffs"
+    )
+    signer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="signoffs"
+    )
     signer_name = models.CharField(max_length=150)
     # The deployment's lead when this was signed: a copy, so that a CHECK
     # constraint (which cannot read another table) can refuse lead == signer.
-    deployment_lead = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                                        on_delete=models.SET_NULL, related_name="+")
+    deployment_lead = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     decision = models.CharField(max_length=10, choices=Decision.choices)
     comment = models.TextField(blank=True, max_length=2000)
     checklist_hash = models.CharField(max_length=64)
@@ -85,18 +94,27 @@ class SignOff(models.Model):
         ordering = ["deployment_id", "role_id", "-created_at"]
         indexes = [models.Index(fields=["deployment", "status"], name="signoff_status_idx")]
         constraints = [
-            models.UniqueConstraint(fields=["deployment", "role"], condition=Q(status="valid"),
-                                    name="one_valid_signoff_per_role"),
-            models.CheckConstraint(condition=~Q(signer=F("deployment_lead")),
-                                   name="signoff_signer_is_not_lead"),
-            models.CheckConstraint(condition=Q(decision__in=["approve", "reject"]),
-                                   name="signoff_decision_known"),
-            models.CheckConstraint(condition=Q(status__in=["valid", "stale", "superseded"]),
-                                   name="signoff_status_known"),
-            models.CheckConstraint(condition=~Q(decision="reject") | ~Q(comment=""),
-                                   name="signoff_reject_has_comment"),
-            models.CheckConstraint(condition=~Q(status="stale") | ~Q(stale_reason=""),
-                                   name="signoff_stale_has_reason"),
+            models.UniqueConstraint(
+                fields=["deployment", "role"],
+                condition=Q(status="valid"),
+                name="one_valid_signoff_per_role",
+            ),
+            models.CheckConstraint(
+                condition=~Q(signer=F("deployment_lead")), name="signoff_signer_is_not_lead"
+            ),
+            models.CheckConstraint(
+                condition=Q(decision__in=["approve", "reject"]), name="signoff_decision_known"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["valid", "stale", "superseded"]),
+                name="signoff_status_known",
+            ),
+            models.CheckConstraint(
+                condition=~Q(decision="reject") | ~Q(comment=""), name="signoff_reject_has_comment"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="stale") | ~Q(stale_reason=""), name="signoff_stale_has_reason"
+            ),
         ]
 
     def __str__(self):

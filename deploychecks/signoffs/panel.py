@@ -46,10 +46,15 @@ class RoleStatus:
 
 def role_statuses(deployment: Deployment) -> list[RoleStatus]:
     """Each sign-off role with its approvers and current sign-off, in three queries."""
-    statuses = {role.pk: RoleStatus(role) for role in
-                DeploymentRole.objects.filter(deployment=deployment).order_by("position")}
-    for assignment in (ApproverAssignment.objects.filter(deployment=deployment)
-                       .select_related("user").order_by("is_backup", "user__username")):
+    statuses = {
+        role.pk: RoleStatus(role)
+        for role in DeploymentRole.objects.filter(deployment=deployment).order_by("position")
+    }
+    for assignment in (
+        ApproverAssignment.objects.filter(deployment=deployment)
+        .select_related("user")
+        .order_by("is_backup", "user__username")
+    ):
         status = statuses.get(assignment.role_id)
         if status is None:
             continue
@@ -58,13 +63,14 @@ def role_statuses(deployment: Deployment) -> list[RoleStatus]:
             status.backups.append(assignment.user)
         else:
             status.primary = assignment.user
-    current = (SignOff.objects.filter(deployment=deployment,
-                                      status__in=[SignOff.Status.VALID, SignOff.Status.STALE])
-               .order_by("-created_at", "-pk"))
+    current = SignOff.objects.filter(
+        deployment=deployment, status__in=[SignOff.Status.VALID, SignOff.Status.STALE]
+    ).order_by("-created_at", "-pk")
     for signoff in current:
         status = statuses[signoff.role_id]
-        if status.signoff is None or (signoff.status == SignOff.Status.VALID
-                                      and status.signoff.status != SignOff.Status.VALID):
+        if status.signoff is None or (
+            signoff.status == SignOff.Status.VALID and status.signoff.status != SignOff.Status.VALID
+        ):
             status.signoff = signoff
     return list(statuses.values())
 
@@ -77,15 +83,17 @@ def panel_context(deployment: Deployment, user, request, *, errors=None, drafts=
     from deploychecks.signoffs.services import checklist_hash, is_admin, reauth_is_fresh
 
     statuses = role_statuses(deployment)
-    may_sign = user.is_authenticated and user.pk != deployment.lead_id and not (
-        deployment.is_finished)
+    may_sign = (
+        user.is_authenticated and user.pk != deployment.lead_id and not (deployment.is_finished)
+    )
     for status in statuses:
         status.can_sign = may_sign and status.is_assigned(user)
         status.error = (errors or {}).get(status.role.pk, "")
         status.draft = (drafts or {}).get(status.role.pk, {})
     # A refusal for a role without a form here (say, an outsider's attempt) shows above the list.
-    panel_error = " ".join(status.error for status in statuses
-                           if status.error and not status.can_sign)
+    panel_error = " ".join(
+        status.error for status in statuses if status.error and not status.can_sign
+    )
     signable = any(status.can_sign for status in statuses)
     missing = [status for status in statuses if status.state != "approved"]
     return {
@@ -97,6 +105,7 @@ def panel_context(deployment: Deployment, user, request, *, errors=None, drafts=
         "reauth_minutes": max(1, settings.REAUTH_WINDOW_SECONDS // 60),
         "checklist_hash": checklist_hash(deployment.pk) if signable else "",
         "can_assign": user.pk == deployment.lead_id and not deployment.is_finished,
-        "can_override": bool(missing) and deployment.status == Deployment.Status.MONITORING
+        "can_override": bool(missing)
+        and deployment.status == Deployment.Status.MONITORING
         and is_admin(user),
     }

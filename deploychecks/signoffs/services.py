@@ -51,17 +51,26 @@ class ChecklistChanged(RunError):
 
 def is_admin(user) -> bool:
     return user.is_authenticated and (
-        user.is_superuser or user.groups.filter(name=ADMINS_GROUP).exists())
+        user.is_superuser or user.groups.filter(name=ADMINS_GROUP).exists()
+    )
 
 
 def checklist_hash(deployment_id: int) -> str:
     """SHA-256 over every item's (id, state, version) and sub-check's (id, done)."""
-    items = RunItem.objects.filter(deployment_id=deployment_id).order_by("pk").values_list(
-        "pk", "state", "version")
-    subchecks = RunSubCheck.objects.filter(item__deployment_id=deployment_id).order_by(
-        "pk").values_list("pk", "done")
-    payload = json.dumps({"items": [list(i) for i in items],
-                          "subchecks": [list(s) for s in subchecks]}, separators=(",", ":"))
+    items = (
+        RunItem.objects.filter(deployment_id=deployment_id)
+        .order_by("pk")
+        .values_list("pk", "state", "version")
+    )
+    subchecks = (
+        RunSubCheck.objects.filter(item__deployment_id=deployment_id)
+        .order_by("pk")
+        .values_list("pk", "done")
+    )
+    payload = json.dumps(
+        {"items": [list(i) for i in items], "subchecks": [list(s) for s in subchecks]},
+        separators=(",", ":"),
+    )
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
@@ -110,19 +119,25 @@ def assign_initial_approvers(deployment: Deployment, approvers: dict, *, lead) -
     has_primary, rows = set(), []
     for user, role_name in approvers.items():
         role = roles.get((role_name or "").strip().casefold())
-        if role is None or user.pk not in participants or (
-                lead is not None and user.pk == lead.pk):
+        if role is None or user.pk not in participants or (lead is not None and user.pk == lead.pk):
             continue
-        rows.append(ApproverAssignment(deployment=deployment, role=role, user=user,
-                                       participant=participants[user.pk],
-                                       is_backup=role.pk in has_primary))
+        rows.append(
+            ApproverAssignment(
+                deployment=deployment,
+                role=role,
+                user=user,
+                participant=participants[user.pk],
+                is_backup=role.pk in has_primary,
+            )
+        )
         has_primary.add(role.pk)
     ApproverAssignment.objects.bulk_create(rows)
 
 
 @transaction.atomic
-def assign_approver(*, deployment_id: int, role_id: int, approver, is_backup: bool, user,
-                    request=None) -> Change:
+def assign_approver(
+    *, deployment_id: int, role_id: int, approver, is_backup: bool, user, request=None
+) -> Change:
     """The lead names the primary approver or a backup of one sign-off role.
 
     A new primary replaces the previous one; sign-offs already given stay as they are.
@@ -139,14 +154,19 @@ def assign_approver(*, deployment_id: int, role_id: int, approver, is_backup: bo
     if existing is not None and existing.is_backup == is_backup:
         return Change(existing, changed=False)
     participant, created = Participant.objects.get_or_create(
-        deployment=deployment, user=approver, defaults={"role": Participant.Role.APPROVER})
+        deployment=deployment, user=approver, defaults={"role": Participant.Role.APPROVER}
+    )
     if not created and participant.role == Participant.Role.VIEWER:
         participant.role = Participant.Role.APPROVER
         participant.save(update_fields=["role"])
     replaced = None
     if not is_backup:
-        replaced = (ApproverAssignment.objects.filter(role=role, is_backup=False)
-                    .exclude(user=approver).select_related("user").first())
+        replaced = (
+            ApproverAssignment.objects.filter(role=role, is_backup=False)
+            .exclude(user=approver)
+            .select_related("user")
+            .first()
+        )
         if replaced is not None:
             replaced.delete()
     if existing is not None:
@@ -155,15 +175,23 @@ def assign_approver(*, deployment_id: int, role_id: int, approver, is_backup: bo
         assignment = existing
     else:
         assignment = ApproverAssignment.objects.create(
-            deployment=deployment, role=role, user=approver, participant=participant,
-            is_backup=is_backup)
+            deployment=deployment,
+            role=role,
+            user=approver,
+            participant=participant,
+            is_backup=is_backup,
+        )
     seq = _bump(deployment)
     record_event(
-        action="approver.assigned", actor=user, deployment=deployment, seq=seq,
+        action="approver.assigned",
+        actor=user,
+        deployment=deployment,
+        seq=seq,
         target=assignment,
         before={"primary": replaced.user.get_username()} if replaced is not None else None,
         after={"role": role.name, "user": approver.get_username(), "backup": is_backup},
-        request=request)
+        request=request,
+    )
     _broadcast_resync(deployment.pk, seq)
     return Change(assignment, changed=True, seq=seq)
 
@@ -173,17 +201,31 @@ def remove_approver(*, deployment_id: int, assignment_id: int, user, request=Non
     """The lead removes an approver or backup from a role (they stay a participant)."""
     deployment = Deployment.objects.select_for_update().get(pk=deployment_id)
     _require_lead(deployment, user)
-    assignment = (ApproverAssignment.objects.select_related("role", "user")
-                  .filter(pk=assignment_id, deployment=deployment).first())
+    assignment = (
+        ApproverAssignment.objects.select_related("role", "user")
+        .filter(pk=assignment_id, deployment=deployment)
+        .first()
+    )
     if assignment is None:
         raise RunError("That approver is not assigned (any more).")
     description = str(assignment)
-    before = {"role": assignment.role.name, "user": assignment.user.get_username(),
-              "backup": assignment.is_backup, "assignment_id": assignment.pk}
+    before = {
+        "role": assignment.role.name,
+        "user": assignment.user.get_username(),
+        "backup": assignment.is_backup,
+        "assignment_id": assignment.pk,
+    }
     assignment.delete()
     seq = _bump(deployment)
-    record_event(action="approver.removed", actor=user, deployment=deployment, seq=seq,
-                 target_repr=description, before=before, request=request)
+    record_event(
+        action="approver.removed",
+        actor=user,
+        deployment=deployment,
+        seq=seq,
+        target_repr=description,
+        before=before,
+        request=request,
+    )
     _broadcast_resync(deployment.pk, seq)
     return Change(assignment, changed=True, seq=seq)
 
@@ -194,8 +236,10 @@ def _require_lead(deployment: Deployment, user) -> None:
             raise NotAllowed("You do not have access to this deployment.")
         raise NotAllowed("Only the deployment lead can assign approvers.")
     if deployment.is_finished:
-        raise NotAllowed(f"This deployment is {deployment.get_status_display().lower()}; "
-                         "its approvers can no longer change.")
+        raise NotAllowed(
+            f"This deployment is {deployment.get_status_display().lower()}; "
+            "its approvers can no longer change."
+        )
 
 
 def _role_of_deployment(deployment: Deployment, role_id: int) -> DeploymentRole:
@@ -209,8 +253,16 @@ def _role_of_deployment(deployment: Deployment, role_id: int) -> DeploymentRole:
 
 
 @transaction.atomic
-def sign_off(*, deployment_id: int, role_id: int, user, decision: str, comment: str = "",
-             request, expected_hash: str | None = None) -> Change:
+def sign_off(
+    *,
+    deployment_id: int,
+    role_id: int,
+    user,
+    decision: str,
+    comment: str = "",
+    request,
+    expected_hash: str | None = None,
+) -> Change:
     """Record `user`'s approval or rejection for one sign-off role.
 
     The signer is always the signed-in user of `request`, who must be the role's
@@ -239,23 +291,31 @@ def sign_off(*, deployment_id: int, role_id: int, user, decision: str, comment: 
     if deployment.lead_id == user.pk:
         raise NotAllowed("The deployment lead cannot sign off their own deployment.")
     if not ApproverAssignment.objects.filter(role=role, user=user).exists():
-        raise NotAllowed(f"Only the assigned approver or a backup for {role.name} can sign "
-                         "for that role.")
+        raise NotAllowed(
+            f"Only the assigned approver or a backup for {role.name} can sign for that role."
+        )
     if deployment.is_finished:
-        raise NotAllowed(f"This deployment is {deployment.get_status_display().lower()}; "
-                         "sign-offs are closed.")
+        raise NotAllowed(
+            f"This deployment is {deployment.get_status_display().lower()}; sign-offs are closed."
+        )
     if not reauth_is_fresh(request):
         raise ReauthRequired("Confirm your password to sign.")
     current_hash = checklist_hash(deployment.pk)
     if expected_hash and expected_hash != current_hash:
-        raise ChecklistChanged("The checklist changed since this page showed it. "
-                               "Review it and sign again.")
+        raise ChecklistChanged(
+            "The checklist changed since this page showed it. Review it and sign again."
+        )
 
-    previous = SignOff.objects.filter(deployment=deployment, role=role,
-                                      status=SignOff.Status.VALID).first()
-    if (previous is not None and previous.signer_id == user.pk
-            and previous.decision == decision and previous.comment == comment
-            and previous.checklist_hash == current_hash):
+    previous = SignOff.objects.filter(
+        deployment=deployment, role=role, status=SignOff.Status.VALID
+    ).first()
+    if (
+        previous is not None
+        and previous.signer_id == user.pk
+        and previous.decision == decision
+        and previous.comment == comment
+        and previous.checklist_hash == current_hash
+    ):
         return Change(previous, changed=False)
 
     seq = _bump(deployment)
@@ -266,30 +326,56 @@ def sign_off(*, deployment_id: int, role_id: int, user, decision: str, comment: 
     try:
         with transaction.atomic():
             signoff = SignOff.objects.create(
-                deployment=deployment, role=role, signer=user, signer_name=_name(user),
-                deployment_lead_id=deployment.lead_id, decision=decision, comment=comment,
-                checklist_hash=current_hash, checklist_seq=seq)
+                deployment=deployment,
+                role=role,
+                signer=user,
+                signer_name=_name(user),
+                deployment_lead_id=deployment.lead_id,
+                decision=decision,
+                comment=comment,
+                checklist_hash=current_hash,
+                checklist_seq=seq,
+            )
     except IntegrityError:
         # Unreachable through this function (the row lock serializes signers);
         # the constraint still keeps a writer that skipped the lock from adding
         # a second valid sign-off, and the caller gets a clear refusal.
-        raise ChecklistChanged(f"Another {role.name} sign-off was just recorded. "
-                               "Reload and check.") from None
+        raise ChecklistChanged(
+            f"Another {role.name} sign-off was just recorded. Reload and check."
+        ) from None
     verb = "approved" if decision == SignOff.Decision.APPROVE else "rejected"
     record_event(
-        action=f"signoff.{verb}", actor=user, deployment=deployment, seq=seq, target=signoff,
+        action=f"signoff.{verb}",
+        actor=user,
+        deployment=deployment,
+        seq=seq,
+        target=signoff,
         target_repr=f"as {role.name}",
-        before=({"signoff_id": previous.pk, "signer": previous.signer_name,
-                 "decision": previous.decision} if previous is not None else None),
-        after={"role": role.name, "decision": decision, "comment": comment,
-               "checklist_hash": current_hash, "checklist_seq": seq},
-        request=request)
+        before=(
+            {
+                "signoff_id": previous.pk,
+                "signer": previous.signer_name,
+                "decision": previous.decision,
+            }
+            if previous is not None
+            else None
+        ),
+        after={
+            "role": role.name,
+            "decision": decision,
+            "comment": comment,
+            "checklist_hash": current_hash,
+            "checklist_seq": seq,
+        },
+        request=request,
+    )
     _broadcast_resync(deployment.pk, seq)
     return Change(signoff, changed=True, seq=seq)
 
 
-def invalidate_signoffs(deployment: Deployment, reason: str, seq: int, *, actor=None,
-                        request=None) -> list[SignOff]:
+def invalidate_signoffs(
+    deployment: Deployment, reason: str, seq: int, *, actor=None, request=None
+) -> list[SignOff]:
     """Make the deployment's valid sign-offs stale after a checklist change.
 
     runs.services calls this inside the transaction of the change numbered
@@ -311,11 +397,16 @@ def invalidate_signoffs(deployment: Deployment, reason: str, seq: int, *, actor=
         signoff.save(update_fields=["status", "stale_reason", "invalidated_at"])
         event_seq = _bump(deployment)
         record_event(
-            action="signoff.stale", actor=actor, deployment=deployment, seq=event_seq,
-            target=signoff, target_repr=f"{signoff.signer_name}’s {signoff.role.name} sign-off",
+            action="signoff.stale",
+            actor=actor,
+            deployment=deployment,
+            seq=event_seq,
+            target=signoff,
+            target_repr=f"{signoff.signer_name}’s {signoff.role.name} sign-off",
             before={"status": SignOff.Status.VALID},
             after={"status": SignOff.Status.STALE, "reason": reason, "caused_by_seq": seq},
-            request=request)
+            request=request,
+        )
         _email_stale(deployment, signoff)
     _broadcast_resync(deployment.pk, deployment.seq)
     return stale
@@ -326,13 +417,15 @@ def _email_stale(deployment: Deployment, signoff: SignOff) -> None:
     if signer is None or not signer.email:
         return
     # One line: a release name is user input and must not break the header.
-    subject = " ".join(f"Sign again: your {signoff.role.name} sign-off on {deployment} "
-                       "is stale".split())
+    subject = " ".join(
+        f"Sign again: your {signoff.role.name} sign-off on {deployment} is stale".split()
+    )
     body = (
         f"Your {signoff.get_decision_display().lower()} sign-off as {signoff.role.name} on "
         f"{deployment} no longer matches the checklist:\n\n  {signoff.stale_reason}\n\n"
         "Review the checklist and sign again:\n"
-        f"{settings.SITE_URL}{deployment.get_absolute_url()}\n")
+        f"{settings.SITE_URL}{deployment.get_absolute_url()}\n"
+    )
     recipient = signer.email
     # robust: a mail server that is down must not turn a committed tick into an error.
     transaction.on_commit(lambda: send_mail(subject, body, None, [recipient]), robust=True)
@@ -345,13 +438,16 @@ def missing_approvals(deployment: Deployment) -> list[str]:
     """The roles without a valid approval, each with why ("QA Lead (stale)")."""
     from deploychecks.signoffs.panel import role_statuses
 
-    return [status.role.name if status.state == "pending"
-            else f"{status.role.name} ({status.state})"
-            for status in role_statuses(deployment) if status.state != "approved"]
+    return [
+        status.role.name if status.state == "pending" else f"{status.role.name} ({status.state})"
+        for status in role_statuses(deployment)
+        if status.state != "approved"
+    ]
 
 
-def check_completion(deployment: Deployment, *, user, override_reason: str = "",
-                     request=None) -> None:
+def check_completion(
+    deployment: Deployment, *, user, override_reason: str = "", request=None
+) -> None:
     """Refuse `completed` unless every sign-off role holds a valid approval.
 
     runs.services.change_status calls this under the deployment row lock. An
@@ -367,7 +463,8 @@ def check_completion(deployment: Deployment, *, user, override_reason: str = "",
     if not override_reason:
         raise IllegalTransition(
             "This deployment cannot be completed yet: it needs a valid approval from "
-            f"{', '.join(missing)}.")
+            f"{', '.join(missing)}."
+        )
     if len(override_reason) > REASON_MAX:
         raise RunError(f"The reason is too long (at most {REASON_MAX} characters).")
     deployment.completion_override_by = user
@@ -375,12 +472,24 @@ def check_completion(deployment: Deployment, *, user, override_reason: str = "",
     deployment.completion_override_reason = override_reason
     deployment.completion_override_at = timezone.now()
     deployment.seq += 1
-    deployment.save(update_fields=["completion_override_by", "completion_override_name",
-                                   "completion_override_reason", "completion_override_at",
-                                   "seq"])
-    record_event(action="deployment.completion_override", actor=user, deployment=deployment,
-                 seq=deployment.seq, target=deployment,
-                 after={"reason": override_reason, "missing": missing}, request=request)
+    deployment.save(
+        update_fields=[
+            "completion_override_by",
+            "completion_override_name",
+            "completion_override_reason",
+            "completion_override_at",
+            "seq",
+        ]
+    )
+    record_event(
+        action="deployment.completion_override",
+        actor=user,
+        deployment=deployment,
+        seq=deployment.seq,
+        target=deployment,
+        after={"reason": override_reason, "missing": missing},
+        request=request,
+    )
 
 
 # --- Helpers -----------------------------------------------------------------------------

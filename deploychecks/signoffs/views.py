@@ -23,9 +23,15 @@ def sign(request, pk, role_id):
         password = request.POST.get("password", "")
         if password and not services.reauthenticate(request, password):
             raise services.ReauthRequired("That password is not right; try again.")
-        services.sign_off(deployment_id=deployment.pk, role_id=role.pk, user=request.user,
-                          decision=decision, comment=comment, request=request,
-                          expected_hash=request.POST.get("checklist_hash") or None)
+        services.sign_off(
+            deployment_id=deployment.pk,
+            role_id=role.pk,
+            user=request.user,
+            decision=decision,
+            comment=comment,
+            request=request,
+            expected_hash=request.POST.get("checklist_hash") or None,
+        )
     except RunError as exc:
         error = exc.message
     if not request.htmx:
@@ -35,10 +41,16 @@ def sign(request, pk, role_id):
     deployment.refresh_from_db()
     # 200 even for a refusal: htmx does not swap 4xx answers, and the refusal
     # has to appear in the form the approver just sent.
-    context = {"deployment": deployment, "signoffs": panel_context(
-        deployment, request.user, request,
-        errors={role.pk: error} if error else None,
-        drafts={role.pk: {"decision": decision, "comment": comment}} if error else None)}
+    context = {
+        "deployment": deployment,
+        "signoffs": panel_context(
+            deployment,
+            request.user,
+            request,
+            errors={role.pk: error} if error else None,
+            drafts={role.pk: {"decision": decision, "comment": comment}} if error else None,
+        ),
+    }
     return render(request, "signoffs/panel.html#panel", context)
 
 
@@ -53,23 +65,30 @@ def approvers(request, pk):
         try:
             if "remove" in request.POST:
                 services.remove_approver(
-                    deployment_id=deployment.pk, assignment_id=_int(request.POST["remove"]),
-                    user=request.user, request=request)
+                    deployment_id=deployment.pk,
+                    assignment_id=_int(request.POST["remove"]),
+                    user=request.user,
+                    request=request,
+                )
                 messages.success(request, "Approver removed.")
                 return redirect("signoffs:approvers", deployment.pk)
             if form.is_valid():
                 data = form.cleaned_data
                 services.assign_approver(
-                    deployment_id=deployment.pk, role_id=data["role"].pk, approver=data["user"],
-                    is_backup=data["kind"] == "backup", user=request.user, request=request)
+                    deployment_id=deployment.pk,
+                    role_id=data["role"].pk,
+                    approver=data["user"],
+                    is_backup=data["kind"] == "backup",
+                    user=request.user,
+                    request=request,
+                )
                 messages.success(request, f"{data['user']} assigned to {data['role'].name}.")
                 return redirect("signoffs:approvers", deployment.pk)
         except RunError as exc:
             messages.error(request, exc.message)
             return redirect("signoffs:approvers", deployment.pk)
     context = {"deployment": deployment, "form": form, "roles": role_statuses(deployment)}
-    return render(request, "signoffs/approvers.html", context,
-                  status=422 if form.errors else 200)
+    return render(request, "signoffs/approvers.html", context, status=422 if form.errors else 200)
 
 
 def _int(value, default=-1) -> int:

@@ -30,8 +30,11 @@ class PublicStatusConsumer(AsyncWebsocketConsumer):
 
         if len(token) > 64:
             return None
-        return (StatusPage.objects.filter(token=token, enabled=True)
-                .values_list("deployment_id", flat=True).first())
+        return (
+            StatusPage.objects.filter(token=token, enabled=True)
+            .values_list("deployment_id", flat=True)
+            .first()
+        )
 
     async def disconnect(self, code):
         if getattr(self, "deployment_id", None) is not None:

@@ -5,8 +5,9 @@ from django.db.models import Q
 
 
 class StatusPage(models.Model):
-    deployment = models.OneToOneField("runs.Deployment", on_delete=models.CASCADE,
-                                      related_name="status_page")
+    deployment = models.OneToOneField(
+        "runs.Deployment", on_delete=models.CASCADE, related_name="status_page"
+    )
     # The URL's secret. Kept as is (not hashed): the lead shares this URL with
     # customers and must be able to copy it again; it grants reading the
     # public state only. Rotating replaces it, disabling keeps it dormant.
@@ -19,8 +20,9 @@ class StatusPage(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        constraints = [models.CheckConstraint(condition=~Q(token=""),
-                                              name="statuspage_token_not_empty")]
+        constraints = [
+            models.CheckConstraint(condition=~Q(token=""), name="statuspage_token_not_empty")
+        ]
 
     def __str__(self):
         return f"Status page of {self.deployment_id}"

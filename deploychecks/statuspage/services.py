@@ -68,8 +68,9 @@ def public_state(deployment: Deployment, episode=None) -> PublicState:
 
         episode = RollbackEpisode.objects.filter(deployment=deployment).first()
     status = deployment.status
-    steps = [("scheduled", "Scheduled maintenance", deployment.planned_start
-              or deployment.created_at)]
+    steps = [
+        ("scheduled", "Scheduled maintenance", deployment.planned_start or deployment.created_at)
+    ]
     if deployment.started_at:
         steps.append(("in_progress", "Deployment in progress", deployment.started_at))
     if deployment.go_live_at:
@@ -107,10 +108,19 @@ def _audit(deployment: Deployment, action: str, user, page: StatusPage, request,
     deployment.save(update_fields=["seq"])
     seq, pk = deployment.seq, deployment.pk
     # Nothing on the run page shows this; the empty event keeps the pages' sequence whole.
-    broadcast_on_commit(pk, lambda: run_event(seq=seq, kind="statuspage",
-                                              allowed=access.allowed_user_ids(pk)))
-    record_event(action=action, actor=user, deployment=deployment, seq=seq, target=page,
-                 target_repr="public status page", after=after or None, request=request)
+    broadcast_on_commit(
+        pk, lambda: run_event(seq=seq, kind="statuspage", allowed=access.allowed_user_ids(pk))
+    )
+    record_event(
+        action=action,
+        actor=user,
+        deployment=deployment,
+        seq=seq,
+        target=page,
+        target_repr="public status page",
+        after=after or None,
+        request=request,
+    )
 
 
 @transaction.atomic
@@ -157,8 +167,9 @@ def rotate(*, deployment_id: int, user, request=None) -> StatusPage:
 
 
 @transaction.atomic
-def post_message(*, deployment_id: int, user, message: str, eta: str = "", title: str = "",
-                 request=None) -> StatusPage:
+def post_message(
+    *, deployment_id: int, user, message: str, eta: str = "", title: str = "", request=None
+) -> StatusPage:
     """The lead's words for customers (plain text: escaped when shown)."""
     message = clean_text(message, MESSAGE_MAX, "message")
     eta = clean_text(eta, ETA_MAX, "ETA")
@@ -172,16 +183,21 @@ def post_message(*, deployment_id: int, user, message: str, eta: str = "", title
     page.message, page.eta, page.title = message, eta, title
     page.message_at = timezone.now()
     page.save(update_fields=["message", "eta", "title", "message_at", "updated_at"])
-    _audit(deployment, "statuspage.message", user, page, request,
-           message=message, eta=eta, title=title)
+    _audit(
+        deployment, "statuspage.message", user, page, request, message=message, eta=eta, title=title
+    )
     publish_on_commit(deployment.pk)
     return page
 
 
 def public_context(page: StatusPage) -> dict:
     deployment = page.deployment
-    return {"page": page, "state": public_state(deployment),
-            "title": page.title or DEFAULT_TITLE, "now": timezone.now()}
+    return {
+        "page": page,
+        "state": public_state(deployment),
+        "title": page.title or DEFAULT_TITLE,
+        "now": timezone.now(),
+    }
 
 
 def render_public(page: StatusPage) -> str:
@@ -196,14 +212,22 @@ def publish_on_commit(deployment_id: int) -> None:
     """
 
     def send():
-        page = (StatusPage.objects.select_related("deployment")
-                .filter(deployment_id=deployment_id).first())
+        page = (
+            StatusPage.objects.select_related("deployment")
+            .filter(deployment_id=deployment_id)
+            .first()
+        )
         if page is None:
             return
         live = page.enabled
         text = json.dumps({"type": "status", "html": render_public(page)}) if live else ""
-        group_send(public_group(deployment_id), {
-            "type": "status.update", "digest": token_digest(page.token) if live else "",
-            "text": text})
+        group_send(
+            public_group(deployment_id),
+            {
+                "type": "status.update",
+                "digest": token_digest(page.token) if live else "",
+                "text": text,
+            },
+        )
 
     transaction.on_commit(send)

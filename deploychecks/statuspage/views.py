@@ -16,8 +16,11 @@ REFRESH_SECONDS = 30
 @require_GET
 def public_status(request, token):
     """The customer-facing page: no login, nothing internal."""
-    page = (StatusPage.objects.select_related("deployment")
-            .filter(token=token, enabled=True).first()) if len(token) <= 64 else None
+    page = (
+        (StatusPage.objects.select_related("deployment").filter(token=token, enabled=True).first())
+        if len(token) <= 64
+        else None
+    )
     if page is None:
         raise Http404("No such status page")
     context = services.public_context(page)
@@ -50,9 +53,12 @@ def manage(request, pk):
                 services.rotate(**kwargs)
                 messages.success(request, "New URL: the old one no longer works.")
             elif action == "message":
-                services.post_message(message=request.POST.get("message", ""),
-                                      eta=request.POST.get("eta", ""),
-                                      title=request.POST.get("title", ""), **kwargs)
+                services.post_message(
+                    message=request.POST.get("message", ""),
+                    eta=request.POST.get("eta", ""),
+                    title=request.POST.get("title", ""),
+                    **kwargs,
+                )
                 messages.success(request, "Message posted.")
             else:
                 error = "Unknown action."
@@ -61,7 +67,11 @@ def manage(request, pk):
         if not error:
             return redirect("statuspage:manage", pk=deployment.pk)
     page = StatusPage.objects.filter(deployment=deployment).first()
-    context = {"deployment": deployment, "page": page, "error": error,
-               "public_url": request.build_absolute_uri(f"/status/{page.token}/") if page else "",
-               "state": services.public_state(deployment)}
+    context = {
+        "deployment": deployment,
+        "page": page,
+        "error": error,
+        "public_url": request.build_absolute_uri(f"/status/{page.token}/") if page else "",
+        "state": services.public_state(deployment),
+    }
     return render(request, "statuspage/manage.html", context, status=422 if error else 200)

@@ -13,8 +13,13 @@ def connect_code(deployment_id: int, client) -> int | None:
     if settings.SESSION_COOKIE_NAME in client.cookies:  # else: anonymous
         cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
         headers.append((b"cookie", f"{settings.SESSION_COOKIE_NAME}={cookie}".encode()))
-    scope = {"type": "websocket", "path": f"/ws/deployments/{deployment_id}/",
-             "query_string": b"", "subprotocols": [], "headers": headers}
+    scope = {
+        "type": "websocket",
+        "path": f"/ws/deployments/{deployment_id}/",
+        "query_string": b"",
+        "subprotocols": [],
+        "headers": headers,
+    }
 
     async def attempt():
         socket = ApplicationCommunicator(application, scope)

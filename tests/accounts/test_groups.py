@@ -34,8 +34,11 @@ def test_manager_reads_every_deployment_but_changes_nothing(deployment, first_it
 
     page = client.get(deployment.get_absolute_url())
     listing = client.get(reverse("runs:list"))
-    tick = client.post(reverse("runs:item_state", args=[deployment.pk, first_item.pk]),
-                       {"state": "done", "version": 1}, HTTP_HX_REQUEST="true")
+    tick = client.post(
+        reverse("runs:item_state", args=[deployment.pk, first_item.pk]),
+        {"state": "done", "version": 1},
+        HTTP_HX_REQUEST="true",
+    )
 
     assert page.status_code == 200 and "you are manager" in page.content.decode()
     assert deployment.release_name in listing.content.decode()

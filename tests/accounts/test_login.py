@@ -18,8 +18,9 @@ def erin(make_user):
 
 
 def _login(client, username, password, *, ip="198.51.100.7"):
-    return client.post(reverse("login"), {"username": username, "password": password},
-                       REMOTE_ADDR=ip)
+    return client.post(
+        reverse("login"), {"username": username, "password": password}, REMOTE_ADDR=ip
+    )
 
 
 def test_login_page_links_to_password_reset():
@@ -104,7 +105,8 @@ def test_lockout_ends_after_the_cooloff(erin, settings):
     for _ in range(settings.AXES_FAILURE_LIMIT):
         _login(Client(), "erin", "wrong")
     AccessAttempt.objects.update(
-        attempt_time=timezone.now() - settings.AXES_COOLOFF_TIME - timezone.timedelta(seconds=1))
+        attempt_time=timezone.now() - settings.AXES_COOLOFF_TIME - timezone.timedelta(seconds=1)
+    )
 
     assert _login(Client(), "erin", PASSWORD).status_code == 302
 

@@ -23,8 +23,10 @@ def test_it_changes_the_password_and_keeps_this_session(erin):
     other = Client()
     other.force_login(erin)
 
-    response = client.post(reverse("password_change"), {
-        "old_password": OLD, "new_password1": NEW, "new_password2": NEW})
+    response = client.post(
+        reverse("password_change"),
+        {"old_password": OLD, "new_password1": NEW, "new_password2": NEW},
+    )
 
     assert response.status_code == 302
     assert response["Location"] == reverse("password_change_done")
@@ -39,8 +41,10 @@ def test_it_refuses_a_wrong_old_password(erin):
     client = Client()
     client.force_login(erin)
 
-    response = client.post(reverse("password_change"), {
-        "old_password": "nope", "new_password1": NEW, "new_password2": NEW})
+    response = client.post(
+        reverse("password_change"),
+        {"old_password": "nope", "new_password1": NEW, "new_password2": NEW},
+    )
 
     assert response.status_code == 200
     assert 'role="alert"' in response.content.decode()
@@ -59,8 +63,9 @@ def test_reset_mails_a_link_built_from_site_url_and_the_link_sets_a_password(eri
     settings.ALLOWED_HOSTS = ["*"]  # even where any Host header gets through
     client = Client()
 
-    response = client.post(reverse("password_reset"), {"email": "erin@example.com"},
-                           HTTP_HOST="evil.example")  # not trusted for the link
+    response = client.post(
+        reverse("password_reset"), {"email": "erin@example.com"}, HTTP_HOST="evil.example"
+    )  # not trusted for the link
 
     assert response.status_code == 302
     assert len(mail.outbox) == 1
@@ -69,8 +74,7 @@ def test_reset_mails_a_link_built_from_site_url_and_the_link_sets_a_password(eri
     assert "evil.example" not in body
     page = client.get(link, follow=True)
     assert page.status_code == 200 and "Choose a new password" in page.content.decode()
-    done = client.post(page.redirect_chain[-1][0],
-                       {"new_password1": NEW, "new_password2": NEW})
+    done = client.post(page.redirect_chain[-1][0], {"new_password1": NEW, "new_password2": NEW})
     assert done.status_code == 302
     erin.refresh_from_db()
     assert erin.check_password(NEW)

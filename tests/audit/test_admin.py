@@ -29,5 +29,9 @@ def test_admin_offers_no_add_or_delete(superuser_client):
 
     assert superuser_client.get("/admin/audit/auditevent/add/").status_code == 403
     assert superuser_client.get(f"/admin/audit/auditevent/{event.pk}/delete/").status_code == 403
-    assert superuser_client.post(f"/admin/audit/auditevent/{event.pk}/change/",
-                                 {"action": "x"}).status_code == 403
+    assert (
+        superuser_client.post(
+            f"/admin/audit/auditevent/{event.pk}/change/", {"action": "x"}
+        ).status_code
+        == 403
+    )

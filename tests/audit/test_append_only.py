@@ -12,8 +12,13 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def event(engineer):
-    return record_event(action="item.ticked", actor=engineer, target_repr="Backups verified",
-                        before={"state": "open"}, after={"state": "done"})
+    return record_event(
+        action="item.ticked",
+        actor=engineer,
+        target_repr="Backups verified",
+        before={"state": "open"},
+        after={"state": "done"},
+    )
 
 
 def assert_refused(change):
@@ -87,11 +92,15 @@ def test_deployment_with_audit_events_cannot_be_deleted(engineer):
     template = ChecklistTemplate.objects.create(name="Production deployment")
     revision = TemplateRevision.objects.create(template=template, number=1)
     deployment = Deployment.objects.create(
-        revision=revision, template_name=template.name, release_name="Spring",
-        version="2.0.0", service="billing",
+        revision=revision,
+        template_name=template.name,
+        release_name="Spring",
+        version="2.0.0",
+        service="billing",
     )
-    event = record_event(action="deployment.created", actor=engineer, deployment=deployment,
-                         seq=1, target=deployment)
+    event = record_event(
+        action="deployment.created", actor=engineer, deployment=deployment, seq=1, target=deployment
+    )
 
     with pytest.raises(ProtectedError):
         deployment.delete()

@@ -20,8 +20,11 @@ def test_concurrent_writers_keep_one_valid_chain(purge_audit_events):
             start.wait()
             for n in range(EVENTS_EACH):
                 with transaction.atomic():
-                    record_event(action="item.ticked", target_repr=f"writer {writer} #{n}",
-                                 after={"writer": writer, "n": n})
+                    record_event(
+                        action="item.ticked",
+                        target_repr=f"writer {writer} #{n}",
+                        after={"writer": writer, "n": n},
+                    )
         except Exception as exc:  # noqa: BLE001 - reported by the main thread
             errors.append(exc)
         finally:

@@ -18,8 +18,11 @@ def test_it_copies_actor_target_and_request(engineer, make_request):
     group = Group.objects.create(name="release managers")
 
     event = record_event(
-        action="group.renamed", actor=engineer, target=group,
-        before={"name": "rm"}, after={"name": "release managers"},
+        action="group.renamed",
+        actor=engineer,
+        target=group,
+        before={"name": "rm"},
+        after={"name": "release managers"},
         request=make_request(request_id="abc-123", remote_addr="198.51.100.4"),
     )
 
@@ -38,8 +41,7 @@ def test_it_copies_actor_target_and_request(engineer, make_request):
 def test_explicit_target_repr_wins_and_is_cut_to_300_chars(engineer):
     group = Group.objects.create(name="ops")
 
-    event = record_event(action="group.noted", actor=engineer, target=group,
-                         target_repr="x" * 400)
+    event = record_event(action="group.noted", actor=engineer, target=group, target_repr="x" * 400)
 
     assert event.target_repr == "x" * 300
 
@@ -72,8 +74,7 @@ def test_trusted_forwarded_for_uses_the_entry_our_proxy_added(settings, make_req
 def test_garbage_client_ip_is_dropped(settings, make_request):
     settings.TRUST_X_FORWARDED_FOR = True
 
-    event = record_event(action="item.ticked",
-                         request=make_request(forwarded_for="not-an-ip"))
+    event = record_event(action="item.ticked", request=make_request(forwarded_for="not-an-ip"))
 
     assert event.client_ip is None
 
@@ -93,10 +94,19 @@ def test_hash_is_sha256_of_canonical_json():
     event = record_event(action="a.one", after={"b": 1, "a": [True, None]})
 
     payload = {
-        "prev_hash": event.prev_hash, "deployment_id": None, "seq": None, "actor_name": "",
-        "action": "a.one", "target_type": "", "target_id": "", "target_repr": "",
-        "before": None, "after": {"a": [True, None], "b": 1}, "request_id": "",
-        "client_ip": None, "created_at": event.created_at.isoformat(timespec="microseconds"),
+        "prev_hash": event.prev_hash,
+        "deployment_id": None,
+        "seq": None,
+        "actor_name": "",
+        "action": "a.one",
+        "target_type": "",
+        "target_id": "",
+        "target_repr": "",
+        "before": None,
+        "after": {"a": [True, None], "b": 1},
+        "request_id": "",
+        "client_ip": None,
+        "created_at": event.created_at.isoformat(timespec="microseconds"),
     }
     text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
     assert event.hash == hashlib.sha256(text.encode()).hexdigest()
@@ -119,13 +129,17 @@ def test_values_hash_the_same_after_a_round_trip_through_the_database(make_reque
         "id": uuid.UUID("12345678-1234-5678-1234-567812345678"),
         "floats": [1.0, 0.1, 1e300, 1.5e16, 1e-7, -0.0, 0.30000000000000004],
         "big": 10**20,
-        "text": "ünïcødé ✓ \"quoted\" \\ back",
+        "text": 'ünïcødé ✓ "quoted" \\ back',
         "tuple": (1, 2),
         "nested": {"z": {"y": [None, False]}},
         3: "int key",
     }
-    record_event(action="a.awkward", before=awkward, after=[awkward],
-                 request=make_request(remote_addr="2001:DB8:0:0:1:0:0:1"))
+    record_event(
+        action="a.awkward",
+        before=awkward,
+        after=[awkward],
+        request=make_request(remote_addr="2001:DB8:0:0:1:0:0:1"),
+    )
     record_event(action="a.mapped", request=make_request(remote_addr="::ffff:192.0.2.1"))
 
     check = verify_chain()
@@ -155,8 +169,9 @@ def test_unsaved_target_is_refused():
 
 def test_two_events_cannot_name_the_same_predecessor():
     first = record_event(action="a.one")
-    fork = AuditEvent(action="a.fork", prev_hash=first.prev_hash, hash="f" * 64,
-                      created_at=first.created_at)
+    fork = AuditEvent(
+        action="a.fork", prev_hash=first.prev_hash, hash="f" * 64, created_at=first.created_at
+    )
 
     with pytest.raises(IntegrityError):
         fork.save()

@@ -14,8 +14,13 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def events(engineer):
     return [
-        record_event(action="item.ticked", actor=engineer, target_repr=f"Item {n}",
-                     before={"state": "open"}, after={"state": "done"})
+        record_event(
+            action="item.ticked",
+            actor=engineer,
+            target_repr=f"Item {n}",
+            before={"state": "open"},
+            after={"state": "done"},
+        )
         for n in range(5)
     ]
 
@@ -49,8 +54,9 @@ def test_empty_log_is_intact(capsys):
 def test_altered_after_value_is_found(events, capsys):
     victim = events[2]
     with triggers_disabled() as cursor:
-        cursor.execute("UPDATE audit_auditevent SET after = %s WHERE id = %s",
-                       ['{"state": "open"}', victim.pk])
+        cursor.execute(
+            "UPDATE audit_auditevent SET after = %s WHERE id = %s", ['{"state": "open"}', victim.pk]
+        )
 
     code, _, err = run_verify(capsys)
 
@@ -64,8 +70,9 @@ def test_altered_after_value_is_found(events, capsys):
 def test_altered_actor_name_is_found(events, capsys):
     victim = events[1]
     with triggers_disabled() as cursor:
-        cursor.execute("UPDATE audit_auditevent SET actor_name = 'mallory' WHERE id = %s",
-                       [victim.pk])
+        cursor.execute(
+            "UPDATE audit_auditevent SET actor_name = 'mallory' WHERE id = %s", [victim.pk]
+        )
 
     code, _, err = run_verify(capsys)
 
@@ -78,8 +85,10 @@ def test_rewriting_the_hash_too_is_found_at_the_next_event(events):
     forged = AuditEvent.objects.get(pk=victim.pk)
     forged.actor_name = "mallory"
     with triggers_disabled() as cursor:
-        cursor.execute("UPDATE audit_auditevent SET actor_name = 'mallory', hash = %s "
-                       "WHERE id = %s", [compute_hash(forged), victim.pk])
+        cursor.execute(
+            "UPDATE audit_auditevent SET actor_name = 'mallory', hash = %s WHERE id = %s",
+            [compute_hash(forged), victim.pk],
+        )
 
     check = verify_chain()
 

@@ -21,8 +21,13 @@ from tests.conftest import ARTIFACTS, REPO
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
 ]
 
 
@@ -53,9 +58,24 @@ def live_server_url(django_db_setup, django_db_blocker):
     ARTIFACTS.mkdir(exist_ok=True)
     log = open(ARTIFACTS / "uvicorn-browser.log", "w")  # noqa: SIM115  closed at teardown
     server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "deploychecks.asgi:application", "--host",
-         "127.0.0.1", "--port", str(port), "--lifespan", "on", "--log-level", "warning"],
-        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "deploychecks.asgi:application",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--lifespan",
+            "on",
+            "--log-level",
+            "warning",
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
@@ -90,8 +110,7 @@ def browser():
 
     try:
         with sync_playwright() as playwright:
-            chromium = playwright.chromium.launch(executable_path=CHROMIUM,
-                                                  args=CHROMIUM_ARGS)
+            chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             yield chromium
             chromium.close()
     finally:
@@ -113,8 +132,15 @@ def open_as(browser, live_server_url):
         session[HASH_SESSION_KEY] = user.get_session_auth_hash()
         session.save()
         context = browser.new_context(viewport={"width": width, "height": height})
-        context.add_cookies([{"name": settings.SESSION_COOKIE_NAME,
-                              "value": session.session_key, "url": live_server_url}])
+        context.add_cookies(
+            [
+                {
+                    "name": settings.SESSION_COOKIE_NAME,
+                    "value": session.session_key,
+                    "url": live_server_url,
+                }
+            ]
+        )
         contexts.append(context)
         page = context.new_page()
         page.console_errors = []

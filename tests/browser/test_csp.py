@@ -41,8 +41,13 @@ ALIGNED_TABLE = """# Aligned
 
 def _watch(page):
     page.csp_console = []
-    page.on("console", lambda m: ("Content Security Policy" in m.text or "Refused to" in m.text)
-            and page.csp_console.append(m.text))
+    page.on(
+        "console",
+        lambda m: (
+            ("Content Security Policy" in m.text or "Refused to" in m.text)
+            and page.csp_console.append(m.text)
+        ),
+    )
     page.context.add_init_script(RECORD_VIOLATIONS)
 
 
@@ -57,8 +62,9 @@ def _visit(page, url) -> list[str]:
     return _violations(page)
 
 
-def test_main_pages_report_no_csp_violation(open_as, live_server_url, deployment, lead,
-                                            first_item, revision, purge_audit_events):
+def test_main_pages_report_no_csp_violation(
+    open_as, live_server_url, deployment, lead, first_item, revision, purge_audit_events
+):
     from deploychecks.accounts.groups import ensure_groups
     from deploychecks.checklists.parser import parse_checklist
     from deploychecks.checklists.services import save_template
@@ -74,8 +80,7 @@ def test_main_pages_report_no_csp_violation(open_as, live_server_url, deployment
         ("deployments list", reverse("runs:list")),
         ("templates list", reverse("checklists:list")),
         ("template detail", reverse("checklists:detail", args=[revision.template_id])),
-        ("template with aligned table", reverse("checklists:detail",
-                                                args=[aligned.template_id])),
+        ("template with aligned table", reverse("checklists:detail", args=[aligned.template_id])),
         ("import page", reverse("checklists:import")),
         ("settings page", reverse("runs:settings", args=[deployment.pk])),
         ("new deployment", reverse("runs:create")),
@@ -94,8 +99,9 @@ def test_main_pages_report_no_csp_violation(open_as, live_server_url, deployment
     _visit(page, base + deployment.get_absolute_url())
     expect(page.locator("#run[data-ws=open]")).to_have_count(1, timeout=10_000)
     page.locator(f"#item-{first_item.pk} input[type=checkbox]").first.check()
-    expect(page.locator(f"#item-{first_item.pk}")).to_have_class("run-item state-done",
-                                                                 timeout=5_000)
+    expect(page.locator(f"#item-{first_item.pk}")).to_have_class(
+        "run-item state-done", timeout=5_000
+    )
     found["run page with a tick"] = _violations(page)
 
     # Settings: add a participant through htmx.
@@ -111,8 +117,7 @@ def test_main_pages_report_no_csp_violation(open_as, live_server_url, deployment
     assert page.console_errors == []
 
 
-def test_login_page_reports_no_csp_violation_and_the_policy_is_enforced(browser,
-                                                                        live_server_url):
+def test_login_page_reports_no_csp_violation_and_the_policy_is_enforced(browser, live_server_url):
     context = browser.new_context()
     page = context.new_page()
     try:

@@ -43,23 +43,28 @@ def live_deployment(deployment, lead):
         change_status(deployment_id=deployment.pk, to="monitoring", user=lead)
         now = timezone.now()
         for minutes_ago, value in ((10, 0.2), (9, 0.3), (8, 0.45), (7, 0.6)):
-            record_reading(deployment_id=deployment.pk, signal_name="Error rate", value=value,
-                           observed_at=now - timedelta(minutes=minutes_ago), user=lead)
+            record_reading(
+                deployment_id=deployment.pk,
+                signal_name="Error rate",
+                value=value,
+                observed_at=now - timedelta(minutes=minutes_ago),
+                user=lead,
+            )
 
     _in_thread(go_live)
     deployment.refresh_from_db()
     return deployment
 
 
-def test_red_signal_and_rollback_mode_reach_the_second_user(open_as, live_deployment, engineer,
-                                                            second_engineer, purge_audit_events):
+def test_red_signal_and_rollback_mode_reach_the_second_user(
+    open_as, live_deployment, engineer, second_engineer, purge_audit_events
+):
     path = live_deployment.get_absolute_url()
     erin = open_as(engineer, path)
     sam = open_as(second_engineer, path)
     for page in (erin, sam):
         expect(page.locator("#run[data-ws=open]")).to_have_count(1, timeout=10_000)
-        expect(page.locator("#gonogo-panel .verdict")).to_contain_text(
-            "YELLOW — Monitor closely")
+        expect(page.locator("#gonogo-panel .verdict")).to_contain_text("YELLOW — Monitor closely")
 
     # Erin types an error rate that has been red for six minutes.
     six_minutes_ago = (timezone.now() - timedelta(minutes=6)).strftime("%Y-%m-%dT%H:%M:%S")
@@ -101,8 +106,7 @@ def test_red_signal_and_rollback_mode_reach_the_second_user(open_as, live_deploy
         rollback_phase = page.locator("details.phase.rollback")
         expect(rollback_phase).to_have_attribute("open", "")
         expect(page.locator("details.phase:not(.rollback)[open]")).to_have_count(0)
-        expect(page.locator("details.phase").first).to_have_class(
-            "phase card current rollback")
+        expect(page.locator("details.phase").first).to_have_class("phase card current rollback")
     assert "rollback" in dialogs[0].lower() and "cannot be undone" in dialogs[0]
 
     # The countdown ticks in the browser (static/js/countdown.js, no inline script).
@@ -118,15 +122,14 @@ def test_red_signal_and_rollback_mode_reach_the_second_user(open_as, live_deploy
     screenshot(sam, "rollback-mode")
 
 
-def test_the_public_status_page_updates_live_without_login(browser, live_server_url,
-                                                            live_deployment, lead, engineer,
-                                                            purge_audit_events):
+def test_the_public_status_page_updates_live_without_login(
+    browser, live_server_url, live_deployment, lead, engineer, purge_audit_events
+):
     from deploychecks.gonogo.rollback import start_rollback
     from deploychecks.statuspage import services as statuspage
 
     pages = []
-    _in_thread(lambda: pages.append(statuspage.enable(deployment_id=live_deployment.pk,
-                                                      user=lead)))
+    _in_thread(lambda: pages.append(statuspage.enable(deployment_id=live_deployment.pk, user=lead)))
     context = browser.new_context(viewport={"width": 800, "height": 600})
     page = context.new_page()
     errors = []
@@ -135,12 +138,20 @@ def test_the_public_status_page_updates_live_without_login(browser, live_server_
     expect(page.locator("#main[data-ws=open]")).to_have_count(1, timeout=10_000)
     expect(page.locator(".state-label")).to_have_text("Monitoring")
 
-    _in_thread(lambda: start_rollback(deployment_id=live_deployment.pk,
-                                      reason="internal: replica-7 lag", user=engineer))
+    _in_thread(
+        lambda: start_rollback(
+            deployment_id=live_deployment.pk, reason="internal: replica-7 lag", user=engineer
+        )
+    )
     expect(page.locator(".state-label")).to_have_text("Rollback in progress", timeout=10_000)
-    _in_thread(lambda: statuspage.post_message(
-        deployment_id=live_deployment.pk, user=lead, eta="about 30 minutes",
-        message="We are moving back to the previous version."))
+    _in_thread(
+        lambda: statuspage.post_message(
+            deployment_id=live_deployment.pk,
+            user=lead,
+            eta="about 30 minutes",
+            message="We are moving back to the previous version.",
+        )
+    )
     expect(page.locator(".public-message")).to_contain_text("about 30 minutes", timeout=10_000)
     assert "replica-7" not in page.content()
     assert errors == []

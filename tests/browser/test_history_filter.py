@@ -15,16 +15,19 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def _finished(revision, lead, release, version, service, status):
-    deployment = create_deployment(revision, user=lead, release_name=release, version=version,
-                                   service=service, lead=lead)
+    deployment = create_deployment(
+        revision, user=lead, release_name=release, version=version, service=service, lead=lead
+    )
     start = dt.datetime(2026, 3, 2, 10, tzinfo=dt.UTC)
     Deployment.objects.filter(pk=deployment.pk).update(
-        status=status, started_at=start, ended_at=start + dt.timedelta(minutes=95))
+        status=status, started_at=start, ended_at=start + dt.timedelta(minutes=95)
+    )
     return deployment
 
 
-def test_manager_filters_the_list_without_a_page_reload(open_as, revision, lead, make_user,
-                                                        purge_audit_events):
+def test_manager_filters_the_list_without_a_page_reload(
+    open_as, revision, lead, make_user, purge_audit_events
+):
     manager = make_user("mona", first_name="Mona")
     manager.groups.add(Group.objects.get_or_create(name="managers")[0])
     _finished(revision, lead, "Payments hotfix", "3.4.1", "payments", "rolled_back")
@@ -66,12 +69,25 @@ def test_manager_filters_the_list_without_a_page_reload(open_as, revision, lead,
 
 
 def test_history_list_fits_a_phone(open_as, revision, lead, purge_audit_events):
-    _finished(revision, lead, "Payments hotfix with a rather long release name", "3.4.1",
-              "payments", "rolled_back")
+    _finished(
+        revision,
+        lead,
+        "Payments hotfix with a rather long release name",
+        "3.4.1",
+        "payments",
+        "rolled_back",
+    )
     # Not finished, with a previous version: both cells hold visually hidden text,
     # which must stay inside the table's scroller.
-    create_deployment(revision, user=lead, release_name="Search revamp", version="5.0.0",
-                      previous_version="4.9.0", service="search", lead=lead)
+    create_deployment(
+        revision,
+        user=lead,
+        release_name="Search revamp",
+        version="5.0.0",
+        previous_version="4.9.0",
+        service="search",
+        lead=lead,
+    )
 
     page = open_as(lead, reverse("runs:list"), width=375, height=800)
 
@@ -84,15 +100,24 @@ def test_history_list_fits_a_phone(open_as, revision, lead, purge_audit_events):
     screenshot(page, "history-phone")
 
 
-def test_keyboard_focus_survives_the_page_and_sort_links(open_as, revision, lead,
-                                                        purge_audit_events):
+def test_keyboard_focus_survives_the_page_and_sort_links(
+    open_as, revision, lead, purge_audit_events
+):
     start = dt.datetime(2026, 1, 1, 10, tzinfo=dt.UTC)
     Deployment.objects.bulk_create(
-        Deployment(revision=revision, template_name="t", release_name=f"Bulk {n:03d}",
-                   version=f"1.{n}", service="bulk-svc", lead=lead, status="completed",
-                   started_at=start + dt.timedelta(hours=n),
-                   ended_at=start + dt.timedelta(hours=n, minutes=30))
-        for n in range(120))
+        Deployment(
+            revision=revision,
+            template_name="t",
+            release_name=f"Bulk {n:03d}",
+            version=f"1.{n}",
+            service="bulk-svc",
+            lead=lead,
+            status="completed",
+            started_at=start + dt.timedelta(hours=n),
+            ended_at=start + dt.timedelta(hours=n, minutes=30),
+        )
+        for n in range(120)
+    )
     page = open_as(lead, reverse("runs:list"))
     count = page.locator("#history-count")
 

@@ -12,8 +12,7 @@ from tests.checklists.conftest import HOSTILE_MARKDOWN
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_preview_shows_the_error_line_then_the_structure(open_as, admin_user,
-                                                         purge_audit_events):
+def test_preview_shows_the_error_line_then_the_structure(open_as, admin_user, purge_audit_events):
     page = open_as(admin_user, "/templates/import/")
 
     page.fill("#id_markdown_text", "# Release\n\n## Go\n\n  - [ ] orphan\n")

@@ -9,8 +9,9 @@ from tests.history.worked import record_deployment, small_revision, worked  # no
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_record_fits_a_phone_and_prints_without_navigation(open_as, worked, viewer,
-                                                           purge_audit_events):
+def test_record_fits_a_phone_and_prints_without_navigation(
+    open_as, worked, viewer, purge_audit_events
+):
     page = open_as(viewer, f"/deployments/{worked.pk}/record/", width=375, height=812)
 
     expect(page.locator("h1")).to_contain_text("Autumn release")

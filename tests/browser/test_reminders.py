@@ -32,8 +32,9 @@ def _in_thread(function):
     assert errors == []
 
 
-def test_toast_on_every_view_and_acknowledge_from_the_bell(open_as, deployment, lead, engineer,
-                                                          viewer, purge_audit_events):
+def test_toast_on_every_view_and_acknowledge_from_the_bell(
+    open_as, deployment, lead, engineer, viewer, purge_audit_events
+):
     _in_thread(lambda: shift_into_past(go_live(deployment, lead), timedelta(minutes=16)))
     live = deployment
     live.refresh_from_db()
@@ -46,8 +47,9 @@ def test_toast_on_every_view_and_acknowledge_from_the_bell(open_as, deployment, 
     _in_thread(dispatch_due_reminders)
 
     for page in (erin, vic):
-        expect(page.locator("#toasts .toast")).to_contain_text("Re-run the smoke tests",
-                                                               timeout=5_000)
+        expect(page.locator("#toasts .toast")).to_contain_text(
+            "Re-run the smoke tests", timeout=5_000
+        )
         expect(page.locator(".reminder-count")).to_have_text("1", timeout=5_000)
     screenshot(vic, "reminder-toast-phone")
 
@@ -56,8 +58,7 @@ def test_toast_on_every_view_and_acknowledge_from_the_bell(open_as, deployment, 
     reminder = live.reminders.get(status="sent")
     erin.fill(f"#ack-note-{reminder.pk}", "all four flows green")
     erin.locator(f"#reminder-{reminder.pk} .ack-form button").click()
-    expect(erin.locator(f"#reminder-{reminder.pk}")).to_contain_text(
-        "Done — erin", timeout=5_000)
+    expect(erin.locator(f"#reminder-{reminder.pk}")).to_contain_text("Done — erin", timeout=5_000)
     screenshot(erin, "reminder-centre-acknowledged")
     # The other view hears about it and updates its count.
     expect(vic.locator(".reminder-count")).to_have_text("0", timeout=5_000)

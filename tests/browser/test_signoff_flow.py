@@ -22,9 +22,9 @@ def _set_server_password(user):
     user.save(update_fields=["password"])
 
 
-def test_lead_sees_the_approval_appear_live_and_go_stale(open_as, deployment, lead, approver,
-                                                         engineer, first_item,
-                                                         purge_audit_events):
+def test_lead_sees_the_approval_appear_live_and_go_stale(
+    open_as, deployment, lead, approver, engineer, first_item, purge_audit_events
+):
     _set_server_password(approver)
     qa = deployment.signoff_roles.get(name="QA Lead")
     role_box = f"#signoff-role-{qa.pk}"
@@ -73,7 +73,12 @@ def _tick(deployment, item, user):
     from deploychecks.runs.services import set_item_state
 
     try:
-        set_item_state(deployment_id=deployment.pk, item_id=item.pk, state="done",
-                       expected_version=1, user=user)
+        set_item_state(
+            deployment_id=deployment.pk,
+            item_id=item.pk,
+            state="done",
+            expected_version=1,
+            user=user,
+        )
     finally:
         connection.close()

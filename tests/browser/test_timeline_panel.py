@@ -6,8 +6,9 @@ from playwright.sync_api import expect
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_opening_the_timeline_loads_it_and_it_stays_live(open_as, deployment, engineer,
-                                                         first_item, purge_audit_events):
+def test_opening_the_timeline_loads_it_and_it_stays_live(
+    open_as, deployment, engineer, first_item, purge_audit_events
+):
     page = open_as(engineer, deployment.get_absolute_url())
     expect(page.locator("#run[data-ws=open]")).to_have_count(1, timeout=10_000)
     assert page.locator("#timeline ol.timeline").count() == 0  # not rendered with the page

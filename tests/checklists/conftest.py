@@ -85,5 +85,4 @@ def seed_revision(db, seed_bytes, admin_user):
 
 @pytest.fixture
 def small_revision(db, admin_user):
-    return save_template(parse_checklist(SMALL_CHECKLIST), user=admin_user,
-                         source=SMALL_CHECKLIST)
+    return save_template(parse_checklist(SMALL_CHECKLIST), user=admin_user, source=SMALL_CHECKLIST)

@@ -59,7 +59,10 @@ def test_the_download_link_returns_a_markdown_attachment(admin_client, seed_revi
     assert response["Content-Disposition"].endswith('-r1.md"')
     counts = parse_checklist(response.content).counts()
     assert (counts["phases"], counts["items"], counts["subchecks"], counts["contacts"]) == (
-        6, 89, 27, 5,
+        6,
+        89,
+        27,
+        5,
     )
     assert counts["step_minutes"] == [2, 5, 10, 5, 5, 3, 1]
 
@@ -73,8 +76,9 @@ def test_the_downloaded_file_imports_again_with_the_same_counts(
     )
     out = StringIO()
 
-    call_command("import_checklist", str(path), "--revision-of", str(seed_revision.template_id),
-                 stdout=out)
+    call_command(
+        "import_checklist", str(path), "--revision-of", str(seed_revision.template_id), stdout=out
+    )
 
     assert "89 items" in out.getvalue() and "27 sub-checks" in out.getvalue()
     assert seed_revision.template.revisions.count() == 2

@@ -76,7 +76,10 @@ def test_import_saves_the_seed_with_the_same_counts(seed_path):
     steps = Step.objects.filter(phase__revision=revision).order_by("phase__position", "position")
     assert [s.minutes for s in steps] == [2, 5, 10, 5, 5, 3, 1]
     assert list(revision.signoff_roles.order_by("position").values_list("name", flat=True)) == [
-        "Engineering Manager", "DevOps Lead", "Product Manager", "QA Lead",
+        "Engineering Manager",
+        "DevOps Lead",
+        "Product Manager",
+        "QA Lead",
     ]
     assert Contact.objects.filter(revision=revision).count() == 5
     assert revision.source_markdown.startswith("# Task 5.10")

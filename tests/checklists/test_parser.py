@@ -75,11 +75,19 @@ def test_it_keeps_the_seed_contacts_and_notes(seed_parsed):
     note_titles = [n.title for n in seed_parsed.notes]
 
     assert [c.role for c in contacts] == [
-        "Deployment Lead", "Backend Lead", "Frontend Lead", "DevOps Lead", "Executive Sponsor",
+        "Deployment Lead",
+        "Backend Lead",
+        "Frontend Lead",
+        "DevOps Lead",
+        "Executive Sponsor",
     ]
     assert contacts[0].handle == "@name"
     assert note_titles == [
-        "Overview", "Quick Reference", "Success Criteria", "Files & Resources", "Final Notes",
+        "Overview",
+        "Quick Reference",
+        "Success Criteria",
+        "Files & Resources",
+        "Final Notes",
     ]
     assert seed_parsed.metadata == {
         "time_required": "4-6 hours (including monitoring)",
@@ -167,7 +175,8 @@ def test_it_marks_optional_items():
     items = _items(parse_checklist(source))
 
     assert [(i.title, i.required, i.summary) for i in items] == [
-        ("Warm the cache", False, ""), ("Ship", True, ""),
+        ("Warm the cache", False, ""),
+        ("Ship", True, ""),
     ]
 
 
@@ -323,8 +332,16 @@ def test_it_repairs_windows_1252_mojibake():
         (b"# R\n\n## Go\n\n- [ ] Ship\n```\nnever closed\n", "never closed", None),
     ],
     ids=[
-        "empty", "whitespace", "no-checkboxes", "binary", "not-utf8", "orphan-after-phase",
-        "orphan-after-section", "empty-checkbox", "empty-sub-check", "open-fence",
+        "empty",
+        "whitespace",
+        "no-checkboxes",
+        "binary",
+        "not-utf8",
+        "orphan-after-phase",
+        "orphan-after-section",
+        "empty-checkbox",
+        "empty-sub-check",
+        "open-fence",
     ],
 )
 def test_it_rejects_bad_input_with_a_clear_message(source, message, line):

@@ -54,8 +54,13 @@ def test_generated_templates_survive_a_round_trip(template):
 
 
 def test_a_wide_step_number_keeps_its_indented_notes():
-    step = ParsedStep(number=12, title="Switch", minutes=5, notes="Before:\n  keep this indent",
-                      items=[ParsedItem(title="Flip")])
+    step = ParsedStep(
+        number=12,
+        title="Switch",
+        minutes=5,
+        notes="Before:\n  keep this indent",
+        items=[ParsedItem(title="Flip")],
+    )
     template = ParsedTemplate(name="R", phases=[ParsedPhase(title="Go", entries=[step])])
 
     assert structure(_round_trip(template)) == structure(template)
@@ -82,12 +87,18 @@ _FIXED = [
                         title="Data",
                         timing_label="2 hours before",
                         entries=[
-                            ParsedItem(title="Back up", details="- full dump\n- verify it",
-                                       subchecks=[ParsedSubCheck("Primary"),
-                                                  ParsedSubCheck("Replica")]),
-                            ParsedStep(number=1, title="Freeze", minutes=10,
-                                       notes="Tell support first.",
-                                       items=[ParsedItem(title="Stop writes")]),
+                            ParsedItem(
+                                title="Back up",
+                                details="- full dump\n- verify it",
+                                subchecks=[ParsedSubCheck("Primary"), ParsedSubCheck("Replica")],
+                            ),
+                            ParsedStep(
+                                number=1,
+                                title="Freeze",
+                                minutes=10,
+                                notes="Tell support first.",
+                                items=[ParsedItem(title="Stop writes")],
+                            ),
                             ParsedItem(title="Check the freeze"),
                         ],
                     ),
@@ -95,12 +106,25 @@ _FIXED = [
             ),
             ParsedPhase(
                 title="Rollback",
-                sections=[ParsedSection(title="Steps", entries=[
-                    ParsedStep(number=1, title="Decide", minutes=2,
-                               items=[ParsedItem(title="Call it")]),
-                    ParsedStep(number=2, title="Revert", minutes=None,
-                               items=[ParsedItem(title="Redeploy"), ParsedItem(title="Verify")]),
-                ])],
+                sections=[
+                    ParsedSection(
+                        title="Steps",
+                        entries=[
+                            ParsedStep(
+                                number=1,
+                                title="Decide",
+                                minutes=2,
+                                items=[ParsedItem(title="Call it")],
+                            ),
+                            ParsedStep(
+                                number=2,
+                                title="Revert",
+                                minutes=None,
+                                items=[ParsedItem(title="Redeploy"), ParsedItem(title="Verify")],
+                            ),
+                        ],
+                    )
+                ],
             ),
         ],
         notes=[
@@ -108,8 +132,10 @@ _FIXED = [
             ParsedNote("Final notes", "- Stay calm\n- Roll back early"),
         ],
         signoff_roles=["Engineering Manager", "QA Lead"],
-        contacts=[ParsedContact("Release lead", "Ana", "+44 20 7946 0000", "@ana"),
-                  ParsedContact("DBA")],
+        contacts=[
+            ParsedContact("Release lead", "Ana", "+44 20 7946 0000", "@ana"),
+            ParsedContact("DBA"),
+        ],
         # Read back from the "Quick reference" note's text on import.
         metadata={"time_required": "2 hours"},
     ),

@@ -19,7 +19,7 @@ def _page(response) -> str:
 def _count(html: str, label: str) -> str:
     """The number shown next to `label` in the counts box."""
     start = html.index(f"<dt>{label}</dt><dd>") + len(f"<dt>{label}</dt><dd>")
-    return html[start:html.index("</dd>", start)]
+    return html[start : html.index("</dd>", start)]
 
 
 def _upload(content: bytes, name="checklist.md", content_type="text/markdown"):
@@ -47,8 +47,9 @@ def test_engineer_without_permission_cannot_import_or_edit(engineer_client, smal
     url = url.format(id=small_revision.template_id)
 
     get = engineer_client.get(url)
-    post = engineer_client.post(url, {"markdown_text": "# Small release\n\n## Go\n\n- [ ] x\n",
-                                      "action": "save"})
+    post = engineer_client.post(
+        url, {"markdown_text": "# Small release\n\n## Go\n\n- [ ] x\n", "action": "save"}
+    )
 
     assert (get.status_code, post.status_code) == (403, 403)
     assert TemplateRevision.objects.count() == 1
@@ -90,9 +91,18 @@ def test_the_detail_page_shows_the_whole_structure(admin_client, seed_revision):
     assert "Login with v1.1.0 account: Works ✅" in html  # a sub-check, mojibake repaired
     assert "QA Lead" in html and "Engineering Manager" in html  # sign-off roles
     assert "Executive Sponsor" in html and "@name" in html  # contacts
-    assert [_count(html, label) for label in
-            ("Phases", "Sections", "Steps", "Items", "Sub-checks", "Sign-off roles", "Contacts")
-            ] == ["6", "21", "7", "89", "27", "4", "5"]
+    assert [
+        _count(html, label)
+        for label in (
+            "Phases",
+            "Sections",
+            "Steps",
+            "Items",
+            "Sub-checks",
+            "Sign-off roles",
+            "Contacts",
+        )
+    ] == ["6", "21", "7", "89", "27", "4", "5"]
     assert f'href="/templates/{seed_revision.template_id}/r1/export.md"' in html
 
 
@@ -114,23 +124,31 @@ def test_the_import_page_shows_the_form(admin_client):
 
 
 def test_preview_shows_counts_and_saves_nothing(admin_client, small_markdown):
-    response = admin_client.post("/templates/import/",
-                                 {"markdown_text": small_markdown, "action": "preview"})
+    response = admin_client.post(
+        "/templates/import/", {"markdown_text": small_markdown, "action": "preview"}
+    )
 
     html = _page(response)
     assert response.status_code == 200
     assert "Preview: Small release" in html
     assert [_count(html, label) for label in ("Phases", "Steps", "Items", "Sub-checks")] == [
-        "2", "1", "3", "1",
+        "2",
+        "1",
+        "3",
+        "1",
     ]
     assert escape(small_markdown.splitlines()[0]) in html  # the text stays in the form
     assert ChecklistTemplate.objects.count() == 0
 
 
 def test_preview_of_an_uploaded_file_keeps_its_text_for_the_save(admin_client, seed_bytes):
-    response = admin_client.post("/templates/import/", {
-        "markdown_file": _upload(seed_bytes), "action": "preview",
-    })
+    response = admin_client.post(
+        "/templates/import/",
+        {
+            "markdown_file": _upload(seed_bytes),
+            "action": "preview",
+        },
+    )
 
     html = _page(response)
     assert response.status_code == 200
@@ -140,9 +158,11 @@ def test_preview_of_an_uploaded_file_keeps_its_text_for_the_save(admin_client, s
 
 
 def test_htmx_preview_returns_only_the_preview_fragment(admin_client, small_markdown):
-    response = admin_client.post("/templates/import/",
-                                 {"markdown_text": small_markdown, "action": "preview"},
-                                 HTTP_HX_REQUEST="true")
+    response = admin_client.post(
+        "/templates/import/",
+        {"markdown_text": small_markdown, "action": "preview"},
+        HTTP_HX_REQUEST="true",
+    )
 
     html = _page(response).strip()
     assert response.status_code == 200
@@ -153,8 +173,9 @@ def test_htmx_preview_returns_only_the_preview_fragment(admin_client, small_mark
 
 
 def test_save_creates_the_template_and_shows_it(admin_client, admin_user, small_markdown):
-    response = admin_client.post("/templates/import/",
-                                 {"markdown_text": small_markdown, "action": "save"})
+    response = admin_client.post(
+        "/templates/import/", {"markdown_text": small_markdown, "action": "save"}
+    )
 
     template = ChecklistTemplate.objects.get(name="Small release")
     revision = template.revisions.get()
@@ -165,9 +186,11 @@ def test_save_creates_the_template_and_shows_it(admin_client, admin_user, small_
 
 
 def test_htmx_save_redirects_the_browser(admin_client, small_markdown):
-    response = admin_client.post("/templates/import/",
-                                 {"markdown_text": small_markdown, "action": "save"},
-                                 HTTP_HX_REQUEST="true")
+    response = admin_client.post(
+        "/templates/import/",
+        {"markdown_text": small_markdown, "action": "save"},
+        HTTP_HX_REQUEST="true",
+    )
 
     template = ChecklistTemplate.objects.get(name="Small release")
     assert response.status_code == 200
@@ -175,8 +198,9 @@ def test_htmx_save_redirects_the_browser(admin_client, small_markdown):
 
 
 def test_importing_a_taken_name_is_refused(admin_client, small_revision, small_markdown):
-    response = admin_client.post("/templates/import/",
-                                 {"markdown_text": small_markdown, "action": "save"})
+    response = admin_client.post(
+        "/templates/import/", {"markdown_text": small_markdown, "action": "save"}
+    )
 
     assert response.status_code == 422
     assert "already exists" in _page(response)
@@ -184,10 +208,15 @@ def test_importing_a_taken_name_is_refused(admin_client, small_revision, small_m
 
 
 def test_import_as_a_new_revision_of_a_template(admin_client, small_revision, small_markdown):
-    response = admin_client.post("/templates/import/", {
-        "markdown_text": small_markdown.replace("Freeze merges", "Freeze all merges"),
-        "template": small_revision.template_id, "change_note": "wording", "action": "save",
-    })
+    response = admin_client.post(
+        "/templates/import/",
+        {
+            "markdown_text": small_markdown.replace("Freeze merges", "Freeze all merges"),
+            "template": small_revision.template_id,
+            "change_note": "wording",
+            "action": "save",
+        },
+    )
 
     assert response.status_code == 302
     assert response["Location"] == f"/templates/{small_revision.template_id}/r2/"
@@ -208,9 +237,18 @@ BAD_TEXT = [
 ]
 
 
-@pytest.mark.parametrize(("text", "message"), BAD_TEXT,
-                         ids=["whitespace", "no-checkboxes", "orphan", "no-text",
-                              "indented-first-line", "title-too-long"])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    BAD_TEXT,
+    ids=[
+        "whitespace",
+        "no-checkboxes",
+        "orphan",
+        "no-text",
+        "indented-first-line",
+        "title-too-long",
+    ],
+)
 def test_bad_pasted_text_is_refused_and_kept_in_the_form(admin_client, text, message):
     response = admin_client.post("/templates/import/", {"markdown_text": text, "action": "save"})
 
@@ -230,18 +268,24 @@ def test_bad_pasted_text_is_refused_and_kept_in_the_form(admin_client, text, mes
         (b"# R\n\n## Go\n\n- [ ] ok\x00\x00\x01", "text/plain", "binary file"),
         (b"# R\n\n## Go\n\n- [ ] caf\xe9\n", "text/markdown", "line 5: the file is not valid"),
         (b"# R\n\n## Go\n\n  - [ ] orphan\n", "text/markdown", "Line 5: the indented checkbox"),
-        (b"# R\n\n## Go\n\n- [ ] Ship\n" + b"x" * 1_000_000, "text/markdown",
-         "the limit is 1,000,000 bytes (1 MB)"),
+        (
+            b"# R\n\n## Go\n\n- [ ] Ship\n" + b"x" * 1_000_000,
+            "text/markdown",
+            "the limit is 1,000,000 bytes (1 MB)",
+        ),
         (b"\x89PNG\r\n\x1a\n", "image/png", "is image/png; upload a Markdown text file"),
         (b"%PDF-1.7\n", "application/pdf", "is application/pdf; upload a Markdown text file"),
     ],
     ids=["empty", "no-checkboxes", "binary", "not-utf8", "orphan", "over-1mb", "png", "pdf"],
 )
-def test_bad_uploads_are_refused_with_a_clear_message(admin_client, content, content_type,
-                                                      message):
-    response = admin_client.post("/templates/import/", {
-        "markdown_file": _upload(content, content_type=content_type), "action": "save",
-    })
+def test_bad_uploads_are_refused_with_a_clear_message(admin_client, content, content_type, message):
+    response = admin_client.post(
+        "/templates/import/",
+        {
+            "markdown_file": _upload(content, content_type=content_type),
+            "action": "save",
+        },
+    )
 
     html = _page(response)
     assert response.status_code == 422
@@ -251,10 +295,14 @@ def test_bad_uploads_are_refused_with_a_clear_message(admin_client, content, con
 
 
 def test_a_rejected_upload_keeps_the_pasted_text(admin_client, small_markdown):
-    response = admin_client.post("/templates/import/", {
-        "markdown_file": _upload(b"%PDF-1.7\n", name="c.pdf", content_type="application/pdf"),
-        "markdown_text": small_markdown, "action": "save",
-    })
+    response = admin_client.post(
+        "/templates/import/",
+        {
+            "markdown_file": _upload(b"%PDF-1.7\n", name="c.pdf", content_type="application/pdf"),
+            "markdown_text": small_markdown,
+            "action": "save",
+        },
+    )
 
     html = _page(response)
     assert response.status_code == 422
@@ -263,22 +311,27 @@ def test_a_rejected_upload_keeps_the_pasted_text(admin_client, small_markdown):
     assert ChecklistTemplate.objects.count() == 0
 
 
-def test_an_upload_with_a_vague_type_but_a_markdown_name_is_accepted(admin_client,
-                                                                   small_markdown):
-    response = admin_client.post("/templates/import/", {
-        "markdown_file": _upload(small_markdown.encode(), content_type="application/octet-stream"),
-        "action": "save",
-    })
+def test_an_upload_with_a_vague_type_but_a_markdown_name_is_accepted(admin_client, small_markdown):
+    response = admin_client.post(
+        "/templates/import/",
+        {
+            "markdown_file": _upload(
+                small_markdown.encode(), content_type="application/octet-stream"
+            ),
+            "action": "save",
+        },
+    )
 
     assert response.status_code == 302
     assert ChecklistTemplate.objects.filter(name="Small release").exists()
 
 
 def test_htmx_error_returns_the_message_in_the_preview_fragment(admin_client):
-    response = admin_client.post("/templates/import/",
-                                 {"markdown_text": "# R\n\n## Go\n\n  - [ ] orphan\n",
-                                  "action": "preview"},
-                                 HTTP_HX_REQUEST="true")
+    response = admin_client.post(
+        "/templates/import/",
+        {"markdown_text": "# R\n\n## Go\n\n  - [ ] orphan\n", "action": "preview"},
+        HTTP_HX_REQUEST="true",
+    )
 
     html = _page(response)
     assert response.status_code == 422
@@ -302,14 +355,20 @@ def test_saving_an_edit_creates_revision_two_and_keeps_revision_one(
     template_id = small_revision.template_id
     edited = small_markdown.replace("Freeze merges", "Freeze all merges")
 
-    response = admin_client.post(f"/templates/{template_id}/edit/", {
-        "markdown_text": edited, "change_note": "stricter freeze", "action": "save",
-    })
+    response = admin_client.post(
+        f"/templates/{template_id}/edit/",
+        {
+            "markdown_text": edited,
+            "change_note": "stricter freeze",
+            "action": "save",
+        },
+    )
 
     assert response.status_code == 302
     assert response["Location"] == f"/templates/{template_id}/r2/"
-    assert list(small_revision.template.revisions.order_by("number")
-                .values_list("number", "change_note")) == [(1, ""), (2, "stricter freeze")]
+    assert list(
+        small_revision.template.revisions.order_by("number").values_list("number", "change_note")
+    ) == [(1, ""), (2, "stricter freeze")]
     latest = _page(admin_client.get(f"/templates/{template_id}/"))
     first = admin_client.get(f"/templates/{template_id}/r1/")
     assert "Freeze all merges" in latest and "Revision 2" in latest
@@ -319,9 +378,13 @@ def test_saving_an_edit_creates_revision_two_and_keeps_revision_one(
 
 
 def test_previewing_an_edit_saves_nothing(admin_client, small_revision, small_markdown):
-    response = admin_client.post(f"/templates/{small_revision.template_id}/edit/", {
-        "markdown_text": small_markdown + "- [ ] One more\n", "action": "preview",
-    })
+    response = admin_client.post(
+        f"/templates/{small_revision.template_id}/edit/",
+        {
+            "markdown_text": small_markdown + "- [ ] One more\n",
+            "action": "preview",
+        },
+    )
 
     assert response.status_code == 200
     assert _count(_page(response), "Items") == "4"
@@ -331,8 +394,10 @@ def test_previewing_an_edit_saves_nothing(admin_client, small_revision, small_ma
 def test_a_bad_edit_is_refused_and_keeps_the_text(admin_client, small_revision, small_markdown):
     broken = small_markdown + "\n### Orphans\n  - [ ] lost\n"
 
-    response = admin_client.post(f"/templates/{small_revision.template_id}/edit/",
-                                 {"markdown_text": broken, "action": "save"})
+    response = admin_client.post(
+        f"/templates/{small_revision.template_id}/edit/",
+        {"markdown_text": broken, "action": "save"},
+    )
 
     html = _page(response)
     assert response.status_code == 422
@@ -342,16 +407,19 @@ def test_a_bad_edit_is_refused_and_keeps_the_text(admin_client, small_revision, 
 
 
 def test_an_edit_cannot_rename_the_template(admin_client, small_revision, small_markdown):
-    response = admin_client.post(f"/templates/{small_revision.template_id}/edit/", {
-        "markdown_text": small_markdown.replace("# Small release", "# Other"), "action": "save",
-    })
+    response = admin_client.post(
+        f"/templates/{small_revision.template_id}/edit/",
+        {
+            "markdown_text": small_markdown.replace("# Small release", "# Other"),
+            "action": "save",
+        },
+    )
 
     assert response.status_code == 422
     assert small_revision.template.revisions.count() == 1
 
 
 # --- XSS -----------------------------------------------------------------------------------
-
 
 
 class _Elements(HTMLParser):
@@ -376,8 +444,9 @@ class _Elements(HTMLParser):
 
 
 def test_imported_markup_is_shown_as_text_and_never_runs(admin_client):
-    saved = admin_client.post("/templates/import/",
-                              {"markdown_text": HOSTILE_MARKDOWN, "action": "save"})
+    saved = admin_client.post(
+        "/templates/import/", {"markdown_text": HOSTILE_MARKDOWN, "action": "save"}
+    )
     template = ChecklistTemplate.objects.get()
 
     html = _page(admin_client.get(f"/templates/{template.pk}/"))

@@ -13,10 +13,18 @@ def test_http_requests_run_middleware_and_view_synchronously():
     from deploychecks.asgi import application, django_asgi_app
 
     async def get(path):
-        scope = {"type": "http", "http_version": "1.1", "method": "GET", "path": path,
-                 "raw_path": path.encode(), "query_string": b"", "scheme": "http",
-                 "headers": [(b"host", b"127.0.0.1")], "server": ("127.0.0.1", 80),
-                 "client": ("127.0.0.1", 5000)}
+        scope = {
+            "type": "http",
+            "http_version": "1.1",
+            "method": "GET",
+            "path": path,
+            "raw_path": path.encode(),
+            "query_string": b"",
+            "scheme": "http",
+            "headers": [(b"host", b"127.0.0.1")],
+            "server": ("127.0.0.1", 80),
+            "client": ("127.0.0.1", 5000),
+        }
         communicator = ApplicationCommunicator(application, scope)
         await communicator.send_input({"type": "http.request", "body": b""})
         start = await communicator.receive_output(timeout=10)

@@ -16,8 +16,17 @@ from deploychecks.env import (
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
-    [("1", True), ("true", True), (" Yes ", True), ("ON", True),
-     ("0", False), ("false", False), ("no", False), ("off", False), ("", False)],
+    [
+        ("1", True),
+        ("true", True),
+        (" Yes ", True),
+        ("ON", True),
+        ("0", False),
+        ("false", False),
+        ("no", False),
+        ("off", False),
+        ("", False),
+    ],
 )
 def test_envbool_reads_the_usual_spellings(monkeypatch, raw, expected):
     monkeypatch.setenv("DC_FLAG", raw)
@@ -49,9 +58,11 @@ def test_envint_reads_an_integer_or_the_default(monkeypatch):
 
 @pytest.mark.parametrize(
     ("raw", "message"),
-    [("twenty", r"DC_PORT must be an integer, got 'twenty'"),
-     ("2.5", r"DC_PORT must be an integer, got '2.5'"),
-     ("0", r"DC_PORT must be at least 1, got 0")],
+    [
+        ("twenty", r"DC_PORT must be an integer, got 'twenty'"),
+        ("2.5", r"DC_PORT must be an integer, got '2.5'"),
+        ("0", r"DC_PORT must be at least 1, got 0"),
+    ],
 )
 def test_envint_rejects_bad_values_naming_the_variable(monkeypatch, raw, message):
     monkeypatch.setenv("DC_PORT", raw)
@@ -68,8 +79,10 @@ def test_envfloat_reads_a_number(monkeypatch):
 
 @pytest.mark.parametrize(
     ("raw", "message"),
-    [("soon", r"DC_INTERVAL must be a number, got 'soon'"),
-     ("0.01", r"DC_INTERVAL must be at least 0.1, got 0.01")],
+    [
+        ("soon", r"DC_INTERVAL must be a number, got 'soon'"),
+        ("0.01", r"DC_INTERVAL must be at least 0.1, got 0.01"),
+    ],
 )
 def test_envfloat_rejects_bad_values_naming_the_variable(monkeypatch, raw, message):
     monkeypatch.setenv("DC_INTERVAL", raw)
@@ -130,7 +143,10 @@ def test_database_from_url_accepts_postgresql_without_credentials():
     config = database_from_url("DATABASE_URL", "postgresql://localhost/deploychecks")
 
     assert (config["NAME"], config["USER"], config["PASSWORD"], config["PORT"]) == (
-        "deploychecks", "", "", "",
+        "deploychecks",
+        "",
+        "",
+        "",
     )
 
 
@@ -143,11 +159,13 @@ def test_database_from_url_reads_sqlite_paths():
 
 @pytest.mark.parametrize(
     ("url", "message"),
-    [("mysql://root@localhost/dc", "DATABASE_URL must start with postgres://"),
-     ("localhost:5432/dc", "DATABASE_URL must start with postgres://"),
-     ("postgres://localhost", "DATABASE_URL must name a database"),
-     ("postgres://localhost/", "DATABASE_URL must name a database"),
-     ("sqlite://", "DATABASE_URL must look like sqlite:///")],
+    [
+        ("mysql://root@localhost/dc", "DATABASE_URL must start with postgres://"),
+        ("localhost:5432/dc", "DATABASE_URL must start with postgres://"),
+        ("postgres://localhost", "DATABASE_URL must name a database"),
+        ("postgres://localhost/", "DATABASE_URL must name a database"),
+        ("sqlite://", "DATABASE_URL must look like sqlite:///"),
+    ],
 )
 def test_database_from_url_rejects_bad_urls_naming_the_variable(url, message):
     with pytest.raises(ImproperlyConfigured, match=message):
@@ -164,8 +182,9 @@ def test_redis_url_accepts_redis_schemes_and_rejects_others():
 
 
 def test_database_from_url_passes_query_parameters_to_the_driver():
-    config = database_from_url("DATABASE_URL",
-                               "postgres://app@db.internal/dc?sslmode=require&connect_timeout=5")
+    config = database_from_url(
+        "DATABASE_URL", "postgres://app@db.internal/dc?sslmode=require&connect_timeout=5"
+    )
 
     assert config["OPTIONS"] == {"sslmode": "require", "connect_timeout": "5"}
 

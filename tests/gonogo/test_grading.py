@@ -27,10 +27,14 @@ finite = st.floats(min_value=-1e9, max_value=1e9, allow_nan=False, allow_infinit
 
 def seed(name: str) -> Thresholds:
     row = next(r for r in DEFAULT_SIGNALS if r["name"] == name)
-    return Thresholds(direction=row["direction"], yellow=row["yellow_at"],
-                      yellow_inclusive=row["yellow_inclusive"], red=row["red_at"],
-                      red_inclusive=row["red_inclusive"],
-                      sustained_minutes=row["sustained_minutes"])
+    return Thresholds(
+        direction=row["direction"],
+        yellow=row["yellow_at"],
+        yellow_inclusive=row["yellow_inclusive"],
+        red=row["red_at"],
+        red_inclusive=row["red_inclusive"],
+        sustained_minutes=row["sustained_minutes"],
+    )
 
 
 @st.composite
@@ -40,17 +44,33 @@ def thresholds(draw, direction=None):
     assume(a != b)
     low, high = min(a, b), max(a, b)
     yellow, red = (low, high) if direction == ABOVE else (high, low)
-    return Thresholds(direction=direction, yellow=yellow, red=red,
-                      yellow_inclusive=draw(st.booleans()), red_inclusive=draw(st.booleans()))
+    return Thresholds(
+        direction=direction,
+        yellow=yellow,
+        red=red,
+        yellow_inclusive=draw(st.booleans()),
+        red_inclusive=draw(st.booleans()),
+    )
 
 
 def test_the_seed_table_grades_as_written():
     error, latency = seed("Error rate"), seed("p95 latency")
     db, corruption = seed("Database connections"), seed("Data corruption")
     assert [grade(v, error) for v in (0, 0.49, 0.5, 0.99, 1.0, 1.01, 7)] == [
-        "green", "green", "yellow", "yellow", "yellow", "red", "red"]
+        "green",
+        "green",
+        "yellow",
+        "yellow",
+        "yellow",
+        "red",
+        "red",
+    ]
     assert [grade(v, latency) for v in (599, 600, 1000, 1000.5)] == [
-        "green", "yellow", "yellow", "red"]
+        "green",
+        "yellow",
+        "yellow",
+        "red",
+    ]
     assert [grade(v, db) for v in (0, 18, 19, 20)] == ["green", "green", "yellow", "red"]
     assert [grade(v, corruption) for v in (0, 1)] == ["green", "red"]
     assert all(validate(seed(r["name"])) == [] for r in DEFAULT_SIGNALS)
@@ -81,8 +101,9 @@ def test_a_lower_value_never_grades_better_when_lower_is_worse(t, a, b):
 
 @given(thresholds(), st.booleans(), st.booleans())
 def test_inverted_ranges_are_refused_with_a_clear_message(t, yi, ri):
-    swapped = Thresholds(direction=t.direction, yellow=t.red, red=t.yellow,
-                         yellow_inclusive=yi, red_inclusive=ri)
+    swapped = Thresholds(
+        direction=t.direction, yellow=t.red, red=t.yellow, yellow_inclusive=yi, red_inclusive=ri
+    )
     errors = validate(swapped)
     assert len(errors) == 1 and "inverted" in errors[0] and "yellow begins" in errors[0]
 
@@ -105,9 +126,13 @@ def test_other_nonsense_is_refused():
 
 def _series(thresholds, points, name="Error rate"):
     row = next(r for r in DEFAULT_SIGNALS if r["name"] == name)
-    return Series(name=name, unit=row["unit"], boolean=row["kind"] == "boolean",
-                  thresholds=thresholds,
-                  readings=[Reading(T0 + timedelta(seconds=s), v) for s, v in points])
+    return Series(
+        name=name,
+        unit=row["unit"],
+        boolean=row["kind"] == "boolean",
+        thresholds=thresholds,
+        readings=[Reading(T0 + timedelta(seconds=s), v) for s, v in points],
+    )
 
 
 @given(minutes=st.integers(1, 60), elapsed=st.integers(0, 7200), step=st.integers(5, 300))

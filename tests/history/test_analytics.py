@@ -65,15 +65,34 @@ def _client(user) -> Client:
     return client
 
 
-def _deployment(revision, lead, *, status, service="checkout-api", environment="production",
-                engineers=(), started=None, go_live=None):
-    deployment = create_deployment(revision, user=lead, release_name="Release", version="1.0",
-                                   service=service, environment=environment, lead=lead,
-                                   engineers=engineers)
+def _deployment(
+    revision,
+    lead,
+    *,
+    status,
+    service="checkout-api",
+    environment="production",
+    engineers=(),
+    started=None,
+    go_live=None,
+):
+    deployment = create_deployment(
+        revision,
+        user=lead,
+        release_name="Release",
+        version="1.0",
+        service=service,
+        environment=environment,
+        lead=lead,
+        engineers=engineers,
+    )
     finished = status in ("completed", "rolled_back", "aborted")
     Deployment.objects.filter(pk=deployment.pk).update(
-        status=status, started_at=started, go_live_at=go_live,
-        ended_at=started + timedelta(hours=3) if finished else None)
+        status=status,
+        started_at=started,
+        go_live_at=go_live,
+        ended_at=started + timedelta(hours=3) if finished else None,
+    )
     if finished:
         RunItem.objects.filter(deployment=deployment).update(state="done", changed_at=started)
     deployment.refresh_from_db()
@@ -101,27 +120,58 @@ def _mark(deployment, index, state, title=None):
 def _sign(deployment, role_name, when, approver, status="valid"):
     role = DeploymentRole.objects.get(deployment=deployment, name=role_name)
     signoff = SignOff.objects.create(
-        deployment=deployment, role=role, signer=approver, signer_name=approver.username,
-        deployment_lead=deployment.lead, decision="approve", checklist_hash="0" * 64,
-        checklist_seq=1, status=status)
+        deployment=deployment,
+        role=role,
+        signer=approver,
+        signer_name=approver.username,
+        deployment_lead=deployment.lead,
+        decision="approve",
+        checklist_hash="0" * 64,
+        checklist_seq=1,
+        status=status,
+    )
     SignOff.objects.filter(pk=signoff.pk).update(created_at=when)
 
 
 def _reminder(deployment, sent, acknowledged=None, late=0):
     Reminder.objects.create(
-        deployment=deployment, title="Check the error rate", offset_minutes=15, due_at=sent,
-        sent_at=sent, late_by=timedelta(minutes=late),
-        status="acknowledged" if acknowledged else "sent", acknowledged_at=acknowledged)
+        deployment=deployment,
+        title="Check the error rate",
+        offset_minutes=15,
+        due_at=sent,
+        sent_at=sent,
+        late_by=timedelta(minutes=late),
+        status="acknowledged" if acknowledged else "sent",
+        acknowledged_at=acknowledged,
+    )
 
 
 @pytest.fixture
 def history(revision, lead, engineer, outsider, approver):
-    d1 = _deployment(revision, lead, status="completed", engineers=[engineer],
-                     started=at("03-02T10:00"), go_live=at("03-02T11:00"))
-    d2 = _deployment(revision, lead, status="rolled_back", engineers=[engineer],
-                     started=at("03-04T10:00"), go_live=at("03-04T11:00"))
-    d3 = _deployment(revision, outsider, status="completed", service="billing",
-                     environment="staging", started=at("04-07T10:00"))
+    d1 = _deployment(
+        revision,
+        lead,
+        status="completed",
+        engineers=[engineer],
+        started=at("03-02T10:00"),
+        go_live=at("03-02T11:00"),
+    )
+    d2 = _deployment(
+        revision,
+        lead,
+        status="rolled_back",
+        engineers=[engineer],
+        started=at("03-04T10:00"),
+        go_live=at("03-04T11:00"),
+    )
+    d3 = _deployment(
+        revision,
+        outsider,
+        status="completed",
+        service="billing",
+        environment="staging",
+        started=at("04-07T10:00"),
+    )
     d4 = _deployment(revision, lead, status="in_progress", started=at("03-03T10:00"))
     d5 = _deployment(revision, lead, status="planned")
     Deployment.objects.filter(pk=d5.pk).update(created_at=at("03-10T09:00"))
@@ -144,8 +194,15 @@ def history(revision, lead, engineer, outsider, approver):
     _reminder(d1, at("03-02T11:45"))
     _reminder(d2, at("03-04T11:00"), at("03-04T13:00"))
     _reminder(d4, at("03-03T11:00"), at("03-03T11:01"))
-    return {"d1": d1, "d2": d2, "d3": d3, "d4": d4, "d5": d5,
-            "X": _phase_two_item(d2, 1).title, "Y": _phase_two_item(d3, 2).title}
+    return {
+        "d1": d1,
+        "d2": d2,
+        "d3": d3,
+        "d4": d4,
+        "d5": d5,
+        "X": _phase_two_item(d2, 1).title,
+        "Y": _phase_two_item(d3, 2).title,
+    }
 
 
 def _rows(user, slug, **filters):
@@ -223,10 +280,12 @@ def test_phase_duration_is_the_median_span_of_done_items_per_phase_title(history
     assert [row[2] for row in rows[1:]] == [0.0] * (len(rows) - 1)
 
 
-def test_skipped_items_count_na_items_and_items_completed_deployments_left_open(
-        history, manager):
+def test_skipped_items_count_na_items_and_items_completed_deployments_left_open(history, manager):
     assert _rows(manager, "skipped-items") == [
-        (history["X"], 2, 1, 3), (HOSTILE_ITEM, 1, 0, 1), (history["Y"], 0, 1, 1)]
+        (history["X"], 2, 1, 3),
+        (HOSTILE_ITEM, 1, 0, 1),
+        (history["Y"], 0, 1, 1),
+    ]
 
 
 def test_signoff_delay_is_measured_from_go_live_or_else_the_start(history, manager):
@@ -238,14 +297,22 @@ def test_signoff_delay_is_measured_from_go_live_or_else_the_start(history, manag
 
 
 def test_reminder_acknowledgement_times_fall_in_buckets_and_late_ones_are_counted(
-        history, manager, settings):
+    history, manager, settings
+):
     settings.REMINDER_LATE_AFTER_SECONDS = 120
     result = report(manager, Filters())["charts"]["reminder-ack"]
-    assert result.rows == [("under 5 min", 1), ("5–15 min", 0), ("15–60 min", 1), ("1–4 h", 1),
-                           ("4 h or more", 0)]
-    assert dict(result.facts) == {"Acknowledged": "3 of 4 sent",
-                                  "Median time to acknowledge": "30.0 min",
-                                  "Sent late": "1 of 4"}
+    assert result.rows == [
+        ("under 5 min", 1),
+        ("5–15 min", 0),
+        ("15–60 min", 1),
+        ("1–4 h", 1),
+        ("4 h or more", 0),
+    ]
+    assert dict(result.facts) == {
+        "Acknowledged": "3 of 4 sent",
+        "Median time to acknowledge": "30.0 min",
+        "Sent late": "1 of 4",
+    }
 
 
 # --- Filters and visibility ------------------------------------------------------------------
@@ -255,7 +322,8 @@ def test_service_filter_narrows_every_chart(history, manager):
     assert _rows(manager, "rollback-rate", service="billing") == [("2026-04", 1, 0, 0.0)]
     assert _rows(manager, "phase-duration", service="billing")[0][1:] == (1, 10.0)
     assert _rows(manager, "signoff-delay", service="billing") == [
-        ("Product Manager", 1, 15.0, 15.0)]
+        ("Product Manager", 1, 15.0, 15.0)
+    ]
     assert _rows(manager, "reminder-ack", service="billing") == []
 
 
@@ -263,10 +331,13 @@ def test_environment_and_date_filters_narrow_the_numbers(history, manager):
     assert _rows(manager, "rollback-rate", environment="production") == [("2026-03", 2, 1, 50.0)]
     march_4 = datetime(2026, 3, 4).date()
     assert _rows(manager, "rollback-rate", date_from=march_4) == [
-        ("2026-03", 1, 1, 100.0), ("2026-04", 1, 0, 0.0)]
+        ("2026-03", 1, 1, 100.0),
+        ("2026-04", 1, 0, 0.0),
+    ]
     assert _rows(manager, "rollback-rate", date_to=march_4) == [("2026-03", 2, 1, 50.0)]
     assert _rows(manager, "rollback-rate", date_from=march_4, date_to=march_4) == [
-        ("2026-03", 1, 1, 100.0)]
+        ("2026-03", 1, 1, 100.0)
+    ]
 
 
 def test_the_page_filters_by_query_string(history, manager):
@@ -274,7 +345,8 @@ def test_the_page_filters_by_query_string(history, manager):
     panels = _panels(response.content.decode())
     assert panels["rollback-rate"]["rows"] == [["2026-04", "1", "0", "0.0"]]
     assert panels["rollback-rate"]["csv_url"].endswith(
-        "/analytics/rollback-rate.csv?service=billing")
+        "/analytics/rollback-rate.csv?service=billing"
+    )
 
 
 def test_non_manager_only_counts_deployments_they_lead_or_work_on(history, outsider, engineer):
@@ -291,8 +363,9 @@ def test_a_service_the_user_cannot_see_is_refused_with_a_clear_error(history, ou
     assert response.status_code == 400
     assert "These filters cannot be used" in html and "Select a valid choice" in html
     assert "<svg" not in html
-    response = _client(outsider).get(reverse("history:chart_csv", args=["rollback-rate"]),
-                                     {"service": "checkout-api"})
+    response = _client(outsider).get(
+        reverse("history:chart_csv", args=["rollback-rate"]), {"service": "checkout-api"}
+    )
     assert response.status_code == 400
 
 
@@ -303,14 +376,16 @@ def test_invalid_dates_show_an_error_and_the_page_still_renders(history, manager
     assert "Enter a valid date" in response.content.decode()
     assert 'aria-invalid="true" aria-describedby="id_date_from-error"' in response.content.decode()
     assert "<h1>Analytics</h1>" in response.content.decode()
-    response = client.get(reverse("history:analytics"),
-                          {"date_from": "2026-04-01", "date_to": "2026-03-01"})
+    response = client.get(
+        reverse("history:analytics"), {"date_from": "2026-04-01", "date_to": "2026-03-01"}
+    )
     assert "The end date must not be before the start date." in response.content.decode()
 
 
 def test_htmx_filtering_answers_with_the_results_fragment(history, manager):
-    response = _client(manager).get(reverse("history:analytics"), {"service": "billing"},
-                                    HTTP_HX_REQUEST="true")
+    response = _client(manager).get(
+        reverse("history:analytics"), {"service": "billing"}, HTTP_HX_REQUEST="true"
+    )
     html = response.content.decode()
     assert response.status_code == 200
     assert html.lstrip().startswith('<div id="analytics-results">')
@@ -345,12 +420,12 @@ def test_computed_at_names_its_time_zone(history, manager, settings):
     assert re.search(r'Computed at <time datetime="[^"]+">\d\d:\d\d EES?T</time>', html)
 
 
-def test_more_than_a_year_of_weeks_is_drawn_by_month_and_tabled_by_week(revision, lead,
-                                                                         manager):
+def test_more_than_a_year_of_weeks_is_drawn_by_month_and_tabled_by_week(revision, lead, manager):
     _deployment(revision, lead, status="completed", started=at("03-02T10:00"))
     _deployment(revision, lead, status="rolled_back", started=at("03-04T10:00"))
-    _deployment(revision, lead, status="completed",
-                started=datetime(2025, 1, 8, 10, tzinfo=UTC))  # week of Monday 2025-01-06
+    _deployment(
+        revision, lead, status="completed", started=datetime(2025, 1, 8, 10, tzinfo=UTC)
+    )  # week of Monday 2025-01-06
     client = _client(manager)
 
     html = client.get(reverse("history:analytics")).content.decode()
@@ -374,8 +449,9 @@ def test_phase_durations_are_written_in_one_unit_per_chart(revision, lead, manag
     deployment = _deployment(revision, lead, status="completed", started=at("03-02T10:00"))
     _phase_one_spans(deployment, deployment.started_at, 102)
     last = RunItem.objects.filter(deployment=deployment, phase__position=2).order_by("-position")[0]
-    RunItem.objects.filter(pk=last.pk).update(changed_at=deployment.started_at
-                                              + timedelta(minutes=170))
+    RunItem.objects.filter(pk=last.pk).update(
+        changed_at=deployment.started_at + timedelta(minutes=170)
+    )
 
     html = _client(manager).get(reverse("history:analytics")).content.decode()
 
@@ -388,7 +464,8 @@ def test_phase_durations_are_written_in_one_unit_per_chart(revision, lead, manag
 
 def test_hostile_item_and_role_names_are_escaped_in_the_svg_and_table(history, manager):
     DeploymentRole.objects.filter(deployment=history["d3"], name="Product Manager").update(
-        name='<img src=x onerror="alert(1)">')
+        name='<img src=x onerror="alert(1)">'
+    )
     html = _client(manager).get(reverse("history:analytics")).content.decode()
     assert "<script>alert(" not in html and "<img src=x" not in html
     assert "&lt;script&gt;alert(&#x27;item&#x27;)&lt;/script&gt;" in html
@@ -405,8 +482,7 @@ def test_a_user_without_deployments_sees_empty_charts(outsider):
 
 
 def test_anonymous_users_are_sent_to_the_login_page(history):
-    for url in (reverse("history:analytics"),
-                reverse("history:chart_csv", args=["rollback-rate"])):
+    for url in (reverse("history:analytics"), reverse("history:chart_csv", args=["rollback-rate"])):
         response = Client().get(url)
         assert response.status_code == 302 and "/login" in response["Location"]
 
@@ -420,8 +496,9 @@ def _csv(response) -> list[list[str]]:
 
 def test_csv_download_holds_the_rows_of_the_charts_table(history, manager):
     client = _client(manager)
-    panels = _panels(client.get(reverse("history:analytics"),
-                                {"environment": "production"}).content.decode())
+    panels = _panels(
+        client.get(reverse("history:analytics"), {"environment": "production"}).content.decode()
+    )
     assert len(panels) == len(CHARTS)
     for slug, chart in CHARTS.items():
         assert "environment=production" in panels[slug]["csv_url"]
@@ -429,7 +506,8 @@ def test_csv_download_holds_the_rows_of_the_charts_table(history, manager):
         assert response.status_code == 200
         assert response["Content-Type"].startswith("text/csv")
         assert response["Content-Disposition"].startswith(
-            f'attachment; filename="deploychecks-{slug}-')
+            f'attachment; filename="deploychecks-{slug}-'
+        )
         rows = _csv(response)
         assert rows[0] == panels[slug]["columns"] == list(chart.columns)
         table = [["" if cell == "—" else cell for cell in row] for row in panels[slug]["rows"]]
@@ -455,10 +533,13 @@ def _number(text: str) -> bool:
 
 
 def test_csv_follows_the_filters(history, manager):
-    response = _client(manager).get(reverse("history:chart_csv", args=["rollback-rate"]),
-                                    {"service": "billing"})
-    assert _csv(response) == [["Month", "Finished", "Rolled back", "Rollback rate (%)"],
-                              ["2026-04", "1", "0", "0.0"]]
+    response = _client(manager).get(
+        reverse("history:chart_csv", args=["rollback-rate"]), {"service": "billing"}
+    )
+    assert _csv(response) == [
+        ["Month", "Finished", "Rolled back", "Rollback rate (%)"],
+        ["2026-04", "1", "0", "0.0"],
+    ]
 
 
 def test_csv_cells_that_a_spreadsheet_would_run_as_formulas_are_defused(history, manager):
@@ -492,10 +573,10 @@ def test_numbers_are_cached_until_a_deployment_changes_status(history, manager, 
 def test_the_page_shows_a_newly_finished_deployment(history, manager, lead):
     client = _client(manager)
     before = client.get(reverse("history:analytics")).content.decode()
-    assert "<td class=\"num\">66.7</td>" not in before
+    assert '<td class="num">66.7</td>' not in before
     change_status(deployment_id=history["d4"].pk, to="rolled_back", user=lead)
     after = client.get(reverse("history:analytics")).content.decode()
-    assert "<td class=\"num\">66.7</td>" in after
+    assert '<td class="num">66.7</td>' in after
 
 
 def test_starting_a_deployment_recomputes_only_the_weekly_chart(history, manager, lead):
@@ -503,15 +584,20 @@ def test_starting_a_deployment_recomputes_only_the_weekly_chart(history, manager
     change_status(deployment_id=history["d5"].pk, to="in_progress", user=lead)
     with CaptureQueriesContext(connection) as queries:
         after = report(manager, Filters())
-    assert not any("runs_runitem" in q["sql"] or "signoffs_signoff" in q["sql"]
-                   for q in queries.captured_queries)
-    assert after["charts"]["deployments-per-week"].rows != before["charts"][
-        "deployments-per-week"].rows
+    assert not any(
+        "runs_runitem" in q["sql"] or "signoffs_signoff" in q["sql"]
+        for q in queries.captured_queries
+    )
+    assert (
+        after["charts"]["deployments-per-week"].rows
+        != before["charts"]["deployments-per-week"].rows
+    )
     assert after["charts"]["phase-duration"] == before["charts"]["phase-duration"]
 
 
-def test_managers_share_the_cached_numbers_and_others_get_their_own(history, manager,
-                                                                    make_user, outsider):
+def test_managers_share_the_cached_numbers_and_others_get_their_own(
+    history, manager, make_user, outsider
+):
     other_manager = make_user("max")
     other_manager.groups.add(Group.objects.get(name="managers"))
     first = report(manager, Filters())
@@ -520,7 +606,8 @@ def test_managers_share_the_cached_numbers_and_others_get_their_own(history, man
 
 
 def test_the_scheduled_warm_up_computes_what_a_manager_then_reads_from_the_cache(
-        history, manager, lead):
+    history, manager, lead
+):
     from django.conf import settings
 
     from deploychecks.history.tasks import warm_analytics
@@ -534,6 +621,8 @@ def test_the_scheduled_warm_up_computes_what_a_manager_then_reads_from_the_cache
 
     with CaptureQueriesContext(connection) as queries:
         page = _client(manager).get(reverse("history:analytics")).content.decode()
-    assert "<td class=\"num\">66.7</td>" in page
-    assert not any("runs_runitem" in q["sql"] or "signoffs_signoff" in q["sql"]
-                   for q in queries.captured_queries)
+    assert '<td class="num">66.7</td>' in page
+    assert not any(
+        "runs_runitem" in q["sql"] or "signoffs_signoff" in q["sql"]
+        for q in queries.captured_queries
+    )

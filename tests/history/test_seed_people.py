@@ -14,5 +14,6 @@ def test_an_existing_account_with_a_seeded_username_gains_no_group(make_user):
     ensure_people()
 
     assert not existing.groups.exists()
-    assert get_user_model().objects.get(username="irene.admin").groups.filter(
-        name="admins").exists()  # made by the seeder: it gets its group
+    assert (
+        get_user_model().objects.get(username="irene.admin").groups.filter(name="admins").exists()
+    )  # made by the seeder: it gets its group

@@ -15,7 +15,11 @@ from deploychecks.checklists.services import save_template
 from deploychecks.gonogo.services import record_reading
 from deploychecks.runs.models import RunItem, RunSubCheck
 from deploychecks.runs.services import (
-    add_item_note, change_status, create_deployment, set_item_state, set_subcheck_state,
+    add_item_note,
+    change_status,
+    create_deployment,
+    set_item_state,
+    set_subcheck_state,
 )
 from deploychecks.signoffs.models import SignOff
 from deploychecks.signoffs.services import REAUTH_SESSION_KEY, sign_off
@@ -91,14 +95,26 @@ def signing_request(user):
 
 def tick(deployment, title, user, state="done", reason=""):
     it = item(deployment, title)
-    return set_item_state(deployment_id=deployment.pk, item_id=it.pk, state=state,
-                          expected_version=it.version, reason=reason, user=user)
+    return set_item_state(
+        deployment_id=deployment.pk,
+        item_id=it.pk,
+        state=state,
+        expected_version=it.version,
+        reason=reason,
+        user=user,
+    )
 
 
 def sign(deployment, user, role_name, decision="approve", comment="") -> SignOff:
     role = deployment.signoff_roles.get(name=role_name)
-    sign_off(deployment_id=deployment.pk, role_id=role.pk, user=user, decision=decision,
-             comment=comment, request=signing_request(user))
+    sign_off(
+        deployment_id=deployment.pk,
+        role_id=role.pk,
+        user=user,
+        decision=decision,
+        comment=comment,
+        request=signing_request(user),
+    )
     return SignOff.objects.filter(deployment=deployment, role=role).latest("pk")
 
 
@@ -110,10 +126,18 @@ def small_revision(db):
 @pytest.fixture
 def record_deployment(small_revision, lead, engineer, second_engineer, viewer, approver):
     return create_deployment(
-        small_revision, user=lead, release_name="Autumn release", version="3.1.0",
-        previous_version="3.0.2", service="billing-api", environment="production", lead=lead,
-        engineers=[engineer, second_engineer], approvers={approver: "QA Lead"},
-        viewers=[viewer])
+        small_revision,
+        user=lead,
+        release_name="Autumn release",
+        version="3.1.0",
+        previous_version="3.0.2",
+        service="billing-api",
+        environment="production",
+        lead=lead,
+        engineers=[engineer, second_engineer],
+        approvers={approver: "QA Lead"},
+        viewers=[viewer],
+    )
 
 
 @pytest.fixture
@@ -124,19 +148,34 @@ def worked(record_deployment, lead, engineer, second_engineer, approver):
     change_status(deployment_id=d.pk, to="in_progress", user=lead)
     tick(d, "Backup created", engineer)
     sub = subcheck(d, "Restore tested")
-    set_subcheck_state(deployment_id=d.pk, subcheck_id=sub.pk, done=True, expected_version=1,
-                       user=engineer)
-    add_item_note(deployment_id=d.pk, item_id=item(d, "Backup created").pk,
-                  body="Backup took 40 minutes", user=engineer)
-    add_item_note(deployment_id=d.pk, item_id=item(d, "Run migrations").pk, kind="deviation",
-                  body="Ran migrations by hand: the job runner was down", user=second_engineer)
+    set_subcheck_state(
+        deployment_id=d.pk, subcheck_id=sub.pk, done=True, expected_version=1, user=engineer
+    )
+    add_item_note(
+        deployment_id=d.pk,
+        item_id=item(d, "Backup created").pk,
+        body="Backup took 40 minutes",
+        user=engineer,
+    )
+    add_item_note(
+        deployment_id=d.pk,
+        item_id=item(d, "Run migrations").pk,
+        kind="deviation",
+        body="Ran migrations by hand: the job runner was down",
+        user=second_engineer,
+    )
     tick(d, "Freeze announced", second_engineer, state="na", reason="No freeze for patches")
     tick(d, "Run migrations", second_engineer)
     sign(d, approver, "QA Lead", comment="Looks good")
     tick(d, "Check schema", engineer)  # makes the QA sign-off stale
     sign(d, approver, "QA Lead", comment="Still good")
     change_status(deployment_id=d.pk, to="monitoring", user=lead)
-    record_reading(deployment_id=d.pk, signal_name="Error rate", value=2.5, user=engineer,
-                   note="spike after deploy")
+    record_reading(
+        deployment_id=d.pk,
+        signal_name="Error rate",
+        value=2.5,
+        user=engineer,
+        note="spike after deploy",
+    )
     d.refresh_from_db()
     return d

@@ -41,5 +41,8 @@ def empty_audit_log_after_test(purge_audit_events):
 
 @pytest.fixture
 def first_subcheck(deployment):
-    return RunSubCheck.objects.filter(item__deployment=deployment).order_by(
-        "item__phase__position", "item__position", "position").first()
+    return (
+        RunSubCheck.objects.filter(item__deployment=deployment)
+        .order_by("item__phase__position", "item__position", "position")
+        .first()
+    )

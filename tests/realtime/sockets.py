@@ -46,8 +46,16 @@ class WebsocketCommunicator(ApplicationCommunicator):
     """
 
     def __init__(self, application, path: str, headers):
-        super().__init__(application, {"type": "websocket", "path": path, "query_string": b"",
-                                       "headers": headers, "subprotocols": []})
+        super().__init__(
+            application,
+            {
+                "type": "websocket",
+                "path": path,
+                "query_string": b"",
+                "headers": headers,
+                "subprotocols": [],
+            },
+        )
 
     async def connect(self, timeout: float = 1):
         await self.send_input({"type": "websocket.connect"})
@@ -63,14 +71,14 @@ class WebsocketCommunicator(ApplicationCommunicator):
         finished, _ = await asyncio.wait({self.future}, timeout=timeout)
         if not finished:
             self.future.cancel()
-            raise AssertionError(f"the consumer was still running {timeout} s after the "
-                                 "client disconnected")
+            raise AssertionError(
+                f"the consumer was still running {timeout} s after the client disconnected"
+            )
         self.future.result()  # what the consumer raised, if anything
 
 
 def deployment_socket(deployment_id: int, headers) -> WebsocketCommunicator:
-    return WebsocketCommunicator(application, f"/ws/deployments/{deployment_id}/",
-                                 headers=headers)
+    return WebsocketCommunicator(application, f"/ws/deployments/{deployment_id}/", headers=headers)
 
 
 async def open_socket(deployment_id: int, headers) -> WebsocketCommunicator:

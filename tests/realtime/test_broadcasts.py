@@ -107,8 +107,7 @@ def test_each_committed_change_takes_the_next_seq_in_audit_order(
         lambda: add_note(deployment, first_item, second_engineer, "Canary is green"),
         lambda: check_subcheck(deployment, first_subcheck, engineer),
         lambda: tick(deployment, first_item, lead, state="open"),
-        lambda: services.change_status(deployment_id=deployment.pk, to="in_progress",
-                                       user=lead),
+        lambda: services.change_status(deployment_id=deployment.pk, to="in_progress", user=lead),
     ]
 
     async def scenario():
@@ -148,8 +147,12 @@ def test_concurrent_changes_each_arrive_once_with_consecutive_seqs(
 
     async def scenario():
         socket = await open_socket(deployment.pk, watcher)
-        await asyncio.gather(*(sync_to_async(write_notes, thread_sensitive=False)(user)
-                               for user in (engineer, second_engineer)))
+        await asyncio.gather(
+            *(
+                sync_to_async(write_notes, thread_sensitive=False)(user)
+                for user in (engineer, second_engineer)
+            )
+        )
         events = [await next_message(socket) for _ in range(2 * notes_each)]
         extra = await messages_until_quiet(socket)
         await socket.disconnect()
@@ -212,7 +215,8 @@ def test_every_reminder_notice_reaches_every_socket(deployment, engineer, viewer
 
 
 def test_broadcasts_held_for_a_request_leave_at_its_end_in_order(
-        deployment, first_item, engineer, second_engineer):
+    deployment, first_item, engineer, second_engineer
+):
     """HoldBroadcastsMiddleware's block: nothing leaves inside it, everything after."""
     from deploychecks.realtime.broadcast import held_broadcasts
 
@@ -220,8 +224,10 @@ def test_broadcasts_held_for_a_request_leave_at_its_end_in_order(
     holder = held_broadcasts()
 
     def two_changes():
-        return [tick(deployment, first_item, engineer),
-                add_note(deployment, first_item, engineer, "after the tick")]
+        return [
+            tick(deployment, first_item, engineer),
+            add_note(deployment, first_item, engineer, "after the tick"),
+        ]
 
     async def scenario():
         socket = await open_socket(deployment.pk, colleague)

@@ -30,16 +30,18 @@ def group_key(deployment_id: int) -> str:
 def test_burst_of_connects_and_disconnects_leaves_no_group_members(
     deployment, lead, engineer, second_engineer, viewer, approver
 ):
-    headers = [browser_headers(user) for user in (lead, engineer, second_engineer, viewer,
-                                                  approver)]
+    headers = [
+        browser_headers(user) for user in (lead, engineer, second_engineer, viewer, approver)
+    ]
     redis_client = redis.Redis.from_url(settings.REDIS_URL)
     key = group_key(deployment.pk)
 
     async def burst():
-        sockets = [deployment_socket(deployment.pk, headers[n % len(headers)])
-                   for n in range(SOCKETS)]
+        sockets = [
+            deployment_socket(deployment.pk, headers[n % len(headers)]) for n in range(SOCKETS)
+        ]
         for first in range(0, SOCKETS, BATCH):
-            batch = sockets[first:first + BATCH]
+            batch = sockets[first : first + BATCH]
             results = await asyncio.gather(*(s.connect(timeout=PATIENCE) for s in batch))
             assert results == [(True, None)] * BATCH
         members_while_open = await sync_to_async(redis_client.zcard)(key)

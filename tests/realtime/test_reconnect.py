@@ -65,9 +65,7 @@ def test_changes_made_while_disconnected_are_all_on_the_resynced_page(
     assert re.search(rf'<input type="checkbox" id="sub-{first_subcheck.pk}-check" checked', html)
 
 
-def test_first_event_after_a_resync_continues_from_its_seq(
-    deployment, first_item, engineer, lead
-):
+def test_first_event_after_a_resync_continues_from_its_seq(deployment, first_item, engineer, lead):
     headers = browser_headers(lead)
     page = Client()
     page.force_login(lead)

@@ -39,6 +39,7 @@ def test_refused_socket_lets_its_consumer_end(deployment):
     not happen every time: with redis-py 8 and a socket_timeout on the layer's
     connections, the blocking receive sometimes misses its cancellation.
     """
+
     async def refuse_ten():
         for _ in range(10):
             socket = deployment_socket(deployment.pk, anonymous_headers())
@@ -87,11 +88,14 @@ def test_removed_viewer_is_closed_on_the_next_broadcast(
     async def scenario():
         viewer_socket = await open_socket(deployment.pk, viewer_headers)
         lead_socket = await open_socket(deployment.pk, lead_headers)
-        await sync_to_async(Participant.objects.filter(deployment=deployment,
-                                                       user=viewer).delete)()
+        await sync_to_async(Participant.objects.filter(deployment=deployment, user=viewer).delete)()
         change = await sync_to_async(services.set_item_state)(
-            deployment_id=deployment.pk, item_id=first_item.pk, state="done",
-            expected_version=first_item.version, user=engineer)
+            deployment_id=deployment.pk,
+            item_id=first_item.pk,
+            state="done",
+            expected_version=first_item.version,
+            user=engineer,
+        )
         to_viewer = await next_message(viewer_socket)
         to_lead = await next_message(lead_socket)
         await viewer_socket.disconnect()

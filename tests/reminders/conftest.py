@@ -45,8 +45,12 @@ def set_rules(revision, *specs):
     """Replace a revision's rules: specs are (title, offset) or (title, (start, end, every))."""
     ReminderRule.objects.filter(revision=revision).delete()
     for position, (title, when, *rest) in enumerate(specs, start=1):
-        rule = ReminderRule(revision=revision, position=position, title=title,
-                            notify=rest[0] if rest else ["lead", "engineers"])
+        rule = ReminderRule(
+            revision=revision,
+            position=position,
+            title=title,
+            notify=rest[0] if rest else ["lead", "engineers"],
+        )
         if isinstance(when, tuple):
             rule.kind = "repeat"
             rule.start_minutes, rule.end_minutes, rule.interval_minutes = when
@@ -78,8 +82,13 @@ class WebhookSink:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                sink.requests.append({"headers": dict(self.headers), "body": body,
-                                      "json": json.loads(body or b"null")})
+                sink.requests.append(
+                    {
+                        "headers": dict(self.headers),
+                        "body": body,
+                        "json": json.loads(body or b"null"),
+                    }
+                )
                 failing = len(sink.requests) <= sink.fail_first
                 self.send_response(sink.status if failing else 200)
                 self.end_headers()

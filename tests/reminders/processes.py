@@ -38,8 +38,14 @@ class Process:
         ARTIFACTS.mkdir(exist_ok=True)
         self.log_path = ARTIFACTS / f"reminders-{name}.log"
         self.log = open(self.log_path, "w")  # noqa: SIM115  closed in stop()
-        self.popen = subprocess.Popen(args, cwd=REPO, env=env, stdout=self.log,
-                                      stderr=subprocess.STDOUT, start_new_session=True)
+        self.popen = subprocess.Popen(
+            args,
+            cwd=REPO,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
     def output(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -78,9 +84,14 @@ def stop_all(processes) -> None:
 
 def service_env(**extra) -> dict:
     """Environment of a web/worker/beat process that uses the test database."""
-    env = {**os.environ, "DATABASE_URL": database_url_for_tests(),
-           "SECRET_KEY": settings.SECRET_KEY, "ALLOWED_HOSTS": "127.0.0.1,localhost", "EMBEDDED_SCHEDULER": "false",
-           "LOG_LEVEL": "INFO"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url_for_tests(),
+        "SECRET_KEY": settings.SECRET_KEY,
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "EMBEDDED_SCHEDULER": "false",
+        "LOG_LEVEL": "INFO",
+    }
     env.update({key: str(value) for key, value in extra.items()})
     return env
 
@@ -88,10 +99,24 @@ def service_env(**extra) -> dict:
 def start_uvicorn(env: dict) -> tuple[Process, str]:
     """Launch uvicorn; call wait_until_serving(process, url) before using it."""
     port = free_port()
-    server = Process("uvicorn", [str(VENV_BIN / "python"), "-m", "uvicorn",
-                                 "deploychecks.asgi:application", "--host", "127.0.0.1",
-                                 "--port", str(port), "--lifespan", "on",
-                                 "--log-level", "warning"], env)
+    server = Process(
+        "uvicorn",
+        [
+            str(VENV_BIN / "python"),
+            "-m",
+            "uvicorn",
+            "deploychecks.asgi:application",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--lifespan",
+            "on",
+            "--log-level",
+            "warning",
+        ],
+        env,
+    )
     return server, f"http://127.0.0.1:{port}"
 
 
@@ -110,17 +135,41 @@ def wait_until_serving(server: Process, url: str, timeout: float = 30) -> None:
 
 def start_worker(env: dict, name: str = "worker") -> Process:
     """Launch a celery worker; wait_for_output(WORKER_READY) before relying on it."""
-    return Process(name, [str(VENV_BIN / "celery"), "-A", "deploychecks", "worker",
-                          "--loglevel=INFO", "--concurrency=2", "--without-gossip",
-                          "--without-mingle", "--without-heartbeat",
-                          "--hostname", f"{name}-{os.getpid()}@%h"], env)
+    return Process(
+        name,
+        [
+            str(VENV_BIN / "celery"),
+            "-A",
+            "deploychecks",
+            "worker",
+            "--loglevel=INFO",
+            "--concurrency=2",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "--hostname",
+            f"{name}-{os.getpid()}@%h",
+        ],
+        env,
+    )
 
 
 def start_beat(env: dict, schedule_file: Path, name: str = "beat") -> Process:
     """Launch celery beat; wait_for_output(BEAT_READY) before relying on it."""
-    return Process(name, [str(VENV_BIN / "celery"), "-A", "deploychecks", "beat",
-                          "--loglevel=INFO", "--schedule", str(schedule_file),
-                          "--pidfile="], env)
+    return Process(
+        name,
+        [
+            str(VENV_BIN / "celery"),
+            "-A",
+            "deploychecks",
+            "beat",
+            "--loglevel=INFO",
+            "--schedule",
+            str(schedule_file),
+            "--pidfile=",
+        ],
+        env,
+    )
 
 
 WORKER_READY = " ready."

@@ -18,14 +18,20 @@ def browser_headers(user) -> list[tuple[bytes, bytes]]:
     client = Client()
     client.force_login(user)
     cookie = f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
-    return [(b"cookie", cookie.encode()), (b"origin", b"http://127.0.0.1"),
-            (b"host", b"127.0.0.1")]
+    return [(b"cookie", cookie.encode()), (b"origin", b"http://127.0.0.1"), (b"host", b"127.0.0.1")]
 
 
 async def open_socket(deployment_id: int, headers, timeout: float = 30) -> ApplicationCommunicator:
-    socket = ApplicationCommunicator(application, {
-        "type": "websocket", "path": f"/ws/deployments/{deployment_id}/", "query_string": b"",
-        "headers": headers, "subprotocols": []})
+    socket = ApplicationCommunicator(
+        application,
+        {
+            "type": "websocket",
+            "path": f"/ws/deployments/{deployment_id}/",
+            "query_string": b"",
+            "headers": headers,
+            "subprotocols": [],
+        },
+    )
     await socket.send_input({"type": "websocket.connect"})
     answer = await socket.receive_output(timeout)
     assert answer["type"] == "websocket.accept", answer

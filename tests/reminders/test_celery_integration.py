@@ -51,10 +51,15 @@ def stack(tmp_path, settings, purge_audit_events):
     """uvicorn + worker + beat against the test database and Redis; stopped afterwards."""
     settings.REMINDER_TIME_SCALE = SCALE
     mail_dir = tmp_path / "mail"
-    env = service_env(REDIS_URL=os.environ["REDIS_URL"], REMINDER_TIME_SCALE=SCALE,
-                      REMINDER_DISPATCH_SECONDS=0.5, REMINDER_ESCALATE_MINUTES=0,
-                      EMAIL_BACKEND="django.core.mail.backends.filebased.EmailBackend",
-                      EMAIL_FILE_PATH=mail_dir, SITE_URL="http://deploychecks.test")
+    env = service_env(
+        REDIS_URL=os.environ["REDIS_URL"],
+        REMINDER_TIME_SCALE=SCALE,
+        REMINDER_DISPATCH_SECONDS=0.5,
+        REMINDER_ESCALATE_MINUTES=0,
+        EMAIL_BACKEND="django.core.mail.backends.filebased.EmailBackend",
+        EMAIL_FILE_PATH=mail_dir,
+        SITE_URL="http://deploychecks.test",
+    )
     started = []
     try:
         # Launched together, then awaited: they start in parallel.
@@ -83,12 +88,17 @@ def _emails(mail_dir):
 
 
 def test_worker_and_beat_deliver_reminders_by_websocket_and_email_in_order(
-        stack, revision, deployment, lead, engineer):
+    stack, revision, deployment, lead, engineer
+):
     set_rules(revision, *[(title, n) for n, title in enumerate(TITLES, start=1)])
     ws_url = stack["url"].replace("http://", "ws://") + f"/ws/deployments/{deployment.pk}/"
 
-    with connect(ws_url, origin=stack["url"], open_timeout=10,
-                 additional_headers={"Cookie": _session_cookie(engineer)}) as socket:
+    with connect(
+        ws_url,
+        origin=stack["url"],
+        open_timeout=10,
+        additional_headers={"Cookie": _session_cookie(engineer)},
+    ) as socket:
         live = go_live(deployment, lead)
         due = {r.title: r.due_at.timestamp() for r in live.reminders.all()}
         toasts = []
@@ -112,7 +122,8 @@ def test_worker_and_beat_deliver_reminders_by_websocket_and_email_in_order(
         time.sleep(0.2)
     messages = _emails(stack["mail_dir"])
     assert [m["Subject"].strip() for m in messages] == [
-        f"[Deploychecks] {title} · checkout-api 2.0.0" for title in TITLES]
+        f"[Deploychecks] {title} · checkout-api 2.0.0" for title in TITLES
+    ]
     for message, reminder in zip(messages, live.reminders.order_by("due_at"), strict=True):
         assert message["To"].startswith(lead.email)
         text = message.get_body(("plain",)).get_content()
@@ -122,7 +133,9 @@ def test_worker_and_beat_deliver_reminders_by_websocket_and_email_in_order(
 
     for reminder in live.reminders.all():
         assert reminder.status == "sent"
-        deliveries = {(d.channel, d.status, d.attempts)
-                      for d in ReminderDelivery.objects.filter(reminder=reminder)}
+        deliveries = {
+            (d.channel, d.status, d.attempts)
+            for d in ReminderDelivery.objects.filter(reminder=reminder)
+        }
         assert deliveries == {("page", "sent", 1), ("email", "sent", 1)}
     assert "Sending due task dispatch-due-reminders" in stack["beat"].output()

@@ -28,8 +28,9 @@ def _deliveries(reminder):
 
 
 @pytest.mark.django_db
-def test_a_due_reminder_goes_out_by_page_and_email(live_deployment, lead, engineer,
-                                                   second_engineer):
+def test_a_due_reminder_goes_out_by_page_and_email(
+    live_deployment, lead, engineer, second_engineer
+):
     shift_into_past(live_deployment, timedelta(minutes=16))
 
     report = dispatch_due_reminders()
@@ -85,7 +86,7 @@ def test_catch_up_sends_each_overdue_rule_once_and_marks_it_late(live_deployment
 
     released = Reminder.objects.filter(pk__in=report.released).order_by("due_at")
     assert [(r.offset_minutes, r.title[:20]) for r in released] == [
-        (60, "Re-run the smoke tes"),    # the last smoke test of hour 1
+        (60, "Re-run the smoke tes"),  # the last smoke test of hour 1
         (120, "Deployment sync meet"),  # a one-off: sent, however late
         (180, "Call the health chec"),
         (180, "Work through the fea"),
@@ -114,8 +115,7 @@ def test_a_rolled_back_deployment_gets_no_reminders(live_deployment, lead):
 
 
 @pytest.mark.django_db
-def test_a_failing_channel_does_not_hold_up_the_others(settings, live_deployment,
-                                                       webhook_sink):
+def test_a_failing_channel_does_not_hold_up_the_others(settings, live_deployment, webhook_sink):
     sink = webhook_sink()
     settings.REMINDER_WEBHOOK_URL = sink.url
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
@@ -157,11 +157,11 @@ def test_a_delivery_whose_dispatcher_died_is_sent_after_its_lease(settings, live
 
 @pytest.mark.django_db(transaction=True)
 def test_two_concurrent_dispatchers_deliver_each_channel_exactly_once(
-        settings, revision, deployment, lead, webhook_sink, purge_audit_events):
+    settings, revision, deployment, lead, webhook_sink, purge_audit_events
+):
     sink = webhook_sink()
     settings.REMINDER_WEBHOOK_URL = sink.url
-    set_rules(revision, *[(f"Check {n}", n) for n in range(1, 13)],
-              ("Every minute", (1, 12, 1)))
+    set_rules(revision, *[(f"Check {n}", n) for n in range(1, 13)], ("Every minute", (1, 12, 1)))
     live = go_live(deployment, lead)
     shift_into_past(live, timedelta(minutes=30))
     for reminder in Reminder.objects.filter(title="Every minute"):
@@ -177,8 +177,10 @@ def test_two_concurrent_dispatchers_deliver_each_channel_exactly_once(
             deadline = time.monotonic() + 20
             while time.monotonic() < deadline:
                 reports.append(dispatch_due_reminders())
-                if not (Reminder.objects.filter(status="pending").exists()
-                        or ReminderDelivery.objects.exclude(status="sent").exists()):
+                if not (
+                    Reminder.objects.filter(status="pending").exists()
+                    or ReminderDelivery.objects.exclude(status="sent").exists()
+                ):
                     break
         except Exception as exc:  # surfaced below
             errors.append(exc)

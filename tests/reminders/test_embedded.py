@@ -30,8 +30,9 @@ def embedded(settings):
     settings.REMINDER_TIME_SCALE = 60  # a minute of schedule per second
 
 
-def test_lifespan_scheduler_delivers_a_toast_and_an_email(embedded, revision, deployment,
-                                                           lead, engineer, purge_audit_events):
+def test_lifespan_scheduler_delivers_a_toast_and_an_email(
+    embedded, revision, deployment, lead, engineer, purge_audit_events
+):
     set_rules(revision, ("Check the error rate", 1))  # due 1 s after go-live
     headers = browser_headers(engineer)
 
@@ -55,4 +56,5 @@ def test_lifespan_scheduler_delivers_a_toast_and_an_email(embedded, revision, de
     assert reminder.status == "sent"
     assert reminder.sent_at - reminder.due_at < timedelta(seconds=2)
     assert [m.subject for m in mail.outbox] == [
-        "[Deploychecks] Check the error rate · checkout-api 2.0.0"]
+        "[Deploychecks] Check the error rate · checkout-api 2.0.0"
+    ]

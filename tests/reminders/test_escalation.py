@@ -19,13 +19,22 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def contacts(live_deployment, lead):
     live_deployment.contacts.all().delete()
-    rows = [("Deployment lead", lead.email, "", ""),
-            ("Backend lead", "bob@example.com", "+1 555 0100", "@bob"),
-            ("DevOps lead", "Dana Ops", "+1 555 0101", "@dana")]
+    rows = [
+        ("Deployment lead", lead.email, "", ""),
+        ("Backend lead", "bob@example.com", "+1 555 0100", "@bob"),
+        ("DevOps lead", "Dana Ops", "+1 555 0101", "@dana"),
+    ]
     DeploymentContact.objects.bulk_create(
-        DeploymentContact(deployment=live_deployment, position=n, role=role, person=person,
-                          phone=phone, handle=handle)
-        for n, (role, person, phone, handle) in enumerate(rows, start=1))
+        DeploymentContact(
+            deployment=live_deployment,
+            position=n,
+            role=role,
+            person=person,
+            phone=phone,
+            handle=handle,
+        )
+        for n, (role, person, phone, handle) in enumerate(rows, start=1)
+    )
 
 
 def _send_first_reminders(deployment, minutes_ago: int):
@@ -33,7 +42,8 @@ def _send_first_reminders(deployment, minutes_ago: int):
     dispatch_due_reminders()
     mail.outbox.clear()
     Reminder.objects.filter(deployment=deployment, status__in=["sent", "late"]).update(
-        sent_at=timezone.now() - timedelta(minutes=minutes_ago))
+        sent_at=timezone.now() - timedelta(minutes=minutes_ago)
+    )
 
 
 def test_unacknowledged_reminder_escalates_to_the_next_contact_once(live_deployment, contacts):
@@ -49,9 +59,11 @@ def test_unacknowledged_reminder_escalates_to_the_next_contact_once(live_deploym
     assert message.to == ["bob@example.com"]
     assert message.subject.startswith("[Deploychecks] Escalation: Re-run the smoke tests")
     assert "Escalation to Backend lead" in message.body
-    channels = set(ReminderDelivery.objects.filter(reminder=reminder, purpose="escalation",
-                                                   status="sent")
-                   .values_list("channel", flat=True))
+    channels = set(
+        ReminderDelivery.objects.filter(
+            reminder=reminder, purpose="escalation", status="sent"
+        ).values_list("channel", flat=True)
+    )
     assert channels == {"page", "email"}
     event = AuditEvent.objects.get(action="reminder.escalated")
     assert event.after["to"] == reminder.escalated_to
@@ -78,13 +90,15 @@ def test_acknowledged_reminder_does_not_escalate(live_deployment, contacts, engi
     shift_into_past(live_deployment, timedelta(minutes=16))
     _send_first_reminders(live_deployment, minutes_ago=30)
     reminder = Reminder.objects.get(status="sent")
-    services.acknowledge(deployment_id=live_deployment.pk, reminder_id=reminder.pk,
-                         user=engineer, note="all green")
+    services.acknowledge(
+        deployment_id=live_deployment.pk, reminder_id=reminder.pk, user=engineer, note="all green"
+    )
     assert dispatch_due_reminders().escalated == []
 
 
-def test_each_further_open_escalation_climbs_the_ladder(settings, live_deployment, contacts,
-                                                         webhook_sink):
+def test_each_further_open_escalation_climbs_the_ladder(
+    settings, live_deployment, contacts, webhook_sink
+):
     sink = webhook_sink()
     settings.REMINDER_WEBHOOK_URL = sink.url
     shift_into_past(live_deployment, timedelta(minutes=31))
@@ -100,8 +114,10 @@ def test_each_further_open_escalation_climbs_the_ladder(settings, live_deploymen
     assert [r.escalated_to.split(" (")[0] for r in escalated] == ["Backend lead", "DevOps lead"]
     # Dana has no email address: she is reached through the page and the webhook.
     dana = escalated[1]
-    assert ReminderDelivery.objects.get(reminder=dana, purpose="escalation",
-                                        channel="email").status == "skipped"
+    assert (
+        ReminderDelivery.objects.get(reminder=dana, purpose="escalation", channel="email").status
+        == "skipped"
+    )
     texts = [r["json"]["text"] for r in sink.requests]
     assert any("Escalation to DevOps lead (Dana Ops, +1 555 0101, @dana)" in t for t in texts)
 

@@ -22,7 +22,8 @@ def test_going_live_creates_every_reminder_of_the_schedule(live_deployment):
     assert all(r.status == "pending" for r in reminders)
     for reminder in reminders:
         assert reminder.due_at == live_deployment.go_live_at + timedelta(
-            minutes=reminder.offset_minutes)
+            minutes=reminder.offset_minutes
+        )
     assert [r.offset_minutes for r in reminders][:4] == [15, 30, 45, 60]
     assert reminders[-1].offset_minutes == 4320
     assert AuditEvent.objects.get(action="reminders.scheduled").after["count"] == 25
@@ -46,9 +47,13 @@ def test_time_scale_compresses_the_schedule(settings, deployment, lead):
 def test_one_occurrence_per_rule_and_time(live_deployment):
     reminder = live_deployment.reminders.first()
     with pytest.raises(IntegrityError), transaction.atomic():
-        Reminder.objects.create(deployment=live_deployment, rule=reminder.rule,
-                                title=reminder.title, offset_minutes=reminder.offset_minutes,
-                                due_at=reminder.due_at)
+        Reminder.objects.create(
+            deployment=live_deployment,
+            rule=reminder.rule,
+            title=reminder.title,
+            offset_minutes=reminder.offset_minutes,
+            due_at=reminder.due_at,
+        )
 
 
 @pytest.mark.parametrize("end", ["rolled_back", "aborted"])
@@ -81,8 +86,7 @@ def test_moving_go_live_moves_pending_reminders_only(live_deployment, lead):
     first = live_deployment.reminders.order_by("due_at").first()
     Reminder.objects.filter(pk=first.pk).update(status="sent", sent_at=timezone.now())
     earlier = live_deployment.go_live_at - timedelta(minutes=10)
-    change = services.reschedule(deployment_id=live_deployment.pk, go_live_at=earlier,
-                                 user=lead)
+    change = services.reschedule(deployment_id=live_deployment.pk, go_live_at=earlier, user=lead)
     assert change.changed
     live_deployment.refresh_from_db()
     assert live_deployment.go_live_at == earlier
@@ -98,17 +102,22 @@ def test_moving_go_live_moves_pending_reminders_only(live_deployment, lead):
 def test_moving_go_live_by_one_interval_keeps_the_unique_key(live_deployment, lead, minutes):
     # Each smoke-test occurrence lands exactly where its neighbour was.
     shift_into_past(live_deployment, timedelta(minutes=30))
-    services.reschedule(deployment_id=live_deployment.pk,
-                        go_live_at=live_deployment.go_live_at + timedelta(minutes=minutes),
-                        user=lead)
+    services.reschedule(
+        deployment_id=live_deployment.pk,
+        go_live_at=live_deployment.go_live_at + timedelta(minutes=minutes),
+        user=lead,
+    )
     assert live_deployment.reminders.filter(status="pending").count() == 25
 
 
 def test_moving_onto_a_sent_occurrence_cancels_the_repeat(live_deployment, lead):
     at_15 = live_deployment.reminders.get(offset_minutes=15)
     Reminder.objects.filter(pk=at_15.pk).update(status="sent", sent_at=timezone.now())
-    services.reschedule(deployment_id=live_deployment.pk,
-                        go_live_at=live_deployment.go_live_at - timedelta(minutes=15), user=lead)
+    services.reschedule(
+        deployment_id=live_deployment.pk,
+        go_live_at=live_deployment.go_live_at - timedelta(minutes=15),
+        user=lead,
+    )
     # The 30-minute occurrence would now fall at the time the 15-minute one went out.
     assert not live_deployment.reminders.filter(offset_minutes=30, rule=at_15.rule).exists()
     assert live_deployment.reminders.filter(status="pending").count() == 23
@@ -118,12 +127,17 @@ def test_moving_onto_a_sent_occurrence_cancels_the_repeat(live_deployment, lead)
 
 def test_only_the_lead_moves_go_live(live_deployment, engineer):
     with pytest.raises(NotAllowed):
-        services.reschedule(deployment_id=live_deployment.pk,
-                            go_live_at=live_deployment.go_live_at - timedelta(minutes=5),
-                            user=engineer)
+        services.reschedule(
+            deployment_id=live_deployment.pk,
+            go_live_at=live_deployment.go_live_at - timedelta(minutes=5),
+            user=engineer,
+        )
 
 
 def test_go_live_cannot_move_into_the_future(live_deployment, lead):
     with pytest.raises(RunError):
-        services.reschedule(deployment_id=live_deployment.pk,
-                            go_live_at=timezone.now() + timedelta(hours=1), user=lead)
+        services.reschedule(
+            deployment_id=live_deployment.pk,
+            go_live_at=timezone.now() + timedelta(hours=1),
+            user=lead,
+        )

@@ -46,14 +46,18 @@ def test_before_go_live_the_bell_is_empty(deployment, engineer):
 
 
 def test_any_participant_acknowledges_with_a_note(sent, viewer):
-    response = _client(viewer).post(_ack_url(sent), {"note": "smoke tests green"},
-                                    HTTP_HX_REQUEST="true")
+    response = _client(viewer).post(
+        _ack_url(sent), {"note": "smoke tests green"}, HTTP_HX_REQUEST="true"
+    )
     assert response.status_code == 200
     html = response.content.decode()
     assert 'data-count="0"' in html and "smoke tests green" in html
     sent.refresh_from_db()
     assert (sent.status, sent.acknowledged_by, sent.acknowledged_note) == (
-        "acknowledged", viewer, "smoke tests green")
+        "acknowledged",
+        viewer,
+        "smoke tests green",
+    )
     event = AuditEvent.objects.get(action="reminder.acknowledged")
     assert event.actor == viewer and event.after["note"] == "smoke tests green"
 
@@ -98,9 +102,12 @@ def test_schedule_page_lists_every_reminder(sent, engineer):
 def test_lead_moves_go_live_from_the_schedule_page(sent, lead):
     deployment = sent.deployment
     new = timezone.localtime(deployment.go_live_at - timedelta(minutes=5)).replace(
-        second=0, microsecond=0)
-    response = _client(lead).post(f"/deployments/{deployment.pk}/reminders/go-live/",
-                                  {"go_live_at": new.strftime("%Y-%m-%dT%H:%M")})
+        second=0, microsecond=0
+    )
+    response = _client(lead).post(
+        f"/deployments/{deployment.pk}/reminders/go-live/",
+        {"go_live_at": new.strftime("%Y-%m-%dT%H:%M")},
+    )
     assert response.status_code == 302
     deployment.refresh_from_db()
     assert deployment.go_live_at == new
@@ -111,8 +118,9 @@ def test_lead_moves_go_live_from_the_schedule_page(sent, lead):
 def test_engineer_cannot_move_go_live(sent, engineer):
     deployment = sent.deployment
     before = deployment.go_live_at
-    response = _client(engineer).post(f"/deployments/{deployment.pk}/reminders/go-live/",
-                                      {"go_live_at": "2020-01-01T10:00"})
+    response = _client(engineer).post(
+        f"/deployments/{deployment.pk}/reminders/go-live/", {"go_live_at": "2020-01-01T10:00"}
+    )
     assert response.status_code == 403
     assert "Only the lead" in response.content.decode()
     deployment.refresh_from_db()
@@ -132,9 +140,12 @@ def test_lead_sets_and_removes_the_deployment_webhook(live_deployment, lead):
 
 
 def test_centre_shows_escalations_and_lateness(sent, engineer):
-    Reminder.objects.filter(pk=sent.pk).update(status="late", late_by=timedelta(minutes=7),
-                                               escalated_at=timezone.now(),
-                                               escalated_to="Backend lead (@bob)")
+    Reminder.objects.filter(pk=sent.pk).update(
+        status="late",
+        late_by=timedelta(minutes=7),
+        escalated_at=timezone.now(),
+        escalated_to="Backend lead (@bob)",
+    )
     html = _client(engineer).get(f"/deployments/{sent.deployment_id}/reminders/centre/")
     html = html.content.decode()
     assert "late by 7 min" in html and "escalated to Backend lead (@bob)" in html

@@ -38,14 +38,17 @@ def test_webhook_is_slack_compatible_and_signed(settings, due_reminder, webhook_
     assert list(request["json"]) == ["text"]
     text = request["json"]["text"]
     assert "Re-run the smoke tests" in text and "checkout-api 2.0.0" in text
-    assert (f"<https://deploychecks.example.com/deployments/{due_reminder.deployment_id}/"
-            f"#reminder-{due_reminder.pk}|Open the deployment>") in text
+    assert (
+        f"<https://deploychecks.example.com/deployments/{due_reminder.deployment_id}/"
+        f"#reminder-{due_reminder.pk}|Open the deployment>"
+    ) in text
     headers = request["headers"]
     assert headers["Content-Type"] == "application/json"
     timestamp = headers["X-Deploychecks-Timestamp"]
     assert abs(int(timestamp) - time.time()) < 30
-    expected = hmac.new(SECRET.encode(), f"{timestamp}.".encode() + request["body"],
-                        hashlib.sha256).hexdigest()
+    expected = hmac.new(
+        SECRET.encode(), f"{timestamp}.".encode() + request["body"], hashlib.sha256
+    ).hexdigest()
     assert headers["X-Deploychecks-Signature"] == f"sha256={expected}"
     assert headers["X-Deploychecks-Delivery"] == f"{due_reminder.pk}-reminder"
     assert _webhook(due_reminder).status == "sent"
@@ -58,8 +61,11 @@ def test_webhook_is_retried_with_exponential_backoff(settings, due_reminder, web
 
     dispatch_due_reminders()
     first = _webhook(due_reminder)
-    assert (first.status, first.attempts, first.last_error) == ("pending", 1,
-                                                                 "HTTP 500 from the webhook")
+    assert (first.status, first.attempts, first.last_error) == (
+        "pending",
+        1,
+        "HTTP 500 from the webhook",
+    )
     assert timedelta(seconds=0.45) < first.next_attempt_at - first.reminder.sent_at
     dispatch_due_reminders()  # too early: the backoff has not passed
     assert len(sink.requests) == 1
@@ -78,15 +84,19 @@ def test_webhook_is_retried_with_exponential_backoff(settings, due_reminder, web
     assert len(sink.requests) == 3
     # The same delivery id on every attempt, so the receiver can drop repeats.
     assert {r["headers"]["X-Deploychecks-Delivery"] for r in sink.requests} == {
-        f"{due_reminder.pk}-reminder"}
+        f"{due_reminder.pk}-reminder"
+    }
     # The page and the email went out at once, untouched by the webhook's trouble.
     others = ReminderDelivery.objects.filter(reminder=due_reminder).exclude(channel="webhook")
-    assert {(d.channel, d.status, d.attempts) for d in others} == {("page", "sent", 1),
-                                                                  ("email", "sent", 1)}
+    assert {(d.channel, d.status, d.attempts) for d in others} == {
+        ("page", "sent", 1),
+        ("email", "sent", 1),
+    }
 
 
 def test_webhook_gives_up_after_the_limit_and_the_run_page_says_so(
-        settings, due_reminder, webhook_sink, engineer):
+    settings, due_reminder, webhook_sink, engineer
+):
     sink = webhook_sink(fail_first=100, status=503)
     settings.REMINDER_WEBHOOK_URL = sink.url
     settings.REMINDER_RETRY_BACKOFF_SECONDS = 0
@@ -112,12 +122,14 @@ def test_unreachable_webhook_is_a_failure_not_a_crash(settings, due_reminder):
     assert webhook.status == "pending" and "webhook unreachable" in webhook.last_error
 
 
-def test_a_deployment_webhook_replaces_the_global_one(settings, live_deployment, lead,
-                                                      webhook_sink):
+def test_a_deployment_webhook_replaces_the_global_one(
+    settings, live_deployment, lead, webhook_sink
+):
     global_sink, own_sink = webhook_sink(), webhook_sink()
     settings.REMINDER_WEBHOOK_URL = global_sink.url
-    services.set_webhook(deployment_id=live_deployment.pk, url=own_sink.url, secret=SECRET,
-                         user=lead)
+    services.set_webhook(
+        deployment_id=live_deployment.pk, url=own_sink.url, secret=SECRET, user=lead
+    )
     shift_into_past(live_deployment, timedelta(minutes=16))
 
     dispatch_due_reminders()

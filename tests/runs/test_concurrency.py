@@ -16,8 +16,9 @@ VERSION_RE = re.compile(r'id="item-\d+" class="run-item state-(\w+)" data-versio
 
 
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_sets_keep_the_last_committed_write(deployment, engineer, second_engineer,
-                                                       first_item, purge_audit_events):
+def test_concurrent_sets_keep_the_last_committed_write(
+    deployment, engineer, second_engineer, first_item, purge_audit_events
+):
     url = reverse("runs:item_state", args=[deployment.pk, first_item.pk])
     # Each user is one browser: it sends with the newest version it has seen.
     seen = {engineer.pk: 1, second_engineer.pk: 1}
@@ -34,8 +35,9 @@ def test_concurrent_sets_keep_the_last_committed_write(deployment, engineer, sec
         with lock:
             version = seen[user.pk]
         try:
-            response = client.post(url, {"state": state, "version": version},
-                                   HTTP_HX_REQUEST="true")
+            response = client.post(
+                url, {"state": state, "version": version}, HTTP_HX_REQUEST="true"
+            )
         finally:
             connection.close()  # as at the end of a real request; no leaked sessions
         current_state, current_version = VERSION_RE.search(response.content.decode()).groups()
@@ -43,8 +45,11 @@ def test_concurrent_sets_keep_the_last_committed_write(deployment, engineer, sec
             seen[user.pk] = max(seen[user.pk], int(current_version))
         return response.status_code, version, int(current_version), current_state
 
-    jobs = [(user, "done" if (i + n) % 2 == 0 else "open")
-            for i in range(50) for n, user in enumerate((engineer, second_engineer))]
+    jobs = [
+        (user, "done" if (i + n) % 2 == 0 else "open")
+        for i in range(50)
+        for n, user in enumerate((engineer, second_engineer))
+    ]
     with ThreadPoolExecutor(max_workers=8) as pool:
         log = list(pool.map(lambda job: send(*job), jobs))
 
@@ -57,9 +62,13 @@ def test_concurrent_sets_keep_the_last_committed_write(deployment, engineer, sec
     assert all(sent < current for _, sent, current, _ in conflicts)
 
     first_item.refresh_from_db()
-    events = list(AuditEvent.objects.filter(
-        deployment=deployment, target_id=str(first_item.pk),
-        action__in=["item.ticked", "item.reopened"]).order_by("seq"))
+    events = list(
+        AuditEvent.objects.filter(
+            deployment=deployment,
+            target_id=str(first_item.pk),
+            action__in=["item.ticked", "item.reopened"],
+        ).order_by("seq")
+    )
     # One audit event per committed change; versions count the changes.
     assert len(events) == first_item.version - 1 > 0
     assert [e.after["version"] for e in events] == list(range(2, first_item.version + 1))

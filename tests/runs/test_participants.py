@@ -45,8 +45,9 @@ def listening(deployment):
 
 def test_lead_sees_forms_and_everyone_else_reads(deployment, lead, viewer):
     lead_html = _client(lead).get(reverse("runs:settings", args=[deployment.pk])).content.decode()
-    viewer_html = _client(viewer).get(
-        reverse("runs:settings", args=[deployment.pk])).content.decode()
+    viewer_html = (
+        _client(viewer).get(reverse("runs:settings", args=[deployment.pk])).content.decode()
+    )
 
     assert 'name="contacts-TOTAL_FORMS"' in lead_html and "Add a person" in lead_html
     assert "<form" not in viewer_html.split('id="main"')[1]
@@ -58,13 +59,16 @@ def test_contacts_are_prefilled_from_the_template(deployment, revision):
     assert deployment.contacts.count() == revision.contacts.count() > 0
 
 
-def test_lead_adds_a_participant_audited_and_broadcast(deployment, lead, newcomer, listening,
-                                                      django_capture_on_commit_callbacks):
+def test_lead_adds_a_participant_audited_and_broadcast(
+    deployment, lead, newcomer, listening, django_capture_on_commit_callbacks
+):
     seq = deployment.seq
     with django_capture_on_commit_callbacks(execute=True):
-        response = _client(lead).post(reverse("runs:set_participant", args=[deployment.pk]),
-                                      {"user": newcomer.pk, "role": "engineer"},
-                                      HTTP_HX_REQUEST="true")
+        response = _client(lead).post(
+            reverse("runs:set_participant", args=[deployment.pk]),
+            {"user": newcomer.pk, "role": "engineer"},
+            HTTP_HX_REQUEST="true",
+        )
 
     assert response.status_code == 200
     assert "Nico New is now engineer." in response.content.decode()
@@ -72,55 +76,62 @@ def test_lead_adds_a_participant_audited_and_broadcast(deployment, lead, newcome
     deployment.refresh_from_db()
     assert deployment.seq == seq + 1
     event = AuditEvent.objects.get(deployment=deployment, action="participant.added")
-    assert (event.actor, event.seq, event.after) == (lead, seq + 1,
-                                                     {"user": "nico", "role": "engineer"})
+    assert (event.actor, event.seq, event.after) == (
+        lead,
+        seq + 1,
+        {"user": "nico", "role": "engineer"},
+    )
     message = listening()
     assert message["seq"] == seq + 1 and message["resync"] is True
     assert newcomer.pk in message["allowed"]
 
 
 def test_changing_a_role_is_audited_and_setting_the_same_role_changes_nothing(
-        deployment, lead, viewer):
-    services.set_participant(deployment_id=deployment.pk, member=viewer, role="engineer",
-                             user=lead)
+    deployment, lead, viewer
+):
+    services.set_participant(deployment_id=deployment.pk, member=viewer, role="engineer", user=lead)
     deployment.refresh_from_db()
     seq = deployment.seq
 
-    again = services.set_participant(deployment_id=deployment.pk, member=viewer,
-                                     role="engineer", user=lead)
+    again = services.set_participant(
+        deployment_id=deployment.pk, member=viewer, role="engineer", user=lead
+    )
 
     event = AuditEvent.objects.get(action="participant.changed")
-    assert (event.before, event.after) == ({"role": "viewer"}, {"user": "vic",
-                                                                 "role": "engineer"})
+    assert (event.before, event.after) == ({"role": "viewer"}, {"user": "vic", "role": "engineer"})
     assert again.changed is False
     deployment.refresh_from_db()
     assert deployment.seq == seq
 
 
 def test_only_the_lead_changes_participants(deployment, engineer, newcomer):
-    response = _client(engineer).post(reverse("runs:set_participant", args=[deployment.pk]),
-                                      {"user": newcomer.pk, "role": "engineer"},
-                                      HTTP_HX_REQUEST="true")
+    response = _client(engineer).post(
+        reverse("runs:set_participant", args=[deployment.pk]),
+        {"user": newcomer.pk, "role": "engineer"},
+        HTTP_HX_REQUEST="true",
+    )
 
     assert response.status_code == 403
     assert "Only the lead" in response.content.decode()
     with pytest.raises(services.NotAllowed):
-        services.set_participant(deployment_id=deployment.pk, member=newcomer, role="viewer",
-                                 user=engineer)
+        services.set_participant(
+            deployment_id=deployment.pk, member=newcomer, role="viewer", user=engineer
+        )
     assert not Participant.objects.filter(user=newcomer).exists()
 
 
 def test_the_lead_cannot_become_a_participant(deployment, lead):
     with pytest.raises(services.RunError, match="already takes part"):
-        services.set_participant(deployment_id=deployment.pk, member=lead, role="viewer",
-                                 user=lead)
+        services.set_participant(deployment_id=deployment.pk, member=lead, role="viewer", user=lead)
 
 
-def test_removed_participant_loses_access_at_once(deployment, lead, viewer, listening,
-                                                 django_capture_on_commit_callbacks):
+def test_removed_participant_loses_access_at_once(
+    deployment, lead, viewer, listening, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
         response = _client(lead).post(
-            reverse("runs:remove_participant", args=[deployment.pk, viewer.pk]))
+            reverse("runs:remove_participant", args=[deployment.pk, viewer.pk])
+        )
 
     assert response.status_code == 302  # without htmx: back to the page, with a message
     assert not Participant.objects.filter(deployment=deployment, user=viewer).exists()
@@ -133,7 +144,8 @@ def test_removed_participant_loses_access_at_once(deployment, lead, viewer, list
 def test_removing_someone_who_is_not_a_participant_is_refused(deployment, lead, newcomer):
     response = _client(lead).post(
         reverse("runs:remove_participant", args=[deployment.pk, newcomer.pk]),
-        HTTP_HX_REQUEST="true")
+        HTTP_HX_REQUEST="true",
+    )
 
     assert response.status_code == 400
     assert "not a participant" in response.content.decode()
@@ -141,16 +153,28 @@ def test_removing_someone_who_is_not_a_participant_is_refused(deployment, lead, 
 
 def test_lead_edits_adds_and_removes_contacts(deployment, lead):
     first, *others = list(deployment.contacts.order_by("position"))
-    rows = [{"role": first.role, "person": "Pat Changed", "phone": first.phone,
-             "handle": first.handle, "DELETE": ""}]
-    rows += [{"role": c.role, "person": c.person, "phone": c.phone, "handle": c.handle,
-              "DELETE": "on"} for c in others]
-    rows.append({"role": "Incident commander", "person": "Ida", "phone": "+1 555 0100",
-                 "handle": "@ida"})
+    rows = [
+        {
+            "role": first.role,
+            "person": "Pat Changed",
+            "phone": first.phone,
+            "handle": first.handle,
+            "DELETE": "",
+        }
+    ]
+    rows += [
+        {"role": c.role, "person": c.person, "phone": c.phone, "handle": c.handle, "DELETE": "on"}
+        for c in others
+    ]
+    rows.append(
+        {"role": "Incident commander", "person": "Ida", "phone": "+1 555 0100", "handle": "@ida"}
+    )
 
-    response = _client(lead).post(reverse("runs:save_contacts", args=[deployment.pk]),
-                                  _contacts_post(*rows, initial=len(rows) - 1),
-                                  HTTP_HX_REQUEST="true")
+    response = _client(lead).post(
+        reverse("runs:save_contacts", args=[deployment.pk]),
+        _contacts_post(*rows, initial=len(rows) - 1),
+        HTTP_HX_REQUEST="true",
+    )
 
     assert response.status_code == 200 and "Contacts saved." in response.content.decode()
     saved = list(deployment.contacts.order_by("position").values_list("role", "person"))
@@ -174,9 +198,11 @@ def test_saving_the_same_contacts_changes_nothing(deployment, lead):
 def test_a_contact_without_a_role_is_refused(deployment, lead):
     count = deployment.contacts.count()
 
-    response = _client(lead).post(reverse("runs:save_contacts", args=[deployment.pk]),
-                                  _contacts_post({"role": "", "person": "Nobody"}),
-                                  HTTP_HX_REQUEST="true")
+    response = _client(lead).post(
+        reverse("runs:save_contacts", args=[deployment.pk]),
+        _contacts_post({"role": "", "person": "Nobody"}),
+        HTTP_HX_REQUEST="true",
+    )
 
     assert response.status_code == 422
     assert "A contact needs a role." in response.content.decode()
@@ -190,8 +216,7 @@ def test_run_page_links_to_the_settings_page(deployment, viewer):
 
 
 def test_settings_changes_show_in_the_timeline(deployment, lead, newcomer):
-    services.set_participant(deployment_id=deployment.pk, member=newcomer, role="viewer",
-                             user=lead)
+    services.set_participant(deployment_id=deployment.pk, member=newcomer, role="viewer", user=lead)
 
     html = _client(lead).get(reverse("runs:timeline", args=[deployment.pk])).content.decode()
 

@@ -10,7 +10,10 @@ from django.urls import reverse
 from deploychecks.checklists.parser import parse_checklist
 from deploychecks.checklists.services import save_template
 from deploychecks.runs.services import (
-    add_item_note, create_deployment, set_item_state, set_subcheck_state,
+    add_item_note,
+    create_deployment,
+    set_item_state,
+    set_subcheck_state,
 )
 
 pytestmark = pytest.mark.django_db
@@ -23,9 +26,12 @@ def _client(user):
 
 
 def _tick(client, deployment, item, state="done", version=1, reason="", **extra):
-    return client.post(reverse("runs:item_state", args=[deployment.pk, item.pk]),
-                       {"state": state, "version": version, "reason": reason},
-                       HTTP_HX_REQUEST="true", **extra)
+    return client.post(
+        reverse("runs:item_state", args=[deployment.pk, item.pk]),
+        {"state": state, "version": version, "reason": reason},
+        HTTP_HX_REQUEST="true",
+        **extra,
+    )
 
 
 def test_run_page_shows_the_checklist_with_progress(deployment, engineer):
@@ -62,11 +68,9 @@ def test_tick_returns_the_fresh_row_and_progress(deployment, engineer, first_ite
     assert 'id="overall-progress"' in html and "1 of 89 done" in html
 
 
-def test_stale_tick_gets_409_and_the_current_row(deployment, engineer, second_engineer,
-                                                 first_item):
+def test_stale_tick_gets_409_and_the_current_row(deployment, engineer, second_engineer, first_item):
     _tick(_client(engineer), deployment, first_item, "done", 1)
-    response = _tick(_client(second_engineer), deployment, first_item, "na", 1,
-                     reason="not needed")
+    response = _tick(_client(second_engineer), deployment, first_item, "na", 1, reason="not needed")
     html = response.content.decode()
     assert response.status_code == 409
     assert "state-done" in html and "meanwhile" in html
@@ -93,8 +97,9 @@ def test_get_never_changes_state(deployment, engineer, first_item):
 
 
 def test_illegal_transition_is_refused_with_a_reason(deployment, lead):
-    response = _client(lead).post(reverse("runs:status", args=[deployment.pk]),
-                                  {"to": "completed"}, HTTP_HX_REQUEST="true")
+    response = _client(lead).post(
+        reverse("runs:status", args=[deployment.pk]), {"to": "completed"}, HTTP_HX_REQUEST="true"
+    )
     assert response.status_code == 409
     assert "cannot become completed" in response.content.decode()
     deployment.refresh_from_db()
@@ -103,9 +108,11 @@ def test_illegal_transition_is_refused_with_a_reason(deployment, lead):
 
 def test_user_text_is_inert_in_the_page(deployment, engineer, first_item):
     client = _client(engineer)
-    client.post(reverse("runs:add_note", args=[deployment.pk, first_item.pk]),
-                {"body": '<script>alert(1)</script><img src=x onerror=alert(2)>'},
-                HTTP_HX_REQUEST="true")
+    client.post(
+        reverse("runs:add_note", args=[deployment.pk, first_item.pk]),
+        {"body": "<script>alert(1)</script><img src=x onerror=alert(2)>"},
+        HTTP_HX_REQUEST="true",
+    )
     html = client.get(deployment.get_absolute_url()).content.decode()
     assert "<script>alert(1)" not in html and "<img src=x" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
@@ -118,7 +125,7 @@ def test_timeline_filters_by_person_and_action(deployment, engineer, lead, first
 
     def events(**filters):
         html = client.get(url, filters).content.decode()
-        return html[html.index('<ol class="timeline"'):]
+        return html[html.index('<ol class="timeline"') :]
 
     by_engineer = events(actor=engineer.pk)
     assert 'data-action="item.ticked"' in by_engineer
@@ -138,28 +145,42 @@ def _run_page_queries(user, deployment) -> int:
 
 
 def test_run_page_query_count_does_not_grow_with_items(deployment, lead):
-    small = save_template(parse_checklist(
-        "# Tiny\n\n## Phase\n\n### Section\n\n- [ ] **One**\n  - [ ] sub\n\n"
-        "1. **Step** (2 min)\n   - [ ] **Two**\n"), user=lead)
-    tiny = create_deployment(small, user=lead, release_name="Tiny", version="1",
-                             service="svc", lead=lead)
+    small = save_template(
+        parse_checklist(
+            "# Tiny\n\n## Phase\n\n### Section\n\n- [ ] **One**\n  - [ ] sub\n\n"
+            "1. **Step** (2 min)\n   - [ ] **Two**\n"
+        ),
+        user=lead,
+    )
+    tiny = create_deployment(
+        small, user=lead, release_name="Tiny", version="1", service="svc", lead=lead
+    )
     assert tiny.items.count() == 2 and deployment.items.count() == 89
     assert _run_page_queries(lead, tiny) == _run_page_queries(lead, deployment)
 
 
 def test_create_deployment_from_the_form(revision, lead, engineer):
     client = _client(lead)
-    response = client.post(reverse("runs:create"), {
-        "revision": revision.pk, "release_name": "Autumn", "version": "2.1.0",
-        "previous_version": "2.0.0", "service": "billing", "environment": "production",
-        "engineers": [engineer.pk],
-    })
+    response = client.post(
+        reverse("runs:create"),
+        {
+            "revision": revision.pk,
+            "release_name": "Autumn",
+            "version": "2.1.0",
+            "previous_version": "2.0.0",
+            "service": "billing",
+            "environment": "production",
+            "engineers": [engineer.pk],
+        },
+    )
     assert response.status_code == 302
     deployment = lead.led_deployments.get(release_name="Autumn")
     assert deployment.items.count() == 89
     assert deployment.participants.get().user == engineer
-    bad = client.post(reverse("runs:create"), {"revision": revision.pk, "release_name": " ",
-                                               "version": "", "service": "x"})
+    bad = client.post(
+        reverse("runs:create"),
+        {"revision": revision.pk, "release_name": " ", "version": "", "service": "x"},
+    )
     assert bad.status_code == 422
     assert lead.led_deployments.count() == 1
 
@@ -169,7 +190,8 @@ def _item_row(html: str, item) -> str:
 
 
 def test_run_page_reuses_its_rendered_checklist_until_the_deployment_changes(
-        deployment, first_item, engineer, second_engineer, viewer):
+    deployment, first_item, engineer, second_engineer, viewer
+):
     cache.clear()
     url = deployment.get_absolute_url()
     client = _client(engineer)
@@ -181,8 +203,13 @@ def test_run_page_reuses_its_rendered_checklist_until_the_deployment_changes(
     with CaptureQueriesContext(connection) as queries:
         before = client.get(url).content.decode()
     warm = len(queries)
-    set_item_state(deployment_id=deployment.pk, item_id=first_item.pk, state="done",
-                   expected_version=1, user=second_engineer)
+    set_item_state(
+        deployment_id=deployment.pk,
+        item_id=first_item.pk,
+        state="done",
+        expected_version=1,
+        user=second_engineer,
+    )
     after = client.get(url).content.decode()
     read_only = _client(viewer).get(url).content.decode()
 
@@ -192,8 +219,11 @@ def test_run_page_reuses_its_rendered_checklist_until_the_deployment_changes(
     # A change is a new version: the page shows it at once.
     row = _item_row(after, first_item)
     assert "state-done" in row and "checked" in row and "disabled" not in row
-    assert re.search(r'Done by Sam Second <time datetime="[^"]+" title="[^"]+" '
-                     r'data-relative="ago">', after)
+    assert re.search(
+        r'Done by Sam Second <time datetime="[^"]+" title="[^"]+" '
+        r'data-relative="ago">',
+        after,
+    )
     # Same version, another variant: a viewer's checkboxes stay read-only.
     assert "disabled" in _item_row(read_only, first_item)
 
@@ -202,15 +232,16 @@ def _item_html(html: str, item) -> str:
     """The item's whole row (its `<li>` up to the next item's or the list's end)."""
     start = html.index(f'<li id="item-{item.pk}"')
     end = html.find('<li id="item-', start + 1)
-    return html[start:end if end != -1 else None]
+    return html[start : end if end != -1 else None]
 
 
 def _row_head(row: str) -> str:
-    return row[:row.index("</form>")]
+    return row[: row.index("</form>")]
 
 
 def test_rows_reused_from_the_item_cache_equal_a_fresh_render(
-        deployment, engineer, second_engineer, viewer, django_capture_on_commit_callbacks):
+    deployment, engineer, second_engineer, viewer, django_capture_on_commit_callbacks
+):
     item = deployment.items.filter(subchecks__isnull=False).order_by("pk").first()
     sub = item.subchecks.order_by("position").first()
     url = deployment.get_absolute_url()
@@ -222,11 +253,21 @@ def test_rows_reused_from_the_item_cache_equal_a_fresh_render(
     viewer_row = _item_html(_client(viewer).get(url).content.decode(), item)
     # Without their broadcasts (these callbacks never run), so the page itself
     # must notice that the cached row is out of date.
-    set_subcheck_state(deployment_id=deployment.pk, subcheck_id=sub.pk, done=True,
-                       expected_version=1, user=second_engineer)
+    set_subcheck_state(
+        deployment_id=deployment.pk,
+        subcheck_id=sub.pk,
+        done=True,
+        expected_version=1,
+        user=second_engineer,
+    )
     after_subcheck = _item_html(client.get(url).content.decode(), item)
-    add_item_note(deployment_id=deployment.pk, item_id=item.pk, body="Canary <b>slow</b>",
-                  kind="deviation", user=second_engineer)
+    add_item_note(
+        deployment_id=deployment.pk,
+        item_id=item.pk,
+        body="Canary <b>slow</b>",
+        kind="deviation",
+        user=second_engineer,
+    )
     from_cache = client.get(url).content.decode()
     cache.clear()
     fresh = client.get(url).content.decode()

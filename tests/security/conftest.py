@@ -38,8 +38,16 @@ def newcomer(make_user):
 @pytest.fixture
 def people(lead, engineer, approver, viewer, outsider, manager, admin_user):
     """Role name -> user (None for anonymous)."""
-    return {"anonymous": None, "outsider": outsider, "viewer": viewer, "approver": approver,
-            "engineer": engineer, "lead": lead, "manager": manager, "admin": admin_user}
+    return {
+        "anonymous": None,
+        "outsider": outsider,
+        "viewer": viewer,
+        "approver": approver,
+        "engineer": engineer,
+        "lead": lead,
+        "manager": manager,
+        "admin": admin_user,
+    }
 
 
 def _model(label):
@@ -59,15 +67,23 @@ def ids(deployment, first_item, member, newcomer, revision, lead):
     for status in ("in_progress", "monitoring"):
         services.change_status(deployment_id=deployment.pk, to=status, user=lead)
     now = timezone.now()
-    Deployment.objects.filter(pk=deployment.pk).update(started_at=now - timedelta(hours=2),
-                                                       go_live_at=now - timedelta(hours=1))
+    Deployment.objects.filter(pk=deployment.pk).update(
+        started_at=now - timedelta(hours=2), go_live_at=now - timedelta(hours=1)
+    )
     subcheck = RunSubCheck.objects.filter(item__deployment=deployment).order_by("pk").first()
     role = deployment.signoff_roles.order_by("position").first()
     values = SimpleNamespace(
-        pk=deployment.pk, item_id=first_item.pk, subcheck_id=subcheck.pk,
-        user_id=member.pk, newcomer=newcomer.pk, role_id=role.pk if role else None,
-        template_id=revision.template_id, number=revision.number,
-        reminder_id=None, token=None, signal=None,
+        pk=deployment.pk,
+        item_id=first_item.pk,
+        subcheck_id=subcheck.pk,
+        user_id=member.pk,
+        newcomer=newcomer.pk,
+        role_id=role.pk if role else None,
+        template_id=revision.template_id,
+        number=revision.number,
+        reminder_id=None,
+        token=None,
+        signal=None,
         fmt="json",  # history:export (each format's access: tests/history/test_exports.py)
         chart="rollback-rate",  # history:chart_csv
     )

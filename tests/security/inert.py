@@ -13,15 +13,36 @@ SVG = "<svg onload=alert(5)>"
 MARKDOWN_LINK = "[click me](javascript:alert(6))"
 MARKDOWN_AUTOLINK = "<javascript:alert(7)>"
 DATA_LINK = "[data](data:text/html;base64,PHNjcmlwdD5hbGVydCg4KTwvc2NyaXB0Pg==)"
-PAYLOADS = [SCRIPT, ATTRIBUTE, ATTRIBUTE_SINGLE, URL, IMAGE, SVG, MARKDOWN_LINK,
-            MARKDOWN_AUTOLINK, DATA_LINK]
+PAYLOADS = [
+    SCRIPT,
+    ATTRIBUTE,
+    ATTRIBUTE_SINGLE,
+    URL,
+    IMAGE,
+    SVG,
+    MARKDOWN_LINK,
+    MARKDOWN_AUTOLINK,
+    DATA_LINK,
+]
 ALL = " ".join(PAYLOADS)
 
-_URL_ATTRIBUTES = {"href", "src", "action", "formaction", "xlink:href", "data", "poster",
-                   "background", "hx-get", "hx-post", "hx-put", "hx-delete", "hx-patch"}
+_URL_ATTRIBUTES = {
+    "href",
+    "src",
+    "action",
+    "formaction",
+    "xlink:href",
+    "data",
+    "poster",
+    "background",
+    "hx-get",
+    "hx-post",
+    "hx-put",
+    "hx-delete",
+    "hx-patch",
+}
 _BAD_SCHEMES = ("javascript:", "vbscript:", "data:text/html")
-_BAD_TAGS = {"svg", "iframe", "object", "embed", "img", "math", "base", "meta", "style",
-             "link"}
+_BAD_TAGS = {"svg", "iframe", "object", "embed", "img", "math", "base", "meta", "style", "link"}
 
 
 class _Checker(HTMLParser):

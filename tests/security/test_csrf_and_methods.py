@@ -25,15 +25,22 @@ CSRF_EXEMPT = {
 
 def _state_changing_routes():
     """The deployment URLs that accept a POST."""
-    return [r for r in project_routes() if r.name in DEPLOYMENT_MATRIX
-            and DEPLOYMENT_MATRIX[r.name].get("POST", WRONG_METHOD) is not WRONG_METHOD
-            and r.name not in CSRF_EXEMPT]
+    return [
+        r
+        for r in project_routes()
+        if r.name in DEPLOYMENT_MATRIX
+        and DEPLOYMENT_MATRIX[r.name].get("POST", WRONG_METHOD) is not WRONG_METHOD
+        and r.name not in CSRF_EXEMPT
+    ]
 
 
 def _post_only_routes():
     """The deployment URLs that change state and have no page: GET is the wrong method."""
-    return [r for r in project_routes() if r.name in DEPLOYMENT_MATRIX
-            and DEPLOYMENT_MATRIX[r.name].get("GET") is WRONG_METHOD]
+    return [
+        r
+        for r in project_routes()
+        if r.name in DEPLOYMENT_MATRIX and DEPLOYMENT_MATRIX[r.name].get("GET") is WRONG_METHOD
+    ]
 
 
 def _post_data(route, ids):
@@ -66,9 +73,12 @@ def test_htmx_posts_with_the_token_header_are_accepted(lead, ids):
     page = client.get(reverse("runs:detail", args=[ids.pk]))
     token = page.context["csrf_token"]
 
-    response = client.post(reverse("runs:item_state", args=[ids.pk, ids.item_id]),
-                           {"state": "done", "version": 1}, HTTP_HX_REQUEST="true",
-                           HTTP_X_CSRFTOKEN=str(token))
+    response = client.post(
+        reverse("runs:item_state", args=[ids.pk, ids.item_id]),
+        {"state": "done", "version": 1},
+        HTTP_HX_REQUEST="true",
+        HTTP_X_CSRFTOKEN=str(token),
+    )
 
     assert response.status_code == 200
 
@@ -96,10 +106,17 @@ def test_account_forms_need_a_csrf_token(name, engineer):
 
 def test_creating_deployments_and_templates_needs_a_csrf_token(admin_user, revision):
     client = client_for(admin_user, enforce_csrf_checks=True)
-    urls = [reverse("runs:create"), reverse("checklists:import"),
-            reverse("checklists:edit", args=[revision.template_id])]
+    urls = [
+        reverse("runs:create"),
+        reverse("checklists:import"),
+        reverse("checklists:edit", args=[revision.template_id]),
+    ]
 
-    statuses = [client.post(url, {"markdown_text": "# T", "action": "save"},
-                            HTTP_HX_REQUEST="true").status_code for url in urls]
+    statuses = [
+        client.post(
+            url, {"markdown_text": "# T", "action": "save"}, HTTP_HX_REQUEST="true"
+        ).status_code
+        for url in urls
+    ]
 
     assert statuses == [403, 403, 403]

@@ -17,9 +17,17 @@ PRODUCTION_ENV = {
     "DATABASE_URL": "postgres://deploychecks@db.internal:5432/deploychecks",
     "REDIS_URL": "redis://redis.internal:6379/0",
 }
-SETTINGS = ("DEBUG", "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE", "SESSION_COOKIE_HTTPONLY",
-            "SECURE_HSTS_SECONDS", "SECURE_HSTS_INCLUDE_SUBDOMAINS", "SECURE_SSL_REDIRECT",
-            "SESSION_COOKIE_AGE", "SESSION_ABSOLUTE_SECONDS")
+SETTINGS = (
+    "DEBUG",
+    "SESSION_COOKIE_SECURE",
+    "CSRF_COOKIE_SECURE",
+    "SESSION_COOKIE_HTTPONLY",
+    "SECURE_HSTS_SECONDS",
+    "SECURE_HSTS_INCLUDE_SUBDOMAINS",
+    "SECURE_SSL_REDIRECT",
+    "SESSION_COOKIE_AGE",
+    "SESSION_ABSOLUTE_SECONDS",
+)
 # Run the deploy checks, then print the settings that matter, in one process.
 SCRIPT = f"""
 import json, django
@@ -34,12 +42,25 @@ print(json.dumps({{name: getattr(settings, name) for name in {SETTINGS!r}}}))
 def _run(**overrides):
     # Not DJANGO_ALLOW_ASYNC_UNSAFE: the browser tests set it in this process, and
     # the deploy check rightly refuses it.
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("SECURE_", "SESSION_")) and k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
-    env.update(PRODUCTION_ENV, SECRET_KEY=secrets.token_urlsafe(50),
-               DJANGO_SETTINGS_MODULE="deploychecks.settings", **overrides)
-    return subprocess.run([sys.executable, "-c", SCRIPT], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=60)
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("SECURE_", "SESSION_")) and k != "DJANGO_ALLOW_ASYNC_UNSAFE"
+    }
+    env.update(
+        PRODUCTION_ENV,
+        SECRET_KEY=secrets.token_urlsafe(50),
+        DJANGO_SETTINGS_MODULE="deploychecks.settings",
+        **overrides,
+    )
+    return subprocess.run(
+        [sys.executable, "-c", SCRIPT],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_deploy_check_passes_with_production_settings():

@@ -27,7 +27,9 @@ def responses(engineer, deployment, first_item):
         "run page": client.get(deployment.get_absolute_url()),
         "htmx fragment": client.post(
             reverse("runs:item_state", args=[deployment.pk, first_item.pk]),
-            {"state": "done", "version": 1}, HTTP_HX_REQUEST="true"),
+            {"state": "done", "version": 1},
+            HTTP_HX_REQUEST="true",
+        ),
         "not found": client.get("/no-such-page/"),
         "wrong method": client.get(reverse("runs:status", args=[deployment.pk])),
     }

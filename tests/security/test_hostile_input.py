@@ -74,8 +74,9 @@ def _client(user):
 
 @pytest.fixture
 def hostile_revision(admin_user):
-    return save_template(parse_checklist(HOSTILE_MARKDOWN), user=admin_user,
-                         source=HOSTILE_MARKDOWN)
+    return save_template(
+        parse_checklist(HOSTILE_MARKDOWN), user=admin_user, source=HOSTILE_MARKDOWN
+    )
 
 
 @pytest.fixture
@@ -88,19 +89,36 @@ def villain(make_user):
 def hostile(hostile_revision, lead, viewer, villain):
     """A deployment where every field people type holds every payload."""
     deployment = services.create_deployment(
-        hostile_revision, user=lead, release_name=f"Release {SHORT}", version=SCRIPT,
-        previous_version=ATTRIBUTE, service=f"svc {SHORT}", environment=URL, lead=lead,
-        engineers=[villain], viewers=[viewer])
+        hostile_revision,
+        user=lead,
+        release_name=f"Release {SHORT}",
+        version=SCRIPT,
+        previous_version=ATTRIBUTE,
+        service=f"svc {SHORT}",
+        environment=URL,
+        lead=lead,
+        engineers=[villain],
+        viewers=[viewer],
+    )
     items = list(deployment.items.order_by("phase__position", "position"))
     noted, na = items[0], items[1]
-    services.add_item_note(deployment_id=deployment.pk, item_id=noted.pk, body=ALL,
-                           user=villain)
-    services.add_item_note(deployment_id=deployment.pk, item_id=noted.pk, body=ALL,
-                           kind="deviation", user=villain)
-    services.set_item_state(deployment_id=deployment.pk, item_id=na.pk, state="na",
-                            reason=ALL, expected_version=1, user=villain)
-    services.save_contacts(deployment_id=deployment.pk, user=lead, rows=[
-        {"role": SHORT, "person": SHORT, "phone": URL, "handle": ATTRIBUTE}])
+    services.add_item_note(deployment_id=deployment.pk, item_id=noted.pk, body=ALL, user=villain)
+    services.add_item_note(
+        deployment_id=deployment.pk, item_id=noted.pk, body=ALL, kind="deviation", user=villain
+    )
+    services.set_item_state(
+        deployment_id=deployment.pk,
+        item_id=na.pk,
+        state="na",
+        reason=ALL,
+        expected_version=1,
+        user=villain,
+    )
+    services.save_contacts(
+        deployment_id=deployment.pk,
+        user=lead,
+        rows=[{"role": SHORT, "person": SHORT, "phone": URL, "handle": ATTRIBUTE}],
+    )
     deployment.refresh_from_db()
     deployment.noted, deployment.na = noted, na
     return deployment
@@ -126,8 +144,7 @@ def test_run_page_is_inert_for_every_role(request, hostile, who):
 def test_checklist_and_timeline_fragments_are_inert(hostile, lead):
     client = _client(lead)
     for name in ("checklist", "timeline", "presence"):
-        response = client.get(reverse(f"runs:{name}", args=[hostile.pk]),
-                              HTTP_HX_REQUEST="true")
+        response = client.get(reverse(f"runs:{name}", args=[hostile.pk]), HTTP_HX_REQUEST="true")
         assert_inert(response.content.decode(), f"the {name} fragment", fragment=True)
 
 
@@ -137,8 +154,7 @@ def test_websocket_fragments_are_inert(hostile):
 
         for variant in ("edit", "read"):
             html = _wire_html(message, variant)
-            assert_inert(html, f"the {variant} fragment of {kind} on item {item.pk}",
-                         fragment=True)
+            assert_inert(html, f"the {variant} fragment of {kind} on item {item.pk}", fragment=True)
             assert ESCAPED_SCRIPT in html
 
 
@@ -147,7 +163,9 @@ def test_tick_response_by_a_person_with_a_hostile_name_is_inert(hostile, villain
 
     response = _client(villain).post(
         reverse("runs:item_state", args=[hostile.pk, item.pk]),
-        {"state": "done", "version": 1}, HTTP_HX_REQUEST="true")
+        {"state": "done", "version": 1},
+        HTTP_HX_REQUEST="true",
+    )
     message = item_message(hostile.pk, item.pk, hostile.seq + 1, "item")
 
     assert response.status_code == 200
@@ -171,7 +189,8 @@ def test_presence_with_a_hostile_name_is_inert(hostile, villain, lead):
 @pytest.mark.parametrize("who", ["lead", "viewer"])
 def test_settings_page_is_inert(request, hostile, who):
     response = _client(request.getfixturevalue(who)).get(
-        reverse("runs:settings", args=[hostile.pk]))
+        reverse("runs:settings", args=[hostile.pk])
+    )
 
     html = response.content.decode()
     assert response.status_code == 200
@@ -190,10 +209,14 @@ def test_adding_and_removing_a_hostile_participant_is_inert(hostile, lead, make_
     guest = make_user("guest", first_name=SCRIPT, last_name=ATTRIBUTE)
     client = _client(lead)
 
-    added = client.post(reverse("runs:set_participant", args=[hostile.pk]),
-                        {"user": guest.pk, "role": "viewer"}, HTTP_HX_REQUEST="true")
-    removed = client.post(reverse("runs:remove_participant", args=[hostile.pk, guest.pk]),
-                          HTTP_HX_REQUEST="true")
+    added = client.post(
+        reverse("runs:set_participant", args=[hostile.pk]),
+        {"user": guest.pk, "role": "viewer"},
+        HTTP_HX_REQUEST="true",
+    )
+    removed = client.post(
+        reverse("runs:remove_participant", args=[hostile.pk, guest.pk]), HTTP_HX_REQUEST="true"
+    )
 
     assert added.status_code == removed.status_code == 200
     assert_inert(added.content.decode(), "the participants fragment", fragment=True)
@@ -216,8 +239,9 @@ def test_template_pages_are_inert(hostile_revision, admin_user):
 
 
 def test_import_preview_of_hostile_markdown_is_inert(admin_user):
-    response = _client(admin_user).post(reverse("checklists:import"),
-                                        {"markdown_text": HOSTILE_MARKDOWN, "action": "preview"})
+    response = _client(admin_user).post(
+        reverse("checklists:import"), {"markdown_text": HOSTILE_MARKDOWN, "action": "preview"}
+    )
 
     html = response.content.decode()
     assert response.status_code == 200
@@ -226,8 +250,9 @@ def test_import_preview_of_hostile_markdown_is_inert(admin_user):
 
 
 def test_markdown_export_is_a_download_that_renders_inert(hostile_revision, admin_user):
-    response = _client(admin_user).get(reverse(
-        "checklists:export", args=[hostile_revision.template_id, hostile_revision.number]))
+    response = _client(admin_user).get(
+        reverse("checklists:export", args=[hostile_revision.template_id, hostile_revision.number])
+    )
 
     text = response.content.decode()
     assert response["Content-Type"].startswith("text/markdown")

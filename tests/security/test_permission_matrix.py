@@ -53,9 +53,14 @@ def _now_minute():
 
 
 def _contacts(ids):
-    return {"contacts-TOTAL_FORMS": "1", "contacts-INITIAL_FORMS": "0",
-            "contacts-0-role": "Incident commander", "contacts-0-person": "Ida",
-            "contacts-0-phone": "+1 555 0100", "contacts-0-handle": "@ida"}
+    return {
+        "contacts-TOTAL_FORMS": "1",
+        "contacts-INITIAL_FORMS": "0",
+        "contacts-0-role": "Incident commander",
+        "contacts-0-person": "Ida",
+        "contacts-0-phone": "+1 555 0100",
+        "contacts-0-handle": "@ida",
+    }
 
 
 # name -> {"GET": row, "POST": row, "data": ids -> form data for the POST}
@@ -65,50 +70,86 @@ DEPLOYMENT_MATRIX = {
     "runs:timeline": {"GET": READ, "POST": WRONG_METHOD},
     "runs:presence": {"GET": READ, "POST": WRONG_METHOD},
     "runs:settings": {"GET": READ, "POST": WRONG_METHOD},
-    "runs:status": {"GET": WRONG_METHOD, "POST": WORK,
-                    "data": lambda ids: {"to": "monitoring"}},  # where it is: a no-op
-    "runs:item_state": {"GET": WRONG_METHOD, "POST": WORK,
-                        "data": lambda ids: {"state": "done", "version": 1}},
-    "runs:add_note": {"GET": WRONG_METHOD, "POST": WORK,
-                      "data": lambda ids: {"body": "Checked with the on-call."}},
-    "runs:subcheck_state": {"GET": WRONG_METHOD, "POST": WORK,
-                            "data": lambda ids: {"done": "true", "version": 1}},
-    "runs:set_participant": {"GET": WRONG_METHOD, "POST": LEAD,
-                             "data": lambda ids: {"user": ids.newcomer, "role": "viewer"}},
+    "runs:status": {
+        "GET": WRONG_METHOD,
+        "POST": WORK,
+        "data": lambda ids: {"to": "monitoring"},
+    },  # where it is: a no-op
+    "runs:item_state": {
+        "GET": WRONG_METHOD,
+        "POST": WORK,
+        "data": lambda ids: {"state": "done", "version": 1},
+    },
+    "runs:add_note": {
+        "GET": WRONG_METHOD,
+        "POST": WORK,
+        "data": lambda ids: {"body": "Checked with the on-call."},
+    },
+    "runs:subcheck_state": {
+        "GET": WRONG_METHOD,
+        "POST": WORK,
+        "data": lambda ids: {"done": "true", "version": 1},
+    },
+    "runs:set_participant": {
+        "GET": WRONG_METHOD,
+        "POST": LEAD,
+        "data": lambda ids: {"user": ids.newcomer, "role": "viewer"},
+    },
     "runs:remove_participant": {"GET": WRONG_METHOD, "POST": LEAD},
     "runs:save_contacts": {"GET": WRONG_METHOD, "POST": LEAD, "data": _contacts},
     # Sign-offs (deploychecks.signoffs). A refused sign-off answers 200 with the
     # reason in the panel (htmx swaps no 4xx); tests/signoffs proves who may sign.
-    "signoffs:sign": {"GET": WRONG_METHOD, "POST": _row(200, outsider=404, admin=404),
-                      "data": lambda ids: {"decision": "approve"}},
-    "signoffs:approvers": {"GET": LEAD, "POST": LEAD_REDIRECT,
-                           "data": lambda ids: {"role": ids.role_id, "user": ids.newcomer,
-                                                "kind": "primary"}},
+    "signoffs:sign": {
+        "GET": WRONG_METHOD,
+        "POST": _row(200, outsider=404, admin=404),
+        "data": lambda ids: {"decision": "approve"},
+    },
+    "signoffs:approvers": {
+        "GET": LEAD,
+        "POST": LEAD_REDIRECT,
+        "data": lambda ids: {"role": ids.role_id, "user": ids.newcomer, "kind": "primary"},
+    },
     # Reminders (deploychecks.reminders): anyone on the deployment may acknowledge.
     "reminders:deployment": {"GET": READ, "POST": WRONG_METHOD},
     "reminders:centre": {"GET": READ, "POST": WRONG_METHOD},
     "reminders:acknowledge": {"GET": WRONG_METHOD, "POST": READ},
-    "reminders:reschedule": {"GET": WRONG_METHOD, "POST": LEAD_REDIRECT,
-                             "data": lambda ids: {"go_live_at": _now_minute()}},
-    "reminders:webhook": {"GET": WRONG_METHOD, "POST": LEAD_REDIRECT,
-                          "data": lambda ids: {"url": "https://hooks.example.com/x"}},
+    "reminders:reschedule": {
+        "GET": WRONG_METHOD,
+        "POST": LEAD_REDIRECT,
+        "data": lambda ids: {"go_live_at": _now_minute()},
+    },
+    "reminders:webhook": {
+        "GET": WRONG_METHOD,
+        "POST": LEAD_REDIRECT,
+        "data": lambda ids: {"url": "https://hooks.example.com/x"},
+    },
     # Go/no-go (deploychecks.gonogo).
-    "gonogo:add_reading": {"GET": WRONG_METHOD, "POST": WORK,
-                           "data": lambda ids: {"signal": ids.signal, "value": "0.1",
-                                                "observed_at": _now_minute()}},
-    "gonogo:start_rollback": {"GET": WRONG_METHOD, "POST": _row(403, outsider=404, admin=404,
-                                                                 engineer=204, lead=204),
-                              "data": lambda ids: {"reason": "Error rate over the red line"}},
-    "gonogo:tokens": {"GET": LEAD_HIDDEN, "POST": LEAD_HIDDEN,
-                      "data": lambda ids: {"name": "monitoring"}},
+    "gonogo:add_reading": {
+        "GET": WRONG_METHOD,
+        "POST": WORK,
+        "data": lambda ids: {"signal": ids.signal, "value": "0.1", "observed_at": _now_minute()},
+    },
+    "gonogo:start_rollback": {
+        "GET": WRONG_METHOD,
+        "POST": _row(403, outsider=404, admin=404, engineer=204, lead=204),
+        "data": lambda ids: {"reason": "Error rate over the red line"},
+    },
+    "gonogo:tokens": {
+        "GET": LEAD_HIDDEN,
+        "POST": LEAD_HIDDEN,
+        "data": lambda ids: {"name": "monitoring"},
+    },
     # A machine API: a bearer token, no session, no CSRF; a person's session is no key.
     "gonogo:ingest": {"GET": _row(405, anonymous=405), "POST": _row(401, anonymous=401)},
     # History (deploychecks.history): the permanent record and its exports.
     "history:record": {"GET": READ, "POST": WRONG_METHOD},
     "history:export": {"GET": READ, "POST": WRONG_METHOD},
     # Public status page (deploychecks.statuspage): its lead-only management page.
-    "statuspage:manage": {"GET": LEAD_HIDDEN, "POST": _row(404, lead=302),
-                          "data": lambda ids: {"action": "enable"}},
+    "statuspage:manage": {
+        "GET": LEAD_HIDDEN,
+        "POST": _row(404, lead=302),
+        "data": lambda ids: {"action": "enable"},
+    },
 }
 
 GLOBAL_MATRIX = {
@@ -152,7 +193,8 @@ def url_for(route, ids, **override):
         assert value is not None, (
             f"{route.name} ({route.route}) takes <{name}>, which the permission matrix "
             f"cannot fill: add a real id for {name!r} to the `ids` fixture in "
-            "tests/security/conftest.py")
+            "tests/security/conftest.py"
+        )
         kwargs[name] = value
     return reverse(route.name, kwargs=kwargs)
 
@@ -179,17 +221,21 @@ def _mismatches(matrix, routes, people, ids):
                     status = request(clients[role], method, url, data).status_code
                 expected = entry[method][role]
                 if status != expected:
-                    found.append(f"{route.name:28} {method:4} {role:9} got {status}, "
-                                 f"expected {expected}")
+                    found.append(
+                        f"{route.name:28} {method:4} {role:9} got {status}, expected {expected}"
+                    )
     return found
 
 
 def _missing_rows(routes, matrix):
     walked = {r.name for r in routes}
-    lines = [f"  {name}: no row in the permission matrix (tests/security/"
-             f"test_permission_matrix.py)" for name in sorted(walked - set(matrix))]
-    lines += [f"  {name}: has a row but no such URL any more" for name
-              in sorted(set(matrix) - walked)]
+    lines = [
+        f"  {name}: no row in the permission matrix (tests/security/test_permission_matrix.py)"
+        for name in sorted(walked - set(matrix))
+    ]
+    lines += [
+        f"  {name}: has a row but no such URL any more" for name in sorted(set(matrix) - walked)
+    ]
     return lines
 
 
@@ -237,7 +283,8 @@ def test_outsider_cannot_tell_a_real_deployment_from_a_missing_one(people, ids):
             with rolled_back():
                 missing = request(client, method, url_for(route, ids, pk=ids.pk + 10_000), data)
             if (real.status_code, real.content) != (missing.status_code, missing.content):
-                different.append(f"{route.name} {method}: {real.status_code} vs "
-                                 f"{missing.status_code}")
+                different.append(
+                    f"{route.name} {method}: {real.status_code} vs {missing.status_code}"
+                )
 
     assert not different, "\n".join(different)

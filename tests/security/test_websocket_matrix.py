@@ -9,9 +9,16 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 ACCEPTED = None
 # Close codes: 4401 not logged in, 4404 no such deployment for you (as HTTP's 404).
-SOCKET_MATRIX = {"anonymous": 4401, "outsider": 4404, "admin": 4404, "viewer": ACCEPTED,
-                 "approver": ACCEPTED, "engineer": ACCEPTED, "lead": ACCEPTED,
-                 "manager": ACCEPTED}
+SOCKET_MATRIX = {
+    "anonymous": 4401,
+    "outsider": 4404,
+    "admin": 4404,
+    "viewer": ACCEPTED,
+    "approver": ACCEPTED,
+    "engineer": ACCEPTED,
+    "lead": ACCEPTED,
+    "manager": ACCEPTED,
+}
 
 
 def test_websocket_answers_as_the_matrix_says(deployment, people, purge_audit_events):
@@ -21,7 +28,8 @@ def test_websocket_answers_as_the_matrix_says(deployment, people, purge_audit_ev
 
 
 def test_outsider_cannot_tell_a_real_deployment_socket_from_a_missing_one(
-        deployment, outsider, purge_audit_events):
+    deployment, outsider, purge_audit_events
+):
     client = client_for(outsider)
 
     assert connect_code(deployment.pk, client) == connect_code(deployment.pk + 10_000, client)

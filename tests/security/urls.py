@@ -11,8 +11,8 @@ SKIPPED_PREFIXES = ("admin/", "static/", "accounts/", "healthz")
 
 @dataclass(frozen=True)
 class Route:
-    name: str     # "runs:item_state"
-    route: str    # "deployments/<int:pk>/items/<int:item_id>/state/"
+    name: str  # "runs:item_state"
+    route: str  # "deployments/<int:pk>/items/<int:item_id>/state/"
     kwargs: tuple[str, ...]
 
     @property
@@ -35,5 +35,6 @@ def _walk(patterns, prefix="", namespace="", kwargs=()):
 
 def project_routes() -> list[Route]:
     """The project's own URL patterns (without the skipped prefixes)."""
-    return [r for r in _walk(get_resolver().url_patterns)
-            if not r.route.startswith(SKIPPED_PREFIXES)]
+    return [
+        r for r in _walk(get_resolver().url_patterns) if not r.route.startswith(SKIPPED_PREFIXES)
+    ]

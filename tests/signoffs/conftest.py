@@ -60,8 +60,13 @@ def deployment(revision, lead, engineer, second_engineer, viewer, approvers, bac
     # A dict keeps insertion order: the first user named for a role is its
     # primary approver, a later one its backup.
     return create_deployment(
-        revision, user=lead, release_name="Spring release", version="2.0.0",
-        previous_version="1.1.0", service="checkout-api", lead=lead,
+        revision,
+        user=lead,
+        release_name="Spring release",
+        version="2.0.0",
+        previous_version="1.1.0",
+        service="checkout-api",
+        lead=lead,
         engineers=[engineer, second_engineer],
         approvers={**{user: role for role, user in approvers.items()}, backup: "QA Lead"},
         viewers=[viewer],
@@ -97,9 +102,14 @@ def sign(deployment, role, signing_request):
 
     def do(user, role_name, decision="approve", comment="", *, request=None, **extra):
         return services.sign_off(
-            deployment_id=deployment.pk, role_id=role(role_name).pk, user=user,
-            decision=decision, comment=comment,
-            request=request or signing_request(user), **extra)
+            deployment_id=deployment.pk,
+            role_id=role(role_name).pk,
+            user=user,
+            decision=decision,
+            comment=comment,
+            request=request or signing_request(user),
+            **extra,
+        )
 
     return do
 

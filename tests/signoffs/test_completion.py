@@ -28,14 +28,14 @@ def admin(admin_user, monitoring):
     return admin_user
 
 
-def test_completing_is_refused_until_every_role_has_approved(monitoring, lead, approvers,
-                                                             sign):
+def test_completing_is_refused_until_every_role_has_approved(monitoring, lead, approvers, sign):
     _approve_all(approvers, sign, but=["DevOps Lead", "QA Lead"])
     with pytest.raises(IllegalTransition) as caught:
         _complete(monitoring, lead)
     assert caught.value.message == (
         "This deployment cannot be completed yet: it needs a valid approval from "
-        "DevOps Lead, QA Lead.")
+        "DevOps Lead, QA Lead."
+    )
     monitoring.refresh_from_db()
     assert monitoring.status == "monitoring"
 
@@ -48,25 +48,31 @@ def test_completing_with_every_approval_works(monitoring, lead, approvers, sign)
     assert monitoring.completion_override_at is None
 
 
-def test_a_rejection_or_a_stale_approval_blocks_completion(monitoring, lead, engineer,
-                                                           approvers, first_item, sign):
+def test_a_rejection_or_a_stale_approval_blocks_completion(
+    monitoring, lead, engineer, approvers, first_item, sign
+):
     from deploychecks.runs.services import set_item_state
 
     _approve_all(approvers, sign, but=["QA Lead"])
     sign(approvers["QA Lead"], "QA Lead", decision="reject", comment="Login broken")
     with pytest.raises(IllegalTransition, match=r"from QA Lead \(rejected\)\."):
         _complete(monitoring, lead)
-    set_item_state(deployment_id=monitoring.pk, item_id=first_item.pk, state="done",
-                   expected_version=1, user=engineer)
+    set_item_state(
+        deployment_id=monitoring.pk,
+        item_id=first_item.pk,
+        state="done",
+        expected_version=1,
+        user=engineer,
+    )
     with pytest.raises(IllegalTransition) as caught:
         _complete(monitoring, lead)
     assert caught.value.message.endswith(
         "Engineering Manager (stale), DevOps Lead (stale), Product Manager (stale), "
-        "QA Lead (stale).")
+        "QA Lead (stale)."
+    )
 
 
-def test_an_admin_may_override_with_a_reason_and_it_is_audited(monitoring, admin, approvers,
-                                                               sign):
+def test_an_admin_may_override_with_a_reason_and_it_is_audited(monitoring, admin, approvers, sign):
     _approve_all(approvers, sign, but=["Product Manager"])
     change = _complete(monitoring, admin, override_reason="PM on leave; CTO approved by phone")
 
@@ -78,7 +84,9 @@ def test_an_admin_may_override_with_a_reason_and_it_is_audited(monitoring, admin
     assert monitoring.completion_override_at is not None
     event = AuditEvent.objects.get(action="deployment.completion_override")
     assert event.actor == admin and event.after == {
-        "reason": "PM on leave; CTO approved by phone", "missing": ["Product Manager"]}
+        "reason": "PM on leave; CTO approved by phone",
+        "missing": ["Product Manager"],
+    }
     status_event = AuditEvent.objects.filter(action="deployment.status").latest("seq")
     assert status_event.seq == event.seq + 1 == monitoring.seq
 
@@ -115,8 +123,9 @@ def test_an_admin_needs_a_reason(monitoring, admin):
 
 def test_an_override_only_applies_to_completing(monitoring, admin):
     with pytest.raises(IllegalTransition, match="only applies to completing"):
-        change_status(deployment_id=monitoring.pk, to="aborted", user=admin,
-                      override_reason="whatever")
+        change_status(
+            deployment_id=monitoring.pk, to="aborted", user=admin, override_reason="whatever"
+        )
 
 
 def test_no_override_is_recorded_when_nothing_is_missing(monitoring, admin, approvers, sign):
@@ -136,9 +145,11 @@ def test_the_admins_group_counts_as_admin(admin_user):
 
 
 def test_the_status_view_passes_the_override(monitoring, admin):
-    response = client_for(admin).post(f"/deployments/{monitoring.pk}/status/",
-                                      {"to": "completed", "override_reason": "Go"},
-                                      HTTP_HX_REQUEST="true")
+    response = client_for(admin).post(
+        f"/deployments/{monitoring.pk}/status/",
+        {"to": "completed", "override_reason": "Go"},
+        HTTP_HX_REQUEST="true",
+    )
     assert response.status_code == 200
     monitoring.refresh_from_db()
     assert monitoring.status == "completed" and monitoring.completion_override_reason == "Go"
@@ -146,11 +157,13 @@ def test_the_status_view_passes_the_override(monitoring, admin):
 
 
 def test_the_lead_gets_a_clear_refusal_from_the_status_view(monitoring, lead):
-    response = client_for(lead).post(f"/deployments/{monitoring.pk}/status/",
-                                     {"to": "completed"}, HTTP_HX_REQUEST="true")
+    response = client_for(lead).post(
+        f"/deployments/{monitoring.pk}/status/", {"to": "completed"}, HTTP_HX_REQUEST="true"
+    )
     assert response.status_code == 409
     assert "needs a valid approval from Engineering Manager, DevOps Lead" in (
-        response.content.decode())
+        response.content.decode()
+    )
 
 
 def test_reasons_have_a_limit(monitoring, admin):

@@ -41,16 +41,21 @@ def _race(jobs):
 
 
 def test_concurrent_double_submissions_leave_exactly_one_valid_sign_off(
-        deployment, approver, backup, role, purge_audit_events):
+    deployment, approver, backup, role, purge_audit_events
+):
     # One test, not two: each transactional test ends with a slow flush.
     url = reverse("signoffs:sign", args=[deployment.pk, role("QA Lead").pk])
 
     # Six tabs of one approver send the same form at the same instant.
     clients = [_confirmed_client(approver) for _ in range(6)]
-    responses = _race([
-        lambda c=c: c.post(url, {"decision": "approve", "comment": "Ship it"},
-                           HTTP_HX_REQUEST="true")
-        for c in clients])
+    responses = _race(
+        [
+            lambda c=c: c.post(
+                url, {"decision": "approve", "comment": "Ship it"}, HTTP_HX_REQUEST="true"
+            )
+            for c in clients
+        ]
+    )
 
     assert [r.status_code for r in responses] == [200] * 6
     assert all('data-state="approved"' in r.content.decode() for r in responses)
@@ -59,11 +64,18 @@ def test_concurrent_double_submissions_leave_exactly_one_valid_sign_off(
 
     # Approver and backup disagree, twice each, at the same instant.
     jobs = []
-    for user, decision in [(approver, "reject"), (backup, "approve"), (approver, "approve"),
-                           (backup, "reject")]:
+    for user, decision in [
+        (approver, "reject"),
+        (backup, "approve"),
+        (approver, "approve"),
+        (backup, "reject"),
+    ]:
         client = _confirmed_client(user)
-        jobs.append(lambda c=client, d=decision: c.post(
-            url, {"decision": d, "comment": f"{d} in a race"}, HTTP_HX_REQUEST="true"))
+        jobs.append(
+            lambda c=client, d=decision: c.post(
+                url, {"decision": d, "comment": f"{d} in a race"}, HTTP_HX_REQUEST="true"
+            )
+        )
     responses = _race(jobs)
 
     assert {r.status_code for r in responses} == {200}

@@ -11,15 +11,18 @@ from deploychecks.signoffs.models import SignOff
 pytestmark = pytest.mark.django_db
 
 
-def test_assigned_approver_signs_and_the_checklist_state_is_recorded(deployment, approver,
-                                                                      sign):
+def test_assigned_approver_signs_and_the_checklist_state_is_recorded(deployment, approver, sign):
     change = sign(approver, "QA Lead", comment="Regression suite green")
 
     signoff = SignOff.objects.get()
     deployment.refresh_from_db()
     assert change.changed and signoff == change.obj
     assert (signoff.signer, signoff.signer_name, signoff.decision, signoff.status) == (
-        approver, "quinn", "approve", "valid")
+        approver,
+        "quinn",
+        "approve",
+        "valid",
+    )
     assert signoff.comment == "Regression suite green"
     assert signoff.checklist_hash == services.checklist_hash(deployment.pk)
     assert len(signoff.checklist_hash) == 64
@@ -37,8 +40,11 @@ def test_a_backup_may_sign_for_their_role(backup, sign):
 
 @pytest.mark.parametrize("who", ["engineer", "viewer", "approver_of_another_role"])
 def test_only_the_assigned_approver_or_backup_may_sign(request, who, approvers, sign):
-    user = (approvers["DevOps Lead"] if who == "approver_of_another_role"
-            else request.getfixturevalue(who))
+    user = (
+        approvers["DevOps Lead"]
+        if who == "approver_of_another_role"
+        else request.getfixturevalue(who)
+    )
     with pytest.raises(NotAllowed, match="Only the assigned approver or a backup for QA Lead"):
         sign(user, "QA Lead")
     assert not SignOff.objects.exists()
@@ -62,8 +68,13 @@ def test_the_lead_cannot_sign_their_own_deployment(deployment, lead, role, sign)
     from deploychecks.signoffs.models import ApproverAssignment
 
     participant = Participant.objects.create(deployment=deployment, user=lead, role="approver")
-    ApproverAssignment.objects.create(deployment=deployment, role=role("QA Lead"), user=lead,
-                                      participant=participant, is_backup=True)
+    ApproverAssignment.objects.create(
+        deployment=deployment,
+        role=role("QA Lead"),
+        user=lead,
+        participant=participant,
+        is_backup=True,
+    )
     with pytest.raises(NotAllowed, match="lead cannot sign off their own deployment"):
         sign(lead, "QA Lead")
     assert not SignOff.objects.exists()
@@ -71,16 +82,29 @@ def test_the_lead_cannot_sign_their_own_deployment(deployment, lead, role, sign)
 
 def test_the_database_refuses_a_sign_off_by_the_lead(deployment, lead, role):
     with pytest.raises(IntegrityError, match="signoff_signer_is_not_lead"), transaction.atomic():
-        SignOff.objects.create(deployment=deployment, role=role("QA Lead"), signer=lead,
-                               signer_name="lena", deployment_lead=lead, decision="approve",
-                               checklist_hash="0" * 64, checklist_seq=1)
+        SignOff.objects.create(
+            deployment=deployment,
+            role=role("QA Lead"),
+            signer=lead,
+            signer_name="lena",
+            deployment_lead=lead,
+            decision="approve",
+            checklist_hash="0" * 64,
+            checklist_seq=1,
+        )
 
 
 def test_the_database_keeps_one_valid_sign_off_per_role(deployment, approver, backup, role):
     def create(user):
-        SignOff.objects.create(deployment=deployment, role=role("QA Lead"), signer=user,
-                               signer_name=user.username, decision="approve",
-                               checklist_hash="0" * 64, checklist_seq=1)
+        SignOff.objects.create(
+            deployment=deployment,
+            role=role("QA Lead"),
+            signer=user,
+            signer_name=user.username,
+            decision="approve",
+            checklist_hash="0" * 64,
+            checklist_seq=1,
+        )
 
     create(approver)
     with pytest.raises(IntegrityError, match="one_valid_signoff_per_role"), transaction.atomic():
@@ -92,9 +116,16 @@ def test_the_database_keeps_one_valid_sign_off_per_role(deployment, approver, ba
 
 def test_the_database_refuses_a_rejection_without_comment(deployment, approver, role):
     with pytest.raises(IntegrityError, match="signoff_reject_has_comment"), transaction.atomic():
-        SignOff.objects.create(deployment=deployment, role=role("QA Lead"), signer=approver,
-                               signer_name="quinn", decision="reject", comment="",
-                               checklist_hash="0" * 64, checklist_seq=1)
+        SignOff.objects.create(
+            deployment=deployment,
+            role=role("QA Lead"),
+            signer=approver,
+            signer_name="quinn",
+            decision="reject",
+            comment="",
+            checklist_hash="0" * 64,
+            checklist_seq=1,
+        )
 
 
 @pytest.mark.parametrize("comment", ["", "   \n "])
@@ -122,8 +153,9 @@ def test_signing_needs_a_password_confirmation(approver, sign, signing_request):
     assert not SignOff.objects.exists()
 
 
-def test_a_password_confirmation_expires_after_the_window(approver, sign, signing_request,
-                                                          settings):
+def test_a_password_confirmation_expires_after_the_window(
+    approver, sign, signing_request, settings
+):
     settings.REAUTH_WINDOW_SECONDS = 300
     with pytest.raises(services.ReauthRequired):
         sign(approver, "QA Lead", request=signing_request(approver, reauth_age=301))
@@ -165,13 +197,19 @@ def test_a_new_sign_off_supersedes_the_previous_one(approver, backup, sign):
     assert AuditEvent.objects.get(action="signoff.rejected").before["signer"] == "quinn"
 
 
-def test_a_checklist_changed_since_the_page_was_shown_is_refused(deployment, approver,
-                                                                 engineer, first_item, sign):
+def test_a_checklist_changed_since_the_page_was_shown_is_refused(
+    deployment, approver, engineer, first_item, sign
+):
     from deploychecks.runs.services import set_item_state
 
     shown = services.checklist_hash(deployment.pk)
-    set_item_state(deployment_id=deployment.pk, item_id=first_item.pk, state="done",
-                   expected_version=1, user=engineer)
+    set_item_state(
+        deployment_id=deployment.pk,
+        item_id=first_item.pk,
+        state="done",
+        expected_version=1,
+        user=engineer,
+    )
     with pytest.raises(services.ChecklistChanged):
         sign(approver, "QA Lead", expected_hash=shown)
     sign(approver, "QA Lead", expected_hash=services.checklist_hash(deployment.pk))
@@ -187,5 +225,10 @@ def test_no_sign_offs_on_a_finished_deployment(deployment, lead, approver, sign)
 
 def test_an_unknown_role_is_refused(deployment, approver, signing_request):
     with pytest.raises(RunError, match="no such sign-off role"):
-        services.sign_off(deployment_id=deployment.pk, role_id=10**9, user=approver,
-                          decision="approve", request=signing_request(approver))
+        services.sign_off(
+            deployment_id=deployment.pk,
+            role_id=10**9,
+            user=approver,
+            decision="approve",
+            request=signing_request(approver),
+        )

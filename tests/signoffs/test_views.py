@@ -19,8 +19,9 @@ def _sign_url(deployment, role):
 
 
 def _post(client, deployment, role, **data):
-    return client.post(_sign_url(deployment, role), {"decision": "approve", **data},
-                       HTTP_HX_REQUEST="true")
+    return client.post(
+        _sign_url(deployment, role), {"decision": "approve", **data}, HTTP_HX_REQUEST="true"
+    )
 
 
 def test_the_run_page_lists_every_role_with_its_approvers(deployment, viewer, role):
@@ -51,11 +52,18 @@ def test_the_resync_fragment_holds_the_panel(deployment, approver):
     assert b'id="signoff-panel"' in html and b'class="signoff-form"' in html
 
 
-def test_signing_with_the_password_approves_and_remembers_the_confirmation(deployment,
-                                                                           approver, role):
+def test_signing_with_the_password_approves_and_remembers_the_confirmation(
+    deployment, approver, role
+):
     client = client_for(approver)
-    response = _post(client, deployment, role("QA Lead"), comment="LGTM", password=PASSWORD,
-                     checklist_hash=checklist_hash(deployment.pk))
+    response = _post(
+        client,
+        deployment,
+        role("QA Lead"),
+        comment="LGTM",
+        password=PASSWORD,
+        checklist_hash=checklist_hash(deployment.pk),
+    )
     html = response.content.decode()
     assert response.status_code == 200
     assert html.startswith('\n<section id="signoff-panel"') or 'id="signoff-panel"' in html
@@ -68,23 +76,26 @@ def test_signing_with_the_password_approves_and_remembers_the_confirmation(deplo
 
 
 def test_a_wrong_password_is_refused(deployment, approver, role):
-    response = _post(client_for(approver), deployment, role("QA Lead"), password="nope",
-                     comment="typed before the password")
+    response = _post(
+        client_for(approver),
+        deployment,
+        role("QA Lead"),
+        password="nope",
+        comment="typed before the password",
+    )
     html = response.content.decode()
     assert "That password is not right" in html
     assert "typed before the password" in html  # the draft comes back
     assert not SignOff.objects.exists()
 
 
-def test_without_a_password_or_recent_confirmation_signing_is_refused(deployment, approver,
-                                                                      role):
+def test_without_a_password_or_recent_confirmation_signing_is_refused(deployment, approver, role):
     html = _post(client_for(approver), deployment, role("QA Lead")).content.decode()
     assert "Confirm your password to sign." in html and 'name="password"' in html
     assert not SignOff.objects.exists()
 
 
-def test_an_expired_confirmation_asks_for_the_password_again(deployment, approver, role,
-                                                             settings):
+def test_an_expired_confirmation_asks_for_the_password_again(deployment, approver, role, settings):
     from django.utils import timezone
 
     client = client_for(approver)
@@ -97,23 +108,32 @@ def test_an_expired_confirmation_asks_for_the_password_again(deployment, approve
 
 
 def test_the_form_cannot_name_another_signer(deployment, approver, engineer, role):
-    response = _post(client_for(engineer), deployment, role("QA Lead"), password=PASSWORD,
-                     signer=approver.pk, user=approver.pk, signer_id=approver.pk)
+    response = _post(
+        client_for(engineer),
+        deployment,
+        role("QA Lead"),
+        password=PASSWORD,
+        signer=approver.pk,
+        user=approver.pk,
+        signer_id=approver.pk,
+    )
     assert "Only the assigned approver or a backup" in response.content.decode()
     assert not SignOff.objects.exists()
 
 
 def test_a_rejection_without_a_reason_shows_the_error(deployment, approver, role):
-    response = _post(client_for(approver), deployment, role("QA Lead"), decision="reject",
-                     password=PASSWORD)
+    response = _post(
+        client_for(approver), deployment, role("QA Lead"), decision="reject", password=PASSWORD
+    )
     assert "A rejection needs a reason" in response.content.decode()
     assert not SignOff.objects.exists()
 
 
 def test_without_htmx_the_form_redirects_with_a_message(deployment, approver, role):
     client = client_for(approver)
-    response = client.post(_sign_url(deployment, role("QA Lead")),
-                           {"decision": "reject", "password": PASSWORD})
+    response = client.post(
+        _sign_url(deployment, role("QA Lead")), {"decision": "reject", "password": PASSWORD}
+    )
     assert response.status_code == 302
     page = client.get(response["Location"]).content.decode()
     assert "QA Lead: A rejection needs a reason" in page
@@ -131,8 +151,13 @@ def test_a_stale_sign_off_shows_sign_again(deployment, approver, engineer, first
     from deploychecks.runs.services import set_item_state
 
     sign(approver, "QA Lead")
-    set_item_state(deployment_id=deployment.pk, item_id=first_item.pk, state="done",
-                   expected_version=1, user=engineer)
+    set_item_state(
+        deployment_id=deployment.pk,
+        item_id=first_item.pk,
+        state="done",
+        expected_version=1,
+        user=engineer,
+    )
     html = client_for(approver).get(deployment.get_absolute_url()).content.decode()
     assert 'data-state="stale"' in html and "Stale — sign again" in html
     assert f"“{first_item.title}” was ticked by erin" in html
@@ -140,16 +165,21 @@ def test_a_stale_sign_off_shows_sign_again(deployment, approver, engineer, first
 
 
 def test_comments_are_inert(deployment, approver, viewer, sign):
-    sign(approver, "QA Lead", decision="reject",
-         comment='<script>alert(1)</script><img src=x onerror=alert(2)> [x](javascript:alert(3))')
+    sign(
+        approver,
+        "QA Lead",
+        decision="reject",
+        comment="<script>alert(1)</script><img src=x onerror=alert(2)> [x](javascript:alert(3))",
+    )
     html = client_for(viewer).get(deployment.get_absolute_url()).content.decode()
     assert "<script>alert(1)" not in html and "<img src=x" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert 'href="javascript:' not in html
 
 
-def test_a_sign_off_asks_every_page_to_resync_after_commit(deployment, approver, sign,
-                                                           django_capture_on_commit_callbacks):
+def test_a_sign_off_asks_every_page_to_resync_after_commit(
+    deployment, approver, sign, django_capture_on_commit_callbacks
+):
     layer = get_channel_layer()
     channel = async_to_sync(layer.new_channel)()
     async_to_sync(layer.group_add)(group_name(deployment.pk), channel)
@@ -160,7 +190,11 @@ def test_a_sign_off_asks_every_page_to_resync_after_commit(deployment, approver,
     finally:
         async_to_sync(layer.group_discard)(group_name(deployment.pk), channel)
     assert (message["type"], message["seq"], message["kind"], message["resync"]) == (
-        "run.event", change.seq, "signoff", True)
+        "run.event",
+        change.seq,
+        "signoff",
+        True,
+    )
     assert approver.pk in message["allowed"] and deployment.lead_id in message["allowed"]
 
 
@@ -168,11 +202,14 @@ class FewIterationsPBKDF2(PBKDF2PasswordHasher):
     iterations = 10
 
 
-def test_confirming_a_password_whose_hash_gets_upgraded_keeps_the_session(deployment, approver,
-                                                                          role, settings):
+def test_confirming_a_password_whose_hash_gets_upgraded_keeps_the_session(
+    deployment, approver, role, settings
+):
     # MD5 hashes (the test default) are upgraded once PBKDF2 is the preferred hasher.
-    settings.PASSWORD_HASHERS = [f"{__name__}.FewIterationsPBKDF2",
-                                 "django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.PASSWORD_HASHERS = [
+        f"{__name__}.FewIterationsPBKDF2",
+        "django.contrib.auth.hashers.MD5PasswordHasher",
+    ]
     client = client_for(approver)
     response = _post(client, deployment, role("QA Lead"), password=PASSWORD)
     assert 'data-state="approved"' in response.content.decode()

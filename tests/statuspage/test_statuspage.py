@@ -21,8 +21,9 @@ def _lead_client(lead):
 
 
 def test_the_lead_enables_the_page_and_anyone_can_read_it(deployment, lead):
-    response = _lead_client(lead).post(f"/deployments/{deployment.pk}/status-page/",
-                                       {"action": "enable"})
+    response = _lead_client(lead).post(
+        f"/deployments/{deployment.pk}/status-page/", {"action": "enable"}
+    )
     assert response.status_code == 302
     page = StatusPage.objects.get()
     assert len(page.token) >= 40
@@ -80,9 +81,13 @@ def test_completed_deployments_are_operational(live_deployment, lead, settings):
 
 def test_the_message_is_plain_text(deployment, lead):
     services.enable(deployment_id=deployment.pk, user=lead)
-    services.post_message(deployment_id=deployment.pk, user=lead,
-                          message="Back soon <script>alert(1)</script>\x07",
-                          eta="by 14:30 UTC", title="Checkout maintenance")
+    services.post_message(
+        deployment_id=deployment.pk,
+        user=lead,
+        message="Back soon <script>alert(1)</script>\x07",
+        eta="by 14:30 UTC",
+        title="Checkout maintenance",
+    )
     page = StatusPage.objects.get()
     html = Client().get(f"/status/{page.token}/").content.decode()
     assert "Back soon &lt;script&gt;alert(1)&lt;/script&gt;" in html and "\x07" not in html
@@ -90,9 +95,9 @@ def test_the_message_is_plain_text(deployment, lead):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_nothing_internal_leaks_to_the_page_or_its_socket(live_deployment, lead, engineer,
-                                                          second_engineer, viewer, approver,
-                                                          purge_audit_events):
+def test_nothing_internal_leaks_to_the_page_or_its_socket(
+    live_deployment, lead, engineer, second_engineer, viewer, approver, purge_audit_events
+):
     from deploychecks.gonogo.services import record_reading
     from deploychecks.runs.services import add_item_note
 
@@ -105,18 +110,30 @@ def test_nothing_internal_leaks_to_the_page_or_its_socket(live_deployment, lead,
     }
 
     def make_changes():
-        add_item_note(deployment_id=live_deployment.pk, item_id=item.pk, body=secrets_["note"],
-                      user=engineer)
-        record_reading(deployment_id=live_deployment.pk, signal_name="Error rate",
-                       value=float(secrets_["value"]), note="spike on /pay", user=engineer)
-        start_rollback(deployment_id=live_deployment.pk, reason=secrets_["reason"],
-                       user=second_engineer)
-        services.post_message(deployment_id=live_deployment.pk, user=lead,
-                              message="We are restoring the previous version.", eta="15 min")
+        add_item_note(
+            deployment_id=live_deployment.pk, item_id=item.pk, body=secrets_["note"], user=engineer
+        )
+        record_reading(
+            deployment_id=live_deployment.pk,
+            signal_name="Error rate",
+            value=float(secrets_["value"]),
+            note="spike on /pay",
+            user=engineer,
+        )
+        start_rollback(
+            deployment_id=live_deployment.pk, reason=secrets_["reason"], user=second_engineer
+        )
+        services.post_message(
+            deployment_id=live_deployment.pk,
+            user=lead,
+            message="We are restoring the previous version.",
+            eta="15 min",
+        )
 
     async def scenario():
-        socket = WebsocketCommunicator(application, f"/ws/status/{page.token}/",
-                                       headers=anonymous_headers())
+        socket = WebsocketCommunicator(
+            application, f"/ws/status/{page.token}/", headers=anonymous_headers()
+        )
         connected, _ = await socket.connect(timeout=30)
         assert connected
         await sync_to_async(make_changes)()
@@ -131,8 +148,15 @@ def test_nothing_internal_leaks_to_the_page_or_its_socket(live_deployment, lead,
     html = Client().get(f"/status/{page.token}/").content.decode()
     assert "Rollback in progress" in html
 
-    forbidden = [*secrets_.values(), "spike on /pay", live_deployment.release_name,
-                 live_deployment.service, "Error rate", "p95", "Data corruption"]
+    forbidden = [
+        *secrets_.values(),
+        "spike on /pay",
+        live_deployment.release_name,
+        live_deployment.service,
+        "Error rate",
+        "p95",
+        "Data corruption",
+    ]
     for person in (lead, engineer, second_engineer, viewer, approver):
         forbidden += [person.username, person.get_full_name()]
     forbidden += [i.title for i in live_deployment.items.all()]
@@ -148,13 +172,15 @@ def test_a_rotated_or_disabled_page_closes_its_socket(deployment, lead, purge_au
     page = services.enable(deployment_id=deployment.pk, user=lead)
 
     async def scenario():
-        socket = WebsocketCommunicator(application, f"/ws/status/{page.token}/",
-                                       headers=anonymous_headers())
+        socket = WebsocketCommunicator(
+            application, f"/ws/status/{page.token}/", headers=anonymous_headers()
+        )
         assert (await socket.connect(timeout=30))[0]
         await sync_to_async(services.rotate)(deployment_id=deployment.pk, user=lead)
         closed = await socket.receive_output(30)
-        refused = WebsocketCommunicator(application, f"/ws/status/{page.token}/",
-                                        headers=anonymous_headers())
+        refused = WebsocketCommunicator(
+            application, f"/ws/status/{page.token}/", headers=anonymous_headers()
+        )
         return closed, await refused.connect(timeout=30)
 
     closed, refused = async_to_sync(scenario)()

@@ -7,38 +7,105 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('runs', '0001_initial'),
+        ("runs", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='AuditEvent',
+            name="AuditEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('seq', models.PositiveBigIntegerField(blank=True, null=True)),
-                ('actor_name', models.CharField(blank=True, max_length=150)),
-                ('action', models.CharField(max_length=64)),
-                ('target_type', models.CharField(blank=True, max_length=100)),
-                ('target_id', models.CharField(blank=True, max_length=64)),
-                ('target_repr', models.CharField(blank=True, max_length=300)),
-                ('before', models.JSONField(blank=True, encoder=django.core.serializers.json.DjangoJSONEncoder, null=True)),
-                ('after', models.JSONField(blank=True, encoder=django.core.serializers.json.DjangoJSONEncoder, null=True)),
-                ('request_id', models.CharField(blank=True, max_length=64)),
-                ('client_ip', models.GenericIPAddressField(blank=True, null=True)),
-                ('created_at', models.DateTimeField()),
-                ('prev_hash', models.CharField(max_length=64)),
-                ('hash', models.CharField(max_length=64)),
-                ('actor', models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('deployment', models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='audit_events', to='runs.deployment')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("seq", models.PositiveBigIntegerField(blank=True, null=True)),
+                ("actor_name", models.CharField(blank=True, max_length=150)),
+                ("action", models.CharField(max_length=64)),
+                ("target_type", models.CharField(blank=True, max_length=100)),
+                ("target_id", models.CharField(blank=True, max_length=64)),
+                ("target_repr", models.CharField(blank=True, max_length=300)),
+                (
+                    "before",
+                    models.JSONField(
+                        blank=True,
+                        encoder=django.core.serializers.json.DjangoJSONEncoder,
+                        null=True,
+                    ),
+                ),
+                (
+                    "after",
+                    models.JSONField(
+                        blank=True,
+                        encoder=django.core.serializers.json.DjangoJSONEncoder,
+                        null=True,
+                    ),
+                ),
+                ("request_id", models.CharField(blank=True, max_length=64)),
+                ("client_ip", models.GenericIPAddressField(blank=True, null=True)),
+                ("created_at", models.DateTimeField()),
+                ("prev_hash", models.CharField(max_length=64)),
+                ("hash", models.CharField(max_length=64)),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        db_index=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "deployment",
+                    models.ForeignKey(
+                        blank=True,
+                        db_index=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="audit_events",
+                        to="runs.deployment",
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['deployment', '-seq'], name='auditevent_deployment_seq_idx'), models.Index(fields=['deployment', '-created_at'], name='auditevent_deployment_time_idx'), models.Index(fields=['actor'], name='auditevent_actor_idx'), models.Index(fields=['action'], name='auditevent_action_idx')],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('seq__isnull', False)), fields=('deployment', 'seq'), name='auditevent_deployment_seq_unique'), models.UniqueConstraint(fields=('hash',), name='auditevent_hash_unique'), models.UniqueConstraint(fields=('prev_hash',), name='auditevent_prev_hash_unique'), models.CheckConstraint(condition=models.Q(('seq__isnull', True), ('deployment__isnull', False), _connector='OR'), name='auditevent_seq_needs_deployment'), models.CheckConstraint(condition=models.Q(('action', ''), _negated=True), name='auditevent_action_not_empty')],
+                "indexes": [
+                    models.Index(
+                        fields=["deployment", "-seq"], name="auditevent_deployment_seq_idx"
+                    ),
+                    models.Index(
+                        fields=["deployment", "-created_at"], name="auditevent_deployment_time_idx"
+                    ),
+                    models.Index(fields=["actor"], name="auditevent_actor_idx"),
+                    models.Index(fields=["action"], name="auditevent_action_idx"),
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("seq__isnull", False)),
+                        fields=("deployment", "seq"),
+                        name="auditevent_deployment_seq_unique",
+                    ),
+                    models.UniqueConstraint(fields=("hash",), name="auditevent_hash_unique"),
+                    models.UniqueConstraint(
+                        fields=("prev_hash",), name="auditevent_prev_hash_unique"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("seq__isnull", True), ("deployment__isnull", False), _connector="OR"
+                        ),
+                        name="auditevent_seq_needs_deployment",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("action", ""), _negated=True),
+                        name="auditevent_action_not_empty",
+                    ),
+                ],
             },
         ),
     ]

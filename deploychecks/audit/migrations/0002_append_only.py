@@ -47,9 +47,21 @@ DROP FUNCTION IF EXISTS audit_auditevent_append_only();
 _SQLITE_UNCHANGED = " AND ".join(
     f'NEW."{column}" IS OLD."{column}"'
     for column in (
-        "id", "deployment_id", "seq", "actor_name", "action", "target_type", "target_id",
-        "target_repr", "before", "after", "request_id", "client_ip", "created_at",
-        "prev_hash", "hash",
+        "id",
+        "deployment_id",
+        "seq",
+        "actor_name",
+        "action",
+        "target_type",
+        "target_id",
+        "target_repr",
+        "before",
+        "after",
+        "request_id",
+        "client_ip",
+        "created_at",
+        "prev_hash",
+        "hash",
     )
 )
 
@@ -98,7 +110,6 @@ def reverse(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
         ("audit", "0001_initial"),
     ]

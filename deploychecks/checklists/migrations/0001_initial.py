@@ -6,7 +6,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -15,232 +14,427 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Phase',
+            name="Phase",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveIntegerField()),
-                ('title', models.CharField(max_length=300)),
-                ('timing_label', models.CharField(blank=True, max_length=120)),
-                ('notes', models.TextField(blank=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("position", models.PositiveIntegerField()),
+                ("title", models.CharField(max_length=300)),
+                ("timing_label", models.CharField(blank=True, max_length=120)),
+                ("notes", models.TextField(blank=True)),
             ],
             options={
-                'ordering': ['revision', 'position'],
+                "ordering": ["revision", "position"],
             },
         ),
         migrations.CreateModel(
-            name='ChecklistTemplate',
+            name="ChecklistTemplate",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200, unique=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('is_default', models.BooleanField(default=False)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=200, unique=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("is_default", models.BooleanField(default=False)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Section',
+            name="Section",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveIntegerField()),
-                ('title', models.CharField(max_length=300)),
-                ('timing_label', models.CharField(blank=True, max_length=120)),
-                ('notes', models.TextField(blank=True)),
-                ('phase', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='sections', to='checklists.phase')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("position", models.PositiveIntegerField()),
+                ("title", models.CharField(max_length=300)),
+                ("timing_label", models.CharField(blank=True, max_length=120)),
+                ("notes", models.TextField(blank=True)),
+                (
+                    "phase",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="sections",
+                        to="checklists.phase",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['phase', 'position'],
+                "ordering": ["phase", "position"],
             },
         ),
         migrations.CreateModel(
-            name='Step',
+            name="Step",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveIntegerField()),
-                ('number', models.PositiveIntegerField()),
-                ('title', models.CharField(max_length=300)),
-                ('minutes', models.PositiveIntegerField(blank=True, null=True)),
-                ('notes', models.TextField(blank=True)),
-                ('phase', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='steps', to='checklists.phase')),
-                ('section', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='steps', to='checklists.section')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("position", models.PositiveIntegerField()),
+                ("number", models.PositiveIntegerField()),
+                ("title", models.CharField(max_length=300)),
+                ("minutes", models.PositiveIntegerField(blank=True, null=True)),
+                ("notes", models.TextField(blank=True)),
+                (
+                    "phase",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="steps",
+                        to="checklists.phase",
+                    ),
+                ),
+                (
+                    "section",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="steps",
+                        to="checklists.section",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['phase', 'position'],
+                "ordering": ["phase", "position"],
             },
         ),
         migrations.CreateModel(
-            name='Item',
+            name="Item",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveIntegerField()),
-                ('title', models.CharField(max_length=500)),
-                ('summary', models.CharField(blank=True, max_length=500)),
-                ('details', models.TextField(blank=True)),
-                ('required', models.BooleanField(default=True)),
-                ('phase', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='items', to='checklists.phase')),
-                ('section', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='items', to='checklists.section')),
-                ('step', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='items', to='checklists.step')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("position", models.PositiveIntegerField()),
+                ("title", models.CharField(max_length=500)),
+                ("summary", models.CharField(blank=True, max_length=500)),
+                ("details", models.TextField(blank=True)),
+                ("required", models.BooleanField(default=True)),
+                (
+                    "phase",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="items",
+                        to="checklists.phase",
+                    ),
+                ),
+                (
+                    "section",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="items",
+                        to="checklists.section",
+                    ),
+                ),
+                (
+                    "step",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="items",
+                        to="checklists.step",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['phase', 'position'],
+                "ordering": ["phase", "position"],
             },
         ),
         migrations.CreateModel(
-            name='SubCheck',
+            name="SubCheck",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveIntegerField()),
-                ('title', models.CharField(max_length=500)),
-                ('item', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='subchecks', to='checklists.item')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("position", models.PositiveIntegerField()),
+                ("title", models.CharField(max_length=500)),
+                (
+                    "item",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="subchecks",
+                        to="checklists.item",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['item', 'position'],
+                "ordering": ["item", "position"],
             },
         ),
         migrations.CreateModel(
-            name='TemplateRevision',
+            name="TemplateRevision",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.PositiveIntegerField()),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('change_note', models.CharField(blank=True, max_length=300)),
-                ('description', models.TextField(blank=True)),
-                ('source_markdown', models.TextField(blank=True)),
-                ('time_required', models.CharField(blank=True, max_length=100)),
-                ('rollback_time', models.CharField(blank=True, max_length=100)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('template', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='revisions', to='checklists.checklisttemplate')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("number", models.PositiveIntegerField()),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("change_note", models.CharField(blank=True, max_length=300)),
+                ("description", models.TextField(blank=True)),
+                ("source_markdown", models.TextField(blank=True)),
+                ("time_required", models.CharField(blank=True, max_length=100)),
+                ("rollback_time", models.CharField(blank=True, max_length=100)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "template",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="revisions",
+                        to="checklists.checklisttemplate",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['template', '-number'],
+                "ordering": ["template", "-number"],
             },
         ),
         migrations.CreateModel(
-            name='TemplateNote',
+            name="TemplateNote",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveIntegerField()),
-                ('title', models.CharField(max_length=300)),
-                ('body', models.TextField(blank=True)),
-                ('before_phases', models.BooleanField(default=False)),
-                ('revision', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='notes', to='checklists.templaterevision')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("position", models.PositiveIntegerField()),
+                ("title", models.CharField(max_length=300)),
+                ("body", models.TextField(blank=True)),
+                ("before_phases", models.BooleanField(default=False)),
+                (
+                    "revision",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="notes",
+                        to="checklists.templaterevision",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['revision', 'position'],
+                "ordering": ["revision", "position"],
             },
         ),
         migrations.CreateModel(
-            name='SignoffRole',
+            name="SignoffRole",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveIntegerField()),
-                ('name', models.CharField(max_length=120)),
-                ('revision', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='signoff_roles', to='checklists.templaterevision')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("position", models.PositiveIntegerField()),
+                ("name", models.CharField(max_length=120)),
+                (
+                    "revision",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="signoff_roles",
+                        to="checklists.templaterevision",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['revision', 'position'],
+                "ordering": ["revision", "position"],
             },
         ),
         migrations.AddField(
-            model_name='phase',
-            name='revision',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='phases', to='checklists.templaterevision'),
+            model_name="phase",
+            name="revision",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="phases",
+                to="checklists.templaterevision",
+            ),
         ),
         migrations.CreateModel(
-            name='Contact',
+            name="Contact",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveIntegerField()),
-                ('role', models.CharField(max_length=120)),
-                ('person', models.CharField(blank=True, max_length=200)),
-                ('phone', models.CharField(blank=True, max_length=60)),
-                ('handle', models.CharField(blank=True, max_length=120)),
-                ('revision', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='contacts', to='checklists.templaterevision')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("position", models.PositiveIntegerField()),
+                ("role", models.CharField(max_length=120)),
+                ("person", models.CharField(blank=True, max_length=200)),
+                ("phone", models.CharField(blank=True, max_length=60)),
+                ("handle", models.CharField(blank=True, max_length=120)),
+                (
+                    "revision",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="contacts",
+                        to="checklists.templaterevision",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['revision', 'position'],
+                "ordering": ["revision", "position"],
             },
         ),
         migrations.AddConstraint(
-            model_name='checklisttemplate',
-            constraint=models.CheckConstraint(condition=models.Q(('name', ''), _negated=True), name='template_name_not_empty'),
+            model_name="checklisttemplate",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("name", ""), _negated=True), name="template_name_not_empty"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='section',
-            constraint=models.UniqueConstraint(fields=('phase', 'position'), name='section_position_unique'),
+            model_name="section",
+            constraint=models.UniqueConstraint(
+                fields=("phase", "position"), name="section_position_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='section',
-            constraint=models.CheckConstraint(condition=models.Q(('title', ''), _negated=True), name='section_title_not_empty'),
+            model_name="section",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("title", ""), _negated=True), name="section_title_not_empty"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='step',
-            constraint=models.UniqueConstraint(fields=('phase', 'position'), name='step_position_unique'),
+            model_name="step",
+            constraint=models.UniqueConstraint(
+                fields=("phase", "position"), name="step_position_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='step',
-            constraint=models.CheckConstraint(condition=models.Q(('title', ''), _negated=True), name='step_title_not_empty'),
+            model_name="step",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("title", ""), _negated=True), name="step_title_not_empty"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='item',
-            constraint=models.UniqueConstraint(fields=('phase', 'position'), name='item_position_unique'),
+            model_name="item",
+            constraint=models.UniqueConstraint(
+                fields=("phase", "position"), name="item_position_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='item',
-            constraint=models.CheckConstraint(condition=models.Q(('title', ''), _negated=True), name='item_title_not_empty'),
+            model_name="item",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("title", ""), _negated=True), name="item_title_not_empty"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='subcheck',
-            constraint=models.UniqueConstraint(fields=('item', 'position'), name='subcheck_position_unique'),
+            model_name="subcheck",
+            constraint=models.UniqueConstraint(
+                fields=("item", "position"), name="subcheck_position_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='subcheck',
-            constraint=models.CheckConstraint(condition=models.Q(('title', ''), _negated=True), name='subcheck_title_not_empty'),
+            model_name="subcheck",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("title", ""), _negated=True), name="subcheck_title_not_empty"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='templaterevision',
-            constraint=models.UniqueConstraint(fields=('template', 'number'), name='revision_number_unique'),
+            model_name="templaterevision",
+            constraint=models.UniqueConstraint(
+                fields=("template", "number"), name="revision_number_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='templaterevision',
-            constraint=models.CheckConstraint(condition=models.Q(('number__gte', 1)), name='revision_number_positive'),
+            model_name="templaterevision",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("number__gte", 1)), name="revision_number_positive"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='templatenote',
-            constraint=models.UniqueConstraint(fields=('revision', 'position'), name='note_position_unique'),
+            model_name="templatenote",
+            constraint=models.UniqueConstraint(
+                fields=("revision", "position"), name="note_position_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='templatenote',
-            constraint=models.CheckConstraint(condition=models.Q(('title', ''), _negated=True), name='note_title_not_empty'),
+            model_name="templatenote",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("title", ""), _negated=True), name="note_title_not_empty"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='signoffrole',
-            constraint=models.UniqueConstraint(fields=('revision', 'position'), name='role_position_unique'),
+            model_name="signoffrole",
+            constraint=models.UniqueConstraint(
+                fields=("revision", "position"), name="role_position_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='signoffrole',
-            constraint=models.UniqueConstraint(fields=('revision', 'name'), name='role_name_unique'),
+            model_name="signoffrole",
+            constraint=models.UniqueConstraint(
+                fields=("revision", "name"), name="role_name_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='signoffrole',
-            constraint=models.CheckConstraint(condition=models.Q(('name', ''), _negated=True), name='role_name_not_empty'),
+            model_name="signoffrole",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("name", ""), _negated=True), name="role_name_not_empty"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='phase',
-            constraint=models.UniqueConstraint(fields=('revision', 'position'), name='phase_position_unique'),
+            model_name="phase",
+            constraint=models.UniqueConstraint(
+                fields=("revision", "position"), name="phase_position_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='phase',
-            constraint=models.CheckConstraint(condition=models.Q(('title', ''), _negated=True), name='phase_title_not_empty'),
+            model_name="phase",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("title", ""), _negated=True), name="phase_title_not_empty"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='contact',
-            constraint=models.UniqueConstraint(fields=('revision', 'position'), name='contact_position_unique'),
+            model_name="contact",
+            constraint=models.UniqueConstraint(
+                fields=("revision", "position"), name="contact_position_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='contact',
-            constraint=models.CheckConstraint(condition=models.Q(('role', ''), _negated=True), name='contact_role_not_empty'),
+            model_name="contact",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("role", ""), _negated=True), name="contact_role_not_empty"
+            ),
         ),
     ]

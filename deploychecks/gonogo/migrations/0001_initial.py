@@ -7,163 +7,354 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('checklists', '0001_initial'),
-        ('runs', '0002_completion_override'),
+        ("checklists", "0001_initial"),
+        ("runs", "0002_completion_override"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='DeploymentSignal',
+            name="DeploymentSignal",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveIntegerField(default=0)),
-                ('name', models.CharField(max_length=80)),
-                ('unit', models.CharField(blank=True, max_length=40)),
-                ('kind', models.CharField(choices=[('number', 'Number'), ('boolean', 'Yes/no')], default='number', max_length=10)),
-                ('direction', models.CharField(choices=[('above', 'Higher is worse'), ('below', 'Lower is worse')], default='above', max_length=10)),
-                ('yellow_at', models.FloatField(blank=True, null=True)),
-                ('yellow_inclusive', models.BooleanField(default=True)),
-                ('red_at', models.FloatField(blank=True, null=True)),
-                ('red_inclusive', models.BooleanField(default=False)),
-                ('sustained_minutes', models.PositiveIntegerField(blank=True, null=True)),
-                ('grade', models.CharField(blank=True, max_length=10)),
-                ('deployment', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='signals', to='runs.deployment')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("position", models.PositiveIntegerField(default=0)),
+                ("name", models.CharField(max_length=80)),
+                ("unit", models.CharField(blank=True, max_length=40)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("number", "Number"), ("boolean", "Yes/no")],
+                        default="number",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "direction",
+                    models.CharField(
+                        choices=[("above", "Higher is worse"), ("below", "Lower is worse")],
+                        default="above",
+                        max_length=10,
+                    ),
+                ),
+                ("yellow_at", models.FloatField(blank=True, null=True)),
+                ("yellow_inclusive", models.BooleanField(default=True)),
+                ("red_at", models.FloatField(blank=True, null=True)),
+                ("red_inclusive", models.BooleanField(default=False)),
+                ("sustained_minutes", models.PositiveIntegerField(blank=True, null=True)),
+                ("grade", models.CharField(blank=True, max_length=10)),
+                (
+                    "deployment",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="signals",
+                        to="runs.deployment",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['deployment', 'position', 'pk'],
+                "ordering": ["deployment", "position", "pk"],
             },
         ),
         migrations.CreateModel(
-            name='IngestToken',
+            name="IngestToken",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=80)),
-                ('token_hash', models.CharField(max_length=64, unique=True)),
-                ('prefix', models.CharField(max_length=12)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('revoked_at', models.DateTimeField(blank=True, null=True)),
-                ('last_used_at', models.DateTimeField(blank=True, null=True)),
-                ('created_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('deployment', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='ingest_tokens', to='runs.deployment')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=80)),
+                ("token_hash", models.CharField(max_length=64, unique=True)),
+                ("prefix", models.CharField(max_length=12)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("revoked_at", models.DateTimeField(blank=True, null=True)),
+                ("last_used_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "deployment",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="ingest_tokens",
+                        to="runs.deployment",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['deployment', '-created_at'],
+                "ordering": ["deployment", "-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='Reading',
+            name="Reading",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('value', models.FloatField()),
-                ('observed_at', models.DateTimeField()),
-                ('note', models.CharField(blank=True, max_length=500)),
-                ('source', models.CharField(choices=[('manual', 'Entered by hand'), ('ingest', 'Monitoring (ingest API)')], max_length=10)),
-                ('recorded_by_name', models.CharField(blank=True, max_length=150)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('recorded_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('signal', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='readings', to='gonogo.deploymentsignal')),
-                ('token', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='readings', to='gonogo.ingesttoken')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("value", models.FloatField()),
+                ("observed_at", models.DateTimeField()),
+                ("note", models.CharField(blank=True, max_length=500)),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[
+                            ("manual", "Entered by hand"),
+                            ("ingest", "Monitoring (ingest API)"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("recorded_by_name", models.CharField(blank=True, max_length=150)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "recorded_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "signal",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="readings",
+                        to="gonogo.deploymentsignal",
+                    ),
+                ),
+                (
+                    "token",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="readings",
+                        to="gonogo.ingesttoken",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['signal', 'observed_at', 'pk'],
+                "ordering": ["signal", "observed_at", "pk"],
             },
         ),
         migrations.CreateModel(
-            name='RollbackEpisode',
+            name="RollbackEpisode",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('reason', models.TextField(max_length=1000)),
-                ('started_at', models.DateTimeField()),
-                ('started_by_name', models.CharField(max_length=150)),
-                ('budget_minutes', models.PositiveIntegerField(default=0)),
-                ('decide_seconds', models.PositiveIntegerField(blank=True, null=True)),
-                ('completed_at', models.DateTimeField(blank=True, null=True)),
-                ('deployment', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='rollback', to='runs.deployment')),
-                ('started_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("reason", models.TextField(max_length=1000)),
+                ("started_at", models.DateTimeField()),
+                ("started_by_name", models.CharField(max_length=150)),
+                ("budget_minutes", models.PositiveIntegerField(default=0)),
+                ("decide_seconds", models.PositiveIntegerField(blank=True, null=True)),
+                ("completed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "deployment",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="rollback",
+                        to="runs.deployment",
+                    ),
+                ),
+                (
+                    "started_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='SignalDefinition',
+            name="SignalDefinition",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveIntegerField(default=0)),
-                ('name', models.CharField(max_length=80)),
-                ('unit', models.CharField(blank=True, max_length=40)),
-                ('kind', models.CharField(choices=[('number', 'Number'), ('boolean', 'Yes/no')], default='number', max_length=10)),
-                ('direction', models.CharField(choices=[('above', 'Higher is worse'), ('below', 'Lower is worse')], default='above', max_length=10)),
-                ('yellow_at', models.FloatField(blank=True, null=True)),
-                ('yellow_inclusive', models.BooleanField(default=True)),
-                ('red_at', models.FloatField(blank=True, null=True)),
-                ('red_inclusive', models.BooleanField(default=False)),
-                ('sustained_minutes', models.PositiveIntegerField(blank=True, null=True)),
-                ('revision', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='signal_definitions', to='checklists.templaterevision')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("position", models.PositiveIntegerField(default=0)),
+                ("name", models.CharField(max_length=80)),
+                ("unit", models.CharField(blank=True, max_length=40)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("number", "Number"), ("boolean", "Yes/no")],
+                        default="number",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "direction",
+                    models.CharField(
+                        choices=[("above", "Higher is worse"), ("below", "Lower is worse")],
+                        default="above",
+                        max_length=10,
+                    ),
+                ),
+                ("yellow_at", models.FloatField(blank=True, null=True)),
+                ("yellow_inclusive", models.BooleanField(default=True)),
+                ("red_at", models.FloatField(blank=True, null=True)),
+                ("red_inclusive", models.BooleanField(default=False)),
+                ("sustained_minutes", models.PositiveIntegerField(blank=True, null=True)),
+                (
+                    "revision",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="signal_definitions",
+                        to="checklists.templaterevision",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['revision', 'position', 'pk'],
+                "ordering": ["revision", "position", "pk"],
             },
         ),
         migrations.CreateModel(
-            name='VerdictState',
+            name="VerdictState",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('level', models.CharField(default=deploychecks.gonogo.grading.Level['NONE'], max_length=10)),
-                ('rule', models.CharField(blank=True, max_length=300)),
-                ('changed_at', models.DateTimeField(blank=True, null=True)),
-                ('first_red_at', models.DateTimeField(blank=True, null=True)),
-                ('deployment', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='verdict_state', to='runs.deployment')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "level",
+                    models.CharField(
+                        default=deploychecks.gonogo.grading.Level["NONE"], max_length=10
+                    ),
+                ),
+                ("rule", models.CharField(blank=True, max_length=300)),
+                ("changed_at", models.DateTimeField(blank=True, null=True)),
+                ("first_red_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "deployment",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="verdict_state",
+                        to="runs.deployment",
+                    ),
+                ),
             ],
         ),
         migrations.AddConstraint(
-            model_name='deploymentsignal',
-            constraint=models.UniqueConstraint(fields=('deployment', 'name'), name='deploymentsignal_name_unique'),
+            model_name="deploymentsignal",
+            constraint=models.UniqueConstraint(
+                fields=("deployment", "name"), name="deploymentsignal_name_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='deploymentsignal',
-            constraint=models.CheckConstraint(condition=models.Q(('name', ''), _negated=True), name='deploymentsignal_name_not_empty'),
+            model_name="deploymentsignal",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("name", ""), _negated=True),
+                name="deploymentsignal_name_not_empty",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='deploymentsignal',
-            constraint=models.CheckConstraint(condition=models.Q(('yellow_at__isnull', False), ('red_at__isnull', False), _connector='OR'), name='deploymentsignal_has_a_threshold'),
+            model_name="deploymentsignal",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("yellow_at__isnull", False), ("red_at__isnull", False), _connector="OR"
+                ),
+                name="deploymentsignal_has_a_threshold",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='deploymentsignal',
-            constraint=models.CheckConstraint(condition=models.Q(('sustained_minutes__isnull', True), models.Q(('red_at__isnull', False), ('sustained_minutes__gte', 1)), _connector='OR'), name='deploymentsignal_sustained_needs_red'),
+            model_name="deploymentsignal",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("sustained_minutes__isnull", True),
+                    models.Q(("red_at__isnull", False), ("sustained_minutes__gte", 1)),
+                    _connector="OR",
+                ),
+                name="deploymentsignal_sustained_needs_red",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='ingesttoken',
-            constraint=models.CheckConstraint(condition=models.Q(('name', ''), _negated=True), name='ingesttoken_name_not_empty'),
+            model_name="ingesttoken",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("name", ""), _negated=True), name="ingesttoken_name_not_empty"
+            ),
         ),
         migrations.AddIndex(
-            model_name='reading',
-            index=models.Index(fields=['signal', 'observed_at'], name='reading_signal_time_idx'),
+            model_name="reading",
+            index=models.Index(fields=["signal", "observed_at"], name="reading_signal_time_idx"),
         ),
         migrations.AddConstraint(
-            model_name='rollbackepisode',
-            constraint=models.CheckConstraint(condition=models.Q(('reason', ''), _negated=True), name='rollback_has_reason'),
+            model_name="rollbackepisode",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("reason", ""), _negated=True), name="rollback_has_reason"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='rollbackepisode',
-            constraint=models.CheckConstraint(condition=models.Q(('completed_at__isnull', True), ('completed_at__gte', models.F('started_at')), _connector='OR'), name='rollback_completes_after_start'),
+            model_name="rollbackepisode",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("completed_at__isnull", True),
+                    ("completed_at__gte", models.F("started_at")),
+                    _connector="OR",
+                ),
+                name="rollback_completes_after_start",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='signaldefinition',
-            constraint=models.UniqueConstraint(fields=('revision', 'name'), name='signaldef_name_unique'),
+            model_name="signaldefinition",
+            constraint=models.UniqueConstraint(
+                fields=("revision", "name"), name="signaldef_name_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='signaldefinition',
-            constraint=models.CheckConstraint(condition=models.Q(('name', ''), _negated=True), name='signaldef_name_not_empty'),
+            model_name="signaldefinition",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("name", ""), _negated=True), name="signaldef_name_not_empty"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='signaldefinition',
-            constraint=models.CheckConstraint(condition=models.Q(('yellow_at__isnull', False), ('red_at__isnull', False), _connector='OR'), name='signaldef_has_a_threshold'),
+            model_name="signaldefinition",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("yellow_at__isnull", False), ("red_at__isnull", False), _connector="OR"
+                ),
+                name="signaldef_has_a_threshold",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='signaldefinition',
-            constraint=models.CheckConstraint(condition=models.Q(('sustained_minutes__isnull', True), models.Q(('red_at__isnull', False), ('sustained_minutes__gte', 1)), _connector='OR'), name='signaldef_sustained_needs_red'),
+            model_name="signaldefinition",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("sustained_minutes__isnull", True),
+                    models.Q(("red_at__isnull", False), ("sustained_minutes__gte", 1)),
+                    _connector="OR",
+                ),
+                name="signaldef_sustained_needs_red",
+            ),
         ),
     ]

@@ -4,22 +4,21 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('gonogo', '0001_initial'),
+        ("gonogo", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='deploymentsignal',
-            options={'ordering': ['deployment_id', 'position', 'pk']},
+            name="deploymentsignal",
+            options={"ordering": ["deployment_id", "position", "pk"]},
         ),
         migrations.AlterModelOptions(
-            name='ingesttoken',
-            options={'ordering': ['deployment_id', '-created_at']},
+            name="ingesttoken",
+            options={"ordering": ["deployment_id", "-created_at"]},
         ),
         migrations.AlterModelOptions(
-            name='reading',
-            options={'ordering': ['signal_id', 'observed_at', 'pk']},
+            name="reading",
+            options={"ordering": ["signal_id", "observed_at", "pk"]},
         ),
     ]

@@ -93,8 +93,11 @@ class Rows:
                 # id cost a tenth of the run). An insert that takes an id from the
                 # sequence at the very same instant would collide with the block and
                 # fail on the primary key: loudly, never sharing an id.
-                cursor.execute("SELECT setval(seq, nextval(seq) + %s - 1) FROM "
-                               "pg_get_serial_sequence(%s, 'id') AS seq", [count, table])
+                cursor.execute(
+                    "SELECT setval(seq, nextval(seq) + %s - 1) FROM "
+                    "pg_get_serial_sequence(%s, 'id') AS seq",
+                    [count, table],
+                )
                 last = cursor.fetchone()[0]
                 return list(range(last - count + 1, last + 1))
             cursor.execute(f'SELECT MAX("id") FROM "{table}"')
@@ -123,15 +126,21 @@ class Rows:
                 with cursor.cursor.copy(f'COPY "{table.name}" ({columns}) FROM STDIN') as copy:
                     for row in rows:
                         if table.json:
-                            row = tuple(json.dumps(v) if i in table.json and v is not None
-                                        else v for i, v in enumerate(row))
+                            row = tuple(
+                                json.dumps(v) if i in table.json and v is not None else v
+                                for i, v in enumerate(row)
+                            )
                         copy.write_row(row)
                 return
-            prepared = [tuple(f.get_db_prep_save(v, self.connection)
-                              for f, v in zip(table.fields, row, strict=True)) for row in rows]
+            prepared = [
+                tuple(
+                    f.get_db_prep_save(v, self.connection)
+                    for f, v in zip(table.fields, row, strict=True)
+                )
+                for row in rows
+            ]
             marks = ", ".join(["%s"] * len(table.columns))
-            cursor.executemany(f'INSERT INTO "{table.name}" ({columns}) VALUES ({marks})',
-                               prepared)
+            cursor.executemany(f'INSERT INTO "{table.name}" ({columns}) VALUES ({marks})', prepared)
 
 
 @dataclass(slots=True)

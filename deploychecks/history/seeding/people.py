@@ -34,13 +34,18 @@ def ensure_people(using=DEFAULT_DB_ALIAS) -> People:
 
     def person(username, first, last):
         user, created = User.objects.db_manager(using).get_or_create(
-            username=username, defaults={"first_name": first, "last_name": last,
-                                         "email": f"{username}@example.com"})
+            username=username,
+            defaults={"first_name": first, "last_name": last, "email": f"{username}@example.com"},
+        )
         if created:
             user.set_unusable_password()
             user.save(update_fields=["password"])
-        return user, Person(user.pk, user.get_username(),
-                            (user.get_full_name() or user.get_username())[:150], user.email)
+        return user, Person(
+            user.pk,
+            user.get_username(),
+            (user.get_full_name() or user.get_username())[:150],
+            user.email,
+        )
 
     def people(rows):
         return [person(*row)[1] for row in rows]
@@ -52,5 +57,11 @@ def ensure_people(using=DEFAULT_DB_ALIAS) -> People:
     for user, group in ((manager_user, MANAGERS), (admin_user, ADMINS)):
         if not user.has_usable_password():
             user.groups.add(Group.objects.db_manager(using).get_or_create(name=group)[0])
-    return People(people(words.LEADS), people(words.ENGINEERS), people(words.APPROVERS),
-                  people(words.VIEWERS), manager, admin)
+    return People(
+        people(words.LEADS),
+        people(words.ENGINEERS),
+        people(words.APPROVERS),
+        people(words.VIEWERS),
+        manager,
+        admin,
+    )

@@ -24,14 +24,21 @@ class Plan:
 
 def make_plans(count: int, rng: random.Random, now, days: int) -> list[Plan]:
     """Every deployment's outcome, service, version and dates, in order of creation."""
-    current = ([] if count < 6 else
-               ["planned"] * (1 + count // 2000) + ["in_progress"] * (1 + count // 5000)
-               + ["monitoring"] * (1 + count // 2000))
+    current = (
+        []
+        if count < 6
+        else ["planned"] * (1 + count // 2000)
+        + ["in_progress"] * (1 + count // 5000)
+        + ["monitoring"] * (1 + count // 2000)
+    )
     finished = count - len(current)
     rolled_back = max(1, round(finished * 0.08)) if finished >= 3 else 0
     aborted = max(1, round(finished * 0.05)) if finished >= 3 else 0
-    outcomes = (["rolled_back"] * rolled_back + ["aborted"] * aborted
-                + ["completed"] * (finished - rolled_back - aborted))
+    outcomes = (
+        ["rolled_back"] * rolled_back
+        + ["aborted"] * aborted
+        + ["completed"] * (finished - rolled_back - aborted)
+    )
     rng.shuffle(outcomes)
     first, last = now - days * DAY, now - 6 * DAY
     spacing = (last - first) / max(finished, 1)
@@ -67,7 +74,7 @@ SERVICE_WEIGHTS = [6, 5, 5, 4, 4, 3, 3, 3, 2, 2, 1, 4]
 
 
 def _service(rng) -> tuple[str, str]:
-    service = rng.choices(words.SERVICES, SERVICE_WEIGHTS[:len(words.SERVICES)])[0]
+    service = rng.choices(words.SERVICES, SERVICE_WEIGHTS[: len(words.SERVICES)])[0]
     return service, "staging" if rng.random() < 0.15 else "production"
 
 

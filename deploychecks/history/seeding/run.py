@@ -37,8 +37,16 @@ class Report:
     outcomes: dict = field(default_factory=dict)
 
 
-def seed_history(count: int, *, seed: int | None = None, batch: int = 200, days: int = 900,
-                 using: str = DEFAULT_DB_ALIAS, progress=None, now=None) -> Report:
+def seed_history(
+    count: int,
+    *,
+    seed: int | None = None,
+    batch: int = 200,
+    days: int = 900,
+    using: str = DEFAULT_DB_ALIAS,
+    progress=None,
+    now=None,
+) -> Report:
     """Generate `count` deployments with their whole history; return what was made.
 
     `progress(done, events)` is called after every batch.
@@ -112,8 +120,10 @@ class Progress:
         share = done / self.total if self.total else 1.0
         bar = "#" * round(share * 20)
         eta = elapsed / share - elapsed if share else 0
-        return (f"[{bar:-<20}] {done:,}/{self.total:,} deployments · {events:,} events · "
-                f"{elapsed:.0f} s · ETA {eta:.0f} s")
+        return (
+            f"[{bar:-<20}] {done:,}/{self.total:,} deployments · {events:,} events · "
+            f"{elapsed:.0f} s · ETA {eta:.0f} s"
+        )
 
     def finish(self) -> None:
         if self.tty:

@@ -35,24 +35,37 @@ def script(st) -> None:
     working = [k for k, phase in enumerate(st.shape.phases) if not phase.is_rollback]
     if p.outcome == "aborted" and p.variant == "before_start":
         abort = max(p.planned_start - HOUR * rng.uniform(2, 30), p.created_at + 3 * HOUR)
-        tick_phase(st, working[0], max(p.created_at + HOUR, abort - 48 * HOUR), abort - 10 * MIN,
-                   keep=rng.uniform(0.4, 0.9))
-        st.schedule(abort, st.change_status, "aborted", st.lead,
-                    rng.choice(words.ABORT_BEFORE_START))
+        tick_phase(
+            st,
+            working[0],
+            max(p.created_at + HOUR, abort - 48 * HOUR),
+            abort - 10 * MIN,
+            keep=rng.uniform(0.4, 0.9),
+        )
+        st.schedule(
+            abort, st.change_status, "aborted", st.lead, rng.choice(words.ABORT_BEFORE_START)
+        )
         return
     start = p.planned_start + _minutes(rng, -5, 20)
     tick_phase(st, working[0], max(p.created_at + 30 * MIN, start - 48 * HOUR), start - 20 * MIN)
     st.schedule(start, st.change_status, "in_progress", st.lead)
     window = HOUR * rng.uniform(2, 4.5)
     if p.outcome == "aborted":
-        last = tick_phase(st, working[1], start + 2 * MIN, start + window,
-                          until_item=rng.randint(2, 5))
-        st.schedule(last + _minutes(rng, 5, 30), st.change_status, "aborted", st.lead,
-                    rng.choice(words.ABORT_DURING))
+        last = tick_phase(
+            st, working[1], start + 2 * MIN, start + window, until_item=rng.randint(2, 5)
+        )
+        st.schedule(
+            last + _minutes(rng, 5, 30),
+            st.change_status,
+            "aborted",
+            st.lead,
+            rng.choice(words.ABORT_DURING),
+        )
         return
     if p.outcome == "rolled_back" and p.variant == "deploying":
-        last = tick_phase(st, working[1], start + 2 * MIN, start + window,
-                          until_item=rng.randint(5, 9))
+        last = tick_phase(
+            st, working[1], start + 2 * MIN, start + window, until_item=rng.randint(5, 9)
+        )
         roll_back(st, last + _minutes(rng, 5, 20), rng.choice(words.ROLLBACK_DEPLOYING))
         return
     readings_by_token = rng.random() < 0.6
@@ -69,8 +82,12 @@ def script(st) -> None:
         last = go_live
         for k, phase in enumerate(working[2:]):
             low, high = AFTER_GO_LIVE[min(k, len(AFTER_GO_LIVE) - 1)]
-            last = max(last, tick_phase(st, phase, go_live + HOUR * low, go_live + HOUR * high,
-                                        until=rollback_at))
+            last = max(
+                last,
+                tick_phase(
+                    st, phase, go_live + HOUR * low, go_live + HOUR * high, until=rollback_at
+                ),
+            )
         early_signoffs(st, go_live)
         roll_back(st, rollback_at, None)
         return
@@ -78,24 +95,33 @@ def script(st) -> None:
     early = p.variant == "early"
     # Now and then a finished deployment leaves a couple of late items open.
     late_items = [i for i, item in enumerate(st.shape.items) if item.phase in working[2:]]
-    left_open = (set(rng.sample(late_items, min(2, len(late_items))))
-                 if rng.random() < 0.12 else set())
+    left_open = (
+        set(rng.sample(late_items, min(2, len(late_items)))) if rng.random() < 0.12 else set()
+    )
     last = go_live
     for k, phase in enumerate(working[2:]):
         low, high = AFTER_GO_LIVE[min(k, len(AFTER_GO_LIVE) - 1)]
         if early and low >= 24:
             if rng.random() < 0.6:
-                last = tick_phase(st, phase, go_live + 24.6 * HOUR, go_live + 25 * HOUR,
-                                  na_reason=words.EARLY_COMPLETION_NA)
+                last = tick_phase(
+                    st,
+                    phase,
+                    go_live + 24.6 * HOUR,
+                    go_live + 25 * HOUR,
+                    na_reason=words.EARLY_COMPLETION_NA,
+                )
             continue
-        last = max(last, tick_phase(st, phase, go_live + HOUR * low, go_live + HOUR * high,
-                                    left_open=left_open))
+        last = max(
+            last,
+            tick_phase(st, phase, go_live + HOUR * low, go_live + HOUR * high, left_open=left_open),
+        )
     early_signoffs(st, go_live)
     final_signoffs(st, last + _minutes(rng, 20, 60))
 
 
-def tick_phase(st, phase, begin, end, *, until=None, until_item=None, keep=1.0,
-               left_open=(), na_reason=None):
+def tick_phase(
+    st, phase, begin, end, *, until=None, until_item=None, keep=1.0, left_open=(), na_reason=None
+):
     """Schedule the phase's items, in order, between `begin` and `end`; return the last time.
 
     Items after `until` (a time) or beyond the `until_item`-th are not reached;
@@ -119,17 +145,26 @@ def tick_phase(st, phase, begin, end, *, until=None, until_item=None, keep=1.0,
             last = previous = when
             continue
         subchecks = item.subchecks if st.ticks_subchecks else ()
-        for j, sub_time in enumerate(sorted(_between(rng, previous + (when - previous) * 0.3,
-                                                     when - timedelta(seconds=10))
-                                            for _ in subchecks)):
+        for j, sub_time in enumerate(
+            sorted(
+                _between(rng, previous + (when - previous) * 0.3, when - timedelta(seconds=10))
+                for _ in subchecks
+            )
+        ):
             st.schedule(sub_time, st.set_subcheck, i, j, user)
         st.schedule(when, st.set_item, i, "done", user)
         roll = rng.random()
         if roll < 0.045:
             st.schedule(when + _minutes(rng, 1, 10), st.add_note, i, user, "note", _note(rng, item))
         elif roll < 0.05:
-            st.schedule(when + _minutes(rng, 1, 10), st.add_note, i, user, "deviation",
-                        _fill(rng, rng.choice(words.DEVIATIONS)))
+            st.schedule(
+                when + _minutes(rng, 1, 10),
+                st.add_note,
+                i,
+                user,
+                "deviation",
+                _fill(rng, rng.choice(words.DEVIATIONS)),
+            )
         elif roll < 0.058:  # ticked by mistake: reopened, then ticked again
             st.schedule(when + _minutes(rng, 1, 4), st.set_item, i, "open", user)
             st.schedule(when + _minutes(rng, 5, 12), st.set_item, i, "done", user)
@@ -140,10 +175,15 @@ def tick_phase(st, phase, begin, end, *, until=None, until_item=None, keep=1.0,
 
 
 def _fill(rng, template: str) -> str:
-    return template.format(hex=f"{rng.getrandbits(32):08x}", err=f"{rng.uniform(0.02, 0.3):.2f}",
-                           p95=rng.randint(280, 640), conns=rng.randint(4, 14),
-                           mins=rng.randint(2, 9), secs=rng.randint(3, 55),
-                           n=rng.randint(100, 999))
+    return template.format(
+        hex=f"{rng.getrandbits(32):08x}",
+        err=f"{rng.uniform(0.02, 0.3):.2f}",
+        p95=rng.randint(280, 640),
+        conns=rng.randint(4, 14),
+        mins=rng.randint(2, 9),
+        secs=rng.randint(3, 55),
+        n=rng.randint(100, 999),
+    )
 
 
 def _note(rng, item) -> str:
@@ -159,8 +199,7 @@ def early_signoffs(st, go_live) -> None:
     if rng.random() >= 0.18:
         return
     for role in rng.sample(range(len(st.shape.roles)), rng.randint(1, 2)):
-        st.schedule(go_live + HOUR * rng.uniform(2.1, 2.8), st.sign, role,
-                    st.approvers[role][0])
+        st.schedule(go_live + HOUR * rng.uniform(2.1, 2.8), st.sign, role, st.approvers[role][0])
 
 
 def final_signoffs(st, begin) -> None:
@@ -182,10 +221,14 @@ def final_signoffs(st, begin) -> None:
             k = rng.randrange(len(words.REJECT_COMMENTS))
             st.schedule(when, st.sign, role, signer, "reject", words.REJECT_COMMENTS[k])
             answer = when + _minutes(rng, 10, 40)
-            done = [i for i, item in enumerate(st.shape.items) if not st.shape.phases[
-                item.phase].is_rollback][-1]
-            st.schedule(answer, st.add_note, done, st.lead, "note",
-                        _fill(rng, words.REJECT_ANSWERS[k]))
+            done = [
+                i
+                for i, item in enumerate(st.shape.items)
+                if not st.shape.phases[item.phase].is_rollback
+            ][-1]
+            st.schedule(
+                answer, st.add_note, done, st.lead, "note", _fill(rng, words.REJECT_ANSWERS[k])
+            )
             when = answer + _minutes(rng, 5, 30)
         st.schedule(when, st.sign, role, signer)
         last = max(last, when)
@@ -260,8 +303,9 @@ def bad_readings(st, begin, reader):
 
 def _rollback_reason(rng, name: str) -> str:
     name = name.lower()
-    for key, reason in zip(("error", "latency", "connection"), words.ROLLBACK_MONITORING,
-                           strict=False):
+    for key, reason in zip(
+        ("error", "latency", "connection"), words.ROLLBACK_MONITORING, strict=False
+    ):
         if key in name:
             return reason
     return rng.choice(words.ROLLBACK_MONITORING)

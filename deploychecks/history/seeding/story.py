@@ -78,7 +78,7 @@ class Story(Live):
         self.team = [self.lead, *self.engineers]
         self.approvers = []  # per role: [primary, backup?]
         for index, _ in enumerate(self.shape.roles):
-            pool = people.approvers[index * 2 % len(people.approvers):][:2] or people.approvers
+            pool = people.approvers[index * 2 % len(people.approvers) :][:2] or people.approvers
             pool = rng.sample(pool, len(pool))
             self.approvers.append(pool if rng.random() < 0.3 else pool[:1])
         self.viewers = [rng.choice(people.viewers)] if rng.random() < 0.3 else []
@@ -105,8 +105,9 @@ class Story(Live):
         self.verdict = None
         self.episode = None
         self.token = None
-        self.contacts = [dict(zip(("role", "person", "phone", "handle"), c, strict=True))
-                         for c in shape.contacts]
+        self.contacts = [
+            dict(zip(("role", "person", "phone", "handle"), c, strict=True)) for c in shape.contacts
+        ]
 
     # --- Clock, queue and events -------------------------------------------------------
 
@@ -128,15 +129,34 @@ class Story(Live):
         self.seq += 1
         return self.seq
 
-    def event(self, when, action, *, actor=None, seq=None, target=None, target_repr=None,
-              before=None, after=None):
+    def event(
+        self,
+        when,
+        action,
+        *,
+        actor=None,
+        seq=None,
+        target=None,
+        target_repr=None,
+        before=None,
+        after=None,
+    ):
         target_type, target_id, default_repr = target or ("", "", "")
-        self.events.append(Event(
-            deployment_id=self.id, seq=seq, actor_id=actor.pk if actor else None,
-            actor_name=actor.username if actor else "", action=action,
-            target_type=target_type, target_id=str(target_id),
-            target_repr=(target_repr if target_repr is not None else default_repr)[:300],
-            before=_stored(before), after=_stored(after), created_at=self.at(when)))
+        self.events.append(
+            Event(
+                deployment_id=self.id,
+                seq=seq,
+                actor_id=actor.pk if actor else None,
+                actor_name=actor.username if actor else "",
+                action=action,
+                target_type=target_type,
+                target_id=str(target_id),
+                target_repr=(target_repr if target_repr is not None else default_repr)[:300],
+                before=_stored(before),
+                after=_stored(after),
+                created_at=self.at(when),
+            )
+        )
 
     def _deployment_target(self):
         p = self.plan
@@ -149,10 +169,19 @@ class Story(Live):
 
     def create(self, when):
         p, s = self.plan, self.shape
-        self.event(when, "deployment.created", actor=self.lead, seq=self.bump(),
-                   target=self._deployment_target(),
-                   after={"release": p.release_name, "version": p.version,
-                          "previous_version": p.previous_version, "revision": s.label})
+        self.event(
+            when,
+            "deployment.created",
+            actor=self.lead,
+            seq=self.bump(),
+            target=self._deployment_target(),
+            after={
+                "release": p.release_name,
+                "version": p.version,
+                "previous_version": p.previous_version,
+                "revision": s.label,
+            },
+        )
 
     def fill_contacts(self, when):
         before = [dict(c) for c in self.contacts]
@@ -165,27 +194,45 @@ class Story(Live):
                 user = self.approvers[index][0]
             else:
                 user = self.rng.choice(self.engineers)
-            contact.update(person=user.email, phone=f"+1 555 01{user.pk % 100:02d}",
-                           handle=f"@{user.username.split('.')[0]}")
-        self.event(when, "contacts.changed", actor=self.lead, seq=self.bump(),
-                   target=self._deployment_target(), before={"contacts": before},
-                   after={"contacts": [dict(c) for c in self.contacts]})
+            contact.update(
+                person=user.email,
+                phone=f"+1 555 01{user.pk % 100:02d}",
+                handle=f"@{user.username.split('.')[0]}",
+            )
+        self.event(
+            when,
+            "contacts.changed",
+            actor=self.lead,
+            seq=self.bump(),
+            target=self._deployment_target(),
+            before={"contacts": before},
+            after={"contacts": [dict(c) for c in self.contacts]},
+        )
 
     def set_item(self, when, i, state, user, reason=""):
         if self.finished or self.state[i] == state:
             return
         when = self.at(when)
         item = self.shape.items[i]
-        before = {"state": self.state[i], "na_reason": self.na_reason[i],
-                  "version": self.version[i]}
+        before = {
+            "state": self.state[i],
+            "na_reason": self.na_reason[i],
+            "version": self.version[i],
+        }
         self.state[i], self.na_reason[i] = state, reason if state == "na" else ""
         self.version[i] += 1
         self.changed[i] = (user, when)
         seq = self.bump()
         action = {"done": "item.ticked", "open": "item.reopened", "na": "item.marked_na"}[state]
-        self.event(when, action, actor=user, seq=seq, target=self._item_target(i), before=before,
-                   after={"state": state, "na_reason": self.na_reason[i],
-                          "version": self.version[i]})
+        self.event(
+            when,
+            action,
+            actor=user,
+            seq=seq,
+            target=self._item_target(i),
+            before=before,
+            after={"state": state, "na_reason": self.na_reason[i], "version": self.version[i]},
+        )
         verb = {"done": "was ticked", "open": "was reopened", "na": "was marked N/A"}[state]
         self._invalidate(when, f"“{item.title}” {verb} by {user.name}", seq, user)
         self._rollback_item_changed(when, i, user)
@@ -200,23 +247,46 @@ class Story(Live):
         self.sub_version[i][j] += 1
         self.sub_changed[i][j] = (user, when)
         seq = self.bump()
-        self.event(when, "subcheck.ticked", actor=user, seq=seq,
-                   target=("runs.runsubcheck", self.sub_ids[i][j], item.subchecks[j]),
-                   before=before, after={"done": True, "version": self.sub_version[i][j]})
-        self._invalidate(when, f"“{item.subchecks[j]}” (under “{item.title}”) was ticked by "
-                         f"{user.name}", seq, user)
+        self.event(
+            when,
+            "subcheck.ticked",
+            actor=user,
+            seq=seq,
+            target=("runs.runsubcheck", self.sub_ids[i][j], item.subchecks[j]),
+            before=before,
+            after={"done": True, "version": self.sub_version[i][j]},
+        )
+        self._invalidate(
+            when,
+            f"“{item.subchecks[j]}” (under “{item.title}”) was ticked by {user.name}",
+            seq,
+            user,
+        )
 
     def add_note(self, when, i, user, kind, body):
         if self.finished:
             return
         when = self.at(when)
         note_id = self.ctx.rows.new_id(ItemNote)
-        self.notes.append({"id": note_id, "item_id": self.item_ids[i], "author_id": user.pk,
-                           "author_name": user.name, "kind": kind, "body": body,
-                           "created_at": when})
-        self.event(when, f"{kind}.added", actor=user, seq=self.bump(),
-                   target=self._item_target(i),
-                   after={"kind": kind, "body": body, "note_id": note_id})
+        self.notes.append(
+            {
+                "id": note_id,
+                "item_id": self.item_ids[i],
+                "author_id": user.pk,
+                "author_name": user.name,
+                "kind": kind,
+                "body": body,
+                "created_at": when,
+            }
+        )
+        self.event(
+            when,
+            f"{kind}.added",
+            actor=user,
+            seq=self.bump(),
+            target=self._item_target(i),
+            after={"kind": kind, "body": body, "note_id": note_id},
+        )
 
     @property
     def finished(self) -> bool:
@@ -237,9 +307,15 @@ class Story(Live):
         if to in ("completed", "rolled_back", "aborted"):
             self.ended_at = when
         actor = self.ctx.people.admin if to == "completed" and self.override else user
-        self.event(when, "deployment.status", actor=actor, seq=self.bump(),
-                   target=self._deployment_target(), before={"status": current},
-                   after={"status": to, "reason": reason})
+        self.event(
+            when,
+            "deployment.status",
+            actor=actor,
+            seq=self.bump(),
+            target=self._deployment_target(),
+            before={"status": current},
+            after={"status": to, "reason": reason},
+        )
         if to == "monitoring":
             self._schedule_reminders(when, actor)
         elif self.finished:
@@ -253,54 +329,102 @@ class Story(Live):
         if self.finished:
             return
         when = self.at(when)
-        previous = next((s for s in self.signoffs if s["role"] == role
-                         and s["status"] == "valid"), None)
+        previous = next(
+            (s for s in self.signoffs if s["role"] == role and s["status"] == "valid"), None
+        )
         seq = self.bump()
         if previous:
             previous.update(status="superseded", invalidated_at=when)
         checklist = self._checklist_hash()
-        signoff = {"id": self.ctx.rows.new_id(SignOff), "role": role, "signer": user,
-                   "decision": decision, "comment": comment, "checklist_hash": checklist,
-                   "checklist_seq": seq, "created_at": when, "status": "valid",
-                   "stale_reason": "", "invalidated_at": None}
+        signoff = {
+            "id": self.ctx.rows.new_id(SignOff),
+            "role": role,
+            "signer": user,
+            "decision": decision,
+            "comment": comment,
+            "checklist_hash": checklist,
+            "checklist_seq": seq,
+            "created_at": when,
+            "status": "valid",
+            "stale_reason": "",
+            "invalidated_at": None,
+        }
         self.signoffs.append(signoff)
         role_name = self.shape.roles[role]
         verb = "approved" if decision == "approve" else "rejected"
-        self.event(when, f"signoff.{verb}", actor=user, seq=seq,
-                   target=("signoffs.signoff", signoff["id"], ""), target_repr=f"as {role_name}",
-                   before=({"signoff_id": previous["id"], "signer": previous["signer"].name,
-                            "decision": previous["decision"]} if previous else None),
-                   after={"role": role_name, "decision": decision, "comment": comment,
-                          "checklist_hash": checklist, "checklist_seq": seq})
+        self.event(
+            when,
+            f"signoff.{verb}",
+            actor=user,
+            seq=seq,
+            target=("signoffs.signoff", signoff["id"], ""),
+            target_repr=f"as {role_name}",
+            before=(
+                {
+                    "signoff_id": previous["id"],
+                    "signer": previous["signer"].name,
+                    "decision": previous["decision"],
+                }
+                if previous
+                else None
+            ),
+            after={
+                "role": role_name,
+                "decision": decision,
+                "comment": comment,
+                "checklist_hash": checklist,
+                "checklist_seq": seq,
+            },
+        )
 
     def _invalidate(self, when, reason, caused_by, user):
         reason = reason[:500]
-        valid = sorted((s for s in self.signoffs if s["status"] == "valid"),
-                       key=lambda s: s["role"])
+        valid = sorted(
+            (s for s in self.signoffs if s["status"] == "valid"), key=lambda s: s["role"]
+        )
         for signoff in valid:
             signoff.update(status="stale", stale_reason=reason, invalidated_at=when)
             role_name = self.shape.roles[signoff["role"]]
-            self.event(when, "signoff.stale", actor=user, seq=self.bump(),
-                       target=("signoffs.signoff", signoff["id"], ""),
-                       target_repr=f"{signoff['signer'].name}’s {role_name} sign-off",
-                       before={"status": "valid"},
-                       after={"status": "stale", "reason": reason, "caused_by_seq": caused_by})
+            self.event(
+                when,
+                "signoff.stale",
+                actor=user,
+                seq=self.bump(),
+                target=("signoffs.signoff", signoff["id"], ""),
+                target_repr=f"{signoff['signer'].name}’s {role_name} sign-off",
+                before={"status": "valid"},
+                after={"status": "stale", "reason": reason, "caused_by_seq": caused_by},
+            )
 
     def _checklist_hash(self) -> str:
         """signoffs.services.checklist_hash, over this story's state."""
-        items = sorted([self.item_ids[i], self.state[i], self.version[i]]
-                       for i in range(len(self.item_ids)))
-        subs = sorted([self.sub_ids[i][j], self.sub_done[i][j]]
-                      for i in range(len(self.item_ids)) for j in range(len(self.sub_ids[i])))
+        items = sorted(
+            [self.item_ids[i], self.state[i], self.version[i]] for i in range(len(self.item_ids))
+        )
+        subs = sorted(
+            [self.sub_ids[i][j], self.sub_done[i][j]]
+            for i in range(len(self.item_ids))
+            for j in range(len(self.sub_ids[i]))
+        )
         payload = json.dumps({"items": items, "subchecks": subs}, separators=(",", ":"))
         return hashlib.sha256(payload.encode()).hexdigest()
 
     def _complete_with_override(self, when):
-        missing = [self.shape.roles[r] for r in range(len(self.shape.roles))
-                   if not any(s["role"] == r and s["status"] == "valid"
-                              and s["decision"] == "approve" for s in self.signoffs)]
+        missing = [
+            self.shape.roles[r]
+            for r in range(len(self.shape.roles))
+            if not any(
+                s["role"] == r and s["status"] == "valid" and s["decision"] == "approve"
+                for s in self.signoffs
+            )
+        ]
         admin = self.ctx.people.admin
         self.override = {"by": admin, "reason": self.override_reason, "at": when}
-        self.event(when, "deployment.completion_override", actor=admin, seq=self.bump(),
-                   target=self._deployment_target(),
-                   after={"reason": self.override["reason"], "missing": missing})
+        self.event(
+            when,
+            "deployment.completion_override",
+            actor=admin,
+            seq=self.bump(),
+            target=self._deployment_target(),
+            after={"reason": self.override["reason"], "missing": missing},
+        )

@@ -65,38 +65,77 @@ def load_shape(revision) -> Shape:
     section_index, step_index = {}, {}
     for phase in revision.phases.all():
         p = len(phases)
-        phases.append(Node(phase.position, phase.title, timing_label=phase.timing_label,
-                           notes=phase.notes, is_rollback="rollback" in phase.title.lower()))
+        phases.append(
+            Node(
+                phase.position,
+                phase.title,
+                timing_label=phase.timing_label,
+                notes=phase.notes,
+                is_rollback="rollback" in phase.title.lower(),
+            )
+        )
         for s in phase.sections.all():
             section_index[s.pk] = len(sections)
-            sections.append(Node(s.position, s.title, phase=p, timing_label=s.timing_label,
-                                 notes=s.notes))
+            sections.append(
+                Node(s.position, s.title, phase=p, timing_label=s.timing_label, notes=s.notes)
+            )
         for s in phase.steps.all():
             step_index[s.pk] = len(steps)
-            steps.append(Node(s.position, s.title, phase=p, section=section_index.get(
-                s.section_id), number=s.number, minutes=s.minutes, notes=s.notes))
+            steps.append(
+                Node(
+                    s.position,
+                    s.title,
+                    phase=p,
+                    section=section_index.get(s.section_id),
+                    number=s.number,
+                    minutes=s.minutes,
+                    notes=s.notes,
+                )
+            )
         for item in phase.items.all():
-            items.append(Node(item.position, item.title, phase=p,
-                              section=section_index.get(item.section_id),
-                              step=step_index.get(item.step_id), summary=item.summary,
-                              details=item.details, required=item.required,
-                              subchecks=[sub.title for sub in item.subchecks.all()]))
+            items.append(
+                Node(
+                    item.position,
+                    item.title,
+                    phase=p,
+                    section=section_index.get(item.section_id),
+                    step=step_index.get(item.step_id),
+                    summary=item.summary,
+                    details=item.details,
+                    required=item.required,
+                    subchecks=[sub.title for sub in item.subchecks.all()],
+                )
+            )
     shape = Shape(
-        revision_id=revision.pk, template_name=revision.template.name,
-        label=f"{revision.template.name} r{revision.number}", phases=phases,
-        sections=sections, steps=steps, items=items,
+        revision_id=revision.pk,
+        template_name=revision.template.name,
+        label=f"{revision.template.name} r{revision.number}",
+        phases=phases,
+        sections=sections,
+        steps=steps,
+        items=items,
         roles=[r.name for r in revision.signoff_roles.all()],
         contacts=[(c.role, c.person, c.phone, c.handle) for c in revision.contacts.all()],
         signals=sorted(definitions_for(revision), key=lambda d: (d.position, d.pk)),
-        rules=[])
+        rules=[],
+    )
     for rule in ReminderRule.objects.filter(revision=revision).order_by("position"):
-        shape.rules.append(Rule(rule.id, rule.title, rule.offsets(),
-                                _match_items(items, sections, rule.items), list(rule.notify)))
+        shape.rules.append(
+            Rule(
+                rule.id,
+                rule.title,
+                rule.offsets(),
+                _match_items(items, sections, rule.items),
+                list(rule.notify),
+            )
+        )
     rollback = [k for k, p in enumerate(phases) if p.is_rollback][:1]
-    shape.rollback_steps = sorted((k for k, s in enumerate(steps) if s.phase in rollback),
-                                  key=lambda k: steps[k].position)
-    shape.step_items = {k: [i for i, item in enumerate(items) if item.step == k]
-                        for k in shape.rollback_steps}
+    shape.rollback_steps = sorted(
+        (k for k, s in enumerate(steps) if s.phase in rollback), key=lambda k: steps[k].position
+    )
+    shape.step_items = {
+        k: [i for i, item in enumerate(items) if item.step == k] for k in shape.rollback_steps
+    }
     shape.rollback_budget = _budget(revision, phases, sections, steps, shape.rollback_steps)
     return shape
 
@@ -109,8 +148,11 @@ def _match_items(items, sections, texts) -> list[int]:
             continue
         hits = [i for i, item in enumerate(items) if needle in item.title.casefold()]
         if not hits:
-            hits = [i for i, item in enumerate(items) if item.section is not None
-                    and needle in sections[item.section].title.casefold()]
+            hits = [
+                i
+                for i, item in enumerate(items)
+                if item.section is not None and needle in sections[item.section].title.casefold()
+            ]
         found.extend(i for i in hits if i not in found)
     return found
 
@@ -119,8 +161,11 @@ def _budget(revision, phases, sections, steps, rollback_steps) -> int:
     """gonogo.rollback.procedure_budget, over the template."""
     if not rollback_steps:
         return 0
-    labels = [sections[steps[k].section].timing_label for k in rollback_steps
-              if steps[k].section is not None]
+    labels = [
+        sections[steps[k].section].timing_label
+        for k in rollback_steps
+        if steps[k].section is not None
+    ]
     labels += [phases[steps[rollback_steps[0]].phase].timing_label, revision.rollback_time]
     for label in labels:
         match = _BUDGET.search(label or "")

@@ -6,116 +6,295 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('checklists', '0001_initial'),
-        ('runs', '0001_initial'),
+        ("checklists", "0001_initial"),
+        ("runs", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='DeploymentWebhook',
+            name="DeploymentWebhook",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('url', models.URLField(max_length=500)),
-                ('secret', models.CharField(blank=True, max_length=200)),
-                ('deployment', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='reminder_webhook', to='runs.deployment')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("url", models.URLField(max_length=500)),
+                ("secret", models.CharField(blank=True, max_length=200)),
+                (
+                    "deployment",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="reminder_webhook",
+                        to="runs.deployment",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='ReminderRule',
+            name="ReminderRule",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveIntegerField()),
-                ('kind', models.CharField(choices=[('once', 'Once'), ('repeat', 'Repeat')], default='once', max_length=10)),
-                ('offset_minutes', models.IntegerField(blank=True, null=True)),
-                ('start_minutes', models.IntegerField(blank=True, null=True)),
-                ('end_minutes', models.IntegerField(blank=True, null=True)),
-                ('interval_minutes', models.IntegerField(blank=True, null=True)),
-                ('title', models.CharField(max_length=200)),
-                ('items', models.JSONField(blank=True, default=list)),
-                ('notify', models.JSONField(blank=True, default=list)),
-                ('revision', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='reminder_rules', to='checklists.templaterevision')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("position", models.PositiveIntegerField()),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("once", "Once"), ("repeat", "Repeat")],
+                        default="once",
+                        max_length=10,
+                    ),
+                ),
+                ("offset_minutes", models.IntegerField(blank=True, null=True)),
+                ("start_minutes", models.IntegerField(blank=True, null=True)),
+                ("end_minutes", models.IntegerField(blank=True, null=True)),
+                ("interval_minutes", models.IntegerField(blank=True, null=True)),
+                ("title", models.CharField(max_length=200)),
+                ("items", models.JSONField(blank=True, default=list)),
+                ("notify", models.JSONField(blank=True, default=list)),
+                (
+                    "revision",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="reminder_rules",
+                        to="checklists.templaterevision",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['revision', 'position'],
+                "ordering": ["revision", "position"],
             },
         ),
         migrations.CreateModel(
-            name='Reminder',
+            name="Reminder",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('title', models.CharField(max_length=200)),
-                ('offset_minutes', models.PositiveIntegerField()),
-                ('due_at', models.DateTimeField()),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('sent', 'Sent'), ('late', 'Sent late'), ('acknowledged', 'Acknowledged'), ('cancelled', 'Cancelled'), ('missed', 'Missed (superseded)')], default='pending', max_length=14)),
-                ('sent_at', models.DateTimeField(blank=True, null=True)),
-                ('late_by', models.DurationField(blank=True, null=True)),
-                ('item_ids', models.JSONField(blank=True, default=list)),
-                ('notify', models.JSONField(blank=True, default=list)),
-                ('acknowledged_by_name', models.CharField(blank=True, max_length=150)),
-                ('acknowledged_at', models.DateTimeField(blank=True, null=True)),
-                ('acknowledged_note', models.TextField(blank=True)),
-                ('escalated_at', models.DateTimeField(blank=True, null=True)),
-                ('escalated_to', models.CharField(blank=True, max_length=400)),
-                ('acknowledged_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('deployment', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='reminders', to='runs.deployment')),
-                ('rule', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='reminders', to='reminders.reminderrule')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("title", models.CharField(max_length=200)),
+                ("offset_minutes", models.PositiveIntegerField()),
+                ("due_at", models.DateTimeField()),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("sent", "Sent"),
+                            ("late", "Sent late"),
+                            ("acknowledged", "Acknowledged"),
+                            ("cancelled", "Cancelled"),
+                            ("missed", "Missed (superseded)"),
+                        ],
+                        default="pending",
+                        max_length=14,
+                    ),
+                ),
+                ("sent_at", models.DateTimeField(blank=True, null=True)),
+                ("late_by", models.DurationField(blank=True, null=True)),
+                ("item_ids", models.JSONField(blank=True, default=list)),
+                ("notify", models.JSONField(blank=True, default=list)),
+                ("acknowledged_by_name", models.CharField(blank=True, max_length=150)),
+                ("acknowledged_at", models.DateTimeField(blank=True, null=True)),
+                ("acknowledged_note", models.TextField(blank=True)),
+                ("escalated_at", models.DateTimeField(blank=True, null=True)),
+                ("escalated_to", models.CharField(blank=True, max_length=400)),
+                (
+                    "acknowledged_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "deployment",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="reminders",
+                        to="runs.deployment",
+                    ),
+                ),
+                (
+                    "rule",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="reminders",
+                        to="reminders.reminderrule",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['deployment', 'due_at', 'pk'],
+                "ordering": ["deployment", "due_at", "pk"],
             },
         ),
         migrations.CreateModel(
-            name='ReminderDelivery',
+            name="ReminderDelivery",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('purpose', models.CharField(choices=[('reminder', 'Reminder'), ('escalation', 'Escalation')], default='reminder', max_length=12)),
-                ('channel', models.CharField(choices=[('page', 'Page'), ('email', 'Email'), ('webhook', 'Webhook')], max_length=10)),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('sending', 'Sending'), ('sent', 'Sent'), ('failed', 'Failed'), ('skipped', 'Nothing to send')], default='pending', max_length=10)),
-                ('attempts', models.PositiveIntegerField(default=0)),
-                ('last_error', models.TextField(blank=True)),
-                ('next_attempt_at', models.DateTimeField()),
-                ('lease_until', models.DateTimeField(blank=True, null=True)),
-                ('sent_at', models.DateTimeField(blank=True, null=True)),
-                ('recipients', models.JSONField(blank=True, default=list)),
-                ('reminder', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='deliveries', to='reminders.reminder')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "purpose",
+                    models.CharField(
+                        choices=[("reminder", "Reminder"), ("escalation", "Escalation")],
+                        default="reminder",
+                        max_length=12,
+                    ),
+                ),
+                (
+                    "channel",
+                    models.CharField(
+                        choices=[("page", "Page"), ("email", "Email"), ("webhook", "Webhook")],
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("sending", "Sending"),
+                            ("sent", "Sent"),
+                            ("failed", "Failed"),
+                            ("skipped", "Nothing to send"),
+                        ],
+                        default="pending",
+                        max_length=10,
+                    ),
+                ),
+                ("attempts", models.PositiveIntegerField(default=0)),
+                ("last_error", models.TextField(blank=True)),
+                ("next_attempt_at", models.DateTimeField()),
+                ("lease_until", models.DateTimeField(blank=True, null=True)),
+                ("sent_at", models.DateTimeField(blank=True, null=True)),
+                ("recipients", models.JSONField(blank=True, default=list)),
+                (
+                    "reminder",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="deliveries",
+                        to="reminders.reminder",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['reminder', 'purpose', 'channel'],
-                'indexes': [models.Index(fields=['status', 'next_attempt_at'], name='reminderdelivery_due_idx')],
-                'constraints': [models.UniqueConstraint(fields=('reminder', 'purpose', 'channel'), name='reminderdelivery_once_per_channel'), models.CheckConstraint(condition=models.Q(models.Q(('status', 'sent'), _negated=True), ('sent_at__isnull', False), _connector='OR'), name='reminderdelivery_sent_has_time'), models.CheckConstraint(condition=models.Q(models.Q(('status', 'sending'), _negated=True), ('lease_until__isnull', False), _connector='OR'), name='reminderdelivery_sending_has_lease')],
+                "ordering": ["reminder", "purpose", "channel"],
+                "indexes": [
+                    models.Index(
+                        fields=["status", "next_attempt_at"], name="reminderdelivery_due_idx"
+                    )
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("reminder", "purpose", "channel"),
+                        name="reminderdelivery_once_per_channel",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(("status", "sent"), _negated=True),
+                            ("sent_at__isnull", False),
+                            _connector="OR",
+                        ),
+                        name="reminderdelivery_sent_has_time",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(("status", "sending"), _negated=True),
+                            ("lease_until__isnull", False),
+                            _connector="OR",
+                        ),
+                        name="reminderdelivery_sending_has_lease",
+                    ),
+                ],
             },
         ),
         migrations.AddConstraint(
-            model_name='reminderrule',
-            constraint=models.UniqueConstraint(fields=('revision', 'position'), name='reminderrule_position_unique'),
+            model_name="reminderrule",
+            constraint=models.UniqueConstraint(
+                fields=("revision", "position"), name="reminderrule_position_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='reminderrule',
-            constraint=models.CheckConstraint(condition=models.Q(('title', ''), _negated=True), name='reminderrule_title_not_empty'),
+            model_name="reminderrule",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("title", ""), _negated=True),
+                name="reminderrule_title_not_empty",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='reminderrule',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('end_minutes__isnull', True), ('interval_minutes__isnull', True), ('kind', 'once'), ('offset_minutes__gte', 0), ('offset_minutes__lte', 43200), ('start_minutes__isnull', True)), models.Q(('end_minutes__gte', models.F('start_minutes')), ('end_minutes__lte', 43200), ('interval_minutes__gte', 1), ('kind', 'repeat'), ('offset_minutes__isnull', True), ('start_minutes__gte', 0)), _connector='OR'), name='reminderrule_schedule_valid'),
+            model_name="reminderrule",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(
+                        ("end_minutes__isnull", True),
+                        ("interval_minutes__isnull", True),
+                        ("kind", "once"),
+                        ("offset_minutes__gte", 0),
+                        ("offset_minutes__lte", 43200),
+                        ("start_minutes__isnull", True),
+                    ),
+                    models.Q(
+                        ("end_minutes__gte", models.F("start_minutes")),
+                        ("end_minutes__lte", 43200),
+                        ("interval_minutes__gte", 1),
+                        ("kind", "repeat"),
+                        ("offset_minutes__isnull", True),
+                        ("start_minutes__gte", 0),
+                    ),
+                    _connector="OR",
+                ),
+                name="reminderrule_schedule_valid",
+            ),
         ),
         migrations.AddIndex(
-            model_name='reminder',
-            index=models.Index(fields=['status', 'due_at'], name='reminder_due_idx'),
+            model_name="reminder",
+            index=models.Index(fields=["status", "due_at"], name="reminder_due_idx"),
         ),
         migrations.AddConstraint(
-            model_name='reminder',
-            constraint=models.UniqueConstraint(fields=('deployment', 'rule', 'due_at'), name='reminder_occurrence_unique'),
+            model_name="reminder",
+            constraint=models.UniqueConstraint(
+                fields=("deployment", "rule", "due_at"), name="reminder_occurrence_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='reminder',
-            constraint=models.CheckConstraint(condition=models.Q(('status__in', ['pending', 'cancelled', 'missed']), ('sent_at__isnull', False), _connector='OR'), name='reminder_sent_has_time'),
+            model_name="reminder",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("status__in", ["pending", "cancelled", "missed"]),
+                    ("sent_at__isnull", False),
+                    _connector="OR",
+                ),
+                name="reminder_sent_has_time",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='reminder',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('status', 'acknowledged'), _negated=True), ('acknowledged_at__isnull', False), _connector='OR'), name='reminder_ack_has_time'),
+            model_name="reminder",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("status", "acknowledged"), _negated=True),
+                    ("acknowledged_at__isnull", False),
+                    _connector="OR",
+                ),
+                name="reminder_ack_has_time",
+            ),
         ),
     ]

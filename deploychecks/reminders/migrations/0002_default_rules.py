@@ -14,8 +14,14 @@ def add_default_rules(apps, schema_editor):
     rules = []
     for revision in TemplateRevision.objects.filter(reminder_rules__isnull=True):
         for position, (kind, minutes, title, items, notify) in enumerate(DEFAULT_SCHEDULE, 1):
-            rule = ReminderRule(revision=revision, position=position, kind=kind, title=title,
-                                items=list(items), notify=list(notify))
+            rule = ReminderRule(
+                revision=revision,
+                position=position,
+                kind=kind,
+                title=title,
+                items=list(items),
+                notify=list(notify),
+            )
             if kind == "once":
                 rule.offset_minutes = minutes
             else:

@@ -4,18 +4,17 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('reminders', '0002_default_rules'),
+        ("reminders", "0002_default_rules"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='reminder',
-            options={'ordering': ['deployment_id', 'due_at', 'pk']},
+            name="reminder",
+            options={"ordering": ["deployment_id", "due_at", "pk"]},
         ),
         migrations.AlterModelOptions(
-            name='reminderdelivery',
-            options={'ordering': ['reminder_id', 'purpose', 'channel']},
+            name="reminderdelivery",
+            options={"ordering": ["reminder_id", "purpose", "channel"]},
         ),
     ]

@@ -10,8 +10,11 @@ def reminder_centre(context, deployment):
     """The bell, its notification centre and the toast area of the run page."""
     from deploychecks.reminders.views import centre_context
 
-    return {**centre_context(deployment), "request": context.get("request"),
-            "csrf_token": context.get("csrf_token")}
+    return {
+        **centre_context(deployment),
+        "request": context.get("request"),
+        "csrf_token": context.get("csrf_token"),
+    }
 
 
 @register.inclusion_tag("reminders/rules.html#summary")

@@ -6,251 +6,517 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('checklists', '0001_initial'),
+        ("checklists", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Deployment',
+            name="Deployment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('template_name', models.CharField(max_length=200)),
-                ('release_name', models.CharField(max_length=200)),
-                ('version', models.CharField(max_length=60)),
-                ('previous_version', models.CharField(blank=True, max_length=60)),
-                ('service', models.CharField(max_length=120)),
-                ('environment', models.CharField(default='production', max_length=60)),
-                ('planned_start', models.DateTimeField(blank=True, null=True)),
-                ('status', models.CharField(choices=[('planned', 'Planned'), ('in_progress', 'In progress'), ('monitoring', 'Monitoring'), ('completed', 'Completed'), ('rolled_back', 'Rolled back'), ('aborted', 'Aborted')], default='planned', max_length=20)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('go_live_at', models.DateTimeField(blank=True, null=True)),
-                ('ended_at', models.DateTimeField(blank=True, null=True)),
-                ('seq', models.PositiveBigIntegerField(default=0)),
-                ('created_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('lead', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='led_deployments', to=settings.AUTH_USER_MODEL)),
-                ('revision', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='deployments', to='checklists.templaterevision')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("template_name", models.CharField(max_length=200)),
+                ("release_name", models.CharField(max_length=200)),
+                ("version", models.CharField(max_length=60)),
+                ("previous_version", models.CharField(blank=True, max_length=60)),
+                ("service", models.CharField(max_length=120)),
+                ("environment", models.CharField(default="production", max_length=60)),
+                ("planned_start", models.DateTimeField(blank=True, null=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("planned", "Planned"),
+                            ("in_progress", "In progress"),
+                            ("monitoring", "Monitoring"),
+                            ("completed", "Completed"),
+                            ("rolled_back", "Rolled back"),
+                            ("aborted", "Aborted"),
+                        ],
+                        default="planned",
+                        max_length=20,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("go_live_at", models.DateTimeField(blank=True, null=True)),
+                ("ended_at", models.DateTimeField(blank=True, null=True)),
+                ("seq", models.PositiveBigIntegerField(default=0)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "lead",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="led_deployments",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "revision",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="deployments",
+                        to="checklists.templaterevision",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='DeploymentContact',
+            name="DeploymentContact",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveIntegerField()),
-                ('role', models.CharField(max_length=120)),
-                ('person', models.CharField(blank=True, max_length=200)),
-                ('phone', models.CharField(blank=True, max_length=60)),
-                ('handle', models.CharField(blank=True, max_length=120)),
-                ('deployment', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='contacts', to='runs.deployment')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("position", models.PositiveIntegerField()),
+                ("role", models.CharField(max_length=120)),
+                ("person", models.CharField(blank=True, max_length=200)),
+                ("phone", models.CharField(blank=True, max_length=60)),
+                ("handle", models.CharField(blank=True, max_length=120)),
+                (
+                    "deployment",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="contacts",
+                        to="runs.deployment",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['deployment', 'position'],
+                "ordering": ["deployment", "position"],
             },
         ),
         migrations.CreateModel(
-            name='DeploymentRole',
+            name="DeploymentRole",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveIntegerField()),
-                ('name', models.CharField(max_length=120)),
-                ('deployment', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='signoff_roles', to='runs.deployment')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("position", models.PositiveIntegerField()),
+                ("name", models.CharField(max_length=120)),
+                (
+                    "deployment",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="signoff_roles",
+                        to="runs.deployment",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['deployment', 'position'],
+                "ordering": ["deployment", "position"],
             },
         ),
         migrations.CreateModel(
-            name='Participant',
+            name="Participant",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('role', models.CharField(choices=[('engineer', 'Engineer'), ('approver', 'Approver'), ('viewer', 'Viewer')], default='engineer', max_length=20)),
-                ('deployment', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='participants', to='runs.deployment')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='participations', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[
+                            ("engineer", "Engineer"),
+                            ("approver", "Approver"),
+                            ("viewer", "Viewer"),
+                        ],
+                        default="engineer",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "deployment",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="participants",
+                        to="runs.deployment",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="participations",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='RunItem',
+            name="RunItem",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveIntegerField()),
-                ('title', models.CharField(max_length=500)),
-                ('summary', models.CharField(blank=True, max_length=500)),
-                ('details', models.TextField(blank=True)),
-                ('required', models.BooleanField(default=True)),
-                ('state', models.CharField(choices=[('open', 'Open'), ('done', 'Done'), ('na', 'N/A')], default='open', max_length=10)),
-                ('na_reason', models.TextField(blank=True)),
-                ('version', models.PositiveIntegerField(default=1)),
-                ('changed_by_name', models.CharField(blank=True, max_length=150)),
-                ('changed_at', models.DateTimeField(blank=True, null=True)),
-                ('changed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('deployment', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='items', to='runs.deployment')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("position", models.PositiveIntegerField()),
+                ("title", models.CharField(max_length=500)),
+                ("summary", models.CharField(blank=True, max_length=500)),
+                ("details", models.TextField(blank=True)),
+                ("required", models.BooleanField(default=True)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[("open", "Open"), ("done", "Done"), ("na", "N/A")],
+                        default="open",
+                        max_length=10,
+                    ),
+                ),
+                ("na_reason", models.TextField(blank=True)),
+                ("version", models.PositiveIntegerField(default=1)),
+                ("changed_by_name", models.CharField(blank=True, max_length=150)),
+                ("changed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "changed_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "deployment",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="items",
+                        to="runs.deployment",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['phase', 'position'],
+                "ordering": ["phase", "position"],
             },
         ),
         migrations.CreateModel(
-            name='ItemNote',
+            name="ItemNote",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('author_name', models.CharField(max_length=150)),
-                ('kind', models.CharField(choices=[('note', 'Note'), ('deviation', 'Deviation')], default='note', max_length=12)),
-                ('body', models.TextField(max_length=2000)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('author', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('item', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='notes', to='runs.runitem')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("author_name", models.CharField(max_length=150)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("note", "Note"), ("deviation", "Deviation")],
+                        default="note",
+                        max_length=12,
+                    ),
+                ),
+                ("body", models.TextField(max_length=2000)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "author",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "item",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="notes",
+                        to="runs.runitem",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['item', 'created_at', 'pk'],
+                "ordering": ["item", "created_at", "pk"],
             },
         ),
         migrations.CreateModel(
-            name='RunPhase',
+            name="RunPhase",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveIntegerField()),
-                ('title', models.CharField(max_length=300)),
-                ('timing_label', models.CharField(blank=True, max_length=120)),
-                ('notes', models.TextField(blank=True)),
-                ('is_rollback', models.BooleanField(default=False)),
-                ('deployment', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='phases', to='runs.deployment')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("position", models.PositiveIntegerField()),
+                ("title", models.CharField(max_length=300)),
+                ("timing_label", models.CharField(blank=True, max_length=120)),
+                ("notes", models.TextField(blank=True)),
+                ("is_rollback", models.BooleanField(default=False)),
+                (
+                    "deployment",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="phases",
+                        to="runs.deployment",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['deployment', 'position'],
+                "ordering": ["deployment", "position"],
             },
         ),
         migrations.AddField(
-            model_name='runitem',
-            name='phase',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='items', to='runs.runphase'),
+            model_name="runitem",
+            name="phase",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="items",
+                to="runs.runphase",
+            ),
         ),
         migrations.CreateModel(
-            name='RunSection',
+            name="RunSection",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveIntegerField()),
-                ('title', models.CharField(max_length=300)),
-                ('timing_label', models.CharField(blank=True, max_length=120)),
-                ('notes', models.TextField(blank=True)),
-                ('phase', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='sections', to='runs.runphase')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("position", models.PositiveIntegerField()),
+                ("title", models.CharField(max_length=300)),
+                ("timing_label", models.CharField(blank=True, max_length=120)),
+                ("notes", models.TextField(blank=True)),
+                (
+                    "phase",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="sections",
+                        to="runs.runphase",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['phase', 'position'],
+                "ordering": ["phase", "position"],
             },
         ),
         migrations.AddField(
-            model_name='runitem',
-            name='section',
-            field=models.ForeignKey(null=True, on_delete=django.db.models.deletion.CASCADE, related_name='items', to='runs.runsection'),
+            model_name="runitem",
+            name="section",
+            field=models.ForeignKey(
+                null=True,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="items",
+                to="runs.runsection",
+            ),
         ),
         migrations.CreateModel(
-            name='RunStep',
+            name="RunStep",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveIntegerField()),
-                ('number', models.PositiveIntegerField()),
-                ('title', models.CharField(max_length=300)),
-                ('minutes', models.PositiveIntegerField(blank=True, null=True)),
-                ('notes', models.TextField(blank=True)),
-                ('phase', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='steps', to='runs.runphase')),
-                ('section', models.ForeignKey(null=True, on_delete=django.db.models.deletion.CASCADE, related_name='steps', to='runs.runsection')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("position", models.PositiveIntegerField()),
+                ("number", models.PositiveIntegerField()),
+                ("title", models.CharField(max_length=300)),
+                ("minutes", models.PositiveIntegerField(blank=True, null=True)),
+                ("notes", models.TextField(blank=True)),
+                (
+                    "phase",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="steps",
+                        to="runs.runphase",
+                    ),
+                ),
+                (
+                    "section",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="steps",
+                        to="runs.runsection",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['phase', 'position'],
+                "ordering": ["phase", "position"],
             },
         ),
         migrations.AddField(
-            model_name='runitem',
-            name='step',
-            field=models.ForeignKey(null=True, on_delete=django.db.models.deletion.CASCADE, related_name='items', to='runs.runstep'),
+            model_name="runitem",
+            name="step",
+            field=models.ForeignKey(
+                null=True,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="items",
+                to="runs.runstep",
+            ),
         ),
         migrations.CreateModel(
-            name='RunSubCheck',
+            name="RunSubCheck",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveIntegerField()),
-                ('title', models.CharField(max_length=500)),
-                ('done', models.BooleanField(default=False)),
-                ('version', models.PositiveIntegerField(default=1)),
-                ('changed_by_name', models.CharField(blank=True, max_length=150)),
-                ('changed_at', models.DateTimeField(blank=True, null=True)),
-                ('changed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('item', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='subchecks', to='runs.runitem')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("position", models.PositiveIntegerField()),
+                ("title", models.CharField(max_length=500)),
+                ("done", models.BooleanField(default=False)),
+                ("version", models.PositiveIntegerField(default=1)),
+                ("changed_by_name", models.CharField(blank=True, max_length=150)),
+                ("changed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "changed_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "item",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="subchecks",
+                        to="runs.runitem",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['item', 'position'],
+                "ordering": ["item", "position"],
             },
         ),
         migrations.AddIndex(
-            model_name='deployment',
-            index=models.Index(fields=['status', '-created_at'], name='deployment_status_idx'),
+            model_name="deployment",
+            index=models.Index(fields=["status", "-created_at"], name="deployment_status_idx"),
         ),
         migrations.AddIndex(
-            model_name='deployment',
-            index=models.Index(fields=['service', 'environment'], name='deployment_service_idx'),
+            model_name="deployment",
+            index=models.Index(fields=["service", "environment"], name="deployment_service_idx"),
         ),
         migrations.AddConstraint(
-            model_name='deployment',
-            constraint=models.CheckConstraint(condition=models.Q(('release_name', ''), _negated=True), name='release_name_not_empty'),
+            model_name="deployment",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("release_name", ""), _negated=True),
+                name="release_name_not_empty",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='deployment',
-            constraint=models.CheckConstraint(condition=models.Q(('version', ''), _negated=True), name='version_not_empty'),
+            model_name="deployment",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("version", ""), _negated=True), name="version_not_empty"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='deployment',
-            constraint=models.CheckConstraint(condition=models.Q(('service', ''), _negated=True), name='service_not_empty'),
+            model_name="deployment",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("service", ""), _negated=True), name="service_not_empty"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='deployment',
-            constraint=models.CheckConstraint(condition=models.Q(('status__in', ['planned', 'in_progress']), ('started_at__isnull', False), _connector='OR'), name='started_deployment_has_start'),
+            model_name="deployment",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("status__in", ["planned", "in_progress"]),
+                    ("started_at__isnull", False),
+                    _connector="OR",
+                ),
+                name="started_deployment_has_start",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='deploymentrole',
-            constraint=models.UniqueConstraint(fields=('deployment', 'name'), name='deploymentrole_unique'),
+            model_name="deploymentrole",
+            constraint=models.UniqueConstraint(
+                fields=("deployment", "name"), name="deploymentrole_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='participant',
-            constraint=models.UniqueConstraint(fields=('deployment', 'user'), name='participant_unique'),
+            model_name="participant",
+            constraint=models.UniqueConstraint(
+                fields=("deployment", "user"), name="participant_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='itemnote',
-            constraint=models.CheckConstraint(condition=models.Q(('body', ''), _negated=True), name='note_body_not_empty'),
+            model_name="itemnote",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("body", ""), _negated=True), name="note_body_not_empty"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='runphase',
-            constraint=models.UniqueConstraint(fields=('deployment', 'position'), name='runphase_position_unique'),
+            model_name="runphase",
+            constraint=models.UniqueConstraint(
+                fields=("deployment", "position"), name="runphase_position_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='runsection',
-            constraint=models.UniqueConstraint(fields=('phase', 'position'), name='runsection_position_unique'),
+            model_name="runsection",
+            constraint=models.UniqueConstraint(
+                fields=("phase", "position"), name="runsection_position_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='runstep',
-            constraint=models.UniqueConstraint(fields=('phase', 'position'), name='runstep_position_unique'),
+            model_name="runstep",
+            constraint=models.UniqueConstraint(
+                fields=("phase", "position"), name="runstep_position_unique"
+            ),
         ),
         migrations.AddIndex(
-            model_name='runitem',
-            index=models.Index(fields=['deployment', 'state'], name='runitem_state_idx'),
+            model_name="runitem",
+            index=models.Index(fields=["deployment", "state"], name="runitem_state_idx"),
         ),
         migrations.AddConstraint(
-            model_name='runitem',
-            constraint=models.UniqueConstraint(fields=('phase', 'position'), name='runitem_position_unique'),
+            model_name="runitem",
+            constraint=models.UniqueConstraint(
+                fields=("phase", "position"), name="runitem_position_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='runitem',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('state', 'na'), _negated=True), models.Q(('na_reason', ''), _negated=True), _connector='OR'), name='na_item_has_reason'),
+            model_name="runitem",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("state", "na"), _negated=True),
+                    models.Q(("na_reason", ""), _negated=True),
+                    _connector="OR",
+                ),
+                name="na_item_has_reason",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='runsubcheck',
-            constraint=models.UniqueConstraint(fields=('item', 'position'), name='runsubcheck_position_unique'),
+            model_name="runsubcheck",
+            constraint=models.UniqueConstraint(
+                fields=("item", "position"), name="runsubcheck_position_unique"
+            ),
         ),
     ]

@@ -6,36 +6,48 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('checklists', '0001_initial'),
-        ('runs', '0001_initial'),
+        ("checklists", "0001_initial"),
+        ("runs", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='deployment',
-            name='completion_override_at',
+            model_name="deployment",
+            name="completion_override_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='deployment',
-            name='completion_override_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="deployment",
+            name="completion_override_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='deployment',
-            name='completion_override_name',
+            model_name="deployment",
+            name="completion_override_name",
             field=models.CharField(blank=True, max_length=150),
         ),
         migrations.AddField(
-            model_name='deployment',
-            name='completion_override_reason',
+            model_name="deployment",
+            name="completion_override_reason",
             field=models.TextField(blank=True),
         ),
         migrations.AddConstraint(
-            model_name='deployment',
-            constraint=models.CheckConstraint(condition=models.Q(('completion_override_at__isnull', True), models.Q(('completion_override_reason', ''), _negated=True), _connector='OR'), name='completion_override_has_reason'),
+            model_name="deployment",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("completion_override_at__isnull", True),
+                    models.Q(("completion_override_reason", ""), _negated=True),
+                    _connector="OR",
+                ),
+                name="completion_override_has_reason",
+            ),
         ),
     ]

@@ -21,7 +21,8 @@ def create_note_trigram_index(apps, schema_editor):
     schema_editor.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
     schema_editor.execute(
         f"CREATE INDEX IF NOT EXISTS {NOTE_INDEX} ON runs_itemnote "
-        "USING gin (UPPER(body) gin_trgm_ops)")
+        "USING gin (UPPER(body) gin_trgm_ops)"
+    )
 
 
 def drop_note_trigram_index(apps, schema_editor):
@@ -32,17 +33,25 @@ def drop_note_trigram_index(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('checklists', '0001_initial'),
-        ('runs', '0002_completion_override'),
+        ("checklists", "0001_initial"),
+        ("runs", "0002_completion_override"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='deployment',
-            index=models.Index(models.OrderBy(django.db.models.functions.comparison.Coalesce('started_at', 'planned_start', 'created_at'), descending=True), models.OrderBy(models.F('id'), descending=True), name='deployment_when_idx'),
+            model_name="deployment",
+            index=models.Index(
+                models.OrderBy(
+                    django.db.models.functions.comparison.Coalesce(
+                        "started_at", "planned_start", "created_at"
+                    ),
+                    descending=True,
+                ),
+                models.OrderBy(models.F("id"), descending=True),
+                name="deployment_when_idx",
+            ),
         ),
         migrations.RunPython(create_note_trigram_index, drop_note_trigram_index, elidable=False),
     ]

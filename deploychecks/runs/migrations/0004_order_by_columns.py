@@ -4,42 +4,41 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('runs', '0003_history_indexes'),
+        ("runs", "0003_history_indexes"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='deploymentcontact',
-            options={'ordering': ['deployment_id', 'position']},
+            name="deploymentcontact",
+            options={"ordering": ["deployment_id", "position"]},
         ),
         migrations.AlterModelOptions(
-            name='deploymentrole',
-            options={'ordering': ['deployment_id', 'position']},
+            name="deploymentrole",
+            options={"ordering": ["deployment_id", "position"]},
         ),
         migrations.AlterModelOptions(
-            name='itemnote',
-            options={'ordering': ['item_id', 'created_at', 'pk']},
+            name="itemnote",
+            options={"ordering": ["item_id", "created_at", "pk"]},
         ),
         migrations.AlterModelOptions(
-            name='runitem',
-            options={'ordering': ['phase_id', 'position']},
+            name="runitem",
+            options={"ordering": ["phase_id", "position"]},
         ),
         migrations.AlterModelOptions(
-            name='runphase',
-            options={'ordering': ['deployment_id', 'position']},
+            name="runphase",
+            options={"ordering": ["deployment_id", "position"]},
         ),
         migrations.AlterModelOptions(
-            name='runsection',
-            options={'ordering': ['phase_id', 'position']},
+            name="runsection",
+            options={"ordering": ["phase_id", "position"]},
         ),
         migrations.AlterModelOptions(
-            name='runstep',
-            options={'ordering': ['phase_id', 'position']},
+            name="runstep",
+            options={"ordering": ["phase_id", "position"]},
         ),
         migrations.AlterModelOptions(
-            name='runsubcheck',
-            options={'ordering': ['item_id', 'position']},
+            name="runsubcheck",
+            options={"ordering": ["item_id", "position"]},
         ),
     ]

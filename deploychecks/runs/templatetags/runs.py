@@ -72,5 +72,8 @@ def reltime(value, suffix: str = "ago"):
     local = timezone.localtime(value)
     return format_html(
         '<time datetime="{}" title="{}" data-relative="{}">{}</time>',
-        local.isoformat(), local.strftime("%Y-%m-%d %H:%M:%S %Z"), suffix,
-        local.strftime("%b %d, %H:%M"))
+        local.isoformat(),
+        local.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        suffix,
+        local.strftime("%b %d, %H:%M"),
+    )

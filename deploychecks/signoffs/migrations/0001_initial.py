@@ -6,52 +6,181 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('runs', '0002_completion_override'),
+        ("runs", "0002_completion_override"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ApproverAssignment',
+            name="ApproverAssignment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('is_backup', models.BooleanField(default=False)),
-                ('deployment', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='approver_assignments', to='runs.deployment')),
-                ('participant', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='approver_assignments', to='runs.participant')),
-                ('role', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='assignments', to='runs.deploymentrole')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='approver_assignments', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("is_backup", models.BooleanField(default=False)),
+                (
+                    "deployment",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="approver_assignments",
+                        to="runs.deployment",
+                    ),
+                ),
+                (
+                    "participant",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="approver_assignments",
+                        to="runs.participant",
+                    ),
+                ),
+                (
+                    "role",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="assignments",
+                        to="runs.deploymentrole",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="approver_assignments",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['role', 'is_backup', 'user__username'],
-                'constraints': [models.UniqueConstraint(fields=('role', 'user'), name='approver_assignment_unique'), models.UniqueConstraint(condition=models.Q(('is_backup', False)), fields=('role',), name='one_primary_approver_per_role')],
+                "ordering": ["role", "is_backup", "user__username"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("role", "user"), name="approver_assignment_unique"
+                    ),
+                    models.UniqueConstraint(
+                        condition=models.Q(("is_backup", False)),
+                        fields=("role",),
+                        name="one_primary_approver_per_role",
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='SignOff',
+            name="SignOff",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('signer_name', models.CharField(max_length=150)),
-                ('decision', models.CharField(choices=[('approve', 'Approve'), ('reject', 'Reject')], max_length=10)),
-                ('comment', models.TextField(blank=True, max_length=2000)),
-                ('checklist_hash', models.CharField(max_length=64)),
-                ('checklist_seq', models.PositiveBigIntegerField()),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('status', models.CharField(choices=[('valid', 'Valid'), ('stale', 'Stale'), ('superseded', 'Superseded')], default='valid', max_length=12)),
-                ('stale_reason', models.CharField(blank=True, max_length=500)),
-                ('invalidated_at', models.DateTimeField(blank=True, null=True)),
-                ('deployment', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='signoffs', to='runs.deployment')),
-                ('deployment_lead', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('role', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='signoffs', to='runs.deploymentrole')),
-                ('signer', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='signoffs', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("signer_name", models.CharField(max_length=150)),
+                (
+                    "decision",
+                    models.CharField(
+                        choices=[("approve", "Approve"), ("reject", "Reject")], max_length=10
+                    ),
+                ),
+                ("comment", models.TextField(blank=True, max_length=2000)),
+                ("checklist_hash", models.CharField(max_length=64)),
+                ("checklist_seq", models.PositiveBigIntegerField()),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("valid", "Valid"),
+                            ("stale", "Stale"),
+                            ("superseded", "Superseded"),
+                        ],
+                        default="valid",
+                        max_length=12,
+                    ),
+                ),
+                ("stale_reason", models.CharField(blank=True, max_length=500)),
+                ("invalidated_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "deployment",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="signoffs",
+                        to="runs.deployment",
+                    ),
+                ),
+                (
+                    "deployment_lead",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "role",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="signoffs",
+                        to="runs.deploymentrole",
+                    ),
+                ),
+                (
+                    "signer",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="signoffs",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['deployment', 'role', '-created_at'],
-                'indexes': [models.Index(fields=['deployment', 'status'], name='signoff_status_idx')],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('status', 'valid')), fields=('deployment', 'role'), name='one_valid_signoff_per_role'), models.CheckConstraint(condition=models.Q(('signer', models.F('deployment_lead')), _negated=True), name='signoff_signer_is_not_lead'), models.CheckConstraint(condition=models.Q(('decision__in', ['approve', 'reject'])), name='signoff_decision_known'), models.CheckConstraint(condition=models.Q(('status__in', ['valid', 'stale', 'superseded'])), name='signoff_status_known'), models.CheckConstraint(condition=models.Q(models.Q(('decision', 'reject'), _negated=True), models.Q(('comment', ''), _negated=True), _connector='OR'), name='signoff_reject_has_comment'), models.CheckConstraint(condition=models.Q(models.Q(('status', 'stale'), _negated=True), models.Q(('stale_reason', ''), _negated=True), _connector='OR'), name='signoff_stale_has_reason')],
+                "ordering": ["deployment", "role", "-created_at"],
+                "indexes": [
+                    models.Index(fields=["deployment", "status"], name="signoff_status_idx")
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("status", "valid")),
+                        fields=("deployment", "role"),
+                        name="one_valid_signoff_per_role",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("signer", models.F("deployment_lead")), _negated=True),
+                        name="signoff_signer_is_not_lead",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("decision__in", ["approve", "reject"])),
+                        name="signoff_decision_known",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("status__in", ["valid", "stale", "superseded"])),
+                        name="signoff_status_known",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(("decision", "reject"), _negated=True),
+                            models.Q(("comment", ""), _negated=True),
+                            _connector="OR",
+                        ),
+                        name="signoff_reject_has_comment",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(("status", "stale"), _negated=True),
+                            models.Q(("stale_reason", ""), _negated=True),
+                            _connector="OR",
+                        ),
+                        name="signoff_stale_has_reason",
+                    ),
+                ],
             },
         ),
     ]

@@ -4,18 +4,17 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('signoffs', '0001_initial'),
+        ("signoffs", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='approverassignment',
-            options={'ordering': ['role_id', 'is_backup', 'user__username']},
+            name="approverassignment",
+            options={"ordering": ["role_id", "is_backup", "user__username"]},
         ),
         migrations.AlterModelOptions(
-            name='signoff',
-            options={'ordering': ['deployment_id', 'role_id', '-created_at']},
+            name="signoff",
+            options={"ordering": ["deployment_id", "role_id", "-created_at"]},
         ),
     ]

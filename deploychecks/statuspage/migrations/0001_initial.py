@@ -5,29 +5,45 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('runs', '0002_completion_override'),
+        ("runs", "0002_completion_override"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='StatusPage',
+            name="StatusPage",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('token', models.CharField(max_length=64, unique=True)),
-                ('enabled', models.BooleanField(default=True)),
-                ('title', models.CharField(blank=True, max_length=120)),
-                ('message', models.TextField(blank=True, max_length=1000)),
-                ('eta', models.CharField(blank=True, max_length=120)),
-                ('message_at', models.DateTimeField(blank=True, null=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('deployment', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='status_page', to='runs.deployment')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("token", models.CharField(max_length=64, unique=True)),
+                ("enabled", models.BooleanField(default=True)),
+                ("title", models.CharField(blank=True, max_length=120)),
+                ("message", models.TextField(blank=True, max_length=1000)),
+                ("eta", models.CharField(blank=True, max_length=120)),
+                ("message_at", models.DateTimeField(blank=True, null=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "deployment",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="status_page",
+                        to="runs.deployment",
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.CheckConstraint(condition=models.Q(('token', ''), _negated=True), name='statuspage_token_not_empty')],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("token", ""), _negated=True),
+                        name="statuspage_token_not_empty",
+                    )
+                ],
             },
         ),
     ]

@@ -15,8 +15,9 @@ class Command(BaseCommand):
         parser.add_argument("path", help="Markdown file, or - for standard input")
         parser.add_argument("--dry-run", action="store_true", help="parse and report only")
         parser.add_argument("--format", choices=["text", "json"], default="text")
-        parser.add_argument("--revision-of", metavar="TEMPLATE",
-                            help="add a revision to this template (id or name)")
+        parser.add_argument(
+            "--revision-of", metavar="TEMPLATE", help="add a revision to this template (id or name)"
+        )
         parser.add_argument("--name", help="template name when the file has no '# Title'")
 
     def handle(self, *args, path, dry_run, format, revision_of, name, **options):
@@ -30,8 +31,12 @@ class Command(BaseCommand):
         if not dry_run:
             template = self._template(revision_of) if revision_of else None
             try:
-                saved = save_template(parsed, source=data.decode("utf-8-sig", "replace"),
-                                      template=template, change_note=f"imported from {path}")
+                saved = save_template(
+                    parsed,
+                    source=data.decode("utf-8-sig", "replace"),
+                    template=template,
+                    change_note=f"imported from {path}",
+                )
             except TemplateNameTaken as exc:
                 raise CommandError(str(exc)) from None
         if format == "json":
@@ -65,8 +70,11 @@ class Command(BaseCommand):
         return file.read_bytes()
 
     def _template(self, ref: str) -> ChecklistTemplate:
-        query = ChecklistTemplate.objects.filter(pk=int(ref)) if ref.isdigit() else \
-            ChecklistTemplate.objects.filter(name=ref)
+        query = (
+            ChecklistTemplate.objects.filter(pk=int(ref))
+            if ref.isdigit()
+            else ChecklistTemplate.objects.filter(name=ref)
+        )
         template = query.first()
         if template is None:
             raise CommandError(f"no template with id or name {ref!r}")

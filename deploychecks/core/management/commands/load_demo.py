@@ -25,8 +25,12 @@ DEMO_USERS = [
     ("manager", "Morgan Director", "manager: reads every deployment"),
     ("viewer", "Vic Viewer", "viewer: read only"),
 ]
-APPROVER_ROLES = {"em": "Engineering Manager", "devops": "DevOps Lead",
-                  "pm": "Product Manager", "qa": "QA Lead"}
+APPROVER_ROLES = {
+    "em": "Engineering Manager",
+    "devops": "DevOps Lead",
+    "pm": "Product Manager",
+    "qa": "QA Lead",
+}
 
 
 class Command(BaseCommand):
@@ -45,16 +49,20 @@ class Command(BaseCommand):
     def _users(self):
         User = get_user_model()
         admins, _ = Group.objects.get_or_create(name="admins")
-        admins.permissions.add(*Permission.objects.filter(
-            content_type__app_label__in=["checklists", "auth"]))
+        admins.permissions.add(
+            *Permission.objects.filter(content_type__app_label__in=["checklists", "auth"])
+        )
         managers, _ = Group.objects.get_or_create(name="managers")
         users = {}
         for username, full_name, _ in DEMO_USERS:
             first, last = full_name.split(" ", 1)
             user, created = User.objects.get_or_create(
                 username=username,
-                defaults={"first_name": first, "last_name": last,
-                          "email": f"{username}@example.com"},
+                defaults={
+                    "first_name": first,
+                    "last_name": last,
+                    "email": f"{username}@example.com",
+                },
             )
             if created:
                 user.set_password(DEMO_PASSWORD)
