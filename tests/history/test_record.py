@@ -19,7 +19,7 @@ from deploychecks.history.record import format_duration, load_record
 from deploychecks.reminders.dispatch import dispatch_due_reminders
 from deploychecks.reminders.models import Reminder
 from deploychecks.reminders.services import acknowledge
-from deploychecks.runs.access import MANAGERS_GROUP
+from deploychecks.accounts.people import MANAGERS_GROUP
 from deploychecks.runs.models import RunItem
 from deploychecks.runs.services import (
     add_item_note,
