@@ -38,6 +38,13 @@ test: check-services
 	SECRET_KEY=test-secret-key-not-for-production-0123456789 \
 	$(BIN)/pytest $(PYTEST_ARGS)
 
+# Style and layers: ruff (rules in pyproject.toml), its formatter, and the
+# import-linter contracts (the layers of docs/decisions.md).
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+
 # Django's deployment checklist with production-like settings (a throwaway key;
 # nothing is connected to).
 check-deploy: install

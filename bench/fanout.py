@@ -18,6 +18,7 @@ servers itself.
 
 import argparse
 import asyncio
+import contextlib
 import math
 import os
 import re
@@ -234,7 +235,7 @@ class Servers:
         import httpx
 
         deadline = time.monotonic() + timeout
-        for port, proc in zip(self.ports, self.procs):
+        for port, proc in zip(self.ports, self.procs, strict=True):
             while True:
                 if proc.poll() is not None:
                     raise SystemExit(f"uvicorn on {port} exited; see {self.log_dir}")
@@ -451,11 +452,8 @@ async def close_viewers(sockets, tasks, concurrency=200):
     sem = asyncio.Semaphore(concurrency)
 
     async def one(ws):
-        async with sem:
-            try:
-                await ws.close()
-            except Exception:  # already gone
-                pass
+        async with sem, contextlib.suppress(Exception):  # already gone
+            await ws.close()
 
     await asyncio.gather(*(one(ws) for ws in sockets))
     await asyncio.wait(tasks, timeout=15)

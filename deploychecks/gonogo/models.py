@@ -186,6 +186,9 @@ class VerdictState(models.Model):
     # When the verdict first became RED: the start of "time to decide".
     first_red_at = models.DateTimeField(null=True, blank=True)
 
+    def __str__(self):
+        return f"{self.level}: {self.rule}"
+
 
 class RollbackEpisode(models.Model):
     """A deployment's rollback, from the decision to the last rollback step."""

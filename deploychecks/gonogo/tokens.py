@@ -16,7 +16,7 @@ from deploychecks.gonogo.models import IngestToken
 from deploychecks.runs import access
 from deploychecks.runs.models import Deployment
 
-TOKEN_PREFIX = "dcg_"
+TOKEN_PREFIX = "dcg_"  # noqa: S105  a public prefix, not a secret
 
 
 def hash_token(secret: str) -> str:

@@ -224,9 +224,11 @@ def phase_durations(deployments: QuerySet) -> Result:
     )
     inner, params = spans.query.sql_with_params()
     median = percentile_sql(connection, "spans.span", 0.5)
+    # Built from the ORM's own SQL and our table name; values stay parameters.
+    table = RunPhase._meta.db_table
     sql = (
-        f"SELECT phase.title, COUNT(*), {median} FROM ({inner}) spans "
-        f"JOIN {RunPhase._meta.db_table} phase ON phase.id = spans.phase_id "
+        f"SELECT phase.title, COUNT(*), {median} FROM ({inner}) spans "  # noqa: S608
+        f"JOIN {table} phase ON phase.id = spans.phase_id "
         "GROUP BY phase.title ORDER BY MIN(phase.position), phase.title"
     )
     with connection.cursor() as cursor:

@@ -105,7 +105,7 @@ def _y_axis(top: float, bottom: float, ticks: Sequence[float], unit: str) -> Saf
                 unit,
             )
         )
-    return mark_safe("".join(lines))
+    return mark_safe("".join(lines))  # noqa: S308  each line built by format_html
 
 
 def stacked_bars(
@@ -160,7 +160,7 @@ def stacked_bars(
     body = format_html(
         "{}{}{}",
         _y_axis(plot_top, plot_bottom, ticks, ""),
-        mark_safe("".join(rects)),
+        mark_safe("".join(rects)),  # noqa: S308  each rect built by format_html
         _x_labels(labels, centre, height - 8),
     )
     return _svg(chart_id, title, desc, height, body)
@@ -295,4 +295,6 @@ def horizontal_bars(
         TOP,
         y - group_gap,
     )
-    return _svg(chart_id, title, desc, y + 4, format_html("{}{}", zero, mark_safe("".join(parts))))
+    # Each part was built by format_html.
+    parts_html = mark_safe("".join(parts))  # noqa: S308
+    return _svg(chart_id, title, desc, y + 4, format_html("{}{}", zero, parts_html))

@@ -13,3 +13,6 @@ class PresenceEntry(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["deployment", "last_seen"], name="presence_idx")]
+
+    def __str__(self):
+        return f"{self.name} on deployment {self.deployment_id}"

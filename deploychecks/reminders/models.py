@@ -217,13 +217,13 @@ class Reminder(models.Model):
     def __str__(self):
         return f"{self.title} (+{format_minutes(self.offset_minutes)})"
 
+    def get_absolute_url(self):
+        return reverse("runs:detail", args=[self.deployment_id]) + f"#reminder-{self.pk}"
+
     @property
     def is_open(self) -> bool:
         """Delivered and not yet acknowledged: counted as unread in the bell."""
         return self.status in (self.Status.SENT, self.Status.LATE)
-
-    def get_absolute_url(self):
-        return reverse("runs:detail", args=[self.deployment_id]) + f"#reminder-{self.pk}"
 
 
 class ReminderDelivery(models.Model):

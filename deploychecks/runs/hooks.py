@@ -100,11 +100,18 @@ class RunPage:
 
 
 class Hook:
-    """The handlers of one event, called in the order they were connected."""
+    """The handlers of one event, called in the order they were connected.
+
+    Every hook made anywhere (here, gonogo.events…) is listed in `Hook.every`,
+    for `manage.py show_hooks`.
+    """
+
+    every: list["Hook"] = []
 
     def __init__(self, name: str):
         self.name = name
         self._handlers: list[Callable] = []
+        Hook.every.append(self)
 
     def connect(self, handler: Callable) -> None:
         if handler not in self._handlers:  # ready() may run twice in tests
@@ -139,16 +146,6 @@ went_live = Hook("went live (monitoring)")
 finished = Hook("finished (completed, rolled back or aborted)")
 # Handlers take a RunPage (not an Event): the features' panels on the run page.
 run_page = Hook("run page built")
-
-ALL = (
-    deployment_created,
-    item_changed,
-    status_changing,
-    status_changed,
-    went_live,
-    finished,
-    run_page,
-)
 
 
 def describe(verb: str, unmet: list[Unmet]) -> str:

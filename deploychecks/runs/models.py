@@ -164,6 +164,9 @@ class RunSection(models.Model):
             ),
         ]
 
+    def __str__(self):
+        return self.title
+
 
 class RunStep(models.Model):
     phase = models.ForeignKey(RunPhase, on_delete=models.CASCADE, related_name="steps")
@@ -181,6 +184,9 @@ class RunStep(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["phase", "position"], name="runstep_position_unique"),
         ]
+
+    def __str__(self):
+        return f"{self.number}. {self.title}"
 
 
 class RunItem(models.Model):
@@ -270,6 +276,9 @@ class ItemNote(models.Model):
         # On PostgreSQL a trigram index on UPPER(body) serves the history list's
         # search (`body__icontains`); it is created by migration 0003 only there.
 
+    def __str__(self):
+        return f"{self.get_kind_display()} by {self.author_name}"
+
 
 class DeploymentRole(models.Model):
     """A sign-off role copied from the template (Engineering Manager, QA Lead…)."""
@@ -300,3 +309,6 @@ class DeploymentContact(models.Model):
 
     class Meta:
         ordering = ["deployment_id", "position"]
+
+    def __str__(self):
+        return f"{self.role}: {self.person}".rstrip(": ")

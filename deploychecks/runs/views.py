@@ -47,7 +47,7 @@ def deployment_create(request):
             planned_start=data["planned_start"],
             lead=request.user,
             engineers=data["engineers"],
-            approvers={u: "" for u in data["approvers"]},
+            approvers=dict.fromkeys(data["approvers"], ""),
             viewers=data["viewers"],
             request=request,
         )

@@ -88,7 +88,8 @@ def seed_history(
     report.items = context.rows.written[RunItem]
     _refresh_statistics(using)
     report.seconds = time.monotonic() - started
-    assert context.rows.written[Deployment] == count
+    if context.rows.written[Deployment] != count:
+        raise RuntimeError(f"wrote {context.rows.written[Deployment]} deployments, not {count}")
     return report
 
 

@@ -285,7 +285,8 @@ def healthy_readings(st, go_live, until, reader) -> None:
 
 
 def bad_readings(st, begin, reader):
-    """A signal goes red and stays red until the verdict says roll back; returns the decision time."""
+    """A signal goes red and stays red until the verdict says roll back; returns the
+    decision time."""
     rng = st.rng
     candidates = [k for k, s in enumerate(st.shape.signals) if not s.is_boolean and s.red_at]
     if not candidates:

@@ -20,7 +20,7 @@ _MARKERS = (731000000001, 731000000002, 731000000003)
 def _pattern(name: str, nargs: int, prefix: str) -> str:
     url = reverse(name, args=_MARKERS[:nargs]).replace("{", "{{").replace("}", "}}")
     for i, marker in enumerate(_MARKERS[:nargs]):
-        url = url.replace(str(marker), "{%d}" % i)
+        url = url.replace(str(marker), f"{{{i}}}")
     return url
 
 

@@ -13,7 +13,7 @@ from deploychecks.checklists.defaults import ensure_default_template
 from deploychecks.runs.models import Deployment
 from deploychecks.runs.services import create_deployment
 
-DEMO_PASSWORD = "deploychecks-demo"
+DEMO_PASSWORD = "deploychecks-demo"  # noqa: S105  published: demo only
 
 # username, full name, description
 DEMO_USERS = [
@@ -44,7 +44,7 @@ class Command(BaseCommand):
         users = self._users()
         revision = ensure_default_template()
         self._deployment(revision, users)
-        self.stdout.write("\nDemo logins (password for all: %s)" % DEMO_PASSWORD)
+        self.stdout.write(f"\nDemo logins (password for all: {DEMO_PASSWORD})")
         for username, name, description in DEMO_USERS:
             self.stdout.write(f"  {username:<10} {name:<16} {description}")
         self.stdout.write("")
