@@ -19,8 +19,8 @@ from deploychecks.reminders.dispatch import (
 )
 from deploychecks.reminders.models import Reminder, ReminderDelivery
 from deploychecks.runs.services import change_status
-from tests.reminders.sockets import browser_headers, close, messages_until_quiet, open_socket
 from tests.reminders.conftest import go_live, set_rules, shift_into_past
+from tests.sockets import browser_headers, messages_until_quiet, open_socket
 
 
 def _deliveries(reminder):
@@ -223,7 +223,7 @@ def test_every_open_view_gets_the_toast(live_deployment, engineer, viewer, purge
         await sync_to_async(dispatch_due_reminders)()
         received = [await messages_until_quiet(socket) for socket in sockets]
         for socket in sockets:
-            await close(socket)
+            await socket.disconnect()
         return received
 
     received = async_to_sync(scenario)()
