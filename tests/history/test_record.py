@@ -1,11 +1,10 @@
 """The deployment record page: complete, read-only, escaped, fast, and only for its readers."""
 
 import re
-from html import unescape
 from datetime import timedelta
+from html import unescape
 
 import pytest
-from django.contrib.auth.models import Group
 from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -19,7 +18,6 @@ from deploychecks.history.record import format_duration, load_record
 from deploychecks.reminders.dispatch import dispatch_due_reminders
 from deploychecks.reminders.models import Reminder
 from deploychecks.reminders.services import acknowledge
-from deploychecks.runs.access import MANAGERS_GROUP
 from deploychecks.runs.models import RunItem
 from deploychecks.runs.services import (
     add_item_note,
@@ -27,15 +25,8 @@ from deploychecks.runs.services import (
     create_deployment,
     set_item_state,
 )
-from tests.audit.conftest import triggers_disabled
-from tests.history.worked import (  # noqa: F401  fixtures
-    client_for,
-    item,
-    record_deployment,
-    small_revision,
-    tick,
-    worked,
-)
+from tests.conftest import triggers_disabled
+from tests.history.worked import client_for, item, tick
 
 pytestmark = pytest.mark.django_db
 
@@ -53,13 +44,6 @@ def _page(user, deployment) -> str:
 def _text(html: str) -> str:
     """The page's text with tags dropped and whitespace collapsed, for phrase checks."""
     return " ".join(unescape(re.sub(r"<[^>]+>", " ", html)).split())
-
-
-@pytest.fixture
-def manager(make_user):
-    user = make_user("mona")
-    user.groups.add(Group.objects.get_or_create(name=MANAGERS_GROUP)[0])
-    return user
 
 
 # --- Who may read it ------------------------------------------------------------------
