@@ -82,12 +82,15 @@ def live_server_url(django_db_setup, django_db_blocker):
     deadline = time.monotonic() + 30
     while True:
         try:
-            with urllib.request.urlopen(url + "/healthz", timeout=2) as response:
+            # S310: the URL is http://127.0.0.1, the server this fixture just started.
+            with urllib.request.urlopen(url + "/healthz", timeout=2) as response:  # noqa: S310
                 if response.status == 200:
                     break
-        except OSError:
+        except OSError as exc:
             if server.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"uvicorn did not start; see {ARTIFACTS}/uvicorn-browser.log")
+                raise RuntimeError(
+                    f"uvicorn did not start; see {ARTIFACTS}/uvicorn-browser.log"
+                ) from exc
             time.sleep(0.2)
     yield url
     server.terminate()

@@ -453,7 +453,7 @@ def test_phase_durations_are_written_in_one_unit_per_chart(revision, lead, manag
     assert "1.7 h" in svg and "2.8 h" in svg and "0 h" in svg
     assert " min" not in svg
     # The table keeps minutes.
-    assert ["102.0", "170.0"] == [row[2] for row in _panels(html)["phase-duration"]["rows"][:2]]
+    assert [row[2] for row in _panels(html)["phase-duration"]["rows"][:2]] == ["102.0", "170.0"]
 
 
 def test_hostile_item_and_role_names_are_escaped_in_the_svg_and_table(history, manager):

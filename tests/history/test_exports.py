@@ -80,7 +80,7 @@ def test_downloads_are_attachments_with_a_safe_file_name(record_deployment, view
         assert response["Content-Disposition"] == (
             f'attachment; filename="pay-ments-evil-X-Injected-1-2.0-{record_deployment.pk}.{fmt}"'
         )
-        assert "X-Injected" not in response.headers.keys()
+        assert "X-Injected" not in response.headers
 
 
 def test_default_file_name_is_service_version_and_id(worked, viewer):

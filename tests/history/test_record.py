@@ -3,6 +3,7 @@
 import re
 from datetime import timedelta
 from html import unescape
+from itertools import pairwise
 
 import pytest
 from django.core.cache import cache
@@ -106,7 +107,7 @@ def test_each_item_shows_its_state_who_ticked_it_and_when(worked, viewer):
     na_row = _text(html.split(f'id="item-{freeze.pk}"', 1)[1].split("</li>\n", 1)[0])
     assert "N/A reason: No freeze for patches" in na_row and "Marked N/A by Sam Second" in na_row
     open_item = item(worked, "Deploy the release")
-    assert 'class="record-item state-open" id="item-%d"' % open_item.pk in html
+    assert f'class="record-item state-open" id="item-{open_item.pk}"' in html
 
 
 def test_sub_checks_notes_deviations_and_details_are_shown(worked, viewer):
@@ -398,4 +399,4 @@ def test_heading_levels_never_skip_one(worked, viewer):
     """Screen readers navigate by headings: a step right under a phase is an h3."""
     levels = [int(n) for n in re.findall(r"<h([1-6])[\s>]", _page(viewer, worked))]
     assert levels and levels[0] == 1
-    assert all(b <= a + 1 for a, b in zip(levels, levels[1:])), levels
+    assert all(b <= a + 1 for a, b in pairwise(levels)), levels
