@@ -19,9 +19,9 @@ from deploychecks.core.asgi_handler import ThreadedASGIHandler  # noqa: E402
 
 django_asgi_app = ThreadedASGIHandler()
 
+from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
-from channels.auth import AuthMiddlewareStack  # noqa: E402
 
 from deploychecks.accounts.middleware import WebsocketSessionLifetime  # noqa: E402
 from deploychecks.core.lifespan import with_lifespan  # noqa: E402

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from deploychecks.realtime.consumers import DeploymentConsumer
+from deploychecks.runs.consumers import DeploymentConsumer
 from deploychecks.statuspage.consumers import PublicStatusConsumer
 
 websocket_urlpatterns = [

@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "deploychecks.statuspage",
     "deploychecks.reminders",
     "deploychecks.history",
+    "deploychecks.devdata",
 ]
 
 MIDDLEWARE = [
@@ -277,7 +278,7 @@ AXES_COOLOFF_TIME = timedelta(minutes=envint("LOGIN_COOLOFF_MINUTES", 15, minimu
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "deploychecks.accounts.views.locked_out"
-AXES_CLIENT_IP_CALLABLE = "deploychecks.accounts.throttle.client_ip"
+AXES_CLIENT_IP_CALLABLE = "deploychecks.accounts.people.client_ip"
 # Sessions: an idle timeout and an absolute lifetime counted from login, both in
 # deploychecks.accounts.middleware.SessionLifetimeMiddleware. The idle timeout is
 # renewed by a request at most once per SESSION_RENEW_SECONDS, not by every one:

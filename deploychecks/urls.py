@@ -18,7 +18,7 @@ urlpatterns = [
     # Go/no-go (run page actions, ingest API, template thresholds) and public status pages.
     path("", include("deploychecks.gonogo.urls")),
     path("", include("deploychecks.statuspage.urls")),
-    # Deployment records, exports and analytics (the list itself is runs:list).
+    # The deployment list, records, exports and analytics.
     path("", include("deploychecks.history.urls")),
     path("admin/", admin.site.urls),
 ]

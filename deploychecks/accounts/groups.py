@@ -5,9 +5,8 @@ from django.apps import apps
 from django.contrib.auth.management import create_permissions
 from django.contrib.auth.models import Group, Permission
 
-from deploychecks.runs.access import MANAGERS_GROUP as MANAGERS
-
-ADMINS = "admins"
+from deploychecks.accounts.people import ADMINS_GROUP as ADMINS
+from deploychecks.accounts.people import MANAGERS_GROUP as MANAGERS
 
 # app label -> models whose every permission admins hold.
 ADMIN_PERMISSIONS = {

@@ -14,12 +14,13 @@ import json
 from decimal import Decimal
 from typing import NamedTuple
 
-from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connections, router, transaction
 from django.db.models import OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+
+from deploychecks.accounts.people import client_ip
 
 from .models import AuditEvent
 
@@ -101,8 +102,8 @@ def record_event(
         target_type=target_type,
         target_id=target_id,
         target_repr=(target_repr or "")[:300],
-        before=_as_stored_json(before),
-        after=_as_stored_json(after),
+        before=as_stored_json(before),
+        after=as_stored_json(after),
         request_id=str(getattr(request, "request_id", "") or "")[:64],
         client_ip=_client_ip(request),
     )
@@ -212,7 +213,7 @@ def _event(using, pk):
     return AuditEvent.objects.using(using).get(pk=pk)
 
 
-def _as_stored_json(value):
+def as_stored_json(value):
     # What the JSONField will give back: dates, decimals and UUIDs as strings,
     # tuples as lists, keys as strings. NaN and infinity are refused.
     if value is None:
@@ -234,16 +235,7 @@ def _canonical_numbers(value):
 
 
 def _client_ip(request):
-    if request is None:
-        return None
-    address = request.META.get("REMOTE_ADDR", "")
-    if getattr(settings, "TRUST_X_FORWARDED_FOR", False):
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-        if forwarded:
-            # The right-most entry is the one our own proxy appended; entries to
-            # its left come from the client and can be forged.
-            address = forwarded.split(",")[-1]
-    return _normalize_ip(address)
+    return _normalize_ip(client_ip(request)) if request is not None else None
 
 
 @functools.lru_cache(maxsize=4096)  # verify_chain sees the same few addresses again and again

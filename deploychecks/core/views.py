@@ -11,6 +11,8 @@ from django.shortcuts import redirect
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from deploychecks.celery import app
+
 logger = logging.getLogger("deploychecks.health")
 _TIMEOUT_SECONDS = 3
 
@@ -44,8 +46,6 @@ def _check_channel_layer() -> str:
 def _check_broker() -> str:
     if settings.EMBEDDED:
         return "ok (embedded scheduler)"
-    from deploychecks.celery import app
-
     with app.connection_for_write() as conn:
         conn.ensure_connection(max_retries=1, timeout=2)
     return "ok"
@@ -75,4 +75,4 @@ def healthz(request):
 
 
 def home(request):
-    return redirect("runs:list")
+    return redirect("history:list")

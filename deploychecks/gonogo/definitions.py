@@ -9,12 +9,13 @@ import math
 from django.db import transaction
 
 from deploychecks.audit.services import record_event
+from deploychecks.checklists.models import TemplateRevision
+from deploychecks.core.errors import NotAllowed
 from deploychecks.gonogo import grading
 from deploychecks.gonogo.defaults import DEFAULT_SIGNALS, MARKER
+from deploychecks.gonogo.errors import SignalError
 from deploychecks.gonogo.models import DeploymentSignal, SignalDefinition
-from deploychecks.gonogo.services import SignalError
 from deploychecks.runs.models import Deployment
-from deploychecks.runs.services import NotAllowed
 
 
 def definitions_for(revision) -> list[SignalDefinition]:
@@ -27,8 +28,6 @@ def definitions_for(revision) -> list[SignalDefinition]:
     existing = list(SignalDefinition.objects.filter(revision=revision))
     if existing:
         return existing
-    from deploychecks.checklists.models import TemplateRevision
-
     with transaction.atomic():
         # Two deployments created at once from a new revision must not both copy.
         locked = TemplateRevision.objects.select_for_update().get(pk=revision.pk)

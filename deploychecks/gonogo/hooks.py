@@ -1,18 +1,20 @@
-"""The three calls runs.services makes into go/no-go, rollback and the status page.
+"""What go/no-go and rollback do when a deployment changes (registered in apps.py)."""
 
-Each runs inside the caller's transaction with the deployment row locked.
-"""
-
-from deploychecks.gonogo import definitions, rollback
+from deploychecks.gonogo import definitions, panel
+from deploychecks.runs import access, hooks
 
 
-def deployment_created(deployment, revision) -> None:
-    definitions.copy_signals_to_deployment(deployment, revision)
+def copy_signals(event: hooks.Created) -> None:
+    """A new deployment gets its own copy of the revision's signals."""
+    definitions.copy_signals_to_deployment(event.deployment, event.revision)
 
 
-def item_changed(deployment, item, *, user, request=None) -> None:
-    rollback.item_changed(deployment, item, user=user, request=request)
+def run_page_panels(page: hooks.RunPage) -> None:
+    """The signals panel and, during or after a rollback, the rollback view.
 
-
-def status_changed(deployment, before: str, to: str, *, user, request=None) -> None:
-    rollback.status_changed(deployment, before, to, user=user, request=request)
+    A rollback's step timings follow the clock, so then the page renders its
+    phases itself (rollback mode puts the rollback phase first).
+    """
+    signals = panel.panel_context(page.deployment, editable=access.can_edit(page.role))
+    phases = [] if signals["rollback_episode"] is None else page.load_phases()
+    page.context.update(panel.page_context(page.deployment, page.role, phases, signals=signals))

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from deploychecks.gonogo import grading, rollback, services
+from deploychecks.gonogo import grading, rollback
+from deploychecks.gonogo import series as signal_series
 from deploychecks.gonogo.models import DeploymentSignal, Reading
 from deploychecks.runs import access
 from deploychecks.runs.models import Deployment
@@ -31,18 +32,18 @@ class SignalRow:
 
 
 def signal_rows(deployment: Deployment, series=None) -> list[SignalRow]:
-    series = series if series is not None else services.load_series(deployment)
+    series = series if series is not None else signal_series.load_series(deployment)
     rows = []
     for signal, readings in series:
         t = signal.thresholds
         last = readings[-1] if readings else None  # oldest first: the last decides
-        recent = [r.value for r in readings[-services.SPARKLINE_POINTS :]]
+        recent = [r.value for r in readings[-signal_series.SPARKLINE_POINTS :]]
         rows.append(
             SignalRow(
                 signal=signal,
                 grade=str(grading.grade(last.value, t)) if last else "",
                 last=last,
-                last_text=services.format_value(signal, last.value if last else None),
+                last_text=signal_series.format_value(signal, last.value if last else None),
                 points=grading.sparkline_points(recent) if len(recent) > 1 else "",
                 green="—" if signal.is_boolean and t.yellow is None else grading.describe_green(t),
                 yellow=grading.describe_bound(t, "yellow"),
@@ -54,7 +55,7 @@ def signal_rows(deployment: Deployment, series=None) -> list[SignalRow]:
 
 def panel_context(deployment: Deployment, *, editable: bool, now=None) -> dict:
     now = now or timezone.now()
-    series = services.load_series(deployment)
+    series = signal_series.load_series(deployment)
     episode = rollback.active_episode(deployment)
     can_start = editable and episode is None and deployment.status in ("in_progress", "monitoring")
     budget = None
@@ -64,7 +65,7 @@ def panel_context(deployment: Deployment, *, editable: bool, now=None) -> dict:
     return {
         "deployment": deployment,
         "gonogo_rows": signal_rows(deployment, series),
-        "verdict": services.current_verdict(deployment, now, series),
+        "verdict": signal_series.current_verdict(deployment, now, series),
         "gonogo_editable": editable and not deployment.is_finished,
         "can_start_rollback": can_start,
         "rollback_budget": f"{budget}-minute" if budget else "",

@@ -2,9 +2,9 @@
 
 Initiating a rollback opens a RollbackEpisode; every open page resyncs into
 rollback mode (the rollback phase first and open, a countdown against the sum
-of its step budgets). Ticking the last rollback-step item moves the deployment
-to rolled_back through runs.services.change_status, whose hook
-(`status_changed`) closes the episode and audits its durations.
+of its step budgets). Ticking the last rollback-step item answers the item
+change with a transition to rolled_back (`item_changed`), which runs applies;
+`status_changed` then closes the episode and audits its durations.
 """
 
 import re
@@ -14,12 +14,15 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from deploychecks.accounts.people import display_name
 from deploychecks.audit.services import record_event
+from deploychecks.core.errors import NotAllowed, RunError
+from deploychecks.core.text import REASON_MAX
+from deploychecks.gonogo import events
 from deploychecks.gonogo.models import RollbackEpisode, VerdictState
-from deploychecks.realtime.broadcast import broadcast_on_commit, run_event
-from deploychecks.runs import access
+from deploychecks.runs import access, hooks
+from deploychecks.runs.changes import resync_on_commit
 from deploychecks.runs.models import Deployment, RunItem, RunPhase, RunStep
-from deploychecks.runs.services import REASON_MAX, NotAllowed, RunError
 
 S = Deployment.Status
 # A post-rollback item with no time of its own is due this long after the rollback.
@@ -46,30 +49,28 @@ def procedure_budget(deployment: Deployment, phase: RunPhase) -> int:
     steps = list(RunStep.objects.filter(phase=phase).select_related("section"))
     labels = [s.section.timing_label for s in steps if s.section_id and s.section]
     labels += [phase.timing_label, deployment.revision.rollback_time]
+    stated = stated_budget(labels)
+    return stated if stated is not None else sum(s.minutes or 0 for s in steps)
+
+
+def stated_budget(labels) -> int | None:
+    """Minutes of the first label that states a time ("30 minutes", "1 hour")."""
     for label in labels:
         match = _BUDGET.search(label or "")
         if match:
             amount = int(match.group(1))
             return amount * 60 if match.group(2).lower().startswith("h") else amount
-    return sum(s.minutes or 0 for s in steps)
-
-
-def _name(user) -> str:
-    return (user.get_full_name() or user.get_username())[:150]
+    return None
 
 
 def _resync(deployment: Deployment, kind: str) -> int:
     """Take the next sequence number and make every open page refetch its checklist."""
-    deployment.seq += 1
-    deployment.save(update_fields=["seq"])
-    seq, pk = deployment.seq, deployment.pk
-    broadcast_on_commit(
-        pk, lambda: run_event(seq=seq, kind=kind, resync=True, allowed=access.allowed_user_ids(pk))
-    )
+    seq = deployment.next_seq()
+    resync_on_commit(deployment.pk, seq, kind)
     return seq
 
 
-def _duration(seconds: float | None) -> str:
+def duration_text(seconds: float | None) -> str:
     if seconds is None:
         return "—"
     seconds = int(round(seconds))
@@ -118,12 +119,12 @@ def start_rollback(
         reason=reason,
         started_at=now,
         started_by=user,
-        started_by_name=_name(user),
+        started_by_name=display_name(user),
         budget_minutes=budget,
         decide_seconds=decide,
     )
     seq = _resync(deployment, "rollback")
-    decided = f"; decided {_duration(decide)} after the first RED verdict" if decide else ""
+    decided = f"; decided {duration_text(decide)} after the first RED verdict" if decide else ""
     record_event(
         action="rollback.started",
         actor=user,
@@ -134,25 +135,26 @@ def start_rollback(
         after={"reason": reason, "budget_minutes": budget, "time_to_decide_seconds": decide},
         request=request,
     )
-    _public_changed(deployment)
+    events.rollback_started.send(hooks.Event(deployment=deployment, actor=user, request=request))
     return episode
 
 
-def item_changed(deployment: Deployment, item: RunItem, *, user, request=None) -> None:
-    """Hook from runs.services.set_item_state (inside its transaction, row locked).
-
-    During a rollback, a change to a rollback-step item refreshes everyone's
+def item_changed(event: hooks.ItemChanged) -> hooks.AutoTransition | None:
+    """During a rollback, a change to a rollback-step item refreshes everyone's
     step timings; the last one done ends the rollback (→ rolled_back).
+
+    Registered on runs.hooks.item_changed (inside the change's transaction).
     """
-    if item.step_id is None:  # most ticks: no query at all
-        return
+    deployment, item, user, request = event.deployment, event.item, event.actor, event.request
+    if event.subcheck is not None or item.step_id is None:  # most ticks: no query at all
+        return None
     episode = RollbackEpisode.objects.filter(
         deployment=deployment, completed_at__isnull=True
     ).first()
     if episode is None:
-        return
+        return None
     if not RunPhase.objects.filter(pk=item.phase_id, is_rollback=True).exists():
-        return
+        return None
     seq = _resync(deployment, "rollback")
     step_open = RunItem.objects.filter(step_id=item.step_id).exclude(state__in=DONE_STATES).exists()
     if item.state in DONE_STATES and not step_open:
@@ -182,29 +184,24 @@ def item_changed(deployment: Deployment, item: RunItem, *, user, request=None) -
         .exists()
     )
     if remaining:
+        return None
+    return hooks.AutoTransition(to=S.ROLLED_BACK, reason="Every rollback step is done.")
+
+
+def status_changed(change: hooks.StatusChange) -> None:
+    """Rolled back: close the episode and audit its durations.
+
+    Registered on runs.hooks.status_changed (inside the change's transaction).
+    """
+    if change.to != S.ROLLED_BACK:
         return
-    from deploychecks.runs import services as runs_services
-
-    runs_services.change_status(
-        deployment_id=deployment.pk,
-        to=S.ROLLED_BACK,
-        user=user,
-        request=request,
-        reason="Every rollback step is done.",
+    episode = (
+        RollbackEpisode.objects.select_for_update()
+        .filter(deployment=change.deployment, completed_at__isnull=True)
+        .first()
     )
-
-
-def status_changed(deployment: Deployment, before: str, to: str, *, user, request=None) -> None:
-    """Hook from runs.services.change_status (inside its transaction, row locked)."""
-    if to == S.ROLLED_BACK:
-        episode = (
-            RollbackEpisode.objects.select_for_update()
-            .filter(deployment=deployment, completed_at__isnull=True)
-            .first()
-        )
-        if episode is not None:
-            _complete(deployment, episode, user=user, request=request)
-    _public_changed(deployment)
+    if episode is not None:
+        _complete(change.deployment, episode, user=change.actor, request=change.request)
 
 
 def _complete(deployment: Deployment, episode: RollbackEpisode, *, user, request) -> None:
@@ -224,20 +221,18 @@ def _complete(deployment: Deployment, episode: RollbackEpisode, *, user, request
         for s in view.steps
     ]
     summary = ", ".join(
-        f"{s['number']}. {_duration(s['seconds'])}" + (" (over)" if s["overrun"] else "")
+        f"{s['number']}. {duration_text(s['seconds'])}" + (" (over)" if s["overrun"] else "")
         for s in steps
     )
-    deployment.seq += 1
-    deployment.save(update_fields=["seq"])
     record_event(
         action="rollback.completed",
         actor=user,
         deployment=deployment,
-        seq=deployment.seq,
+        seq=deployment.next_seq(),
         target=episode,
         target_repr=(
-            f"in {_duration(total)} of {episode.budget_minutes} min; time to decide "
-            f"{_duration(episode.decide_seconds)}; steps: {summary}"
+            f"in {duration_text(total)} of {episode.budget_minutes} min; time to decide "
+            f"{duration_text(episode.decide_seconds)}; steps: {summary}"
         )[:300],
         after={
             "total_seconds": round(total),
@@ -247,12 +242,6 @@ def _complete(deployment: Deployment, episode: RollbackEpisode, *, user, request
         },
         request=request,
     )
-
-
-def _public_changed(deployment: Deployment) -> None:
-    from deploychecks.statuspage.services import publish_on_commit
-
-    publish_on_commit(deployment.pk)
 
 
 # --- What the run page shows -------------------------------------------------------------
@@ -273,11 +262,11 @@ class StepTiming:
 
     @property
     def elapsed(self) -> str:
-        return _duration(self.elapsed_seconds)
+        return duration_text(self.elapsed_seconds)
 
     @property
     def overrun_by(self) -> str:
-        return _duration(self.elapsed_seconds - self.budget_minutes * 60)
+        return duration_text(self.elapsed_seconds - self.budget_minutes * 60)
 
 
 @dataclass
@@ -316,15 +305,15 @@ class RollbackView:
 
     @property
     def remaining(self) -> str:
-        return _duration(abs(self.remaining_seconds))
+        return duration_text(abs(self.remaining_seconds))
 
     @property
     def total(self) -> str:
-        return _duration((self.end - self.episode.started_at).total_seconds())
+        return duration_text((self.end - self.episode.started_at).total_seconds())
 
     @property
     def decide(self) -> str:
-        return _duration(self.episode.decide_seconds)
+        return duration_text(self.episode.decide_seconds)
 
 
 def follow_up_due(item: RunItem, rolled_back_at: datetime) -> datetime:

@@ -12,40 +12,31 @@ import logging
 import math
 from datetime import datetime, timedelta
 
-from django.apps import apps
-from django.conf import settings
-from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import F, Window
-from django.db.models.functions import RowNumber
 from django.utils import timezone
 
+from deploychecks.accounts.people import display_name
 from deploychecks.audit.services import record_event
-from deploychecks.gonogo import grading
+from deploychecks.core.errors import NotAllowed
+from deploychecks.gonogo import grading, notify
+from deploychecks.gonogo.errors import SignalError
 from deploychecks.gonogo.models import (
     DeploymentSignal,
     IngestToken,
     Reading,
     VerdictState,
 )
+from deploychecks.gonogo.panel import render_panel
+from deploychecks.gonogo.series import current_verdict, format_value, latest_value
 from deploychecks.realtime.broadcast import run_event, send_to_deployment
 from deploychecks.runs import access
 from deploychecks.runs.models import Deployment
-from deploychecks.runs.services import NotAllowed, RunError
 
 logger = logging.getLogger("deploychecks.gonogo")
 
 NOTE_MAX = 500
-# Readings the verdict and sparkline look at, per signal (newest first). At one
-# reading every 15 s this is 50 minutes, longer than any sustained rule.
-READINGS_WINDOW = 200
-SPARKLINE_POINTS = 40
 # How far in the future a monitoring system's clock may be.
 CLOCK_SKEW = timedelta(seconds=60)
-
-
-class SignalError(RunError):
-    """Refused input for a signal or reading (HTTP 400 / 422)."""
 
 
 # --- Readings ------------------------------------------------------------------------
@@ -137,12 +128,12 @@ def record_reading(
         note=note,
         source=Reading.Source.INGEST if token else Reading.Source.MANUAL,
         recorded_by=user if token is None else None,
-        recorded_by_name=(_name(user) if token is None else f"token {token.name}"),
+        recorded_by_name=(display_name(user) if token is None else f"token {token.name}"),
         token=token,
     )
     if token is not None:
         IngestToken.objects.filter(pk=token.pk).update(last_used_at=now)
-    seq = bump_seq(deployment)
+    seq = deployment.next_seq()
     seqs = [seq]
     if token is None:
         # A person's reading is audited; a monitoring feed's only when it changes a grade.
@@ -162,7 +153,7 @@ def record_reading(
         signal.grade = new_grade
         signal.save(update_fields=["grade"])
         if token is None:  # the reading's own number is taken by its audit event
-            seq = bump_seq(deployment)
+            seq = deployment.next_seq()
             seqs.append(seq)
         record_event(
             action="signal.grade_changed",
@@ -180,61 +171,7 @@ def record_reading(
     return reading
 
 
-def latest_value(signal: DeploymentSignal) -> float:
-    return (
-        Reading.objects.filter(signal=signal)
-        .order_by("-observed_at", "-pk")
-        .values_list("value", flat=True)
-        .first()
-    )
-
-
-def format_value(signal, value: float | None) -> str:
-    if value is None:
-        return "—"
-    if signal.is_boolean:
-        return "yes" if value else "no"
-    return f"{value:g} {signal.unit}".strip()
-
-
 # --- Verdict -------------------------------------------------------------------------
-
-
-def load_series(deployment: Deployment) -> list[tuple[DeploymentSignal, list[Reading]]]:
-    """Each signal with its latest READINGS_WINDOW readings, oldest first (two queries)."""
-    signals = list(DeploymentSignal.objects.filter(deployment=deployment).order_by("position"))
-    by_signal: dict[int, list[Reading]] = {s.pk: [] for s in signals}
-    newest_first = Window(
-        RowNumber(),
-        partition_by=[F("signal_id")],
-        order_by=[F("observed_at").desc(), F("pk").desc()],
-    )
-    readings = (
-        Reading.objects.filter(signal__deployment=deployment)
-        .annotate(rank=newest_first)
-        .filter(rank__lte=READINGS_WINDOW)
-        .order_by("observed_at", "pk")
-    )
-    for reading in readings:
-        by_signal[reading.signal_id].append(reading)
-    return [(s, by_signal[s.pk]) for s in signals]
-
-
-def as_series(signal: DeploymentSignal, readings) -> grading.Series:
-    return grading.Series(
-        name=signal.name,
-        unit=signal.unit,
-        boolean=signal.is_boolean,
-        thresholds=signal.thresholds,
-        readings=[grading.Reading(r.observed_at, r.value) for r in readings],
-    )
-
-
-def current_verdict(
-    deployment: Deployment, now: datetime | None = None, series=None
-) -> grading.Verdict:
-    series = series if series is not None else load_series(deployment)
-    return grading.verdict([as_series(s, r) for s, r in series], now or timezone.now())
 
 
 def _judge(deployment: Deployment, *, now: datetime, actor=None, request=None) -> list[int]:
@@ -254,7 +191,7 @@ def _judge(deployment: Deployment, *, now: datetime, actor=None, request=None) -
     if result.level == grading.Level.RED and state.first_red_at is None:
         state.first_red_at = result.since or now
     state.save()
-    seq = bump_seq(deployment)
+    seq = deployment.next_seq()
     record_event(
         action="verdict.changed",
         actor=actor,
@@ -268,7 +205,7 @@ def _judge(deployment: Deployment, *, now: datetime, actor=None, request=None) -
     )
     escalated = _rank(result.level) > _rank(before)
     if escalated and result.level in (grading.Level.YELLOW, grading.Level.RED):
-        transaction.on_commit(lambda: notify_verdict(deployment.pk, result))
+        transaction.on_commit(lambda: notify.notify_verdict(deployment.pk, result))
     return [seq]
 
 
@@ -298,51 +235,7 @@ def judge_open_deployments(now: datetime | None = None) -> int:
     return changed
 
 
-def notify_verdict(deployment_id: int, result: grading.Verdict) -> None:
-    """Tell the lead that the verdict got worse (after commit; failures are logged).
-
-    By email, and on the deployment's webhook when the reminders app has one
-    configured (its delivery channel, sent by a worker: a slow webhook must
-    not hold up the reading that changed the verdict).
-    """
-    deployment = Deployment.objects.select_related("lead").get(pk=deployment_id)
-    subject = (
-        f"[Deploychecks] {deployment.service} {deployment.version}: "
-        f"{result.level.upper()} — {result.headline}"
-    )
-    url = f"{settings.SITE_URL}{deployment.get_absolute_url()}"
-    lead = deployment.lead
-    if lead is not None and lead.email:
-        try:
-            send_mail(subject, f"{result.rule}\n\n{url}\n", None, [lead.email])
-        except Exception:  # noqa: BLE001  a mail outage must not break a reading
-            logger.exception("could not email the verdict of deployment %s", deployment_id)
-    if not apps.is_installed("deploychecks.reminders"):
-        return
-    try:
-        from deploychecks.reminders.delivery import webhook_target
-    except ImportError:  # the reminders app without its delivery module
-        return
-    if webhook_target(deployment_id) is not None:
-        from deploychecks.gonogo.tasks import post_verdict_webhook
-
-        post_verdict_webhook.delay(deployment_id, f"{subject}: {result.rule} <{url}>")
-
-
 # --- Broadcast -----------------------------------------------------------------------
-
-
-def _name(user) -> str:
-    return (user.get_full_name() or user.get_username())[:150]
-
-
-def bump_seq(deployment: Deployment) -> int:
-    """The next sequence number; the caller holds the deployment row lock.
-
-    Used by tokens.py too: every audited change of a deployment takes one."""
-    deployment.seq += 1
-    deployment.save(update_fields=["seq"])
-    return deployment.seq
 
 
 def broadcast_panel(deployment: Deployment, seqs: list[int]) -> None:
@@ -356,8 +249,6 @@ def broadcast_panel(deployment: Deployment, seqs: list[int]) -> None:
     deployment_id = deployment.pk
 
     def send():
-        from deploychecks.gonogo.panel import render_panel
-
         fresh = Deployment.objects.get(pk=deployment_id)
         html_edit = render_panel(fresh, editable=True)
         html_read = render_panel(fresh, editable=False)

@@ -10,11 +10,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from deploychecks.audit.services import record_event
+from deploychecks.core.errors import NotAllowed
+from deploychecks.gonogo.errors import SignalError
 from deploychecks.gonogo.models import IngestToken
-from deploychecks.gonogo.services import SignalError, bump_seq
 from deploychecks.runs import access
 from deploychecks.runs.models import Deployment
-from deploychecks.runs.services import NotAllowed
 
 TOKEN_PREFIX = "dcg_"
 
@@ -52,7 +52,7 @@ def create_ingest_token(
         action="ingest_token.created",
         actor=user,
         deployment=deployment,
-        seq=bump_seq(deployment),
+        seq=deployment.next_seq(),
         target=token,
         request=request,
     )
@@ -76,7 +76,7 @@ def revoke_ingest_token(*, deployment_id: int, token_id: int, user, request=None
         action="ingest_token.revoked",
         actor=user,
         deployment=deployment,
-        seq=bump_seq(deployment),
+        seq=deployment.next_seq(),
         target=token,
         request=request,
     )

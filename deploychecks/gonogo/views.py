@@ -12,11 +12,11 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 from deploychecks.checklists.models import ChecklistTemplate
+from deploychecks.core.errors import NotAllowed, RunError
 from deploychecks.gonogo import definitions, panel, rollback, services, tokens
 from deploychecks.gonogo.forms import ReadingForm, SignalDefinitionFormSet
 from deploychecks.gonogo.models import IngestToken
 from deploychecks.runs import access
-from deploychecks.runs.services import NotAllowed, RunError
 
 INGEST_MAX_BYTES = 16 * 1024
 INGEST_FIELDS = {"signal", "value", "observed_at", "note"}

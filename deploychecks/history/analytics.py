@@ -23,6 +23,7 @@ from django.db.models import Count, F, Max, Min, Q, QuerySet
 from django.db.models.functions import Coalesce, TruncMonth, TruncWeek
 from django.utils import timezone
 
+from deploychecks.accounts.people import is_manager
 from deploychecks.history.percentiles import Percentile, percentile_sql
 from deploychecks.reminders.models import Reminder
 from deploychecks.runs import access
@@ -100,7 +101,7 @@ def scope(user, filters: Filters, *, manager: bool | None = None) -> QuerySet:
     deployment is dated by its start (its creation if it never started): `when`.
     """
     if manager is None:
-        manager = access.is_manager(user)
+        manager = is_manager(user)
     if manager:
         deployments = Deployment.objects.all()
     else:
@@ -421,7 +422,7 @@ def report(user, filters: Filters, *, manager: bool | None = None) -> dict:
     was computed, "charts": {slug: Result}}.
     """
     if manager is None:
-        manager = access.is_manager(user)
+        manager = is_manager(user)
     deployments = scope(user, filters, manager=manager)
     every, finished = data_versions(deployments)
     base = f"{CACHE_PREFIX}:{'all' if manager else f'user{user.pk}'}:{filters.cache_part()}"

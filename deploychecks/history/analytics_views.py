@@ -21,6 +21,7 @@ from django.utils.cache import patch_vary_headers
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET
 
+from deploychecks.accounts.people import is_manager
 from deploychecks.history import charts
 from deploychecks.history.analytics import (
     CACHE_SECONDS,
@@ -34,7 +35,6 @@ from deploychecks.history.analytics import (
     report,
 )
 from deploychecks.history.exports import csv_cell
-from deploychecks.runs import access
 
 # Past this many weeks the weekly chart is drawn by month (its bars would be under 2 px wide).
 WEEKS_DRAWN = 52
@@ -97,7 +97,7 @@ def _filters_from(request, manager: bool) -> tuple[AnalyticsFilterForm, Filters 
 
 @require_GET
 def analytics(request):
-    manager = access.is_manager(request.user)
+    manager = is_manager(request.user)
     form, filters = _filters_from(request, manager)
     # The filter form swaps only the results; restoring history needs the whole page.
     fragment = request.htmx and not request.htmx.history_restore_request
@@ -144,7 +144,7 @@ def chart_csv(request, chart):
     spec = CHARTS.get(chart)
     if spec is None:
         raise Http404("No such chart")
-    manager = access.is_manager(request.user)
+    manager = is_manager(request.user)
     form, filters = _filters_from(request, manager)
     if filters is None:
         problems = "; ".join(

@@ -1,4 +1,4 @@
-"""The history list at /deployments/ (runs:list): every deployment the user may see.
+"""The history list at /deployments/ (history:list): every deployment the user may see.
 
 One plain function view. A full page renders the filter form and the results;
 an htmx request (typing in the search box, a select, a sort or page link) gets
@@ -34,7 +34,7 @@ def history_list(request):
         "headers": sort_headers(form),
         "sort": form.sort_order,
         "page_links": _page_links(form, page),
-        "list_url": reverse("runs:list"),
+        "list_url": reverse("history:list"),
     }
     if request.htmx and not request.htmx.history_restore_request:
         response = render(request, f"{TEMPLATE}#update", context)

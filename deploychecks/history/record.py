@@ -19,7 +19,7 @@ from deploychecks.audit.models import AuditEvent
 from deploychecks.audit.services import GENESIS_HASH, compute_hash
 from deploychecks.gonogo.grading import describe_bound
 from deploychecks.gonogo.models import DeploymentSignal, Reading, RollbackEpisode
-from deploychecks.gonogo.services import format_value
+from deploychecks.gonogo.series import format_value
 from deploychecks.reminders.models import Reminder
 from deploychecks.runs.fragments import arrange
 from deploychecks.runs.models import (

@@ -1,5 +1,7 @@
 from celery import shared_task
 
+from deploychecks.history.analytics import Filters, report
+
 
 @shared_task(name="history.warm_analytics", ignore_result=True)
 def warm_analytics() -> int:
@@ -9,6 +11,4 @@ def warm_analytics() -> int:
     itself then reads the cache. When nothing finished since the last run this
     is one GROUP BY and a cache read. Returns how many charts were computed.
     """
-    from deploychecks.history.analytics import Filters, report
-
     return report(None, Filters(), manager=True)["computed"]

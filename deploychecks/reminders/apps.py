@@ -9,7 +9,10 @@ class RemindersConfig(AppConfig):
         from django.db.models.signals import post_save
 
         from deploychecks.checklists.models import TemplateRevision
+        from deploychecks.reminders import hooks as reminders
+        from deploychecks.reminders import tasks  # noqa: F401  see below
         from deploychecks.reminders.schedule import give_new_revision_rules
+        from deploychecks.runs import hooks
 
         # Every new revision (import, edit, the built-in default) starts with a
         # schedule: its predecessor's rules, or the default stabilization schedule.
@@ -18,6 +21,8 @@ class RemindersConfig(AppConfig):
             sender=TemplateRevision,
             dispatch_uid="reminders-new-revision-rules",
         )
-        # Register the task in every process, not only in Celery workers (whose
-        # autodiscovery is lazy): the embedded scheduler of the web process runs it.
-        from deploychecks.reminders import tasks  # noqa: F401
+        hooks.went_live.connect(reminders.schedule)
+        hooks.finished.connect(reminders.cancel)
+        # `tasks` is imported to register the task in every process, not only in
+        # Celery workers (whose autodiscovery is lazy): the embedded scheduler of
+        # the web process runs it.

@@ -20,9 +20,8 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from deploychecks.reminders import live
+from deploychecks.reminders.centre import reminder_context
 from deploychecks.reminders.models import DeploymentWebhook, ReminderDelivery
-
-CENTRE = "reminders/centre.html"
 
 
 class DeliveryFailed(Exception):
@@ -64,8 +63,6 @@ def message_id(delivery: ReminderDelivery) -> str:
 
 
 def send_email(delivery: ReminderDelivery, escalation: str) -> None:
-    from deploychecks.reminders.views import reminder_context
-
     reminder = delivery.reminder
     context = {
         **reminder_context(reminder),

@@ -12,10 +12,10 @@ from django.db import transaction
 from django.template.loader import render_to_string
 
 from deploychecks.realtime.broadcast import ReminderNotice, send_to_deployment
+from deploychecks.reminders.centre import CENTRE, reminder_context
 from deploychecks.runs import access
 
 REFRESH_TEXT = json.dumps({"type": "reminders"})
-CENTRE = "reminders/centre.html"
 
 
 def notice(deployment_id: int, text: str) -> ReminderNotice:
@@ -28,8 +28,6 @@ def notice(deployment_id: int, text: str) -> ReminderNotice:
 
 def send_toast(reminder, *, escalation: str = "") -> None:
     """Send the toast of `reminder` (or of its escalation) to every open view of it."""
-    from deploychecks.reminders.views import reminder_context
-
     html = render_to_string(
         f"{CENTRE}#toast", {**reminder_context(reminder), "escalation": escalation}
     )

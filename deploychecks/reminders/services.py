@@ -1,7 +1,8 @@
 """Every change to reminders goes through one function here.
 
-runs.services.change_status calls in at two points, inside its transaction:
-`schedule_for` when a deployment goes live and `cancel_pending` when it ends.
+A deployment's status reaches reminders through runs.hooks (see reminders.hooks),
+inside the status change's transaction: `schedule_for` when a deployment goes
+live and `cancel_pending` when it ends.
 Delivery is dispatch.py's job; this module only writes rows, audits them and
 tells open pages to refresh their notification centre after commit.
 """
@@ -11,27 +12,21 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
+from deploychecks.accounts.people import display_name
 from deploychecks.audit.services import record_event
-from deploychecks.realtime.broadcast import broadcast_on_commit
+from deploychecks.core.errors import NotAllowed, RunError
 from deploychecks.reminders import live
 from deploychecks.reminders.models import DeploymentWebhook, Reminder, ReminderRule
 from deploychecks.reminders.schedule import due_at
 from deploychecks.runs import access
+from deploychecks.runs.changes import Change, resync_on_commit
 from deploychecks.runs.models import Deployment, RunItem
-from deploychecks.runs.services import (
-    Change,
-    NotAllowed,
-    RunError,
-    _actor_name,
-    _bump,
-    _resync_message,
-)
 
 NOTE_MAX = 1000
 RS = Reminder.Status
 
 
-# --- Called by runs.services.change_status ---------------------------------------------
+# --- Called when the deployment goes live or ends (reminders.hooks) -------------------
 
 
 def schedule_for(deployment: Deployment, *, user=None, request=None) -> int:
@@ -149,7 +144,7 @@ def acknowledge(
     before = {"status": reminder.status}
     reminder.status = RS.ACKNOWLEDGED
     reminder.acknowledged_by = user
-    reminder.acknowledged_by_name = _actor_name(user)
+    reminder.acknowledged_by_name = display_name(user)
     reminder.acknowledged_at = timezone.now()
     reminder.acknowledged_note = note
     reminder.save(
@@ -219,7 +214,7 @@ def reschedule(*, deployment_id: int, go_live_at: datetime, user, request=None) 
     Reminder.objects.bulk_create(moved)
     deployment.go_live_at = go_live_at
     deployment.save(update_fields=["go_live_at"])
-    seq = _bump(deployment)
+    seq = deployment.next_seq()
     record_event(
         action="deployment.go_live_moved",
         actor=user,
@@ -234,7 +229,7 @@ def reschedule(*, deployment_id: int, go_live_at: datetime, user, request=None) 
         },
         request=request,
     )
-    broadcast_on_commit(deployment.pk, lambda: _resync_message(deployment.pk, seq, "go_live"))
+    resync_on_commit(deployment.pk, seq, "go_live")
     live.refresh_on_commit(deployment.pk)
     return Change(deployment, changed=True, seq=seq)
 

@@ -3,13 +3,8 @@
 from django.db.models import OuterRef, Q, Subquery
 from django.http import Http404
 
+from deploychecks.accounts.people import MANAGERS_GROUP, is_manager
 from deploychecks.runs.models import Deployment, Participant
-
-MANAGERS_GROUP = "managers"
-
-
-def is_manager(user) -> bool:
-    return user.is_superuser or user.groups.filter(name=MANAGERS_GROUP).exists()
 
 
 def visible_deployments(user):

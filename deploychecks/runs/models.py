@@ -95,6 +95,16 @@ class Deployment(models.Model):
     def is_finished(self) -> bool:
         return self.status in {self.Status.COMPLETED, self.Status.ROLLED_BACK, self.Status.ABORTED}
 
+    def next_seq(self) -> int:
+        """Take the next sequence number for one change; the caller holds the row lock.
+
+        Every audited change of a deployment takes one: it orders the change's
+        audit event and its broadcast.
+        """
+        self.seq += 1
+        self.save(update_fields=["seq"])
+        return self.seq
+
 
 class Participant(models.Model):
     class Role(models.TextChoices):

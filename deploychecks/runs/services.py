@@ -1,31 +1,43 @@
-"""Every change to a deployment goes through one function here.
+"""Every change to a deployment's checklist and status goes through one function here.
 
 Each one: check permission → lock the deployment row and take the next sequence
-number → compare versions → write → audit (same transaction) → broadcast after
-commit. Views, consumers, tests and any future API call these and nothing else.
+number → compare versions → write → audit (same transaction) → tell the features
+(`runs.hooks`, same transaction) → broadcast after commit. Views, consumers,
+tests and the API call these and nothing else. The team and contacts have theirs
+in runs.team.
 """
-
-from dataclasses import dataclass
 
 from django.db import transaction
 from django.utils import timezone
 
+from deploychecks.accounts.people import display_name, is_admin
 from deploychecks.audit.services import record_event
 from deploychecks.checklists.services import revision_with_structure
-from deploychecks.realtime.broadcast import broadcast_on_commit, run_event
-from deploychecks.runs import access
-from deploychecks.runs.models import (
-    Deployment,
-    DeploymentContact,
-    DeploymentRole,
-    ItemNote,
-    Participant,
-    RunItem,
-    RunPhase,
-    RunSection,
-    RunStep,
-    RunSubCheck,
+from deploychecks.core.errors import (
+    GateClosed,
+    IllegalTransition,
+    NoAccess,
+    NotAllowed,
+    RunError,
+    StaleVersion,
 )
+from deploychecks.core.text import NOTE_MAX, REASON_MAX
+from deploychecks.realtime.broadcast import broadcast_on_commit
+from deploychecks.runs import access, hooks
+from deploychecks.runs.changes import Change, resync_on_commit
+from deploychecks.runs.fragments import item_fragments, item_message
+from deploychecks.runs.models import Deployment, ItemNote, Participant, RunItem, RunSubCheck
+from deploychecks.runs.snapshot import copy_revision
+
+__all__ = [  # the error family is part of what callers of these services catch
+    "Change",
+    "GateClosed",
+    "IllegalTransition",
+    "NoAccess",
+    "NotAllowed",
+    "RunError",
+    "StaleVersion",
+]
 
 S = Deployment.Status
 TRANSITIONS: dict[str, set[str]] = {
@@ -36,56 +48,15 @@ TRANSITIONS: dict[str, set[str]] = {
     S.ROLLED_BACK: set(),
     S.ABORTED: set(),
 }
-NOTE_MAX = 2000
-REASON_MAX = 1000
-
-
-class RunError(Exception):
-    """A refused change; `message` is shown to the user as is."""
-
-    status_code = 400
-
-    def __init__(self, message: str):
-        self.message = message
-        super().__init__(message)
-
-
-class NotAllowed(RunError):
-    status_code = 403
-
-
-class NoAccess(NotAllowed):
-    """No such deployment or item, as far as this user may know (HTTP 404, as the views)."""
-
-    status_code = 404
-
-
-class StaleVersion(RunError):
-    """The client changed something based on an old version (HTTP 409)."""
-
-    status_code = 409
-
-    def __init__(self, message: str, current):
-        super().__init__(message)
-        self.current = current
-
-
-class IllegalTransition(RunError):
-    status_code = 409
-
-
-@dataclass
-class Change:
-    obj: object
-    changed: bool
-    seq: int | None = None
-    # The editable item fragments as broadcast after commit (None until then,
-    # e.g. inside an outer transaction); the view sends them back as its response.
-    html: str | None = None
-
-
-def _actor_name(user) -> str:
-    return (user.get_full_name() or user.get_username())[:150]
+FINISHED = (S.COMPLETED, S.ROLLED_BACK, S.ABORTED)
+# What a refusal says the deployment cannot be ("cannot be completed yet").
+VERBS = {
+    S.IN_PROGRESS: "started",
+    S.MONITORING: "taken live",
+    S.COMPLETED: "completed",
+    S.ROLLED_BACK: "marked rolled back",
+    S.ABORTED: "aborted",
+}
 
 
 def _lock(deployment_id: int, user) -> tuple[Deployment, str]:
@@ -154,10 +125,16 @@ def create_deployment(
         )
     members.pop(lead.pk, None)
     Participant.objects.bulk_create(members.values())
-    _snapshot(deployment, revision)
-    _gonogo().deployment_created(deployment, revision)
-    if approvers:
-        _signoffs().assign_initial_approvers(deployment, approvers, lead=lead)
+    copy_revision(deployment, revision)
+    hooks.deployment_created.send(
+        hooks.Created(
+            deployment=deployment,
+            actor=user,
+            request=request,
+            revision=revision,
+            approvers=approvers or {},
+        )
+    )
     record_event(
         action="deployment.created",
         actor=user,
@@ -173,75 +150,6 @@ def create_deployment(
         request=request,
     )
     return deployment
-
-
-def _snapshot(deployment: Deployment, revision) -> None:
-    items, subchecks = [], []
-    for phase in revision.phases.all():
-        run_phase = RunPhase.objects.create(
-            deployment=deployment,
-            position=phase.position,
-            title=phase.title,
-            timing_label=phase.timing_label,
-            notes=phase.notes,
-            is_rollback="rollback" in phase.title.lower(),
-        )
-        sections = {
-            s.pk: RunSection.objects.create(
-                phase=run_phase,
-                position=s.position,
-                title=s.title,
-                timing_label=s.timing_label,
-                notes=s.notes,
-            )
-            for s in phase.sections.all()
-        }
-        steps = {
-            s.pk: RunStep.objects.create(
-                phase=run_phase,
-                section=sections.get(s.section_id),
-                position=s.position,
-                number=s.number,
-                title=s.title,
-                minutes=s.minutes,
-                notes=s.notes,
-            )
-            for s in phase.steps.all()
-        }
-        for item in phase.items.all():
-            run_item = RunItem(
-                deployment=deployment,
-                phase=run_phase,
-                section=sections.get(item.section_id),
-                step=steps.get(item.step_id),
-                position=item.position,
-                title=item.title,
-                summary=item.summary,
-                details=item.details,
-                required=item.required,
-            )
-            items.append(run_item)
-            subchecks.extend((run_item, sub) for sub in item.subchecks.all())
-    RunItem.objects.bulk_create(items)
-    RunSubCheck.objects.bulk_create(
-        RunSubCheck(item=run_item, position=sub.position, title=sub.title)
-        for run_item, sub in subchecks
-    )
-    DeploymentRole.objects.bulk_create(
-        DeploymentRole(deployment=deployment, position=r.position, name=r.name)
-        for r in revision.signoff_roles.all()
-    )
-    DeploymentContact.objects.bulk_create(
-        DeploymentContact(
-            deployment=deployment,
-            position=c.position,
-            role=c.role,
-            person=c.person,
-            phone=c.phone,
-            handle=c.handle,
-        )
-        for c in revision.contacts.all()
-    )
 
 
 # --- Items -------------------------------------------------------------------------
@@ -295,7 +203,7 @@ def set_item_state(
     item.na_reason = reason if state == RunItem.State.NA else ""
     item.version += 1
     item.changed_by = user
-    item.changed_by_name = _actor_name(user)
+    item.changed_by_name = display_name(user)
     item.changed_at = timezone.now()
     item.save(
         update_fields=[
@@ -307,7 +215,7 @@ def set_item_state(
             "changed_at",
         ]
     )
-    seq = _bump(deployment)
+    seq = deployment.next_seq()
     action = {"done": "item.ticked", "open": "item.reopened", "na": "item.marked_na"}[state]
     record_event(
         action=action,
@@ -322,15 +230,16 @@ def set_item_state(
     change = Change(item, changed=True, seq=seq)
     _broadcast_item(deployment, item.pk, seq, "item", change, item=item)
     verb = {"done": "was ticked", "open": "was reopened", "na": "was marked N/A"}[state]
-    _signoffs().invalidate_signoffs(
-        deployment,
-        f"“{item.title}” {verb} by {item.changed_by_name}",
-        seq,
-        actor=user,
-        request=request,
+    _item_changed(
+        hooks.ItemChanged(
+            deployment=deployment,
+            actor=user,
+            request=request,
+            item=item,
+            seq=seq,
+            description=f"“{item.title}” {verb} by {item.changed_by_name}",
+        )
     )
-    # Last: ticking the last rollback step moves the deployment to rolled_back.
-    _gonogo().item_changed(deployment, item, user=user, request=request)
     return change
 
 
@@ -358,10 +267,10 @@ def set_subcheck_state(
     sub.done = done
     sub.version += 1
     sub.changed_by = user
-    sub.changed_by_name = _actor_name(user)
+    sub.changed_by_name = display_name(user)
     sub.changed_at = timezone.now()
     sub.save(update_fields=["done", "version", "changed_by", "changed_by_name", "changed_at"])
-    seq = _bump(deployment)
+    seq = deployment.next_seq()
     record_event(
         action="subcheck.ticked" if done else "subcheck.reopened",
         actor=user,
@@ -374,15 +283,19 @@ def set_subcheck_state(
     )
     change = Change(sub, changed=True, seq=seq)
     _broadcast_item(deployment, sub.item_id, seq, "subcheck", change)
-    _signoffs().invalidate_signoffs(
-        deployment,
-        f"“{sub.title}” (under “{sub.item.title}”) was "
-        f"{'ticked' if done else 'reopened'} by {sub.changed_by_name}",
-        seq,
-        actor=user,
-        request=request,
+    _item_changed(
+        hooks.ItemChanged(
+            deployment=deployment,
+            actor=user,
+            request=request,
+            item=sub.item,
+            subcheck=sub,
+            seq=seq,
+            description=f"“{sub.title}” (under “{sub.item.title}”) was "
+            f"{'ticked' if done else 'reopened'} by {sub.changed_by_name}",
+        )
     )
-    return Change(sub, changed=True, seq=seq)
+    return change
 
 
 @transaction.atomic
@@ -409,9 +322,9 @@ def add_item_note(
     except RunItem.DoesNotExist:
         raise NoAccess("No such item.") from None
     note = ItemNote.objects.create(
-        item=item, author=user, author_name=_actor_name(user), kind=kind, body=body
+        item=item, author=user, author_name=display_name(user), kind=kind, body=body
     )
-    seq = _bump(deployment)
+    seq = deployment.next_seq()
     record_event(
         action=f"{kind}.added",
         actor=user,
@@ -435,19 +348,21 @@ def change_status(
 ) -> Change:
     """Move along planned → in_progress → monitoring → completed (or rolled_back/aborted).
 
-    Completing needs every sign-off role's valid approval, unless an admin
-    gives an `override_reason` (signoffs.services.check_completion).
+    The registered guards (`hooks.status_changing`) may refuse; the refusal
+    names every unmet condition. An admin may override them with an
+    `override_reason` when completing: stored on the deployment, audited.
     """
     deployment, role = _lock(deployment_id, user)
     override_reason = (override_reason or "").strip()
-    # An admin's override may come from someone who cannot otherwise edit;
-    # check_completion refuses it from anyone but an admin.
+    # An admin's override may come from someone who cannot otherwise edit.
     if not access.can_edit(role) and not override_reason:
         raise NotAllowed("Only the lead and engineers can change the deployment's status.")
     if to not in S.values:
         raise IllegalTransition(f"Unknown status {to!r}.")
     if override_reason and to != S.COMPLETED:
         raise IllegalTransition("An override only applies to completing a deployment.")
+    if override_reason and not is_admin(user):
+        raise NotAllowed("Only an admin can complete a deployment without every approval.")
     current = deployment.status
     if to == current:
         return Change(deployment, changed=False)
@@ -457,203 +372,96 @@ def change_status(
             f"A deployment that is {S(current).label.lower()} cannot become "
             f"{S(to).label.lower()}. Allowed next: {allowed}."
         )
-    if to == S.COMPLETED:
-        _signoffs().check_completion(
-            deployment, user=user, override_reason=override_reason, request=request
-        )
-    now = timezone.now()
+    change = hooks.StatusChange(
+        deployment=deployment, actor=user, request=request, before=current, to=to
+    )
+    unmet = hooks.status_changing.unmet(change)
+    if unmet and not override_reason:
+        raise GateClosed(hooks.describe(VERBS[to], unmet), unmet)
+    if unmet:
+        _record_override(deployment, user, override_reason, unmet, request)
+    return _move(change, reason=reason)
+
+
+def _record_override(deployment: Deployment, user, reason: str, unmet, request) -> None:
+    if len(reason) > REASON_MAX:
+        raise RunError(f"The reason is too long (at most {REASON_MAX} characters).")
+    deployment.completion_override_by = user
+    deployment.completion_override_name = display_name(user)
+    deployment.completion_override_reason = reason
+    deployment.completion_override_at = timezone.now()
+    deployment.save(
+        update_fields=[
+            "completion_override_by",
+            "completion_override_name",
+            "completion_override_reason",
+            "completion_override_at",
+        ]
+    )
+    record_event(
+        action="deployment.completion_override",
+        actor=user,
+        deployment=deployment,
+        seq=deployment.next_seq(),
+        target=deployment,
+        after={"reason": reason, "missing": [condition.label for condition in unmet]},
+        request=request,
+    )
+
+
+def _move(change: hooks.StatusChange, *, reason: str = "") -> Change:
+    """Save the new status (checked and allowed by the caller), audit it, tell the
+    features, and make every open page resync after commit."""
+    deployment, to, now = change.deployment, change.to, timezone.now()
     deployment.status = to
-    fields = ["status", "seq"]
-    if to == S.IN_PROGRESS:
-        deployment.started_at = now
-        fields.append("started_at")
-    if to in (S.ROLLED_BACK, S.ABORTED) and deployment.started_at is None:
+    fields = ["status"]
+    if to == S.IN_PROGRESS or (to in FINISHED and deployment.started_at is None):
         deployment.started_at = now
         fields.append("started_at")
     if to == S.MONITORING:
         deployment.go_live_at = now
         fields.append("go_live_at")
-    if to in (S.COMPLETED, S.ROLLED_BACK, S.ABORTED):
+    if to in FINISHED:
         deployment.ended_at = now
         fields.append("ended_at")
-    deployment.seq += 1
     deployment.save(update_fields=fields)
+    seq = deployment.next_seq()
     record_event(
         action="deployment.status",
-        actor=user,
+        actor=change.actor,
         deployment=deployment,
-        seq=deployment.seq,
+        seq=seq,
         target=deployment,
-        before={"status": current},
+        before={"status": change.before},
         after={"status": to, "reason": reason.strip()[:REASON_MAX]},
-        request=request,
+        request=change.request,
     )
-    seq = deployment.seq
-    # Reminders follow the status: created on go-live, the rest cancelled at the end.
-    from deploychecks.reminders import services as reminders  # it builds on this module
-
     if to == S.MONITORING:
-        reminders.schedule_for(deployment, user=user, request=request)
-    elif to in (S.COMPLETED, S.ROLLED_BACK, S.ABORTED):
-        reminders.cancel_pending(deployment, user=user, request=request)
-    _gonogo().status_changed(deployment, current, to, user=user, request=request)
-    broadcast_on_commit(deployment.pk, lambda: _resync_message(deployment.pk, seq, "status"))
+        hooks.went_live.send(change)
+    if to in FINISHED:
+        hooks.finished.send(change)
+    hooks.status_changed.send(change)
+    # The features may have taken sequence numbers too: the resync covers them.
+    resync_on_commit(deployment.pk, deployment.seq, "status")
     return Change(deployment, changed=True, seq=seq)
 
 
-# --- Participants and contacts (the deployment's settings page) ------------------------
-
-CONTACT_FIELDS = ("role", "person", "phone", "handle")
-
-
-def _require_lead(user, deployment: Deployment) -> None:
-    if access.role_of(user, deployment) != "lead":
-        raise NotAllowed(
-            "Only the lead of this deployment can change its participants and contacts."
-        )
-
-
-def _member_repr(member) -> str:
-    return f"{_actor_name(member)} ({member.get_username()})"
-
-
-def _settings_changed(deployment: Deployment, kind: str) -> int:
-    """Take the next sequence number and make open pages resync after commit.
-
-    A resync (not a fragment) because the change alters what each viewer may
-    do; the broadcast's allowed list, computed after commit, also closes the
-    sockets of people who were removed.
-    """
-    seq = _bump(deployment)
-    broadcast_on_commit(deployment.pk, lambda: _resync_message(deployment.pk, seq, kind))
-    return seq
-
-
-@transaction.atomic
-def set_participant(*, deployment_id: int, member, role: str, user, request=None) -> Change:
-    """Add `member` to the deployment as engineer, approver or viewer, or change their role.
-
-    Only the lead may; setting the role someone already has changes nothing.
-    """
-    if role not in Participant.Role.values:
-        raise RunError(f"Unknown role {role!r}.")
-    deployment = Deployment.objects.select_for_update().get(pk=deployment_id)
-    _require_lead(user, deployment)
-    if member.pk == deployment.lead_id:
-        raise RunError("The lead already takes part in the deployment as its lead.")
-    if not member.is_active:
-        raise RunError(f"{_member_repr(member)} is not an active user.")
-    participant = (
-        Participant.objects.select_for_update().filter(deployment=deployment, user=member).first()
-    )
-    if participant is not None and participant.role == role:
-        return Change(participant, changed=False)
-    before = {"role": participant.role} if participant is not None else None
-    if participant is None:
-        participant = Participant.objects.create(deployment=deployment, user=member, role=role)
-        action = "participant.added"
-    else:
-        participant.role = role
-        participant.save(update_fields=["role"])
-        action = "participant.changed"
-    seq = _settings_changed(deployment, "participants")
-    record_event(
-        action=action,
-        actor=user,
-        deployment=deployment,
-        seq=seq,
-        target=participant,
-        target_repr=_member_repr(member),
-        before=before,
-        after={"user": member.get_username(), "role": role},
-        request=request,
-    )
-    return Change(participant, changed=True, seq=seq)
-
-
-@transaction.atomic
-def remove_participant(*, deployment_id: int, member_id: int, user, request=None) -> Change:
-    """Take someone off the deployment; they lose access at once, live sockets included."""
-    deployment = Deployment.objects.select_for_update().get(pk=deployment_id)
-    _require_lead(user, deployment)
-    participant = (
-        Participant.objects.select_for_update()
-        .select_related("user")
-        .filter(deployment=deployment, user_id=member_id)
-        .first()
-    )
-    if participant is None:
-        raise RunError("That person is not a participant of this deployment.")
-    member, role = participant.user, participant.role
-    participant.delete()
-    seq = _settings_changed(deployment, "participants")
-    # The row is gone: describe it by name (audit rows outlive what they describe).
-    record_event(
-        action="participant.removed",
-        actor=user,
-        deployment=deployment,
-        seq=seq,
-        target_repr=_member_repr(member),
-        before={"user": member.get_username(), "role": role},
-        request=request,
-    )
-    return Change(participant, changed=True, seq=seq)
-
-
-@transaction.atomic
-def save_contacts(*, deployment_id: int, rows, user, request=None) -> Change:
-    """Replace the contacts and escalation table with `rows`, in order.
-
-    Each row is a mapping with role, person, phone and handle; the role is
-    required. Saving the table it already has changes nothing.
-    """
-    limits = {f: DeploymentContact._meta.get_field(f).max_length for f in CONTACT_FIELDS}
-    cleaned = []
-    for number, row in enumerate(rows, start=1):
-        values = {f: str(row.get(f) or "").strip() for f in CONTACT_FIELDS}
-        if not values["role"]:
-            raise RunError(f"Contact {number} needs a role.")
-        for field, limit in limits.items():
-            if len(values[field]) > limit:
-                raise RunError(
-                    f"Contact {number}: the {field} is too long (at most {limit} characters)."
-                )
-        cleaned.append(values)
-    deployment = Deployment.objects.select_for_update().get(pk=deployment_id)
-    _require_lead(user, deployment)
-    current = [
-        dict(zip(CONTACT_FIELDS, values, strict=True))
-        for values in deployment.contacts.order_by("position").values_list(*CONTACT_FIELDS)
-    ]
-    if current == cleaned:
-        return Change(deployment, changed=False)
-    deployment.contacts.all().delete()
-    DeploymentContact.objects.bulk_create(
-        DeploymentContact(deployment=deployment, position=position, **values)
-        for position, values in enumerate(cleaned, start=1)
-    )
-    seq = _settings_changed(deployment, "contacts")
-    record_event(
-        action="contacts.changed",
-        actor=user,
-        deployment=deployment,
-        seq=seq,
-        target=deployment,
-        before={"contacts": current},
-        after={"contacts": cleaned},
-        request=request,
-    )
-    return Change(deployment, changed=True, seq=seq)
-
-
-# --- Broadcast helpers ----------------------------------------------------------------
-
-
-def _bump(deployment: Deployment) -> int:
-    """Take the next sequence number; the row is already locked by the caller."""
-    deployment.seq += 1
-    deployment.save(update_fields=["seq"])
-    return deployment.seq
+def _item_changed(event: hooks.ItemChanged) -> None:
+    """Tell the features; a change that moves the deployment on by itself (the
+    last rollback step ticked) is applied here, as one more status change."""
+    for answer in hooks.item_changed.send(event):
+        deployment = event.deployment
+        if isinstance(answer, hooks.AutoTransition) and answer.to in TRANSITIONS[deployment.status]:
+            _move(
+                hooks.StatusChange(
+                    deployment=deployment,
+                    actor=event.actor,
+                    request=event.request,
+                    before=deployment.status,
+                    to=answer.to,
+                ),
+                reason=answer.reason,
+            )
 
 
 def _broadcast_item(
@@ -669,7 +477,6 @@ def _broadcast_item(
     `item` is the row as this transaction saved it (with its phase), if the
     caller has it: nothing else changes it before commit.
     """
-    from deploychecks.runs.fragments import item_fragments, item_message
 
     def build():
         # `deployment` is the row this transaction locked and updated.
@@ -678,23 +485,3 @@ def _broadcast_item(
         return item_message(deployment, item_id, seq, kind, fragments)
 
     broadcast_on_commit(deployment.pk, build)
-
-
-def _gonogo():
-    # Imported late: go/no-go and rollback build on this module.
-    from deploychecks.gonogo import hooks
-
-    return hooks
-
-
-def _signoffs():
-    # Imported late: signoffs.services builds on this module.
-    from deploychecks.signoffs import services
-
-    return services
-
-
-def _resync_message(deployment_id: int, seq: int, kind: str) -> dict:
-    return run_event(
-        seq=seq, kind=kind, resync=True, allowed=access.allowed_user_ids(deployment_id)
-    )

@@ -1,7 +1,7 @@
 """The deployment's settings page: participants, and the contacts and escalation table.
 
 Everyone on the deployment can read it; only the lead changes it, through
-runs.services. Forms work without JavaScript (post, redirect back); with htmx
+runs.team. Forms work without JavaScript (post, redirect back); with htmx
 each section answers with its own fragment.
 """
 
@@ -11,7 +11,8 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from deploychecks.runs import access, services
+from deploychecks.core.errors import RunError
+from deploychecks.runs import access, team
 from deploychecks.runs.forms import ContactFormSet, ParticipantForm
 from deploychecks.runs.models import Participant
 
@@ -83,14 +84,14 @@ def set_participant(request, pk):
         )
     member, new_role = form.cleaned_data["user"], form.cleaned_data["role"]
     try:
-        services.set_participant(
+        team.set_participant(
             deployment_id=deployment.pk,
             member=member,
             role=new_role,
             user=request.user,
             request=request,
         )
-    except services.RunError as exc:
+    except RunError as exc:
         return _respond(
             request,
             deployment,
@@ -118,10 +119,10 @@ def remove_participant(request, pk, user_id):
     if member is None:
         return HttpResponse("No such person.", status=404)
     try:
-        services.remove_participant(
+        team.remove_participant(
             deployment_id=deployment.pk, member_id=member.pk, user=request.user, request=request
         )
-    except services.RunError as exc:
+    except RunError as exc:
         return _respond(
             request,
             deployment,
@@ -154,10 +155,10 @@ def save_contacts(request, pk):
         if form.cleaned_data.get("role") and not form.cleaned_data.get("DELETE")
     ]
     try:
-        change = services.save_contacts(
+        change = team.save_contacts(
             deployment_id=deployment.pk, rows=rows, user=request.user, request=request
         )
-    except services.RunError as exc:
+    except RunError as exc:
         return _respond(
             request,
             deployment,

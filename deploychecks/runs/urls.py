@@ -1,12 +1,9 @@
 from django.urls import path
 
-from deploychecks.history.list_views import history_list
 from deploychecks.runs import settings_views, views
 
 app_name = "runs"
 urlpatterns = [
-    # The history list (filters, sorting, pages) lives in the history app.
-    path("", history_list, name="list"),
     path("new/", views.deployment_create, name="create"),
     path("<int:pk>/", views.deployment_detail, name="detail"),
     path("<int:pk>/checklist/", views.checklist_fragment, name="checklist"),

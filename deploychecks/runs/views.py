@@ -6,9 +6,7 @@ from django.utils.html import escape
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from deploychecks.audit.services import timeline as audit_timeline
-from deploychecks.gonogo.panel import page_context as gonogo_page_context
-from deploychecks.gonogo.panel import panel_context as gonogo_panel_context
-from deploychecks.runs import access, services
+from deploychecks.runs import access, hooks, services
 from deploychecks.runs.forms import DeploymentForm
 from deploychecks.runs.fragments import (
     PARTIALS,
@@ -21,7 +19,6 @@ from deploychecks.runs.fragments import (
 )
 from deploychecks.runs.models import Deployment, RunItem, RunSubCheck
 from deploychecks.runs.presence import viewers_now
-from deploychecks.signoffs.panel import panel_context
 
 S = Deployment.Status
 # Button labels, in the order the buttons appear.
@@ -70,20 +67,24 @@ def _page_context(request, deployment, role):
         "role": role,
         "can_edit": can_edit,
         "transitions": transitions,
-        "signoffs": panel_context(deployment, request.user, request),
     }
-    signals = gonogo_panel_context(deployment, editable=access.can_edit(role))
-    if signals["rollback_episode"] is None:
-        # Without a rollback nothing in the phases depends on the clock: their
-        # HTML is reused as long as the deployment's version is the same.
+
+    def load_phases():
+        phases = load_checklist(deployment)
+        context.update(
+            phases=phases, overall=overall_progress(phases), current=current_phase(phases)
+        )
+        return phases
+
+    # The features add their panels (sign-offs, go/no-go); rollback mode asks for
+    # the phases themselves, whose step timings follow the clock.
+    page = hooks.RunPage(request, deployment, role, context, loader=load_phases)
+    hooks.run_page.send(page)
+    if page.phases is None:
+        # Nothing in the phases depends on the clock: their HTML is reused as
+        # long as the deployment's version is the same.
         phases_html, overall = checklist_phases(deployment, can_edit)
-        context.update(gonogo_page_context(deployment, role, [], signals=signals))
         context.update(phases_html=phases_html, overall=overall)
-        return context
-    phases = load_checklist(deployment)
-    context.update(overall=overall_progress(phases), current=current_phase(phases))
-    # Rollback mode puts the rollback phase first, with each step's timing.
-    context.update(gonogo_page_context(deployment, role, phases, signals=signals))
     return context
 
 

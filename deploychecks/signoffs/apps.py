@@ -4,3 +4,12 @@ from django.apps import AppConfig
 class SignoffsConfig(AppConfig):
     name = "deploychecks.signoffs"
     label = "signoffs"
+
+    def ready(self):
+        from deploychecks.runs import hooks
+        from deploychecks.signoffs import hooks as signoffs
+
+        hooks.deployment_created.connect(signoffs.assign_initial_approvers)
+        hooks.item_changed.connect(signoffs.invalidate_on_change)
+        hooks.status_changing.connect(signoffs.completion_guard)
+        hooks.run_page.connect(signoffs.run_page_panel)

@@ -2,9 +2,8 @@
 
 Like runs.services: check permission → lock the deployment row and take the
 next sequence number → write → audit (same transaction) → broadcast after
-commit. runs.services calls in at three points: `assign_initial_approvers`
-(create_deployment), `invalidate_signoffs` (set_item_state and
-set_subcheck_state) and `check_completion` (change_status to completed).
+commit. A deployment's own changes reach sign-offs through the handlers in
+signoffs.hooks (new deployment, item changed, the completion guard).
 """
 
 import hashlib
@@ -17,9 +16,11 @@ from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from deploychecks.accounts.people import display_name
 from deploychecks.audit.services import record_event
-from deploychecks.realtime.broadcast import broadcast_on_commit
+from deploychecks.core.errors import NotAllowed, RunError
 from deploychecks.runs import access
+from deploychecks.runs.changes import Change, resync_on_commit
 from deploychecks.runs.models import (
     Deployment,
     DeploymentRole,
@@ -27,14 +28,11 @@ from deploychecks.runs.models import (
     RunItem,
     RunSubCheck,
 )
-from deploychecks.runs.services import Change, IllegalTransition, NotAllowed, RunError
 from deploychecks.signoffs.models import ApproverAssignment, SignOff
 
 logger = logging.getLogger(__name__)
 
-ADMINS_GROUP = "admins"
 COMMENT_MAX = 2000
-REASON_MAX = 1000
 # Session key: when the signed-in user last confirmed their password (epoch seconds).
 REAUTH_SESSION_KEY = "reauth_at"
 
@@ -47,12 +45,6 @@ class ChecklistChanged(RunError):
     """The checklist is no longer the one the approver was shown (HTTP 409)."""
 
     status_code = 409
-
-
-def is_admin(user) -> bool:
-    return user.is_authenticated and (
-        user.is_superuser or user.groups.filter(name=ADMINS_GROUP).exists()
-    )
 
 
 def checklist_hash(deployment_id: int) -> str:
@@ -111,7 +103,7 @@ def reauth_is_fresh(request) -> bool:
 
 
 def assign_initial_approvers(deployment: Deployment, approvers: dict, *, lead) -> None:
-    """create_deployment's {user: role name}: the first user named for a role is its
+    """A new deployment's {user: role name} (signoffs.hooks): the first user named for a role is its
     primary approver, any further ones its backups. Unknown role names and the
     lead are skipped (the lead may never approve their own deployment)."""
     roles = {r.name.casefold(): r for r in deployment.signoff_roles.all()}
@@ -181,7 +173,7 @@ def assign_approver(
             participant=participant,
             is_backup=is_backup,
         )
-    seq = _bump(deployment)
+    seq = deployment.next_seq()
     record_event(
         action="approver.assigned",
         actor=user,
@@ -216,7 +208,7 @@ def remove_approver(*, deployment_id: int, assignment_id: int, user, request=Non
         "assignment_id": assignment.pk,
     }
     assignment.delete()
-    seq = _bump(deployment)
+    seq = deployment.next_seq()
     record_event(
         action="approver.removed",
         actor=user,
@@ -318,7 +310,7 @@ def sign_off(
     ):
         return Change(previous, changed=False)
 
-    seq = _bump(deployment)
+    seq = deployment.next_seq()
     if previous is not None:
         previous.status = SignOff.Status.SUPERSEDED
         previous.invalidated_at = timezone.now()
@@ -329,7 +321,7 @@ def sign_off(
                 deployment=deployment,
                 role=role,
                 signer=user,
-                signer_name=_name(user),
+                signer_name=display_name(user),
                 deployment_lead_id=deployment.lead_id,
                 decision=decision,
                 comment=comment,
@@ -378,7 +370,7 @@ def invalidate_signoffs(
 ) -> list[SignOff]:
     """Make the deployment's valid sign-offs stale after a checklist change.
 
-    runs.services calls this inside the transaction of the change numbered
+    Called (signoffs.hooks) inside the transaction of the change numbered
     `seq`, with the deployment row locked. Each stale sign-off gets its own
     audit event and sequence number; after commit the pages resync (their
     panels say "stale — sign again") and each signer is emailed.
@@ -395,7 +387,7 @@ def invalidate_signoffs(
         signoff.stale_reason = reason
         signoff.invalidated_at = now
         signoff.save(update_fields=["status", "stale_reason", "invalidated_at"])
-        event_seq = _bump(deployment)
+        event_seq = deployment.next_seq()
         record_event(
             action="signoff.stale",
             actor=actor,
@@ -431,85 +423,7 @@ def _email_stale(deployment: Deployment, signoff: SignOff) -> None:
     transaction.on_commit(lambda: send_mail(subject, body, None, [recipient]), robust=True)
 
 
-# --- Completion gate -------------------------------------------------------------------------
-
-
-def missing_approvals(deployment: Deployment) -> list[str]:
-    """The roles without a valid approval, each with why ("QA Lead (stale)")."""
-    from deploychecks.signoffs.panel import role_statuses
-
-    return [
-        status.role.name if status.state == "pending" else f"{status.role.name} ({status.state})"
-        for status in role_statuses(deployment)
-        if status.state != "approved"
-    ]
-
-
-def check_completion(
-    deployment: Deployment, *, user, override_reason: str = "", request=None
-) -> None:
-    """Refuse `completed` unless every sign-off role holds a valid approval.
-
-    runs.services.change_status calls this under the deployment row lock. An
-    admin may override with a reason: the override is stored on the deployment
-    (and shown on its page) and audited as deployment.completion_override.
-    """
-    override_reason = (override_reason or "").strip()
-    if override_reason and not is_admin(user):
-        raise NotAllowed("Only an admin can complete a deployment without every approval.")
-    missing = missing_approvals(deployment)
-    if not missing:
-        return
-    if not override_reason:
-        raise IllegalTransition(
-            "This deployment cannot be completed yet: it needs a valid approval from "
-            f"{', '.join(missing)}."
-        )
-    if len(override_reason) > REASON_MAX:
-        raise RunError(f"The reason is too long (at most {REASON_MAX} characters).")
-    deployment.completion_override_by = user
-    deployment.completion_override_name = _name(user)
-    deployment.completion_override_reason = override_reason
-    deployment.completion_override_at = timezone.now()
-    deployment.seq += 1
-    deployment.save(
-        update_fields=[
-            "completion_override_by",
-            "completion_override_name",
-            "completion_override_reason",
-            "completion_override_at",
-            "seq",
-        ]
-    )
-    record_event(
-        action="deployment.completion_override",
-        actor=user,
-        deployment=deployment,
-        seq=deployment.seq,
-        target=deployment,
-        after={"reason": override_reason, "missing": missing},
-        request=request,
-    )
-
-
-# --- Helpers -----------------------------------------------------------------------------
-
-
-def _name(user) -> str:
-    return (user.get_full_name() or user.get_username())[:150]
-
-
-def _bump(deployment: Deployment) -> int:
-    """Take the next sequence number; the caller holds the deployment row lock."""
-    deployment.seq += 1
-    deployment.save(update_fields=["seq"])
-    return deployment.seq
-
-
 def _broadcast_resync(deployment_id: int, seq: int) -> None:
     # The panel differs per viewer (forms only for assigned approvers), so a
-    # sign-off event asks every page to re-fetch its own checklist fragment,
-    # with the one resync message runs.services builds for status changes.
-    from deploychecks.runs.services import _resync_message
-
-    broadcast_on_commit(deployment_id, lambda: _resync_message(deployment_id, seq, "signoff"))
+    # sign-off event asks every page to re-fetch its own checklist fragment.
+    resync_on_commit(deployment_id, seq, "signoff")

@@ -3,12 +3,13 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from deploychecks.core.errors import RunError
 from deploychecks.runs import access
 from deploychecks.runs.models import DeploymentRole
-from deploychecks.runs.services import RunError
 from deploychecks.signoffs import services
 from deploychecks.signoffs.forms import AssignApproverForm
-from deploychecks.signoffs.panel import panel_context, role_statuses
+from deploychecks.signoffs.panel import panel_context
+from deploychecks.signoffs.state import role_statuses
 
 
 @require_POST

@@ -9,6 +9,7 @@ import hmac
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
+from deploychecks.statuspage.models import StatusPage
 from deploychecks.statuspage.services import public_group, token_digest
 
 
@@ -26,8 +27,6 @@ class PublicStatusConsumer(AsyncWebsocketConsumer):
 
     @staticmethod
     def _deployment_id(token: str):
-        from deploychecks.statuspage.models import StatusPage
-
         if len(token) > 64:
             return None
         return (

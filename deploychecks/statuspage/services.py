@@ -19,10 +19,12 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from deploychecks.audit.services import record_event
-from deploychecks.realtime.broadcast import broadcast_on_commit, group_send, run_event
-from deploychecks.runs import access
+from deploychecks.core.errors import NotAllowed, RunError
+from deploychecks.gonogo.models import RollbackEpisode
+from deploychecks.realtime.broadcast import group_send
+from deploychecks.runs import access, hooks
+from deploychecks.runs.changes import resync_on_commit
 from deploychecks.runs.models import Deployment
-from deploychecks.runs.services import NotAllowed, RunError
 from deploychecks.statuspage.models import StatusPage
 
 S = Deployment.Status
@@ -64,8 +66,6 @@ def public_group(deployment_id: int) -> str:
 def public_state(deployment: Deployment, episode=None) -> PublicState:
     """The customer-facing state, derived from the deployment's own state machine."""
     if episode is None:
-        from deploychecks.gonogo.models import RollbackEpisode
-
         episode = RollbackEpisode.objects.filter(deployment=deployment).first()
     status = deployment.status
     steps = [
@@ -104,13 +104,9 @@ def _locked(deployment_id: int, user) -> Deployment:
 
 
 def _audit(deployment: Deployment, action: str, user, page: StatusPage, request, **after) -> None:
-    deployment.seq += 1
-    deployment.save(update_fields=["seq"])
-    seq, pk = deployment.seq, deployment.pk
+    seq = deployment.next_seq()
     # Nothing on the run page shows this; the empty event keeps the pages' sequence whole.
-    broadcast_on_commit(
-        pk, lambda: run_event(seq=seq, kind="statuspage", allowed=access.allowed_user_ids(pk))
-    )
+    resync_on_commit(deployment.pk, seq, "statuspage", resync=False)
     record_event(
         action=action,
         actor=user,
@@ -231,3 +227,9 @@ def publish_on_commit(deployment_id: int) -> None:
         )
 
     transaction.on_commit(send)
+
+
+def publish_change(event: hooks.Event) -> None:
+    """Registered on runs.hooks.status_changed and gonogo.events.rollback_started:
+    what the public sees follows the deployment's state."""
+    publish_on_commit(event.deployment.pk)

@@ -4,8 +4,8 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
+from deploychecks.core.errors import RunError
 from deploychecks.runs import access
-from deploychecks.runs.services import RunError
 from deploychecks.statuspage import services
 from deploychecks.statuspage.models import StatusPage
 

@@ -33,7 +33,7 @@ def test_manager_reads_every_deployment_but_changes_nothing(deployment, first_it
     client = _client(manager)
 
     page = client.get(deployment.get_absolute_url())
-    listing = client.get(reverse("runs:list"))
+    listing = client.get(reverse("history:list"))
     tick = client.post(
         reverse("runs:item_state", args=[deployment.pk, first_item.pk]),
         {"state": "done", "version": 1},

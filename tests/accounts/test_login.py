@@ -37,14 +37,14 @@ def test_it_logs_in_with_the_right_password_and_stamps_the_session(erin):
 
     assert response.status_code == 302 and response["Location"] == reverse("home")
     assert client.session[LOGIN_AT_KEY] > 0
-    assert client.get(reverse("runs:list")).status_code == 200
+    assert client.get(reverse("history:list")).status_code == 200
 
 
 def test_force_login_still_works_with_the_axes_backend_first(erin):
     client = Client()
     client.force_login(erin)
 
-    assert client.get(reverse("runs:list")).status_code == 200
+    assert client.get(reverse("history:list")).status_code == 200
     assert client.session["_auth_user_backend"] == "django.contrib.auth.backends.ModelBackend"
 
 
@@ -54,7 +54,7 @@ def test_logout_is_post_only_and_ends_the_session(erin):
 
     assert client.get(reverse("logout")).status_code == 405
     assert client.post(reverse("logout")).status_code == 302
-    assert client.get(reverse("runs:list")).status_code == 302
+    assert client.get(reverse("history:list")).status_code == 302
 
 
 def test_wrong_password_shows_the_form_again(erin):

@@ -32,9 +32,9 @@ def test_it_changes_the_password_and_keeps_this_session(erin):
     assert response["Location"] == reverse("password_change_done")
     erin.refresh_from_db()
     assert erin.check_password(NEW)
-    assert client.get(reverse("runs:list")).status_code == 200
+    assert client.get(reverse("history:list")).status_code == 200
     # Every other session of the user ends (the session hash changed).
-    assert other.get(reverse("runs:list")).status_code == 302
+    assert other.get(reverse("history:list")).status_code == 302
 
 
 def test_it_refuses_a_wrong_old_password(erin):

@@ -28,13 +28,13 @@ def test_idle_timeout_defaults_to_12_hours_renewed_once_a_minute(engineer):
     key = client.session.session_key
 
     # Just logged in: renewed a moment ago, so nothing is written.
-    quiet = client.get(reverse("runs:list"))
+    quiet = client.get(reverse("history:list"))
     expiry_before = Session.objects.get(session_key=key).expire_date
     session = client.session
     session[RENEWED_AT_KEY] = int(time.time()) - settings.SESSION_RENEW_SECONDS
     session.save()
     Session.objects.filter(session_key=key).update(expire_date=expiry_before - timedelta(hours=1))
-    renewed = client.get(reverse("runs:list"))
+    renewed = client.get(reverse("history:list"))
 
     assert settings.SESSION_COOKIE_AGE == 12 * 3600
     assert settings.SESSION_COOKIE_NAME not in quiet.cookies
@@ -51,7 +51,7 @@ def test_session_within_its_absolute_lifetime_works(engineer):
     client.force_login(engineer)
     _age_session(client, settings.SESSION_ABSOLUTE_SECONDS - 60)
 
-    assert client.get(reverse("runs:list")).status_code == 200
+    assert client.get(reverse("history:list")).status_code == 200
 
 
 def test_session_past_its_absolute_lifetime_is_logged_out(engineer):
@@ -59,12 +59,12 @@ def test_session_past_its_absolute_lifetime_is_logged_out(engineer):
     client.force_login(engineer)
     _age_session(client, settings.SESSION_ABSOLUTE_SECONDS + 1)
 
-    response = client.get(reverse("runs:list"))
+    response = client.get(reverse("history:list"))
 
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("login"))
     assert "_auth_user_id" not in client.session
-    assert client.get(reverse("runs:list")).status_code == 302
+    assert client.get(reverse("history:list")).status_code == 302
 
 
 def test_absolute_lifetime_defaults_to_72_hours():

@@ -72,12 +72,12 @@ def test_main_pages_report_no_csp_violation(
     ensure_groups()
     lead.groups.add(Group.objects.get(name="admins"))  # to see the import page too
     aligned = save_template(parse_checklist(ALIGNED_TABLE), user=lead, source=ALIGNED_TABLE)
-    page = open_as(lead, reverse("runs:list"))
+    page = open_as(lead, reverse("history:list"))
     _watch(page)
     base = live_server_url
     found = {}
     for name, path in [
-        ("deployments list", reverse("runs:list")),
+        ("deployments list", reverse("history:list")),
         ("templates list", reverse("checklists:list")),
         ("template detail", reverse("checklists:detail", args=[revision.template_id])),
         ("template with aligned table", reverse("checklists:detail", args=[aligned.template_id])),

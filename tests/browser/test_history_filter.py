@@ -34,7 +34,7 @@ def test_manager_filters_the_list_without_a_page_reload(
     _finished(revision, lead, "Payments refresh", "3.5.0", "payments", "completed")
     _finished(revision, lead, "Search revamp", "5.0.0", "search", "completed")
 
-    page = open_as(manager, reverse("runs:list"))
+    page = open_as(manager, reverse("history:list"))
     rows = page.locator("#history-results tbody tr")
     expect(rows).to_have_count(3)
     page.evaluate("window.historyMarker = 'same page'")
@@ -89,7 +89,7 @@ def test_history_list_fits_a_phone(open_as, revision, lead, purge_audit_events):
         lead=lead,
     )
 
-    page = open_as(lead, reverse("runs:list"), width=375, height=800)
+    page = open_as(lead, reverse("history:list"), width=375, height=800)
 
     # The page itself does not scroll sideways; the table scrolls inside its wrapper.
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
@@ -118,7 +118,7 @@ def test_keyboard_focus_survives_the_page_and_sort_links(
         )
         for n in range(120)
     )
-    page = open_as(lead, reverse("runs:list"))
+    page = open_as(lead, reverse("history:list"))
     count = page.locator("#history-count")
 
     # "Next ›" is replaced by the page it loads: the focus goes to the count, which names it.

@@ -9,10 +9,10 @@ the size of the checklist, except the query-count test, which also uses the
 import pytest
 from django.contrib.auth.models import Group
 
+from deploychecks.accounts.people import MANAGERS_GROUP
 from deploychecks.checklists.parser import parse_checklist
 from deploychecks.checklists.services import save_template
 from deploychecks.gonogo.services import record_reading
-from deploychecks.runs.access import MANAGERS_GROUP
 from deploychecks.runs.services import (
     add_item_note,
     change_status,

@@ -379,8 +379,11 @@ def pdf_text(data: bytes) -> str:
     which share glyph ids, so one merged map is enough here.
     """
     streams = []
-    for head, body in re.findall(rb"<<(.*?)>>\s*stream\r?\n(.*?)\r?\nendstream", data, re.S):
-        streams.append(zlib.decompress(body) if b"FlateDecode" in head else body)
+    # Each stream's bytes are taken by its /Length: a compressed stream may itself
+    # end in a byte that a line-ending pattern would eat (it did, 1 run in ~200).
+    for match in re.finditer(rb"<<([^<>]*?/Length (\d+)[^<>]*?)>>\s*stream\r?\n", data, re.S):
+        body = data[match.end() : match.end() + int(match.group(2))]
+        streams.append(zlib.decompress(body) if b"FlateDecode" in match.group(1) else body)
     glyphs: dict[int, str] = {}
     for stream in (s for s in streams if b"begincmap" in s):
         for block in re.findall(rb"beginbfchar(.*?)endbfchar", stream, re.S):

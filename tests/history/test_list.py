@@ -14,7 +14,7 @@ from deploychecks.runs.services import add_item_note, create_deployment
 
 pytestmark = pytest.mark.django_db
 
-URL = reverse("runs:list")
+URL = reverse("history:list")
 
 
 def _client(user):

@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from deploychecks.audit.models import AuditEvent
 from deploychecks.realtime.broadcast import group_name
-from deploychecks.runs import services
+from deploychecks.runs import services, team
 from deploychecks.runs.models import Participant
 
 pytestmark = pytest.mark.django_db
@@ -89,11 +89,11 @@ def test_lead_adds_a_participant_audited_and_broadcast(
 def test_changing_a_role_is_audited_and_setting_the_same_role_changes_nothing(
     deployment, lead, viewer
 ):
-    services.set_participant(deployment_id=deployment.pk, member=viewer, role="engineer", user=lead)
+    team.set_participant(deployment_id=deployment.pk, member=viewer, role="engineer", user=lead)
     deployment.refresh_from_db()
     seq = deployment.seq
 
-    again = services.set_participant(
+    again = team.set_participant(
         deployment_id=deployment.pk, member=viewer, role="engineer", user=lead
     )
 
@@ -114,7 +114,7 @@ def test_only_the_lead_changes_participants(deployment, engineer, newcomer):
     assert response.status_code == 403
     assert "Only the lead" in response.content.decode()
     with pytest.raises(services.NotAllowed):
-        services.set_participant(
+        team.set_participant(
             deployment_id=deployment.pk, member=newcomer, role="viewer", user=engineer
         )
     assert not Participant.objects.filter(user=newcomer).exists()
@@ -122,7 +122,7 @@ def test_only_the_lead_changes_participants(deployment, engineer, newcomer):
 
 def test_the_lead_cannot_become_a_participant(deployment, lead):
     with pytest.raises(services.RunError, match="already takes part"):
-        services.set_participant(deployment_id=deployment.pk, member=lead, role="viewer", user=lead)
+        team.set_participant(deployment_id=deployment.pk, member=lead, role="viewer", user=lead)
 
 
 def test_removed_participant_loses_access_at_once(
@@ -185,10 +185,10 @@ def test_lead_edits_adds_and_removes_contacts(deployment, lead):
 
 
 def test_saving_the_same_contacts_changes_nothing(deployment, lead):
-    rows = list(deployment.contacts.order_by("position").values(*services.CONTACT_FIELDS))
+    rows = list(deployment.contacts.order_by("position").values(*team.CONTACT_FIELDS))
     seq = deployment.seq
 
-    change = services.save_contacts(deployment_id=deployment.pk, rows=rows, user=lead)
+    change = team.save_contacts(deployment_id=deployment.pk, rows=rows, user=lead)
 
     deployment.refresh_from_db()
     assert change.changed is False and deployment.seq == seq
@@ -216,7 +216,7 @@ def test_run_page_links_to_the_settings_page(deployment, viewer):
 
 
 def test_settings_changes_show_in_the_timeline(deployment, lead, newcomer):
-    services.set_participant(deployment_id=deployment.pk, member=newcomer, role="viewer", user=lead)
+    team.set_participant(deployment_id=deployment.pk, member=newcomer, role="viewer", user=lead)
 
     html = _client(lead).get(reverse("runs:timeline", args=[deployment.pk])).content.decode()
 

@@ -17,7 +17,7 @@ def responses(engineer, deployment, first_item):
     client = Client()
     anonymous = {
         "login page": client.get(reverse("login")),
-        "redirect to login": client.get(reverse("runs:list")),
+        "redirect to login": client.get(reverse("history:list")),
         "static file": client.get("/static/js/run.js"),
         "health check": client.get(reverse("healthz")),
     }

@@ -14,7 +14,7 @@ from deploychecks.checklists.exporter import export_markdown
 from deploychecks.checklists.parser import parse_checklist
 from deploychecks.checklists.rendering import render_markdown
 from deploychecks.checklists.services import load_parsed, save_template
-from deploychecks.runs import presence, services
+from deploychecks.runs import presence, services, team
 from deploychecks.runs.fragments import item_message
 from deploychecks.runs.models import Participant
 from tests.security.inert import ALL, ATTRIBUTE, IMAGE, SCRIPT, URL, assert_inert
@@ -114,7 +114,7 @@ def hostile(hostile_revision, lead, viewer, villain):
         expected_version=1,
         user=villain,
     )
-    services.save_contacts(
+    team.save_contacts(
         deployment_id=deployment.pk,
         user=lead,
         rows=[{"role": SHORT, "person": SHORT, "phone": URL, "handle": ATTRIBUTE}],
@@ -199,7 +199,7 @@ def test_settings_page_is_inert(request, hostile, who):
 
 
 def test_deployment_list_is_inert(hostile, lead):
-    html = _client(lead).get(reverse("runs:list")).content.decode()
+    html = _client(lead).get(reverse("history:list")).content.decode()
 
     assert_inert(html, "the deployment list")
     assert ESCAPED_SCRIPT in html

@@ -154,7 +154,7 @@ DEPLOYMENT_MATRIX = {
 
 GLOBAL_MATRIX = {
     "home": {"GET": _row(302)},  # redirects to the deployment list
-    "runs:list": {"GET": EVERYONE},
+    "history:list": {"GET": EVERYONE},
     "runs:create": {"GET": EVERYONE},
     "checklists:list": {"GET": EVERYONE},
     "checklists:detail": {"GET": EVERYONE},

@@ -137,7 +137,7 @@ def test_no_override_is_recorded_when_nothing_is_missing(monitoring, admin, appr
 
 
 def test_the_admins_group_counts_as_admin(admin_user):
-    from deploychecks.signoffs.services import is_admin
+    from deploychecks.accounts.people import is_admin
 
     assert is_admin(admin_user)
     admin_user.groups.remove(Group.objects.get(name="admins"))

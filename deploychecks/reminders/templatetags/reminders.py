@@ -1,6 +1,7 @@
 from django import template
 
-from deploychecks.reminders.models import ReminderRule
+from deploychecks.reminders.centre import centre_context
+from deploychecks.reminders.models import ReminderRule, format_minutes
 
 register = template.Library()
 
@@ -8,8 +9,6 @@ register = template.Library()
 @register.inclusion_tag("reminders/centre.html#bell", takes_context=True)
 def reminder_centre(context, deployment):
     """The bell, its notification centre and the toast area of the run page."""
-    from deploychecks.reminders.views import centre_context
-
     return {
         **centre_context(deployment),
         "request": context.get("request"),
@@ -26,8 +25,6 @@ def reminder_rules_summary(revision, can_manage=False):
 
 @register.filter
 def schedule_minutes(minutes) -> str:
-    from deploychecks.reminders.models import format_minutes
-
     return format_minutes(int(minutes))
 
 

@@ -4,7 +4,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from deploychecks.checklists.models import ChecklistTemplate
-from deploychecks.checklists.parser import ChecklistParseError, MAX_BYTES, parse_checklist
+from deploychecks.checklists.parser import MAX_BYTES, ChecklistParseError, parse_checklist
 from deploychecks.checklists.services import TemplateNameTaken, save_template
 
 

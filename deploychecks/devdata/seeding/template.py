@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from deploychecks.checklists.services import revision_with_structure
 from deploychecks.gonogo.definitions import definitions_for
-from deploychecks.gonogo.rollback import _BUDGET
+from deploychecks.gonogo.rollback import stated_budget
 from deploychecks.reminders.models import ReminderRule
 
 
@@ -167,9 +167,5 @@ def _budget(revision, phases, sections, steps, rollback_steps) -> int:
         if steps[k].section is not None
     ]
     labels += [phases[steps[rollback_steps[0]].phase].timing_label, revision.rollback_time]
-    for label in labels:
-        match = _BUDGET.search(label or "")
-        if match:
-            amount = int(match.group(1))
-            return amount * 60 if match.group(2).lower().startswith("h") else amount
-    return sum(steps[k].minutes or 0 for k in rollback_steps)
+    stated = stated_budget(labels)
+    return stated if stated is not None else sum(steps[k].minutes or 0 for k in rollback_steps)

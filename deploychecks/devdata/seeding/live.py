@@ -9,11 +9,11 @@ the same audit events.
 import hashlib
 from datetime import timedelta
 
+from deploychecks.devdata.seeding import words
 from deploychecks.gonogo import grading
 from deploychecks.gonogo.models import IngestToken, RollbackEpisode
-from deploychecks.gonogo.rollback import _duration
-from deploychecks.gonogo.services import format_value
-from deploychecks.history.seeding import words
+from deploychecks.gonogo.rollback import duration_text
+from deploychecks.gonogo.series import format_value
 from deploychecks.reminders.models import Reminder, format_minutes
 
 MIN = timedelta(minutes=1)
@@ -314,7 +314,7 @@ class Live:
             "decide": decide,
             "completed_at": None,
         }
-        decided = f"; decided {_duration(decide)} after the first RED verdict" if decide else ""
+        decided = f"; decided {duration_text(decide)} after the first RED verdict" if decide else ""
         self.event(
             when,
             "rollback.started",
@@ -356,14 +356,16 @@ class Live:
         if self.state[i] in DONE and all(self.state[j] in DONE for j in step_items):
             s, budget, _, seconds = next(t for t in self._step_timings(when) if t[0] == item.step)
             step = self.shape.steps[s]
-            over = f", over by {_duration(seconds - budget * 60)}" if seconds > budget * 60 else ""
+            over = (
+                f", over by {duration_text(seconds - budget * 60)}" if seconds > budget * 60 else ""
+            )
             self.event(
                 when,
                 "rollback.step_completed",
                 actor=user,
                 seq=seq,
                 target=("runs.runstep", self.step_ids[s], ""),
-                target_repr=f"{step.number}. {step.title}: {_duration(seconds)} "
+                target_repr=f"{step.number}. {step.title}: {duration_text(seconds)} "
                 f"of {budget} min{over}",
                 after={
                     "seconds": round(seconds),
@@ -396,7 +398,7 @@ class Live:
                 }
             )
         summary = ", ".join(
-            f"{s['number']}. {_duration(s['seconds'])}" + (" (over)" if s["overrun"] else "")
+            f"{s['number']}. {duration_text(s['seconds'])}" + (" (over)" if s["overrun"] else "")
             for s in steps
         )
         self.event(
@@ -406,8 +408,8 @@ class Live:
             seq=self.bump(),
             target=("gonogo.rollbackepisode", episode["id"], ""),
             target_repr=(
-                f"in {_duration(total)} of {episode['budget']} min; time to "
-                f"decide {_duration(episode['decide'])}; steps: {summary}"
+                f"in {duration_text(total)} of {episode['budget']} min; time to "
+                f"decide {duration_text(episode['decide'])}; steps: {summary}"
             ),
             after={
                 "total_seconds": round(total),

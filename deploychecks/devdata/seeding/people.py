@@ -7,7 +7,7 @@ from django.contrib.auth.models import Group
 from django.db import DEFAULT_DB_ALIAS
 
 from deploychecks.accounts.groups import ADMINS, MANAGERS
-from deploychecks.history.seeding import words
+from deploychecks.devdata.seeding import words
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from deploychecks.realtime.broadcast import group_name, is_allowed
 from deploychecks.realtime.hub import hub_for
 from deploychecks.runs import access, presence
+from deploychecks.runs.models import Deployment
 
 # Presence announcements are coalesced per process: a burst of N joins would
 # otherwise send N group messages to N sockets (N² websocket messages, and N²
@@ -89,8 +90,6 @@ class DeploymentConsumer(AsyncWebsocketConsumer):
         await self._announce_presence()
 
     def _role(self):
-        from deploychecks.runs.models import Deployment
-
         deployment = Deployment.objects.filter(pk=self.deployment_id).first()
         return access.role_of(self.user, deployment) if deployment else None
 

@@ -14,11 +14,11 @@ import heapq
 import json
 from datetime import timedelta
 
-from deploychecks.audit.services import _as_stored_json
+from deploychecks.audit.services import as_stored_json
+from deploychecks.devdata.seeding import words
+from deploychecks.devdata.seeding.bulk import Event
+from deploychecks.devdata.seeding.live import Live
 from deploychecks.gonogo.models import DeploymentSignal
-from deploychecks.history.seeding import words
-from deploychecks.history.seeding.bulk import Event
-from deploychecks.history.seeding.live import Live
 from deploychecks.runs.models import (
     Deployment,
     DeploymentRole,
@@ -36,7 +36,7 @@ USEC = timedelta(microseconds=1)
 
 def _stored(value):
     """The value as its JSONField gives it back (`record_event` stores it so)."""
-    return value if _plain(value) else _as_stored_json(value)
+    return value if _plain(value) else as_stored_json(value)
 
 
 def _plain(value) -> bool:

@@ -8,8 +8,8 @@ and the status changes. Reminders schedule themselves once it goes live.
 
 from datetime import timedelta
 
+from deploychecks.devdata.seeding import words
 from deploychecks.gonogo import grading
-from deploychecks.history.seeding import words
 
 MIN = timedelta(minutes=1)
 HOUR = timedelta(hours=1)

@@ -10,13 +10,13 @@ from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.utils import timezone
 
 from deploychecks.checklists.defaults import ensure_default_template
-from deploychecks.history.seeding.bulk import AuditChain, Rows
-from deploychecks.history.seeding.people import People, ensure_people
-from deploychecks.history.seeding.plans import make_plans
-from deploychecks.history.seeding.rows import write_story
-from deploychecks.history.seeding.script import script
-from deploychecks.history.seeding.story import Story
-from deploychecks.history.seeding.template import Shape, load_shape
+from deploychecks.devdata.seeding.bulk import AuditChain, Rows
+from deploychecks.devdata.seeding.people import People, ensure_people
+from deploychecks.devdata.seeding.plans import make_plans
+from deploychecks.devdata.seeding.rows import write_story
+from deploychecks.devdata.seeding.script import script
+from deploychecks.devdata.seeding.story import Story
+from deploychecks.devdata.seeding.template import Shape, load_shape
 from deploychecks.runs.models import Deployment, RunItem
 
 

@@ -3,7 +3,7 @@
 import pytest
 from django.contrib.auth import get_user_model
 
-from deploychecks.history.seeding.people import ensure_people
+from deploychecks.devdata.seeding.people import ensure_people
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,10 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
+from deploychecks.accounts.people import ADMINS_GROUP, MANAGERS_GROUP
 from deploychecks.checklists.defaults import ensure_default_template
+from deploychecks.runs.models import Deployment
+from deploychecks.runs.services import create_deployment
 
 DEMO_PASSWORD = "deploychecks-demo"
 
@@ -48,11 +51,11 @@ class Command(BaseCommand):
 
     def _users(self):
         User = get_user_model()
-        admins, _ = Group.objects.get_or_create(name="admins")
+        admins, _ = Group.objects.get_or_create(name=ADMINS_GROUP)
         admins.permissions.add(
             *Permission.objects.filter(content_type__app_label__in=["checklists", "auth"])
         )
-        managers, _ = Group.objects.get_or_create(name="managers")
+        managers, _ = Group.objects.get_or_create(name=MANAGERS_GROUP)
         users = {}
         for username, full_name, _ in DEMO_USERS:
             first, last = full_name.split(" ", 1)
@@ -75,9 +78,6 @@ class Command(BaseCommand):
         return users
 
     def _deployment(self, revision, users):
-        from deploychecks.runs.models import Deployment
-        from deploychecks.runs.services import create_deployment
-
         if Deployment.objects.filter(release_name="Spring release", version="2.0.0").exists():
             return
         create_deployment(

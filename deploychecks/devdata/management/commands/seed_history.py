@@ -3,7 +3,7 @@
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DEFAULT_DB_ALIAS, connections
 
-from deploychecks.history.seeding import Progress, seed_history
+from deploychecks.devdata.seeding import Progress, seed_history
 
 
 class Command(BaseCommand):

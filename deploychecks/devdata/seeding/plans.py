@@ -4,7 +4,7 @@ import random
 from dataclasses import dataclass
 from datetime import timedelta
 
-from deploychecks.history.seeding import words
+from deploychecks.devdata.seeding import words
 
 DAY = timedelta(days=1)
 

@@ -21,6 +21,6 @@ The audit table refuses DELETE: seeded history cannot be removed again, so
 seed a fresh bench or demo database.
 """
 
-from deploychecks.history.seeding.run import Progress, Report, seed_history
+from deploychecks.devdata.seeding.run import Progress, Report, seed_history
 
 __all__ = ["Progress", "Report", "seed_history"]

@@ -1,0 +1,49 @@
+"""What the run page's notification centre, its toasts and the reminder emails show."""
+
+from deploychecks.reminders.models import Reminder
+from deploychecks.runs.models import RunItem
+
+CENTRE = "reminders/centre.html"
+# Shown in the bell: everything that went out, newest first.
+DELIVERED = [Reminder.Status.SENT, Reminder.Status.LATE, Reminder.Status.ACKNOWLEDGED]
+
+
+def reminder_context(reminder: Reminder) -> dict:
+    """What the toast, the emails and a centre entry need to show one reminder."""
+    items = list(RunItem.objects.filter(pk__in=reminder.item_ids).only("pk", "title"))
+    items.sort(key=lambda i: reminder.item_ids.index(i.pk))
+    return {"reminder": reminder, "deployment": reminder.deployment, "items": items}
+
+
+def centre_context(deployment, *, error: str = "", limit: int = 30) -> dict:
+    delivered = list(
+        Reminder.objects.filter(deployment=deployment, status__in=DELIVERED)
+        .prefetch_related("deliveries")
+        .order_by("-due_at", "-pk")[:limit]
+    )
+    item_ids = {pk for r in delivered for pk in r.item_ids}
+    titles = dict(RunItem.objects.filter(pk__in=item_ids).values_list("pk", "title"))
+    for reminder in delivered:
+        reminder.items = [(pk, titles[pk]) for pk in reminder.item_ids if pk in titles]
+        reminder.failures = [
+            d
+            for d in reminder.deliveries.all()
+            if d.status == "failed" or (d.status == "pending" and d.last_error)
+        ]
+    open_count = Reminder.objects.filter(
+        deployment=deployment, status__in=[Reminder.Status.SENT, Reminder.Status.LATE]
+    ).count()
+    next_due = (
+        Reminder.objects.filter(deployment=deployment, status=Reminder.Status.PENDING)
+        .order_by("due_at")
+        .first()
+    )
+    failing = sorted({d.get_channel_display().lower() for r in delivered for d in r.failures})
+    return {
+        "deployment": deployment,
+        "delivered": delivered,
+        "open_count": open_count,
+        "next_due": next_due,
+        "centre_error": error,
+        "failing": failing,
+    }

@@ -1,0 +1,161 @@
+"""How features join a deployment: handlers of its events and guards of its status.
+
+`runs.services` announces what happened to a deployment at fixed points, always
+inside the transaction of the change and with the deployment row locked; each
+feature app connects its handlers and guards in its `AppConfig.ready()`. So runs
+never imports a feature, and "what happens when an item is ticked" is one service
+function plus the handlers listed by `manage.py show_hooks`.
+
+A handler raises to refuse the whole change (the transaction rolls back). A guard
+never writes: it returns the conditions a status change needs and does not have,
+and the caller collects every guard's answer, so a refusal names them all.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Event:
+    """What every event carries: the locked deployment, who acted, and the request."""
+
+    deployment: Any  # runs.models.Deployment, locked by the caller
+    actor: Any  # the user, or None for the system (beat, a task)
+    request: Any = None
+
+
+@dataclass(frozen=True)
+class Created(Event):
+    """A deployment was created from `revision`, with its structure copied."""
+
+    revision: Any = None
+    # {user: sign-off role name} as given to create_deployment.
+    approvers: dict | None = None
+
+
+@dataclass(frozen=True)
+class ItemChanged(Event):
+    """An item or one of its sub-checks changed state; `seq` numbers the change."""
+
+    item: Any = None  # the item (for a sub-check: its item)
+    seq: int = 0
+    # One line for people: "“Backups verified” was ticked by Erin".
+    description: str = ""
+    subcheck: Any = None
+
+
+@dataclass(frozen=True)
+class StatusChange(Event):
+    """The deployment's status goes (or went) from `before` to `to`."""
+
+    before: str = ""
+    to: str = ""
+
+
+@dataclass(frozen=True)
+class Unmet:
+    """One condition a status change needs and does not have.
+
+    Unmet conditions of one `kind` are told together: "it needs {needs} {label},
+    {label}". `anchor` is the id of the element on the run page that shows it.
+    """
+
+    kind: str
+    needs: str
+    label: str
+    anchor: str = ""
+
+
+@dataclass(frozen=True)
+class AutoTransition:
+    """An item change that moves the deployment on by itself (the last rollback
+    step ticked → rolled back): runs applies it as one more status change."""
+
+    to: str
+    reason: str
+
+
+@dataclass
+class RunPage:
+    """The run page (or its resync fragment) being built: features add their panels'
+    context to `context`. Registered on `run_page`; called outside any transaction.
+    """
+
+    request: Any
+    deployment: Any
+    role: str | None
+    context: dict
+    # Loads the phases as objects and puts them in `context`; by default the page
+    # shows their cached HTML instead (runs.fragments.checklist_phases).
+    loader: Callable[[], list] | None = None
+    phases: list | None = None
+
+    def load_phases(self) -> list:
+        """For a feature whose view of the phases depends on the clock (rollback
+        timings): the phases, rendered for this request instead of from the cache."""
+        if self.phases is None:
+            self.phases = self.loader()
+        return self.phases
+
+
+class Hook:
+    """The handlers of one event, called in the order they were connected."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self._handlers: list[Callable] = []
+
+    def connect(self, handler: Callable) -> None:
+        if handler not in self._handlers:  # ready() may run twice in tests
+            self._handlers.append(handler)
+
+    def disconnect(self, handler: Callable) -> None:
+        if handler in self._handlers:
+            self._handlers.remove(handler)
+
+    def send(self, event: Event) -> list:
+        """Call every handler with `event`; their answers, in order."""
+        return [handler(event) for handler in self._handlers]
+
+    @property
+    def handlers(self) -> tuple[Callable, ...]:
+        return tuple(self._handlers)
+
+
+class Guards(Hook):
+    """Checks of a status change; each returns the Unmet conditions it finds."""
+
+    def unmet(self, change: StatusChange) -> list[Unmet]:
+        return [condition for found in self.send(change) for condition in found or ()]
+
+
+deployment_created = Hook("deployment created")
+# Handlers may return an AutoTransition; the others return None.
+item_changed = Hook("item or sub-check changed")
+status_changing = Guards("status about to change (guards)")
+status_changed = Hook("status changed")
+went_live = Hook("went live (monitoring)")
+finished = Hook("finished (completed, rolled back or aborted)")
+# Handlers take a RunPage (not an Event): the features' panels on the run page.
+run_page = Hook("run page built")
+
+ALL = (
+    deployment_created,
+    item_changed,
+    status_changing,
+    status_changed,
+    went_live,
+    finished,
+    run_page,
+)
+
+
+def describe(verb: str, unmet: list[Unmet]) -> str:
+    """One sentence for a refusal: "This deployment cannot be completed yet: it
+    needs a valid approval from QA Lead, DevOps Lead."."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for condition in unmet:
+        groups.setdefault((condition.kind, condition.needs), []).append(condition.label)
+    needs = "; ".join(f"{needs} {', '.join(labels)}" for (_, needs), labels in groups.items())
+    return f"This deployment cannot be {verb} yet: it needs {needs}."

@@ -1,0 +1,83 @@
+"""A deployment's own copy of the template revision it starts from."""
+
+from deploychecks.runs.models import (
+    Deployment,
+    DeploymentContact,
+    DeploymentRole,
+    RunItem,
+    RunPhase,
+    RunSection,
+    RunStep,
+    RunSubCheck,
+)
+
+
+def copy_revision(deployment: Deployment, revision) -> None:
+    """Copy the revision's phases, sections, steps, items, sub-checks, sign-off roles
+    and contacts into the deployment: later template edits never change it."""
+    items, subchecks = [], []
+    for phase in revision.phases.all():
+        run_phase = RunPhase.objects.create(
+            deployment=deployment,
+            position=phase.position,
+            title=phase.title,
+            timing_label=phase.timing_label,
+            notes=phase.notes,
+            is_rollback="rollback" in phase.title.lower(),
+        )
+        sections = {
+            s.pk: RunSection.objects.create(
+                phase=run_phase,
+                position=s.position,
+                title=s.title,
+                timing_label=s.timing_label,
+                notes=s.notes,
+            )
+            for s in phase.sections.all()
+        }
+        steps = {
+            s.pk: RunStep.objects.create(
+                phase=run_phase,
+                section=sections.get(s.section_id),
+                position=s.position,
+                number=s.number,
+                title=s.title,
+                minutes=s.minutes,
+                notes=s.notes,
+            )
+            for s in phase.steps.all()
+        }
+        for item in phase.items.all():
+            run_item = RunItem(
+                deployment=deployment,
+                phase=run_phase,
+                section=sections.get(item.section_id),
+                step=steps.get(item.step_id),
+                position=item.position,
+                title=item.title,
+                summary=item.summary,
+                details=item.details,
+                required=item.required,
+            )
+            items.append(run_item)
+            subchecks.extend((run_item, sub) for sub in item.subchecks.all())
+    RunItem.objects.bulk_create(items)
+    RunSubCheck.objects.bulk_create(
+        RunSubCheck(item=run_item, position=sub.position, title=sub.title)
+        for run_item, sub in subchecks
+    )
+    DeploymentRole.objects.bulk_create(
+        DeploymentRole(deployment=deployment, position=r.position, name=r.name)
+        for r in revision.signoff_roles.all()
+    )
+    DeploymentContact.objects.bulk_create(
+        DeploymentContact(
+            deployment=deployment,
+            position=c.position,
+            role=c.role,
+            person=c.person,
+            phone=c.phone,
+            handle=c.handle,
+        )
+        for c in revision.contacts.all()
+    )
