@@ -1,12 +1,26 @@
-"""Shared fixtures. Tests run against real PostgreSQL and Redis (see Makefile)."""
+"""Shared fixtures. Tests run against real PostgreSQL and Redis (see Makefile).
 
+Fixtures used by more than one area live here (or, for the real browser and
+server, in the plugin below), so no test module or conftest imports a fixture.
+"""
+
+import copy
+import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import Group, Permission
+from django.db import connection, transaction
+from django.test.utils import override_settings
 
 from deploychecks.checklists.defaults import ensure_default_template
-from deploychecks.runs.services import create_deployment
+from deploychecks.runs.services import change_status, create_deployment
+
+# uvicorn serving the test database and Debian's Chromium: for tests/browser and
+# the history pages' browser tests.
+pytest_plugins = ["tests.browser.fixtures"]
 
 REPO = Path(__file__).resolve().parent.parent
 SEED = REPO.parent / "shared" / "seed" / "production-deployment-checklist.md"
@@ -29,6 +43,51 @@ def _fast_password_hashing(settings):
     # PBKDF2's million iterations cost ~1 s per user on this machine; tests
     # that exercise login still go through Django's real hasher machinery.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@contextmanager
+def triggers_disabled():
+    """What an attacker with table-owner rights can do: switch the audit triggers off."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        # ALTER TABLE refuses to run while deferred FK checks are pending.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute("ALTER TABLE audit_auditevent DISABLE TRIGGER USER")
+        try:
+            yield cursor
+        finally:
+            cursor.execute("ALTER TABLE audit_auditevent ENABLE TRIGGER USER")
+
+
+@pytest.fixture
+def purge_audit_events(transactional_db):
+    """Empty the audit table after a transactional test.
+
+    Django's flush truncates every table between transactional tests, and the
+    trigger refuses to truncate a table that holds events. Requesting
+    transactional_db makes this teardown run before that flush.
+    """
+    yield
+    with triggers_disabled() as cursor:
+        cursor.execute("DELETE FROM audit_auditevent")
+
+
+@pytest.fixture(scope="module")
+def private_channel_prefix():
+    """Give a module's Redis keys a prefix of its own (websocket areas ask for it).
+
+    Test databases number deployments from 1 again, so two runs sharing one
+    Redis (developers side by side, overlapping CI jobs) would otherwise share
+    the group "deployment-1" and see each other's events. Everything else of
+    the channel layer's configuration stays as the settings have it.
+    """
+    config = settings.CHANNEL_LAYERS["default"].get("CONFIG", {})
+    if "prefix" not in config:  # the in-memory layer of embedded mode
+        yield
+        return
+    layers = copy.deepcopy(settings.CHANNEL_LAYERS)
+    layers["default"]["CONFIG"]["prefix"] = f"{config['prefix']}-test-{uuid.uuid4().hex[:8]}"
+    with override_settings(CHANNEL_LAYERS=layers):
+        yield
 
 
 @pytest.fixture
@@ -124,3 +183,12 @@ def deployment(revision, lead, engineer, second_engineer, viewer, approver):
 @pytest.fixture
 def first_item(deployment):
     return deployment.items.order_by("phase__position", "position").first()
+
+
+@pytest.fixture
+def live_deployment(deployment, lead):
+    """The default deployment, started and gone live (monitoring)."""
+    change_status(deployment_id=deployment.pk, to="in_progress", user=lead)
+    change_status(deployment_id=deployment.pk, to="monitoring", user=lead)
+    deployment.refresh_from_db()
+    return deployment

@@ -23,7 +23,7 @@ for a later run. docs/decisions.md states the exact delivery guarantee.
 import logging
 import re
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -65,11 +65,17 @@ class DispatchReport:
     failed: list[int] = field(default_factory=list)  # delivery ids (retry or give up)
 
 
-def dispatch_due_reminders() -> DispatchReport:
+def dispatch_due_reminders(now: datetime | None = None) -> DispatchReport:
+    """One run of the three steps below.
+
+    `now` stands in for the clock, as in gonogo's services, so tests can step
+    past a backoff or a lease without sleeping. Left out (always, in production),
+    each step reads the clock itself at the moment it acts, as it always has.
+    """
     report = DispatchReport()
-    release_due_reminders(report)
-    escalate_unacknowledged(report)
-    deliver_pending(report)
+    release_due_reminders(report, now=now)
+    escalate_unacknowledged(report, now=now)
+    deliver_pending(report, now=now)
     if report.released or report.escalated or report.sent or report.failed:
         logger.info(
             "reminders: %d released, %d missed, %d escalated, %d deliveries sent, %d failed",
@@ -86,8 +92,8 @@ def dispatch_due_reminders() -> DispatchReport:
 
 
 @transaction.atomic
-def release_due_reminders(report: DispatchReport) -> None:
-    now = timezone.now()
+def release_due_reminders(report: DispatchReport, now: datetime | None = None) -> None:
+    now = now or timezone.now()
     due = list(
         Reminder.objects.select_for_update(skip_locked=True, of=("self",))
         .filter(status=RS.PENDING, due_at__lte=now, deployment__status=Deployment.Status.MONITORING)
@@ -218,10 +224,10 @@ def _create_deliveries(reminder, purpose, recipients, *, webhook: bool, now) -> 
 
 
 @transaction.atomic
-def escalate_unacknowledged(report: DispatchReport) -> None:
+def escalate_unacknowledged(report: DispatchReport, now: datetime | None = None) -> None:
     if settings.REMINDER_ESCALATE_MINUTES <= 0:
         return
-    now = timezone.now()
+    now = now or timezone.now()
     cutoff = now - schedule_delta(settings.REMINDER_ESCALATE_MINUTES)
     overdue = list(
         Reminder.objects.select_for_update(skip_locked=True, of=("self",))
@@ -296,18 +302,18 @@ def _describe_contact(contact) -> str:
 # --- 3. Deliver --------------------------------------------------------------------------
 
 
-def deliver_pending(report: DispatchReport) -> None:
+def deliver_pending(report: DispatchReport, now: datetime | None = None) -> None:
     for _ in range(MAX_DELIVERIES_PER_RUN):
-        delivery = claim_next_delivery()
+        delivery = claim_next_delivery(now=now)
         if delivery is None:
             return
-        perform(delivery, report)
+        perform(delivery, report, now=now)
 
 
 @transaction.atomic
-def claim_next_delivery() -> ReminderDelivery | None:
+def claim_next_delivery(now: datetime | None = None) -> ReminderDelivery | None:
     """Take one delivery that is due, or whose previous claimant's lease ran out."""
-    now = timezone.now()
+    now = now or timezone.now()
     delivery = (
         ReminderDelivery.objects.select_for_update(skip_locked=True, of=("self",))
         .filter(
@@ -335,7 +341,9 @@ def claim_next_delivery() -> ReminderDelivery | None:
     return delivery
 
 
-def perform(delivery: ReminderDelivery, report: DispatchReport) -> None:
+def perform(
+    delivery: ReminderDelivery, report: DispatchReport, now: datetime | None = None
+) -> None:
     try:
         channels.deliver(delivery)
     except Exception as exc:  # any failure of one channel must not stop the others
@@ -345,10 +353,11 @@ def perform(delivery: ReminderDelivery, report: DispatchReport) -> None:
             f"{type(exc).__name__}: {exc}"
             if not isinstance(exc, channels.DeliveryFailed)
             else str(exc),
+            now=now,
         )
         report.failed.append(delivery.pk)
         return
-    _record_sent(delivery)
+    _record_sent(delivery, now=now)
     report.sent.append(delivery.pk)
 
 
@@ -360,8 +369,9 @@ def _still_ours(delivery):
     )
 
 
-def _record_sent(delivery: ReminderDelivery) -> None:
-    updated = _still_ours(delivery).update(status=DS.SENT, sent_at=timezone.now(), lease_until=None)
+def _record_sent(delivery: ReminderDelivery, now: datetime | None = None) -> None:
+    sent_at = now or timezone.now()
+    updated = _still_ours(delivery).update(status=DS.SENT, sent_at=sent_at, lease_until=None)
     if not updated:
         logger.warning(
             "reminder delivery %s: sent, but another dispatcher had claimed it "
@@ -370,8 +380,8 @@ def _record_sent(delivery: ReminderDelivery) -> None:
         )
 
 
-def _record_failure(delivery: ReminderDelivery, error: str) -> None:
-    now = timezone.now()
+def _record_failure(delivery: ReminderDelivery, error: str, now: datetime | None = None) -> None:
+    now = now or timezone.now()
     if delivery.attempts >= settings.REMINDER_MAX_ATTEMPTS:
         values = {"status": DS.FAILED}
     else:

@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from deploychecks.accounts.sessions import LOGIN_AT_KEY, RENEWED_AT_KEY
+from tests.sockets import connect_code
 
 pytestmark = pytest.mark.django_db
 
@@ -72,8 +73,6 @@ def test_absolute_lifetime_defaults_to_72_hours():
 
 @pytest.mark.django_db(transaction=True)
 def test_expired_session_cannot_open_a_websocket(deployment, engineer, purge_audit_events):
-    from tests.accounts.sockets import connect_code
-
     client = Client()
     client.force_login(engineer)
     fresh = connect_code(deployment.pk, client)

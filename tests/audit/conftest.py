@@ -1,9 +1,6 @@
-"""Fixtures for the audit tests: requests, trigger switches and cleanup."""
-
-from contextlib import contextmanager
+"""Fixtures for the audit tests (trigger switches and cleanup are in tests/conftest.py)."""
 
 import pytest
-from django.db import connection, transaction
 from django.test import RequestFactory
 
 
@@ -18,29 +15,3 @@ def make_request():
         return request
 
     return make
-
-
-@contextmanager
-def triggers_disabled():
-    """What an attacker with table-owner rights can do: switch the triggers off."""
-    with transaction.atomic(), connection.cursor() as cursor:
-        # ALTER TABLE refuses to run while deferred FK checks are pending.
-        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        cursor.execute("ALTER TABLE audit_auditevent DISABLE TRIGGER USER")
-        try:
-            yield cursor
-        finally:
-            cursor.execute("ALTER TABLE audit_auditevent ENABLE TRIGGER USER")
-
-
-@pytest.fixture
-def purge_audit_events(transactional_db):
-    """Empty the audit table after a transactional test.
-
-    Django's flush truncates every table between transactional tests, and the
-    trigger refuses to truncate a table that holds events. Requesting
-    transactional_db makes this teardown run before that flush.
-    """
-    yield
-    with triggers_disabled() as cursor:
-        cursor.execute("DELETE FROM audit_auditevent")

@@ -5,8 +5,7 @@ from django.core.management import call_command
 
 from deploychecks.audit.models import AuditEvent
 from deploychecks.audit.services import compute_hash, record_event, verify_chain
-
-from .conftest import triggers_disabled
+from tests.conftest import triggers_disabled
 
 pytestmark = pytest.mark.django_db
 

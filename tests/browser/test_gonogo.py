@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 from deploychecks.gonogo.models import RollbackEpisode
 from deploychecks.gonogo.services import record_reading
 from deploychecks.runs.services import change_status
-from tests.browser.conftest import screenshot
+from tests.browser.fixtures import screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

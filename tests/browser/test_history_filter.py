@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 
 from deploychecks.runs.models import Deployment
 from deploychecks.runs.services import create_deployment
-from tests.browser.conftest import screenshot
+from tests.browser.fixtures import screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

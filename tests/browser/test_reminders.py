@@ -8,7 +8,7 @@ from django.db import connection
 from playwright.sync_api import expect
 
 from deploychecks.reminders.dispatch import dispatch_due_reminders
-from tests.browser.conftest import screenshot
+from tests.browser.fixtures import screenshot
 from tests.reminders.conftest import go_live, shift_into_past
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -12,7 +12,6 @@ from deploychecks.checklists.models import (
     Item,
     Phase,
     Section,
-    SignoffRole,
     Step,
     SubCheck,
     TemplateRevision,

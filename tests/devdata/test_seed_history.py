@@ -14,8 +14,8 @@ from django.urls import reverse
 
 from deploychecks.audit.models import AuditEvent
 from deploychecks.audit.services import verify_chain
-from deploychecks.gonogo.models import RollbackEpisode
 from deploychecks.devdata.seeding import Progress
+from deploychecks.gonogo.models import RollbackEpisode
 from deploychecks.reminders.models import Reminder
 from deploychecks.runs.models import Deployment, RunItem
 from deploychecks.signoffs.models import SignOff

@@ -1,5 +1,5 @@
 """The analytics page: each chart's numbers on a small known history, filters,
-visibility, escaping, CSV downloads and the cache.
+visibility, escaping, CSV downloads, the cache, and (last) the page in a real browser.
 
 The history (all times UTC, 2026):
   d1 checkout-api/production, lena leads, erin engineers: completed, started Mon 03-02 10:00,
@@ -32,6 +32,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from playwright.sync_api import expect
 
 from deploychecks.history.analytics import CHARTS, Filters, report
 from deploychecks.reminders.models import Reminder
@@ -50,13 +51,6 @@ def at(text: str) -> datetime:
 @pytest.fixture(autouse=True)
 def _empty_cache():
     cache.clear()
-
-
-@pytest.fixture
-def manager(make_user):
-    user = make_user("mia")
-    user.groups.add(Group.objects.get_or_create(name="managers")[0])
-    return user
 
 
 def _client(user) -> Client:
@@ -459,7 +453,7 @@ def test_phase_durations_are_written_in_one_unit_per_chart(revision, lead, manag
     assert "1.7 h" in svg and "2.8 h" in svg and "0 h" in svg
     assert " min" not in svg
     # The table keeps minutes.
-    assert ["102.0", "170.0"] == [row[2] for row in _panels(html)["phase-duration"]["rows"][:2]]
+    assert [row[2] for row in _panels(html)["phase-duration"]["rows"][:2]] == ["102.0", "170.0"]
 
 
 def test_hostile_item_and_role_names_are_escaped_in_the_svg_and_table(history, manager):
@@ -626,3 +620,33 @@ def test_the_scheduled_warm_up_computes_what_a_manager_then_reads_from_the_cache
         "runs_runitem" in q["sql"] or "signoffs_signoff" in q["sql"]
         for q in queries.captured_queries
     )
+
+
+# --- In a real browser ------------------------------------------------------------------
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_analytics_fits_a_phone_and_filters_without_a_reload(
+    open_as, history, manager, purge_audit_events
+):
+    """A 375 px phone, the CSP, htmx filtering and the numbers reachable from the keyboard."""
+    violations = []
+    page = open_as(manager, "/analytics/", width=375, height=800)
+    page.on("console", lambda m: "Content Security Policy" in m.text and violations.append(m.text))
+    expect(page.locator("#chart-rollback-rate")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    assert page.locator("svg[role=img]").count() == 6
+
+    page.select_option("#id_service", "billing")
+    page.get_by_role("button", name="Apply").click()
+    expect(page).to_have_url(re.compile(r"/analytics/\?service=billing"))
+    rows = page.locator("#rollback-rate tbody tr")
+    expect(rows).to_have_count(1)
+
+    summary = page.locator("#rollback-rate summary")
+    summary.focus()
+    page.keyboard.press("Enter")
+    expect(rows.first).to_be_visible()
+    expect(rows.first).to_contain_text("2026-04")
+    assert page.console_errors == [] and violations == []

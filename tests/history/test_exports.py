@@ -17,15 +17,7 @@ from deploychecks.checklists.services import load_parsed
 from deploychecks.history.exports_pdf import url_fetcher
 from deploychecks.runs.models import Deployment, RunItem, RunSubCheck
 from deploychecks.runs.services import add_item_note, change_status, create_deployment
-from tests.history.test_record import manager  # noqa: F401  fixture
-from tests.history.worked import (  # noqa: F401  fixtures
-    client_for,
-    item,
-    record_deployment,
-    small_revision,
-    tick,
-    worked,
-)
+from tests.history.worked import client_for, item, tick
 
 pytestmark = pytest.mark.django_db
 FORMATS = ("md", "csv", "json", "pdf")
@@ -88,7 +80,7 @@ def test_downloads_are_attachments_with_a_safe_file_name(record_deployment, view
         assert response["Content-Disposition"] == (
             f'attachment; filename="pay-ments-evil-X-Injected-1-2.0-{record_deployment.pk}.{fmt}"'
         )
-        assert "X-Injected" not in response.headers.keys()
+        assert "X-Injected" not in response.headers
 
 
 def test_default_file_name_is_service_version_and_id(worked, viewer):

@@ -4,7 +4,6 @@ import datetime as dt
 import re
 
 import pytest
-from django.contrib.auth.models import Group
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -64,13 +63,6 @@ def _bulk(revision, count, *, lead, prefix="Bulk"):
         )
         for n in range(count)
     )
-
-
-@pytest.fixture
-def manager(make_user):
-    user = make_user("mona", first_name="Mona", last_name="Manager")
-    user.groups.add(Group.objects.get_or_create(name="managers")[0])
-    return user
 
 
 @pytest.fixture

@@ -1,11 +1,11 @@
 """The deployment record page: complete, read-only, escaped, fast, and only for its readers."""
 
 import re
-from html import unescape
 from datetime import timedelta
+from html import unescape
+from itertools import pairwise
 
 import pytest
-from django.contrib.auth.models import Group
 from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -19,7 +19,6 @@ from deploychecks.history.record import format_duration, load_record
 from deploychecks.reminders.dispatch import dispatch_due_reminders
 from deploychecks.reminders.models import Reminder
 from deploychecks.reminders.services import acknowledge
-from deploychecks.accounts.people import MANAGERS_GROUP
 from deploychecks.runs.models import RunItem
 from deploychecks.runs.services import (
     add_item_note,
@@ -27,15 +26,8 @@ from deploychecks.runs.services import (
     create_deployment,
     set_item_state,
 )
-from tests.audit.conftest import triggers_disabled
-from tests.history.worked import (  # noqa: F401  fixtures
-    client_for,
-    item,
-    record_deployment,
-    small_revision,
-    tick,
-    worked,
-)
+from tests.conftest import triggers_disabled
+from tests.history.worked import client_for, item, tick
 
 pytestmark = pytest.mark.django_db
 
@@ -53,13 +45,6 @@ def _page(user, deployment) -> str:
 def _text(html: str) -> str:
     """The page's text with tags dropped and whitespace collapsed, for phrase checks."""
     return " ".join(unescape(re.sub(r"<[^>]+>", " ", html)).split())
-
-
-@pytest.fixture
-def manager(make_user):
-    user = make_user("mona")
-    user.groups.add(Group.objects.get_or_create(name=MANAGERS_GROUP)[0])
-    return user
 
 
 # --- Who may read it ------------------------------------------------------------------
@@ -122,7 +107,7 @@ def test_each_item_shows_its_state_who_ticked_it_and_when(worked, viewer):
     na_row = _text(html.split(f'id="item-{freeze.pk}"', 1)[1].split("</li>\n", 1)[0])
     assert "N/A reason: No freeze for patches" in na_row and "Marked N/A by Sam Second" in na_row
     open_item = item(worked, "Deploy the release")
-    assert 'class="record-item state-open" id="item-%d"' % open_item.pk in html
+    assert f'class="record-item state-open" id="item-{open_item.pk}"' in html
 
 
 def test_sub_checks_notes_deviations_and_details_are_shown(worked, viewer):
@@ -414,4 +399,4 @@ def test_heading_levels_never_skip_one(worked, viewer):
     """Screen readers navigate by headings: a step right under a phase is an h3."""
     levels = [int(n) for n in re.findall(r"<h([1-6])[\s>]", _page(viewer, worked))]
     assert levels and levels[0] == 1
-    assert all(b <= a + 1 for a, b in zip(levels, levels[1:])), levels
+    assert all(b <= a + 1 for a, b in pairwise(levels)), levels

@@ -12,7 +12,7 @@ from deploychecks.audit.models import AuditEvent
 from deploychecks.runs import services
 from deploychecks.runs.models import RunItem
 from tests.realtime.changes import add_note, check_subcheck, tick
-from tests.realtime.sockets import (
+from tests.sockets import (
     browser_headers,
     messages_until_quiet,
     next_message,

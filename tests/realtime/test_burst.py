@@ -9,7 +9,7 @@ from django.conf import settings
 
 from deploychecks.realtime.broadcast import group_name
 from deploychecks.realtime.models import PresenceEntry
-from tests.realtime.sockets import browser_headers, deployment_socket
+from tests.sockets import browser_headers, deployment_socket
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -7,7 +7,7 @@ from asgiref.sync import async_to_sync, sync_to_async
 from django.test import Client
 from django.urls import reverse
 
-from tests.realtime.sockets import browser_headers, open_socket, presence_ping
+from tests.sockets import browser_headers, open_socket, presence_ping
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -14,7 +14,7 @@ from django.test import Client
 from django.urls import reverse
 
 from tests.realtime.changes import add_note, check_subcheck, tick
-from tests.realtime.sockets import (
+from tests.sockets import (
     browser_headers,
     messages_until_quiet,
     next_message,

@@ -5,26 +5,17 @@ from asgiref.sync import async_to_sync, sync_to_async
 
 from deploychecks.runs import services
 from deploychecks.runs.models import Participant
-from tests.realtime.sockets import (
+from tests.sockets import (
     TIMEOUT,
     anonymous_headers,
     browser_headers,
+    connect_result,
     deployment_socket,
     next_message,
     open_socket,
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def connect_result(deployment_id, headers):
-    async def attempt():
-        socket = deployment_socket(deployment_id, headers)
-        result = await socket.connect(timeout=TIMEOUT)
-        await socket.disconnect()
-        return result
-
-    return async_to_sync(attempt)()
 
 
 def test_anonymous_socket_is_refused(deployment):

@@ -10,7 +10,6 @@ from django.utils import timezone
 
 from deploychecks.reminders.models import Reminder, ReminderRule
 from deploychecks.runs.services import change_status
-from tests.audit.conftest import purge_audit_events  # noqa: F401  shared cleanup
 
 
 @pytest.fixture(autouse=True)
@@ -38,6 +37,7 @@ def go_live(deployment, user):
 
 @pytest.fixture
 def live_deployment(deployment, lead):
+    """Here (unlike tests/conftest.py's) the rollout took two hours, as reminders expect."""
     return go_live(deployment, lead)
 
 

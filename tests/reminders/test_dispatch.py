@@ -19,8 +19,8 @@ from deploychecks.reminders.dispatch import (
 )
 from deploychecks.reminders.models import Reminder, ReminderDelivery
 from deploychecks.runs.services import change_status
-from tests.reminders.sockets import browser_headers, close, messages_until_quiet, open_socket
 from tests.reminders.conftest import go_live, set_rules, shift_into_past
+from tests.sockets import browser_headers, messages_until_quiet, open_socket
 
 
 def _deliveries(reminder):
@@ -137,17 +137,17 @@ def test_a_failing_channel_does_not_hold_up_the_others(settings, live_deployment
 def test_a_delivery_whose_dispatcher_died_is_sent_after_its_lease(settings, live_deployment):
     settings.REMINDER_DELIVERY_LEASE_SECONDS = 0.3
     shift_into_past(live_deployment, timedelta(minutes=16))
-    release_due_reminders(DispatchReport())
+    start = timezone.now()
+    release_due_reminders(DispatchReport(), now=start)
     # A dispatcher claims the page delivery, then is killed before sending it.
-    dead = claim_next_delivery()
+    dead = claim_next_delivery(now=start)
     assert dead.channel == "page" and dead.status == "sending"
     # While its lease runs, nobody else touches it.
-    dispatch_due_reminders()
+    dispatch_due_reminders(now=start)
     dead.refresh_from_db()
     assert (dead.status, dead.attempts) == ("sending", 1)
-    time.sleep(0.35)
 
-    dispatch_due_reminders()
+    dispatch_due_reminders(now=start + timedelta(seconds=0.35))
 
     dead.refresh_from_db()
     assert (dead.status, dead.attempts) == ("sent", 2)
@@ -223,7 +223,7 @@ def test_every_open_view_gets_the_toast(live_deployment, engineer, viewer, purge
         await sync_to_async(dispatch_due_reminders)()
         received = [await messages_until_quiet(socket) for socket in sockets]
         for socket in sockets:
-            await close(socket)
+            await socket.disconnect()
         return received
 
     received = async_to_sync(scenario)()

@@ -14,8 +14,8 @@ from asgiref.testing import ApplicationCommunicator
 from django.core import mail
 
 from deploychecks.asgi import application
-from tests.reminders.sockets import browser_headers, close, first_toast, open_socket
 from tests.reminders.conftest import go_live, set_rules
+from tests.sockets import browser_headers, first_toast, open_socket
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -43,7 +43,7 @@ def test_lifespan_scheduler_delivers_a_toast_and_an_email(
         socket = await open_socket(deployment.pk, headers)
         live = await sync_to_async(go_live)(deployment, lead)
         toast = await first_toast(socket, timeout=15)
-        await close(socket)
+        await socket.disconnect()
         await server.send_input({"type": "lifespan.shutdown"})
         await server.receive_output(5)
         return live, toast

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from deploychecks.reminders import services
 from deploychecks.reminders.dispatch import dispatch_due_reminders
@@ -58,8 +59,12 @@ def test_webhook_is_retried_with_exponential_backoff(settings, due_reminder, web
     sink = webhook_sink(fail_first=2)
     settings.REMINDER_WEBHOOK_URL, settings.REMINDER_WEBHOOK_SECRET = sink.url, SECRET
     settings.REMINDER_RETRY_BACKOFF_SECONDS = 0.5
+    start = timezone.now()
 
-    dispatch_due_reminders()
+    def dispatch_at(seconds):
+        dispatch_due_reminders(now=start + timedelta(seconds=seconds))
+
+    dispatch_at(0)
     first = _webhook(due_reminder)
     assert (first.status, first.attempts, first.last_error) == (
         "pending",
@@ -67,17 +72,14 @@ def test_webhook_is_retried_with_exponential_backoff(settings, due_reminder, web
         "HTTP 500 from the webhook",
     )
     assert timedelta(seconds=0.45) < first.next_attempt_at - first.reminder.sent_at
-    dispatch_due_reminders()  # too early: the backoff has not passed
+    dispatch_at(0)  # too early: the backoff has not passed
     assert len(sink.requests) == 1
-    time.sleep(0.6)
-    dispatch_due_reminders()
+    dispatch_at(0.6)
     second = _webhook(due_reminder)
     assert (second.status, second.attempts) == ("pending", 2)
-    time.sleep(0.5)
-    dispatch_due_reminders()  # the second backoff is twice as long
+    dispatch_at(1.1)  # the second backoff is twice as long
     assert len(sink.requests) == 2
-    time.sleep(0.6)
-    dispatch_due_reminders()
+    dispatch_at(1.7)
 
     third = _webhook(due_reminder)
     assert (third.status, third.attempts) == ("sent", 3)

@@ -11,7 +11,6 @@ from django.utils import timezone
 
 from deploychecks.runs import services
 from deploychecks.runs.models import Deployment, Participant, RunSubCheck
-from tests.audit.conftest import purge_audit_events  # noqa: F401  shared cleanup
 
 
 @pytest.fixture

@@ -2,8 +2,8 @@
 
 import pytest
 
-from tests.accounts.sockets import connect_code
 from tests.security.conftest import client_for
+from tests.sockets import connect_code
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

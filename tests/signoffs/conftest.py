@@ -127,6 +127,3 @@ def client_for(user) -> Client:
     client = Client()
     client.force_login(user)
     return client
-
-
-from tests.audit.conftest import purge_audit_events  # noqa: E402,F401  shared cleanup

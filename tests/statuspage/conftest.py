@@ -1,3 +1,8 @@
-from tests.audit.conftest import purge_audit_events  # noqa: F401  shared cleanup
-from tests.gonogo.conftest import live_deployment  # noqa: F401
-from tests.realtime.conftest import private_channel_prefix  # noqa: F401
+"""Fixtures for the status page tests (live_deployment is in tests/conftest.py)."""
+
+import pytest
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _own_channel_prefix(private_channel_prefix):
+    """The page's socket and its broadcasts use Redis keys no other test run shares."""

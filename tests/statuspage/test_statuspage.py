@@ -11,7 +11,7 @@ from deploychecks.gonogo.rollback import start_rollback
 from deploychecks.runs.services import NotAllowed, change_status
 from deploychecks.statuspage import services
 from deploychecks.statuspage.models import StatusPage
-from tests.realtime.sockets import WebsocketCommunicator, anonymous_headers, messages_until_quiet
+from tests.sockets import WebsocketCommunicator, anonymous_headers, messages_until_quiet
 
 
 def _lead_client(lead):

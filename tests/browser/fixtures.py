@@ -1,7 +1,9 @@
 """A real browser against a real server: uvicorn in a subprocess serving the
 test database over PostgreSQL and Redis, Debian's Chromium driven by Playwright.
 
-Tests here use transactional databases so the server process sees their data.
+A pytest plugin, registered in tests/conftest.py, so that a page's browser test
+may sit next to its other tests (tests/history does). Tests that use it need
+transactional databases so the server process sees their data.
 """
 
 import os
@@ -16,7 +18,6 @@ from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.sessions.backends.db import SessionStore
 
-from tests.audit.conftest import purge_audit_events  # noqa: F401  shared cleanup
 from tests.conftest import ARTIFACTS, REPO
 
 CHROMIUM = "/usr/bin/chromium"
@@ -81,12 +82,15 @@ def live_server_url(django_db_setup, django_db_blocker):
     deadline = time.monotonic() + 30
     while True:
         try:
-            with urllib.request.urlopen(url + "/healthz", timeout=2) as response:
+            # S310: the URL is http://127.0.0.1, the server this fixture just started.
+            with urllib.request.urlopen(url + "/healthz", timeout=2) as response:  # noqa: S310
                 if response.status == 200:
                     break
-        except OSError:
+        except OSError as exc:
             if server.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"uvicorn did not start; see {ARTIFACTS}/uvicorn-browser.log")
+                raise RuntimeError(
+                    f"uvicorn did not start; see {ARTIFACTS}/uvicorn-browser.log"
+                ) from exc
             time.sleep(0.2)
     yield url
     server.terminate()

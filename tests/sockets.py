@@ -1,14 +1,18 @@
 """Drive the deployment websocket through the whole ASGI stack, as a browser would.
 
-The communicator talks to `deploychecks.asgi.application`, so the Origin check,
-the session cookie and the auth middleware all run. A communicator lives in the
-event loop it was created in: keep one socket's whole life inside one
-`async_to_sync(...)` call, and reach the database from there with `sync_to_async`.
+One module for every area's websocket tests (realtime, reminders, accounts,
+security, status page). The communicator talks to `deploychecks.asgi.application`,
+so the Origin check, the session cookie and the auth middleware all run. A
+communicator lives in the event loop it was created in: keep one socket's whole
+life inside one `async_to_sync(...)` call, and reach the database from there with
+`sync_to_async`.
 """
 
 import asyncio
 import json
+import time
 
+from asgiref.sync import async_to_sync
 from asgiref.testing import ApplicationCommunicator
 from django.conf import settings
 from django.test import Client
@@ -34,6 +38,19 @@ def browser_headers(user, *, origin=OWN_ORIGIN) -> list[tuple[bytes, bytes]]:
 
 def anonymous_headers() -> list[tuple[bytes, bytes]]:
     return [(b"origin", OWN_ORIGIN), (b"host", b"127.0.0.1")]
+
+
+def session_headers(client) -> list[tuple[bytes, bytes]]:
+    """The handshake headers of a browser holding a test `Client`'s session cookie, if any.
+
+    Unlike `browser_headers`, the session is the client's own, so a test can age
+    or end it first.
+    """
+    headers = anonymous_headers()
+    name = settings.SESSION_COOKIE_NAME
+    if name in client.cookies:  # else: anonymous
+        headers.append((b"cookie", f"{name}={client.cookies[name].value}".encode()))
+    return headers
 
 
 class WebsocketCommunicator(ApplicationCommunicator):
@@ -88,6 +105,24 @@ async def open_socket(deployment_id: int, headers) -> WebsocketCommunicator:
     return socket
 
 
+def connect_result(deployment_id: int, headers) -> tuple[bool, object]:
+    """Open and close a deployment socket: (True, subprotocol) or (False, close code)."""
+
+    async def attempt():
+        socket = deployment_socket(deployment_id, headers)
+        result = await socket.connect(timeout=TIMEOUT)
+        await socket.disconnect()
+        return result
+
+    return async_to_sync(attempt)()
+
+
+def connect_code(deployment_id: int, client) -> int | None:
+    """None if a socket with `client`'s session was accepted, else its close code."""
+    connected, code = connect_result(deployment_id, session_headers(client))
+    return None if connected else code
+
+
 def _decode(output: dict) -> dict:
     if output["type"] == "websocket.close":
         return {"type": "closed", "code": output.get("code")}
@@ -119,3 +154,13 @@ async def messages_until_quiet(socket: WebsocketCommunicator, quiet: float = 0.5
         if message["type"] != "presence":
             messages.append(message)
     return messages
+
+
+async def first_toast(socket: WebsocketCommunicator, timeout: float) -> dict | None:
+    """Wait up to `timeout` seconds for a toast; other messages are skipped."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for message in await messages_until_quiet(socket, quiet=0.3):
+            if message["type"] == "toast":
+                return message
+    return None
