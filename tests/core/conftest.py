@@ -2,6 +2,7 @@ import pytest
 from channels.layers import channel_layers
 
 from deploychecks.celery import app as celery_app
+from tests.webhook_receiver import network, tls_certificate, webhook_receiver  # noqa: F401
 
 UNREACHABLE_REDIS = "redis://127.0.0.1:1/0"
 

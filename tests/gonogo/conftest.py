@@ -4,6 +4,7 @@ import pytest
 
 from deploychecks.runs.services import change_status
 from tests.audit.conftest import purge_audit_events  # noqa: F401  shared cleanup
+from tests.webhook_receiver import network, webhook_receiver  # noqa: F401
 
 
 @pytest.fixture
