@@ -170,10 +170,10 @@ class Network:
             return [_answer(address, int(port or 0)) for address in addresses]
 
         def connect(sock, address):
-            if sock.family in (socket.AF_INET, socket.AF_INET6):
-                if not ipaddress.ip_address(address[0]).is_loopback:
-                    self.refused.append(tuple(address[:2]))
-                    raise ConnectionRefusedError(f"{address[0]} is outside this test machine")
+            inet = sock.family in (socket.AF_INET, socket.AF_INET6)
+            if inet and not ipaddress.ip_address(address[0]).is_loopback:
+                self.refused.append(tuple(address[:2]))
+                raise ConnectionRefusedError(f"{address[0]} is outside this test machine")
             return real_connect(sock, address)
 
         monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)

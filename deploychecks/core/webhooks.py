@@ -20,6 +20,7 @@ and tests). Redirects are never followed. This module imports no app of ours.
 
 import base64
 import binascii
+import contextlib
 import hashlib
 import hmac
 import http.client
@@ -362,12 +363,10 @@ class _Watchdog:
     def _cut(self):
         sock = self.connection.sock
         if sock is not None:
-            try:
-                # The plain socket's shutdown: SSLSocket's own would tear down TLS
-                # state under the reading thread.
+            # The plain socket's shutdown: SSLSocket's own would tear down TLS state
+            # under the reading thread. It may already be closed: nothing to cut.
+            with contextlib.suppress(OSError):
                 socket.socket.shutdown(sock, socket.SHUT_RDWR)
-            except OSError:
-                pass
 
     def __enter__(self):
         self.timer.start()

@@ -154,6 +154,16 @@ def test_the_webhook_form_refuses_an_internal_address_saying_why(settings, live_
     assert not DeploymentWebhook.objects.filter(deployment=live_deployment).exists()
 
 
+def test_the_reminders_page_says_an_unsigned_webhook_sends_nothing(live_deployment, lead):
+    DeploymentWebhook.objects.create(
+        deployment=live_deployment, url="https://hooks.example.com/x", secret=""
+    )
+
+    page = _client(lead).get(f"/deployments/{live_deployment.pk}/reminders/").content.decode()
+
+    assert "has no signing secret, so nothing is sent until one is set" in page
+
+
 def test_the_webhook_form_refuses_a_secret_in_another_form(live_deployment, lead):
     url = f"/deployments/{live_deployment.pk}/reminders/webhook/"
 
