@@ -11,6 +11,7 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
+from deploychecks.core.webhooks import literal_url_problem, secret_problem
 from deploychecks.env import (
     database_from_url,
     envbool,
@@ -209,12 +210,22 @@ REMINDER_LATE_AFTER_SECONDS = 2 * REMINDER_DISPATCH_SECONDS
 # Schedule minutes (scaled like the schedule) before an unacknowledged reminder
 # escalates to the next contact; 0 turns escalation off.
 REMINDER_ESCALATE_MINUTES = envfloat("REMINDER_ESCALATE_MINUTES", 15.0, minimum=0)
-REMINDER_WEBHOOK_URL = envstr("REMINDER_WEBHOOK_URL", "")
-if REMINDER_WEBHOOK_URL and not REMINDER_WEBHOOK_URL.startswith(("http://", "https://")):
-    raise ImproperlyConfigured(
-        f"REMINDER_WEBHOOK_URL must start with http:// or https://, got {REMINDER_WEBHOOK_URL!r}"
-    )
-REMINDER_WEBHOOK_SECRET = envsecret("REMINDER_WEBHOOK_SECRET", "") or ""
+# Hosts a webhook may be sent to whatever they resolve to (local receivers in
+# development and tests); every other host must resolve to public addresses only.
+WEBHOOK_ALLOWED_HOSTS = envlist("WEBHOOK_ALLOWED_HOSTS", [])
+REMINDER_WEBHOOK_URL = envstr("REMINDER_WEBHOOK_URL", "").strip()
+REMINDER_WEBHOOK_SECRET = (envsecret("REMINDER_WEBHOOK_SECRET", "") or "").strip()
+if REMINDER_WEBHOOK_URL:
+    if _problem := literal_url_problem(REMINDER_WEBHOOK_URL, WEBHOOK_ALLOWED_HOSTS):
+        raise ImproperlyConfigured(f"REMINDER_WEBHOOK_URL={REMINDER_WEBHOOK_URL!r}: {_problem}")
+    # Webhooks are always signed: an unsigned one would let anyone who can reach
+    # the receiver forge reminders and verdicts.
+    if _problem := secret_problem(REMINDER_WEBHOOK_SECRET, legacy_allowed=True):
+        raise ImproperlyConfigured(
+            f"REMINDER_WEBHOOK_URL is set, so REMINDER_WEBHOOK_SECRET (or "
+            f"REMINDER_WEBHOOK_SECRET_FILE) must be too: {_problem} Generate one with: "
+            'python -c "from deploychecks.core.webhooks import new_secret; print(new_secret())"'
+        )
 REMINDER_WEBHOOK_TIMEOUT_SECONDS = envfloat("REMINDER_WEBHOOK_TIMEOUT_SECONDS", 5.0, minimum=0.1)
 # Every channel (page, email, webhook) retries a failed delivery up to this many
 # attempts in all, waiting this times 2**(n-1) before retry n: 30 s, 1, 2, 4, 8 min.

@@ -20,7 +20,7 @@ from deploychecks.runs.services import change_status, create_deployment
 
 # uvicorn serving the test database and Debian's Chromium: for tests/browser and
 # the history pages' browser tests.
-pytest_plugins = ["tests.browser.fixtures"]
+pytest_plugins = ["tests.browser.fixtures", "tests.webhook_receiver"]
 
 REPO = Path(__file__).resolve().parent.parent
 SEED = REPO.parent / "shared" / "seed" / "production-deployment-checklist.md"

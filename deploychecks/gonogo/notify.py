@@ -3,16 +3,15 @@ the deployment's webhook (the reminders' channel) from a worker."""
 
 import json
 import logging
-import time
-import urllib.error
-import urllib.request
+import uuid
 
 from celery import shared_task
 from django.conf import settings
 from django.core.mail import send_mail
 
+from deploychecks.core import webhooks
 from deploychecks.gonogo import grading
-from deploychecks.reminders.delivery import sign, webhook_target
+from deploychecks.reminders.delivery import webhook_target
 from deploychecks.runs.models import Deployment
 
 logger = logging.getLogger("deploychecks.gonogo")
@@ -41,27 +40,26 @@ def notify_verdict(deployment_id: int, result: grading.Verdict) -> None:
         post_verdict_webhook.delay(deployment_id, f"{subject}: {result.rule} <{url}>")
 
 
-@shared_task(name="gonogo.post_verdict_webhook", ignore_result=True)
-def post_verdict_webhook(deployment_id: int, text: str) -> None:
+@shared_task(name="gonogo.post_verdict_webhook", bind=True, ignore_result=True)
+def post_verdict_webhook(self, deployment_id: int, text: str) -> None:
     """Post a worsened verdict to the deployment's webhook (the reminders' channel),
-    signed the same way as reminders are."""
+    through the same signed sender as reminders. A failure is logged, not retried."""
     target = webhook_target(deployment_id)
     if target is None:
         return
     url, secret = target
-    body = json.dumps({"text": text}).encode()
-    timestamp = str(int(time.time()))
-    headers = {
-        "Content-Type": "application/json",
-        "User-Agent": "Deploychecks-GoNoGo/1",
-        "X-Deploychecks-Timestamp": timestamp,
-    }
-    if secret:
-        headers["X-Deploychecks-Signature"] = sign(secret, timestamp, body)
-    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
-    timeout = settings.REMINDER_WEBHOOK_TIMEOUT_SECONDS
+    # The task id stays the same when the broker redelivers this task, so the
+    # receiver can drop the repeat; called directly (no broker), a fresh id.
+    delivery_id = f"verdict-{self.request.id or uuid.uuid4()}"
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as answer:  # noqa: S310
-            answer.read(1024)
-    except (urllib.error.URLError, OSError):
-        logger.exception("could not post the verdict of deployment %s", deployment_id)
+        webhooks.send(
+            url,
+            json.dumps({"text": text}).encode(),
+            secret=secret,
+            delivery_id=delivery_id,
+            user_agent="Deploychecks-GoNoGo/1",
+        )
+    except webhooks.WebhookError as exc:
+        logger.warning(
+            "could not post the verdict of deployment %s: %s", deployment_id, exc.message
+        )

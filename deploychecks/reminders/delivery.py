@@ -2,16 +2,12 @@
 
 Each sender raises on failure; dispatch.py records the outcome. Email and
 webhook carry a key that stays the same on every attempt of one delivery
-(the Message-ID, and the X-Deploychecks-Delivery header), so the rare resend
-after a dispatcher died mid-send can be recognised by the receiver.
+(the Message-ID, and the webhook-id header), so the rare resend after a
+dispatcher died mid-send can be recognised by the receiver. Webhooks go through
+core.webhooks, which signs them and refuses internal addresses.
 """
 
-import hashlib
-import hmac
 import json
-import time
-import urllib.error
-import urllib.request
 from urllib.parse import urlparse
 
 from django.conf import settings
@@ -19,6 +15,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from deploychecks.core import webhooks
 from deploychecks.reminders import live
 from deploychecks.reminders.centre import reminder_context
 from deploychecks.reminders.models import DeploymentWebhook, ReminderDelivery
@@ -85,12 +82,6 @@ def send_email(delivery: ReminderDelivery, escalation: str) -> None:
 # --- Webhook ---------------------------------------------------------------------------
 
 
-def sign(secret: str, timestamp: str, body: bytes) -> str:
-    """The X-Deploychecks-Signature value: sha256=HMAC-SHA256(secret, "{timestamp}.{body}")."""
-    digest = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
-    return "sha256=" + digest.hexdigest()
-
-
 def webhook_text(delivery: ReminderDelivery, escalation: str) -> str:
     reminder = delivery.reminder
     deployment = reminder.deployment
@@ -113,25 +104,14 @@ def send_webhook(delivery: ReminderDelivery, escalation: str) -> None:
         raise DeliveryFailed("no webhook is configured any more")
     url, secret = target
     body = json.dumps({"text": webhook_text(delivery, escalation)}).encode()
-    timestamp = str(int(time.time()))
-    headers = {
-        "Content-Type": "application/json",
-        "User-Agent": "Deploychecks-Reminders/1",
-        "X-Deploychecks-Timestamp": timestamp,
-        # The same on every attempt of this delivery: receivers can drop repeats.
-        "X-Deploychecks-Delivery": f"{delivery.reminder_id}-{delivery.purpose}",
-    }
-    if secret:
-        headers["X-Deploychecks-Signature"] = sign(secret, timestamp, body)
-    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
     try:
-        with urllib.request.urlopen(
-            request,  # noqa: S310  the scheme is checked on input
-            timeout=settings.REMINDER_WEBHOOK_TIMEOUT_SECONDS,
-        ) as answer:
-            answer.read(1024)
-    except urllib.error.HTTPError as exc:
-        raise DeliveryFailed(f"HTTP {exc.code} from the webhook") from None
-    except (urllib.error.URLError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise DeliveryFailed(f"webhook unreachable: {reason}") from None
+        webhooks.send(
+            url,
+            body,
+            secret=secret,
+            # The same on every attempt of this delivery: receivers can drop repeats.
+            delivery_id=f"{delivery.reminder_id}-{delivery.purpose}",
+            user_agent="Deploychecks-Reminders/1",
+        )
+    except webhooks.WebhookError as exc:
+        raise DeliveryFailed(exc.message) from None

@@ -1,6 +1,7 @@
 from django import forms
 from django.forms import BaseModelFormSet, modelformset_factory
 
+from deploychecks.core import webhooks
 from deploychecks.reminders.models import (
     CONTACT_PREFIX,
     NOTIFY_CHOICES,
@@ -116,5 +117,13 @@ class WebhookForm(forms.Form):
         required=False,
         max_length=200,
         widget=forms.PasswordInput(render_value=False),
-        help_text="Signs each request (X-Deploychecks-Signature).",
+        help_text="Required: every request is signed (Standard Webhooks, webhook-signature "
+        "header). whsec_ followed by base64 of 24 to 64 random bytes; empty keeps the current "
+        "one. The webhook must be on a public address.",
     )
+
+    def clean_secret(self):
+        secret = self.cleaned_data["secret"].strip()
+        if secret and (problem := webhooks.secret_problem(secret)):
+            raise forms.ValidationError(problem)
+        return secret

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from deploychecks.accounts.people import display_name
 from deploychecks.audit.services import record_event
+from deploychecks.core import webhooks
 from deploychecks.core.errors import NotAllowed, RunError
 from deploychecks.reminders import live
 from deploychecks.reminders.models import DeploymentWebhook, Reminder, ReminderRule
@@ -236,18 +237,37 @@ def reschedule(*, deployment_id: int, go_live_at: datetime, user, request=None) 
 
 @transaction.atomic
 def set_webhook(*, deployment_id: int, url: str, secret: str = "", user, request=None) -> Change:
-    """Set (or with an empty url, remove) the deployment's own reminder webhook. Lead only."""
+    """Set (or with an empty url, remove) the deployment's own reminder webhook. Lead only.
+
+    A webhook is always signed: an empty secret keeps the current one, and with
+    none to keep it is refused. The URL must resolve to public addresses only
+    (core.webhooks.check_url), so a lead cannot aim the worker at the internal
+    network; that DNS lookup happens before the deployment row is locked.
+    """
     url = (url or "").strip()
     secret = (secret or "").strip()
-    if url and not url.startswith(("https://", "http://")):
-        raise RunError("The webhook URL must start with https:// or http://.")
-    deployment = Deployment.objects.select_for_update().get(pk=deployment_id)
-    if access.role_of(user, deployment) != "lead":
+    if access.role_of(user, Deployment.objects.get(pk=deployment_id)) != "lead":
         raise NotAllowed("Only the lead of this deployment can change its webhook.")
+    if url:
+        if secret and (problem := webhooks.secret_problem(secret)):
+            raise RunError(problem)
+        try:
+            webhooks.check_url(url)
+        except webhooks.WebhookRefused as exc:
+            raise RunError(exc.message) from None
+    deployment = Deployment.objects.select_for_update().get(pk=deployment_id)
     current = DeploymentWebhook.objects.filter(deployment=deployment).first()
     before = {"url": current.url, "signed": bool(current.secret)} if current else None
     if current is None and not url:
         return Change(deployment, changed=False)
+    if url and not secret:
+        if current is None or not current.secret:
+            raise RunError(
+                "A webhook needs a signing secret: whsec_ followed by base64 of 24 to 64 "
+                "random bytes. Give the receiver the same secret; it verifies each "
+                "request's webhook-signature header with it."
+            )
+        secret = current.secret
     if url:
         hook, _ = DeploymentWebhook.objects.update_or_create(
             deployment=deployment, defaults={"url": url, "secret": secret}

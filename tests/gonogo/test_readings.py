@@ -169,36 +169,3 @@ def test_unknown_signals_and_long_notes_are_refused(live_deployment, engineer):
             user=engineer,
         )
     assert not Reading.objects.exists()
-
-
-def test_a_worse_verdict_also_goes_to_the_reminders_webhook(live_deployment, settings):
-    """The reminders' delivery channel: the deployment's (or the global) webhook, signed."""
-    import threading
-    from http.server import BaseHTTPRequestHandler, HTTPServer
-
-    from deploychecks.gonogo.tasks import post_verdict_webhook
-    from deploychecks.reminders.delivery import sign
-
-    received = []
-
-    class Hook(BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802  http.server's naming
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            received.append((dict(self.headers), body))
-            self.send_response(204)
-            self.end_headers()
-
-        def log_message(self, *args):
-            pass
-
-    server = HTTPServer(("127.0.0.1", 0), Hook)
-    threading.Thread(target=server.handle_request, daemon=True).start()
-    settings.REMINDER_WEBHOOK_URL = f"http://127.0.0.1:{server.server_port}/hook"
-    settings.REMINDER_WEBHOOK_SECRET = "hook-secret"
-    post_verdict_webhook(live_deployment.pk, "RED — Rollback recommended: Data corruption: yes")
-    server.server_close()
-    headers, body = received[0]
-    assert json.loads(body) == {"text": "RED — Rollback recommended: Data corruption: yes"}
-    assert headers["X-Deploychecks-Signature"] == sign(
-        "hook-secret", headers["X-Deploychecks-Timestamp"], body
-    )

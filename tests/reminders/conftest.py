@@ -1,9 +1,6 @@
-"""Fixtures for the reminder tests: a deployment gone live, time shifting, a webhook sink."""
+"""Fixtures for the reminder tests: a deployment gone live, time shifting, a webhook receiver."""
 
-import json
-import threading
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.utils import timezone
@@ -11,13 +8,18 @@ from django.utils import timezone
 from deploychecks.reminders.models import Reminder, ReminderRule
 from deploychecks.runs.services import change_status
 
+WEBHOOK_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
 
 @pytest.fixture(autouse=True)
 def _reminder_settings(settings):
-    # Real time unless a test compresses it; no global webhook unless a test sets one.
+    # Real time unless a test compresses it; no global webhook unless a test sets one
+    # (signed with this secret, and on 127.0.0.1, where the test receivers listen).
     settings.REMINDER_TIME_SCALE = 1.0
     settings.REMINDER_WEBHOOK_URL = ""
-    settings.REMINDER_WEBHOOK_SECRET = ""
+    settings.REMINDER_WEBHOOK_SECRET = WEBHOOK_SECRET
+    settings.WEBHOOK_ALLOWED_HOSTS = ["127.0.0.1"]
+    settings.REMINDER_WEBHOOK_TIMEOUT_SECONDS = 5.0
     settings.REMINDER_ESCALATE_MINUTES = 15.0
     settings.REMINDER_RETRY_BACKOFF_SECONDS = 30.0
     settings.REMINDER_MAX_ATTEMPTS = 6
@@ -68,60 +70,6 @@ def shift_into_past(deployment, by: timedelta):
     for reminder in Reminder.objects.filter(deployment=deployment):
         reminder.due_at -= by
         reminder.save(update_fields=["due_at"])
-
-
-class WebhookSink:
-    """A local HTTP server that records requests and fails the first `fail_first` of them."""
-
-    def __init__(self, fail_first: int = 0, status: int = 500):
-        self.fail_first = fail_first
-        self.status = status
-        self.requests: list[dict] = []
-        sink = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                sink.requests.append(
-                    {
-                        "headers": dict(self.headers),
-                        "body": body,
-                        "json": json.loads(body or b"null"),
-                    }
-                )
-                failing = len(sink.requests) <= sink.fail_first
-                self.send_response(sink.status if failing else 200)
-                self.end_headers()
-                self.wfile.write(b"no" if failing else b"ok")
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
-
-
-@pytest.fixture
-def webhook_sink():
-    sinks = []
-
-    def make(**kwargs):
-        sink = WebhookSink(**kwargs).__enter__()
-        sinks.append(sink)
-        return sink
-
-    yield make
-    for sink in sinks:
-        sink.__exit__(None, None, None)
 
 
 def now():

@@ -115,8 +115,8 @@ def test_a_rolled_back_deployment_gets_no_reminders(live_deployment, lead):
 
 
 @pytest.mark.django_db
-def test_a_failing_channel_does_not_hold_up_the_others(settings, live_deployment, webhook_sink):
-    sink = webhook_sink()
+def test_a_failing_channel_does_not_hold_up_the_others(settings, live_deployment, webhook_receiver):
+    sink = webhook_receiver()
     settings.REMINDER_WEBHOOK_URL = sink.url
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", 9  # nothing listens there
@@ -157,9 +157,9 @@ def test_a_delivery_whose_dispatcher_died_is_sent_after_its_lease(settings, live
 
 @pytest.mark.django_db(transaction=True)
 def test_two_concurrent_dispatchers_deliver_each_channel_exactly_once(
-    settings, revision, deployment, lead, webhook_sink, purge_audit_events
+    settings, revision, deployment, lead, webhook_receiver, purge_audit_events
 ):
-    sink = webhook_sink()
+    sink = webhook_receiver()
     settings.REMINDER_WEBHOOK_URL = sink.url
     set_rules(revision, *[(f"Check {n}", n) for n in range(1, 13)], ("Every minute", (1, 12, 1)))
     live = go_live(deployment, lead)

@@ -97,9 +97,9 @@ def test_acknowledged_reminder_does_not_escalate(live_deployment, contacts, engi
 
 
 def test_each_further_open_escalation_climbs_the_ladder(
-    settings, live_deployment, contacts, webhook_sink
+    settings, live_deployment, contacts, webhook_receiver
 ):
-    sink = webhook_sink()
+    sink = webhook_receiver()
     settings.REMINDER_WEBHOOK_URL = sink.url
     shift_into_past(live_deployment, timedelta(minutes=31))
     # Two one-off checks due, so both go out (a repeat would send only the latest).

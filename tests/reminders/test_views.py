@@ -9,7 +9,8 @@ from django.utils import timezone
 from deploychecks.audit.models import AuditEvent
 from deploychecks.reminders.dispatch import dispatch_due_reminders
 from deploychecks.reminders.models import DeploymentWebhook, Reminder
-from tests.reminders.conftest import shift_into_past
+from tests.reminders.conftest import WEBHOOK_SECRET, shift_into_past
+from tests.webhook_receiver import PUBLIC_ADDRESS
 
 pytestmark = pytest.mark.django_db
 
@@ -127,15 +128,49 @@ def test_engineer_cannot_move_go_live(sent, engineer):
     assert deployment.go_live_at == before
 
 
-def test_lead_sets_and_removes_the_deployment_webhook(live_deployment, lead):
+def test_lead_sets_and_removes_the_deployment_webhook(live_deployment, lead, network):
+    network.resolve("hooks.example.com", [PUBLIC_ADDRESS])
     client = _client(lead)
     url = f"/deployments/{live_deployment.pk}/reminders/webhook/"
-    client.post(url, {"url": "https://hooks.example.com/T000/B000", "secret": "s3cret"})
+    client.post(url, {"url": "https://hooks.example.com/T000/B000", "secret": WEBHOOK_SECRET})
     hook = DeploymentWebhook.objects.get(deployment=live_deployment)
-    assert (hook.url, hook.secret) == ("https://hooks.example.com/T000/B000", "s3cret")
+    assert (hook.url, hook.secret) == ("https://hooks.example.com/T000/B000", WEBHOOK_SECRET)
     event = AuditEvent.objects.get(action="reminders.webhook_changed")
-    assert "s3cret" not in str(event.after) and event.after["signed"] is True
+    assert WEBHOOK_SECRET not in str(event.after) and event.after["signed"] is True
     client.post(url, {"url": ""})
+    assert not DeploymentWebhook.objects.filter(deployment=live_deployment).exists()
+
+
+def test_the_webhook_form_refuses_an_internal_address_saying_why(settings, live_deployment, lead):
+    settings.WEBHOOK_ALLOWED_HOSTS = []
+    url = f"/deployments/{live_deployment.pk}/reminders/webhook/"
+
+    response = _client(lead).post(
+        url, {"url": "http://169.254.169.254/latest/meta-data/", "secret": WEBHOOK_SECRET}
+    )
+
+    assert response.status_code == 400
+    assert "169.254.169.254 is a cloud metadata address" in response.content.decode()
+    assert not DeploymentWebhook.objects.filter(deployment=live_deployment).exists()
+
+
+def test_the_reminders_page_says_an_unsigned_webhook_sends_nothing(live_deployment, lead):
+    DeploymentWebhook.objects.create(
+        deployment=live_deployment, url="https://hooks.example.com/x", secret=""
+    )
+
+    page = _client(lead).get(f"/deployments/{live_deployment.pk}/reminders/").content.decode()
+
+    assert "has no signing secret, so nothing is sent until one is set" in page
+
+
+def test_the_webhook_form_refuses_a_secret_in_another_form(live_deployment, lead):
+    url = f"/deployments/{live_deployment.pk}/reminders/webhook/"
+
+    response = _client(lead).post(url, {"url": "http://127.0.0.1:8000/", "secret": "s3cret"})
+
+    assert response.status_code == 422
+    assert "must be in the Standard Webhooks form" in response.content.decode()
     assert not DeploymentWebhook.objects.filter(deployment=live_deployment).exists()
 
 

@@ -17,6 +17,9 @@ from tests.security.urls import project_routes
 
 pytestmark = pytest.mark.django_db
 
+# The lead's webhook must be signed and on an allowed (or public) host.
+WEBHOOK_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
 ROLES = ("anonymous", "outsider", "viewer", "approver", "engineer", "lead", "manager", "admin")
 
 
@@ -121,7 +124,7 @@ DEPLOYMENT_MATRIX = {
     "reminders:webhook": {
         "GET": WRONG_METHOD,
         "POST": LEAD_REDIRECT,
-        "data": lambda ids: {"url": "https://hooks.example.com/x"},
+        "data": lambda ids: {"url": "https://hooks.example.com/x", "secret": WEBHOOK_SECRET},
     },
     # Go/no-go (deploychecks.gonogo).
     "gonogo:add_reading": {
@@ -170,6 +173,12 @@ GLOBAL_MATRIX = {
     # The public status page: anyone with its unguessable token, logged in or not.
     "statuspage:public": {"GET": _row(200, anonymous=200)},
 }
+
+
+@pytest.fixture(autouse=True)
+def _webhook_host_allowed(settings):
+    # Allowed hosts are not resolved: the matrix needs no DNS.
+    settings.WEBHOOK_ALLOWED_HOSTS = ["hooks.example.com"]
 
 
 class _Rollback(Exception):
