@@ -3,8 +3,9 @@
 from django.conf import settings
 
 from deploychecks.accounts.people import is_admin
+from deploychecks.accounts.reauth import reauth_is_fresh
 from deploychecks.runs.models import Deployment
-from deploychecks.signoffs.services import checklist_hash, reauth_is_fresh
+from deploychecks.signoffs.services import checklist_hash
 from deploychecks.signoffs.state import role_statuses
 
 

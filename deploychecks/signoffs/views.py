@@ -3,6 +3,7 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from deploychecks.accounts.reauth import reauthenticate
 from deploychecks.core.errors import RunError
 from deploychecks.runs import access
 from deploychecks.runs.models import DeploymentRole
@@ -22,7 +23,7 @@ def sign(request, pk, role_id):
     error = ""
     try:
         password = request.POST.get("password", "")
-        if password and not services.reauthenticate(request, password):
+        if password and not reauthenticate(request, password):
             raise services.ReauthRequired("That password is not right; try again.")
         services.sign_off(
             deployment_id=deployment.pk,

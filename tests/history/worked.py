@@ -8,10 +8,11 @@ from django.contrib.sessions.backends.db import SessionStore
 from django.test import Client, RequestFactory
 from django.utils import timezone
 
+from deploychecks.accounts.reauth import REAUTH_SESSION_KEY
 from deploychecks.runs.models import RunItem, RunSubCheck
 from deploychecks.runs.services import set_item_state
 from deploychecks.signoffs.models import SignOff
-from deploychecks.signoffs.services import REAUTH_SESSION_KEY, sign_off
+from deploychecks.signoffs.services import sign_off
 
 TEMPLATE = """# History test release
 

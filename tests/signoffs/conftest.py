@@ -5,11 +5,11 @@ from django.contrib.sessions.backends.db import SessionStore
 from django.test import Client, RequestFactory
 from django.utils import timezone
 
+from deploychecks.accounts.reauth import REAUTH_SESSION_KEY
 from deploychecks.checklists.parser import parse_checklist
 from deploychecks.checklists.services import save_template
 from deploychecks.runs.services import change_status, create_deployment
 from deploychecks.signoffs import services
-from deploychecks.signoffs.services import REAUTH_SESSION_KEY
 
 PASSWORD = "pw-" + "x" * 12  # make_user's default
 ROLES = ["Engineering Manager", "DevOps Lead", "Product Manager", "QA Lead"]

@@ -9,9 +9,9 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from deploychecks.accounts.reauth import REAUTH_SESSION_KEY
 from deploychecks.audit.models import AuditEvent
 from deploychecks.signoffs.models import SignOff
-from deploychecks.signoffs.services import REAUTH_SESSION_KEY
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

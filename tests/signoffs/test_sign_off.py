@@ -3,6 +3,7 @@
 import pytest
 from django.db import IntegrityError, transaction
 
+from deploychecks.accounts import reauth
 from deploychecks.audit.models import AuditEvent
 from deploychecks.runs.services import NotAllowed, RunError
 from deploychecks.signoffs import services
@@ -173,11 +174,11 @@ def test_reauthenticate_checks_the_password_and_stamps_the_session(approver, sig
     from tests.signoffs.conftest import PASSWORD
 
     request = signing_request(approver, reauth_age=None)
-    assert not services.reauthenticate(request, "wrong password")
-    assert not services.reauthenticate(request, "")
-    assert services.REAUTH_SESSION_KEY not in request.session
-    assert services.reauthenticate(request, PASSWORD)
-    assert services.reauth_is_fresh(request)
+    assert not reauth.reauthenticate(request, "wrong password")
+    assert not reauth.reauthenticate(request, "")
+    assert reauth.REAUTH_SESSION_KEY not in request.session
+    assert reauth.reauthenticate(request, PASSWORD)
+    assert reauth.reauth_is_fresh(request)
 
 
 def test_signing_the_same_again_is_a_no_op(approver, sign):

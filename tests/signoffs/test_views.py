@@ -6,9 +6,10 @@ from channels.layers import get_channel_layer
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.urls import reverse
 
+from deploychecks.accounts.reauth import REAUTH_SESSION_KEY
 from deploychecks.realtime.broadcast import group_name
 from deploychecks.signoffs.models import SignOff
-from deploychecks.signoffs.services import REAUTH_SESSION_KEY, checklist_hash
+from deploychecks.signoffs.services import checklist_hash
 from tests.signoffs.conftest import PASSWORD, client_for
 
 pytestmark = pytest.mark.django_db
