@@ -16,7 +16,8 @@ from django.db import connection, transaction
 from django.test.utils import override_settings
 
 from deploychecks.checklists.defaults import ensure_default_template
-from deploychecks.runs.services import change_status, create_deployment
+from deploychecks.runs.services import create_deployment
+from tests.gates import go_live
 
 # uvicorn serving the test database and Debian's Chromium: for tests/browser and
 # the history pages' browser tests.
@@ -188,7 +189,4 @@ def first_item(deployment):
 @pytest.fixture
 def live_deployment(deployment, lead):
     """The default deployment, started and gone live (monitoring)."""
-    change_status(deployment_id=deployment.pk, to="in_progress", user=lead)
-    change_status(deployment_id=deployment.pk, to="monitoring", user=lead)
-    deployment.refresh_from_db()
-    return deployment
+    return go_live(deployment, lead)

@@ -61,6 +61,9 @@ class TemplateRevision(models.Model):
     source_markdown = models.TextField(blank=True)
     time_required = models.CharField(max_length=100, blank=True)
     rollback_time = models.CharField(max_length=100, blank=True)
+    # Completing a deployment waits this long after go-live (the seed's "72 hours");
+    # None when the template states no window. Inferred at import, editable.
+    monitoring_hours = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["template", "-number"]
@@ -76,12 +79,22 @@ class TemplateRevision(models.Model):
         return reverse("checklists:revision", args=[self.template_id, self.number])
 
 
+class Stage(models.TextChoices):
+    """Where a phase sits relative to go-live: what gates going live and completing."""
+
+    BEFORE = "before", "Before go-live"
+    AFTER = "after", "After go-live"
+    ROLLBACK = "rollback", "Rollback procedure"
+
+
 class Phase(models.Model):
     revision = models.ForeignKey(TemplateRevision, on_delete=models.CASCADE, related_name="phases")
     position = models.PositiveIntegerField()
     title = models.CharField(max_length=300)
     timing_label = models.CharField(max_length=120, blank=True)
     notes = models.TextField(blank=True)
+    # Inferred at import (checklists.stages), editable per revision.
+    stage = models.CharField(max_length=10, choices=Stage.choices, default=Stage.BEFORE)
 
     class Meta:
         ordering = ["revision", "position"]
@@ -185,6 +198,8 @@ class SignoffRole(models.Model):
     )
     position = models.PositiveIntegerField()
     name = models.CharField(max_length=120)
+    # Its valid approval is needed to go live, not only to complete (default: no).
+    before_go_live = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["revision", "position"]

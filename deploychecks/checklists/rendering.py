@@ -1,9 +1,11 @@
 """User text is Markdown; it is rendered, then sanitised, so no script survives."""
 
+import html
 import re
 from functools import lru_cache
 
 import nh3
+from django.utils.html import strip_tags
 from django.utils.safestring import SafeString, mark_safe
 from markdown_it import MarkdownIt
 
@@ -77,3 +79,10 @@ def render_inline(text: str) -> SafeString:
     if not text:
         return mark_safe("")
     return mark_safe(_render_inline(text))  # noqa: S308 - sanitised by nh3 above
+
+
+@lru_cache(maxsize=8192)
+def plain_text(text: str) -> str:
+    """A title's words without its Markdown ("**Update DNS**" → "Update DNS"),
+    for lists, labels and messages that are not HTML."""
+    return html.unescape(strip_tags(_render_inline(text or ""))).strip()

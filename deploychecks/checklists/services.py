@@ -25,6 +25,7 @@ from deploychecks.checklists.parser import (
     ParsedSubCheck,
     ParsedTemplate,
 )
+from deploychecks.checklists.stages import settle_gates
 
 
 class TemplateNameTaken(ValueError):
@@ -66,6 +67,7 @@ def save_template(
         rollback_time=parsed.metadata.get("rollback_time", "")[:100],
     )
     _save_structure(revision, parsed)
+    settle_gates(revision)
     return revision
 
 

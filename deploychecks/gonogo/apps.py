@@ -7,12 +7,13 @@ class GoNoGoConfig(AppConfig):
     verbose_name = "Go/no-go signals and rollback"
 
     def ready(self):
+        from deploychecks.gonogo import gate, rollback
         from deploychecks.gonogo import hooks as gonogo
-        from deploychecks.gonogo import rollback
         from deploychecks.runs import hooks
 
         hooks.deployment_created.connect(gonogo.copy_signals)
         # After sign-offs' handler: the last rollback step moves on to rolled_back.
         hooks.item_changed.connect(rollback.item_changed)
         hooks.status_changed.connect(rollback.status_changed)
+        hooks.status_changing.connect(gate.gonogo_guard)
         hooks.run_page.connect(gonogo.run_page_panels)

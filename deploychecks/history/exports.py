@@ -16,7 +16,7 @@ from deploychecks.checklists.exporter import container_lines, heading, item_line
 from deploychecks.history.record import DeploymentRecord, StepRecord
 from deploychecks.runs.models import RunItem
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 FORMAT_LABELS = {"md": "Markdown", "csv": "CSV", "json": "JSON", "pdf": "PDF"}
 CONTENT_TYPES = {
     "md": "text/markdown; charset=utf-8",
@@ -129,12 +129,11 @@ def _signoff_lines(record: DeploymentRecord) -> list[str]:
             if s.comment:
                 text += f"; comment: {_one_line(s.comment)}"
             lines += [f"  > {text}"] if n == 0 else ["  >", f"  > {text}"]
-    d = record.deployment
-    if d.completion_override_at:
+    for o in record.overrides:
         lines.append(
-            f"> Completed without every approval: {_one_line(d.completion_override_name)}"
-            f" overrode the gate at {_utc_text(d.completion_override_at)}: "
-            f"{_one_line(d.completion_override_reason)}"
+            f"> Gate overridden to {o.get_to_status_display().lower()} by {_one_line(o.by_name)}"
+            f" at {_utc_text(o.created_at)} ({_one_line('; '.join(o.labels))}): "
+            f"{_one_line(o.reason)}"
         )
     return [*lines, ""]
 
@@ -388,13 +387,16 @@ def to_data(record: DeploymentRecord) -> dict:
             "duration_seconds": _seconds(record.duration),
             "seq": d.seq,
             "counts": record.counts,
-            "completion_override": None
-            if d.completion_override_at is None
-            else {
-                "by": d.completion_override_name,
-                "reason": d.completion_override_reason,
-                "at": utc(d.completion_override_at),
-            },
+            "overrides": [
+                {
+                    "to": o.to_status,
+                    "by": o.by_name,
+                    "reason": o.reason,
+                    "at": utc(o.created_at),
+                    "conditions": o.conditions,
+                }
+                for o in record.overrides
+            ],
         },
         "participants": [{**_person(p.user), "role": p.role} for p in record.participants],
         "contacts": [

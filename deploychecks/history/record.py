@@ -26,6 +26,7 @@ from deploychecks.runs.models import (
     Deployment,
     DeploymentContact,
     DeploymentRole,
+    GateOverride,
     ItemNote,
     Participant,
     RunItem,
@@ -114,6 +115,8 @@ class DeploymentRecord:
     events: list[AuditEvent]  # oldest first: a record reads in the order things happened
     chain: ChainStatus
     verdict_changes: list[AuditEvent] = field(default_factory=list)
+    # Status changes made past unmet gate conditions, oldest first.
+    overrides: list[GateOverride] = field(default_factory=list)
 
     @property
     def items(self) -> list[RunItem]:
@@ -231,7 +234,7 @@ def load_record(
     events: list[AuditEvent] | None = None,
     chain: ChainStatus | None = None,
 ) -> DeploymentRecord:
-    """Everything about `deployment` (loaded with its lead and revision), in 17 queries.
+    """Everything about `deployment` (loaded with its lead and revision), in 18 queries.
 
     `events` and `chain`, when the caller has them already (the record page
     checks the chain on every view), are not loaded or checked again.
@@ -295,6 +298,7 @@ def load_record(
         events=events,
         chain=verify_events(events) if chain is None else chain,
         verdict_changes=[e for e in events if e.action == "verdict.changed"],
+        overrides=list(GateOverride.objects.filter(deployment=deployment).order_by("created_at")),
     )
 
 

@@ -4,6 +4,7 @@ from django.db.models import OuterRef, Q, Subquery
 from django.http import Http404
 
 from deploychecks.accounts.people import MANAGERS_GROUP, is_manager
+from deploychecks.core.errors import NoAccess
 from deploychecks.runs.models import Deployment, Participant
 
 
@@ -69,6 +70,14 @@ def lock_with_role(user, pk: int) -> tuple[Deployment | None, str | None]:
     if deployment is None:
         return None, None
     return deployment, _role(user, deployment, lambda: deployment.participant_role)
+
+
+def lock(user, pk: int) -> tuple[Deployment, str]:
+    """`lock_with_role` for the services: NoAccess (404) when the user has no role."""
+    deployment, role = lock_with_role(user, pk)
+    if role is None:
+        raise NoAccess("You do not have access to this deployment.")
+    return deployment, role
 
 
 def can_edit(role: str | None) -> bool:

@@ -47,24 +47,45 @@ class ItemChanged(Event):
 
 @dataclass(frozen=True)
 class StatusChange(Event):
-    """The deployment's status goes (or went) from `before` to `to`."""
+    """The deployment's status goes (or went) from `before` to `to`.
+
+    `acknowledgement` is what the person typed to go live on a YELLOW verdict;
+    `now` is the time the guards judge at (the window, the verdict).
+    """
 
     before: str = ""
     to: str = ""
+    acknowledgement: str = ""
+    now: Any = None
 
 
 @dataclass(frozen=True)
 class Unmet:
     """One condition a status change needs and does not have.
 
+    `key` names it for good ("item:12", "verdict:red"): an override lists the keys
+    it overrides, and is refused if they are not exactly the ones unmet now.
     Unmet conditions of one `kind` are told together: "it needs {needs} {label},
     {label}". `anchor` is the id of the element on the run page that shows it.
+    A condition that is not `overridable` can only be met (an active rollback).
     """
 
+    key: str
     kind: str
     needs: str
     label: str
     anchor: str = ""
+    overridable: bool = True
+
+    def as_dict(self) -> dict:
+        return {
+            "key": self.key,
+            "kind": self.kind,
+            "needs": self.needs,
+            "label": self.label,
+            "anchor": self.anchor,
+            "overridable": self.overridable,
+        }
 
 
 @dataclass(frozen=True)
@@ -148,11 +169,17 @@ finished = Hook("finished (completed, rolled back or aborted)")
 run_page = Hook("run page built")
 
 
-def describe(verb: str, unmet: list[Unmet]) -> str:
+def describe(verb: str, unmet: list[Unmet], *, most: int = 5) -> str:
     """One sentence for a refusal: "This deployment cannot be completed yet: it
-    needs a valid approval from QA Lead, DevOps Lead."."""
+    needs a valid approval from QA Lead, DevOps Lead." Each kind names at most
+    `most` labels ("… and 12 more"); the full list is in `unmet`."""
     groups: dict[tuple[str, str], list[str]] = {}
     for condition in unmet:
         groups.setdefault((condition.kind, condition.needs), []).append(condition.label)
-    needs = "; ".join(f"{needs} {', '.join(labels)}" for (_, needs), labels in groups.items())
-    return f"This deployment cannot be {verb} yet: it needs {needs}."
+    parts = []
+    for (_, needs), labels in groups.items():
+        named = ", ".join(labels[:most])
+        if len(labels) > most:
+            named += f" and {len(labels) - most} more"
+        parts.append(f"{needs} {named}")
+    return f"This deployment cannot be {verb} yet: it needs {'; '.join(parts)}."

@@ -12,6 +12,8 @@ from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 
+from deploychecks.checklists.models import Stage
+
 
 class Deployment(models.Model):
     class Status(models.TextChoices):
@@ -48,14 +50,8 @@ class Deployment(models.Model):
     ended_at = models.DateTimeField(null=True, blank=True)
     # Last sequence number handed out; bumped under a row lock with every change.
     seq = models.PositiveBigIntegerField(default=0)
-    # Set when an admin completed the deployment without every sign-off role's
-    # valid approval (signoffs.services.check_completion); shown on the run page.
-    completion_override_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    completion_override_name = models.CharField(max_length=150, blank=True)
-    completion_override_reason = models.TextField(blank=True)
-    completion_override_at = models.DateTimeField(null=True, blank=True)
+    # Completing waits this long after go-live (copied from the revision; None: no window).
+    monitoring_hours = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -77,11 +73,6 @@ class Deployment(models.Model):
             models.CheckConstraint(
                 condition=Q(status__in=["planned", "in_progress"]) | Q(started_at__isnull=False),
                 name="started_deployment_has_start",
-            ),
-            models.CheckConstraint(
-                condition=Q(completion_override_at__isnull=True)
-                | ~Q(completion_override_reason=""),
-                name="completion_override_has_reason",
             ),
         ]
 
@@ -135,7 +126,11 @@ class RunPhase(models.Model):
     title = models.CharField(max_length=300)
     timing_label = models.CharField(max_length=120, blank=True)
     notes = models.TextField(blank=True)
-    is_rollback = models.BooleanField(default=False)
+    # Before or after go-live, or the rollback procedure (copied from the template).
+    stage = models.CharField(max_length=10, choices=Stage.choices, default=Stage.BEFORE)
+    is_rollback = models.GeneratedField(
+        expression=Q(stage=Stage.ROLLBACK), output_field=models.BooleanField(), db_persist=True
+    )
 
     class Meta:
         ordering = ["deployment_id", "position"]
@@ -288,6 +283,8 @@ class DeploymentRole(models.Model):
     )
     position = models.PositiveIntegerField()
     name = models.CharField(max_length=120)
+    # Its valid approval is needed to go live (copied from the template).
+    before_go_live = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["deployment_id", "position"]
@@ -312,3 +309,36 @@ class DeploymentContact(models.Model):
 
     def __str__(self):
         return f"{self.role}: {self.person}".rstrip(": ")
+
+
+class GateOverride(models.Model):
+    """A status change made past unmet conditions of its gate, by a lead or an admin.
+
+    `conditions` lists exactly what was overridden ({"key", "kind", "label"}), as
+    the refusal named it; the person confirmed their password and gave a reason.
+    Shown on the run page and the record, never on the public status page.
+    """
+
+    deployment = models.ForeignKey(Deployment, on_delete=models.CASCADE, related_name="overrides")
+    to_status = models.CharField(max_length=20, choices=Deployment.Status.choices)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    by_name = models.CharField(max_length=150)
+    reason = models.TextField()
+    conditions = models.JSONField(default=list)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["deployment_id", "created_at", "pk"]
+        indexes = [models.Index(fields=["created_at"], name="gateoverride_created_idx")]
+        constraints = [
+            models.CheckConstraint(condition=~Q(reason=""), name="gateoverride_has_reason"),
+        ]
+
+    def __str__(self):
+        return f"{self.by_name} overrode the gate to {self.get_to_status_display().lower()}"
+
+    @property
+    def labels(self) -> list[str]:
+        return [c.get("label", "") for c in self.conditions]

@@ -1,16 +1,16 @@
-"""Every change to a deployment's checklist and status goes through one function here.
+"""Every change to a deployment's checklist goes through one function here.
 
 Each one: check permission → lock the deployment row and take the next sequence
 number → compare versions → write → audit (same transaction) → tell the features
 (`runs.hooks`, same transaction) → broadcast after commit. Views, consumers,
-tests and the API call these and nothing else. The team and contacts have theirs
-in runs.team.
+tests and the API call these and nothing else. The status has its own in
+runs.status (change_status, imported here too), the team and contacts in runs.team.
 """
 
 from django.db import transaction
 from django.utils import timezone
 
-from deploychecks.accounts.people import display_name, is_admin
+from deploychecks.accounts.people import display_name
 from deploychecks.audit.services import record_event
 from deploychecks.checklists.services import revision_with_structure
 from deploychecks.core.errors import (
@@ -23,14 +23,16 @@ from deploychecks.core.errors import (
 )
 from deploychecks.core.text import NOTE_MAX, REASON_MAX
 from deploychecks.realtime.broadcast import broadcast_on_commit
-from deploychecks.runs import access, hooks
-from deploychecks.runs.changes import Change, resync_on_commit
+from deploychecks.runs import access, hooks, status
+from deploychecks.runs.changes import Change
 from deploychecks.runs.fragments import item_fragments, item_message
 from deploychecks.runs.models import Deployment, ItemNote, Participant, RunItem, RunSubCheck
 from deploychecks.runs.snapshot import copy_revision
+from deploychecks.runs.status import change_status
 
 __all__ = [  # the error family is part of what callers of these services catch
     "Change",
+    "change_status",
     "GateClosed",
     "IllegalTransition",
     "NoAccess",
@@ -38,33 +40,6 @@ __all__ = [  # the error family is part of what callers of these services catch
     "RunError",
     "StaleVersion",
 ]
-
-S = Deployment.Status
-TRANSITIONS: dict[str, set[str]] = {
-    S.PLANNED: {S.IN_PROGRESS, S.ABORTED},
-    S.IN_PROGRESS: {S.MONITORING, S.ROLLED_BACK, S.ABORTED},
-    S.MONITORING: {S.COMPLETED, S.ROLLED_BACK, S.ABORTED},
-    S.COMPLETED: set(),
-    S.ROLLED_BACK: set(),
-    S.ABORTED: set(),
-}
-FINISHED = (S.COMPLETED, S.ROLLED_BACK, S.ABORTED)
-# What a refusal says the deployment cannot be ("cannot be completed yet").
-VERBS = {
-    S.IN_PROGRESS: "started",
-    S.MONITORING: "taken live",
-    S.COMPLETED: "completed",
-    S.ROLLED_BACK: "marked rolled back",
-    S.ABORTED: "aborted",
-}
-
-
-def _lock(deployment_id: int, user) -> tuple[Deployment, str]:
-    """Lock the deployment row and return it with the user's role; NoAccess if none."""
-    deployment, role = access.lock_with_role(user, deployment_id)
-    if role is None:
-        raise NoAccess("You do not have access to this deployment.")
-    return deployment, role
 
 
 def _require_edit(role: str, deployment: Deployment) -> None:
@@ -111,6 +86,7 @@ def create_deployment(
         lead=lead,
         created_by=user,
         seq=1,
+        monitoring_hours=revision.monitoring_hours,
     )
     members = {}
     for member in engineers:
@@ -179,7 +155,7 @@ def set_item_state(
         raise RunError("Marking an item N/A needs a reason.")
     if len(reason) > REASON_MAX:
         raise RunError(f"The reason is too long (at most {REASON_MAX} characters).")
-    deployment, role = _lock(deployment_id, user)
+    deployment, role = access.lock(user, deployment_id)
     _require_edit(role, deployment)
     try:
         # The phase comes along for the fragments rendered after commit (not locked).
@@ -247,7 +223,7 @@ def set_item_state(
 def set_subcheck_state(
     *, deployment_id: int, subcheck_id: int, done: bool, expected_version: int, user, request=None
 ) -> Change:
-    deployment, role = _lock(deployment_id, user)
+    deployment, role = access.lock(user, deployment_id)
     _require_edit(role, deployment)
     try:
         sub = (
@@ -315,7 +291,7 @@ def add_item_note(
         raise RunError(f"A note can be at most {NOTE_MAX} characters.")
     if kind not in ItemNote.Kind.values:
         raise RunError(f"Unknown kind of note {kind!r}.")
-    deployment, role = _lock(deployment_id, user)
+    deployment, role = access.lock(user, deployment_id)
     _require_edit(role, deployment)
     try:
         item = RunItem.objects.get(pk=item_id, deployment_id=deployment_id)
@@ -339,129 +315,12 @@ def add_item_note(
     return change
 
 
-# --- Status ------------------------------------------------------------------------
-
-
-@transaction.atomic
-def change_status(
-    *, deployment_id: int, to: str, user, request=None, reason: str = "", override_reason: str = ""
-) -> Change:
-    """Move along planned → in_progress → monitoring → completed (or rolled_back/aborted).
-
-    The registered guards (`hooks.status_changing`) may refuse; the refusal
-    names every unmet condition. An admin may override them with an
-    `override_reason` when completing: stored on the deployment, audited.
-    """
-    deployment, role = _lock(deployment_id, user)
-    override_reason = (override_reason or "").strip()
-    # An admin's override may come from someone who cannot otherwise edit.
-    if not access.can_edit(role) and not override_reason:
-        raise NotAllowed("Only the lead and engineers can change the deployment's status.")
-    if to not in S.values:
-        raise IllegalTransition(f"Unknown status {to!r}.")
-    if override_reason and to != S.COMPLETED:
-        raise IllegalTransition("An override only applies to completing a deployment.")
-    if override_reason and not is_admin(user):
-        raise NotAllowed("Only an admin can complete a deployment without every approval.")
-    current = deployment.status
-    if to == current:
-        return Change(deployment, changed=False)
-    if to not in TRANSITIONS[current]:
-        allowed = ", ".join(S(s).label for s in sorted(TRANSITIONS[current])) or "none"
-        raise IllegalTransition(
-            f"A deployment that is {S(current).label.lower()} cannot become "
-            f"{S(to).label.lower()}. Allowed next: {allowed}."
-        )
-    change = hooks.StatusChange(
-        deployment=deployment, actor=user, request=request, before=current, to=to
-    )
-    unmet = hooks.status_changing.unmet(change)
-    if unmet and not override_reason:
-        raise GateClosed(hooks.describe(VERBS[to], unmet), unmet)
-    if unmet:
-        _record_override(deployment, user, override_reason, unmet, request)
-    return _move(change, reason=reason)
-
-
-def _record_override(deployment: Deployment, user, reason: str, unmet, request) -> None:
-    if len(reason) > REASON_MAX:
-        raise RunError(f"The reason is too long (at most {REASON_MAX} characters).")
-    deployment.completion_override_by = user
-    deployment.completion_override_name = display_name(user)
-    deployment.completion_override_reason = reason
-    deployment.completion_override_at = timezone.now()
-    deployment.save(
-        update_fields=[
-            "completion_override_by",
-            "completion_override_name",
-            "completion_override_reason",
-            "completion_override_at",
-        ]
-    )
-    record_event(
-        action="deployment.completion_override",
-        actor=user,
-        deployment=deployment,
-        seq=deployment.next_seq(),
-        target=deployment,
-        after={"reason": reason, "missing": [condition.label for condition in unmet]},
-        request=request,
-    )
-
-
-def _move(change: hooks.StatusChange, *, reason: str = "") -> Change:
-    """Save the new status (checked and allowed by the caller), audit it, tell the
-    features, and make every open page resync after commit."""
-    deployment, to, now = change.deployment, change.to, timezone.now()
-    deployment.status = to
-    fields = ["status"]
-    if to == S.IN_PROGRESS or (to in FINISHED and deployment.started_at is None):
-        deployment.started_at = now
-        fields.append("started_at")
-    if to == S.MONITORING:
-        deployment.go_live_at = now
-        fields.append("go_live_at")
-    if to in FINISHED:
-        deployment.ended_at = now
-        fields.append("ended_at")
-    deployment.save(update_fields=fields)
-    seq = deployment.next_seq()
-    record_event(
-        action="deployment.status",
-        actor=change.actor,
-        deployment=deployment,
-        seq=seq,
-        target=deployment,
-        before={"status": change.before},
-        after={"status": to, "reason": reason.strip()[:REASON_MAX]},
-        request=change.request,
-    )
-    if to == S.MONITORING:
-        hooks.went_live.send(change)
-    if to in FINISHED:
-        hooks.finished.send(change)
-    hooks.status_changed.send(change)
-    # The features may have taken sequence numbers too: the resync covers them.
-    resync_on_commit(deployment.pk, deployment.seq, "status")
-    return Change(deployment, changed=True, seq=seq)
-
-
 def _item_changed(event: hooks.ItemChanged) -> None:
     """Tell the features; a change that moves the deployment on by itself (the
     last rollback step ticked) is applied here, as one more status change."""
     for answer in hooks.item_changed.send(event):
-        deployment = event.deployment
-        if isinstance(answer, hooks.AutoTransition) and answer.to in TRANSITIONS[deployment.status]:
-            _move(
-                hooks.StatusChange(
-                    deployment=deployment,
-                    actor=event.actor,
-                    request=event.request,
-                    before=deployment.status,
-                    to=answer.to,
-                ),
-                reason=answer.reason,
-            )
+        if isinstance(answer, hooks.AutoTransition):
+            status.move_on(event, answer)
 
 
 def _broadcast_item(

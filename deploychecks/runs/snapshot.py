@@ -23,7 +23,7 @@ def copy_revision(deployment: Deployment, revision) -> None:
             title=phase.title,
             timing_label=phase.timing_label,
             notes=phase.notes,
-            is_rollback="rollback" in phase.title.lower(),
+            stage=phase.stage,
         )
         sections = {
             s.pk: RunSection.objects.create(
@@ -67,7 +67,9 @@ def copy_revision(deployment: Deployment, revision) -> None:
         for run_item, sub in subchecks
     )
     DeploymentRole.objects.bulk_create(
-        DeploymentRole(deployment=deployment, position=r.position, name=r.name)
+        DeploymentRole(
+            deployment=deployment, position=r.position, name=r.name, before_go_live=r.before_go_live
+        )
         for r in revision.signoff_roles.all()
     )
     DeploymentContact.objects.bulk_create(

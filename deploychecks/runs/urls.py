@@ -1,6 +1,6 @@
 from django.urls import path
 
-from deploychecks.runs import settings_views, views
+from deploychecks.runs import gate_views, settings_views, views
 
 app_name = "runs"
 urlpatterns = [
@@ -9,7 +9,7 @@ urlpatterns = [
     path("<int:pk>/checklist/", views.checklist_fragment, name="checklist"),
     path("<int:pk>/timeline/", views.timeline_fragment, name="timeline"),
     path("<int:pk>/presence/", views.presence_fragment, name="presence"),
-    path("<int:pk>/status/", views.change_status, name="status"),
+    path("<int:pk>/status/", gate_views.change_status, name="status"),
     path("<int:pk>/items/<int:item_id>/state/", views.item_state, name="item_state"),
     path("<int:pk>/items/<int:item_id>/notes/", views.add_note, name="add_note"),
     path(

@@ -6,29 +6,16 @@ from django.utils.html import escape
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from deploychecks.audit.services import timeline as audit_timeline
-from deploychecks.runs import access, hooks, services
+from deploychecks.runs import access, services
 from deploychecks.runs.forms import DeploymentForm
 from deploychecks.runs.fragments import (
     PARTIALS,
     _items_queryset,
-    checklist_phases,
-    current_phase,
-    load_checklist,
-    overall_progress,
     progress,
 )
-from deploychecks.runs.models import Deployment, RunItem, RunSubCheck
+from deploychecks.runs.models import RunItem, RunSubCheck
+from deploychecks.runs.page import page_context
 from deploychecks.runs.presence import viewers_now
-
-S = Deployment.Status
-# Button labels, in the order the buttons appear.
-TRANSITION_LABELS = {
-    S.IN_PROGRESS: "Start deployment",
-    S.MONITORING: "Go live: start monitoring",
-    S.COMPLETED: "Complete",
-    S.ROLLED_BACK: "Mark rolled back",
-    S.ABORTED: "Abort",
-}
 
 
 @require_http_methods(["GET", "POST"])
@@ -56,38 +43,6 @@ def deployment_create(request):
     return render(request, "runs/create.html", {"form": form}, status=422 if form.errors else 200)
 
 
-def _page_context(request, deployment, role):
-    can_edit = access.can_edit(role) and not deployment.is_finished
-    transitions = [
-        (s, TRANSITION_LABELS[s])
-        for s in sorted(services.TRANSITIONS[deployment.status], key=list(TRANSITION_LABELS).index)
-    ]
-    context = {
-        "deployment": deployment,
-        "role": role,
-        "can_edit": can_edit,
-        "transitions": transitions,
-    }
-
-    def load_phases():
-        phases = load_checklist(deployment)
-        context.update(
-            phases=phases, overall=overall_progress(phases), current=current_phase(phases)
-        )
-        return phases
-
-    # The features add their panels (sign-offs, go/no-go); rollback mode asks for
-    # the phases themselves, whose step timings follow the clock.
-    page = hooks.RunPage(request, deployment, role, context, loader=load_phases)
-    hooks.run_page.send(page)
-    if page.phases is None:
-        # Nothing in the phases depends on the clock: their HTML is reused as
-        # long as the deployment's version is the same.
-        phases_html, overall = checklist_phases(deployment, can_edit)
-        context.update(phases_html=phases_html, overall=overall)
-    return context
-
-
 def _timeline_context(request, deployment):
     actor = request.GET.get("actor", "")
     kind = request.GET.get("kind", "")
@@ -113,7 +68,7 @@ def _timeline_context(request, deployment):
 @require_GET
 def deployment_detail(request, pk):
     deployment, role = access.get_deployment_for(request.user, pk)
-    context = _page_context(request, deployment, role)
+    context = page_context(request, deployment, role)
     # The timeline is fetched when its panel is opened (runs:timeline).
     context["viewers_now"] = viewers_now(deployment.pk)
     return render(request, "runs/detail.html", context)
@@ -123,7 +78,7 @@ def deployment_detail(request, pk):
 def checklist_fragment(request, pk):
     """The whole checklist from the database: what a reconnecting page resyncs to."""
     deployment, role = access.get_deployment_for(request.user, pk)
-    return render(request, f"{PARTIALS}#checklist", _page_context(request, deployment, role))
+    return render(request, f"{PARTIALS}#checklist", page_context(request, deployment, role))
 
 
 @require_GET
@@ -235,32 +190,3 @@ def _refused(request, pk, item_id, exc: services.RunError) -> HttpResponse:
     return _item_response(
         request, deployment, item_id, role, status=exc.status_code, error=exc.message
     )
-
-
-@require_POST
-def change_status(request, pk):
-    deployment, role = access.get_deployment_for(request.user, pk)
-    try:
-        services.change_status(
-            deployment_id=deployment.pk,
-            to=request.POST.get("to", ""),
-            user=request.user,
-            reason=request.POST.get("reason", ""),
-            override_reason=request.POST.get("override_reason", ""),
-            request=request,
-        )
-    except services.RunError as exc:
-        if not request.htmx:
-            messages.error(request, exc.message)
-            return redirect(deployment)
-        response = HttpResponse(
-            f'<div id="status-error" class="error" role="alert" '
-            f'hx-swap-oob="true">{escape(exc.message)}</div>',
-            status=exc.status_code,
-        )
-        response["HX-Reswap"] = "none"
-        return response
-    if not request.htmx:
-        return redirect(deployment)
-    deployment.refresh_from_db()
-    return render(request, f"{PARTIALS}#checklist", _page_context(request, deployment, role))

@@ -11,5 +11,5 @@ class SignoffsConfig(AppConfig):
 
         hooks.deployment_created.connect(signoffs.assign_initial_approvers)
         hooks.item_changed.connect(signoffs.invalidate_on_change)
-        hooks.status_changing.connect(signoffs.completion_guard)
+        hooks.status_changing.connect(signoffs.signoff_guard)
         hooks.run_page.connect(signoffs.run_page_panel)

@@ -24,12 +24,18 @@ def invalidate_on_change(event: hooks.ItemChanged) -> None:
     )
 
 
-def completion_guard(change: hooks.StatusChange) -> list[hooks.Unmet]:
-    """Completing needs every sign-off role's valid approval."""
-    if change.to != "completed":
+def signoff_guard(change: hooks.StatusChange) -> list[hooks.Unmet]:
+    """Completing needs every sign-off role's valid approval; going live, those of
+    the roles the template marks as needed before go-live."""
+    if change.to == "completed":
+        roles = missing_approvals(change.deployment)
+    elif change.to == "monitoring":
+        roles = [s for s in missing_approvals(change.deployment) if s.role.before_go_live]
+    else:
         return []
     return [
         hooks.Unmet(
+            key=f"signoff:{status.role.pk}",
             kind="signoff",
             needs="a valid approval from",
             label=status.role.name
@@ -37,7 +43,7 @@ def completion_guard(change: hooks.StatusChange) -> list[hooks.Unmet]:
             else f"{status.role.name} ({status.state})",
             anchor=f"signoff-role-{status.role.pk}",
         )
-        for status in missing_approvals(change.deployment)
+        for status in roles
     ]
 
 

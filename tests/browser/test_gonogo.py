@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 
 from deploychecks.gonogo.models import RollbackEpisode
 from deploychecks.gonogo.services import record_reading
-from deploychecks.runs.services import change_status
+from tests import gates
 from tests.browser.fixtures import screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -39,8 +39,7 @@ def _in_thread(work):
 @pytest.fixture
 def live_deployment(deployment, lead):
     def go_live():
-        change_status(deployment_id=deployment.pk, to="in_progress", user=lead)
-        change_status(deployment_id=deployment.pk, to="monitoring", user=lead)
+        gates.go_live(deployment, lead)
         now = timezone.now()
         for minutes_ago, value in ((10, 0.2), (9, 0.3), (8, 0.45), (7, 0.6)):
             record_reading(

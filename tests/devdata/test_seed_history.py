@@ -17,7 +17,7 @@ from deploychecks.audit.services import verify_chain
 from deploychecks.devdata.seeding import Progress
 from deploychecks.gonogo.models import RollbackEpisode
 from deploychecks.reminders.models import Reminder
-from deploychecks.runs.models import Deployment, RunItem
+from deploychecks.runs.models import Deployment, GateOverride, RunItem
 from deploychecks.signoffs.models import SignOff
 
 pytestmark = pytest.mark.django_db
@@ -108,7 +108,12 @@ def test_finished_deployments_look_like_real_ones(seeded):
     assert RollbackEpisode.objects.filter(
         deployment__in=rolled_back, completed_at__isnull=False
     ).count() == len(rolled_back)
-    for deployment in completed.exclude(completion_override_at__isnull=False):
+    overridden = completed.filter(overrides__isnull=False)
+    assert all(
+        o.conditions and o.to_status == "completed"
+        for o in GateOverride.objects.filter(deployment__in=overridden)
+    )
+    for deployment in completed.exclude(pk__in=overridden):
         valid = SignOff.objects.filter(deployment=deployment, status="valid", decision="approve")
         assert valid.count() == deployment.signoff_roles.count()
     assert SignOff.objects.filter(status="stale").exclude(stale_reason="").exists()

@@ -81,6 +81,7 @@ def worked(record_deployment, lead, engineer, second_engineer, approver):
     sign(d, approver, "QA Lead", comment="Looks good")
     tick(d, "Check schema", engineer)  # makes the QA sign-off stale
     sign(d, approver, "QA Lead", comment="Still good")
+    # Phase 2 ("Deploy and monitor") comes after go-live: phase 1 is all done or N/A.
     change_status(deployment_id=d.pk, to="monitoring", user=lead)
     record_reading(
         deployment_id=d.pk,

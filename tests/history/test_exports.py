@@ -15,7 +15,7 @@ from deploychecks.audit.models import AuditEvent
 from deploychecks.checklists.models import TemplateRevision
 from deploychecks.checklists.services import load_parsed
 from deploychecks.history.exports_pdf import url_fetcher
-from deploychecks.runs.models import Deployment, RunItem, RunSubCheck
+from deploychecks.runs.models import Deployment, GateOverride, RunItem, RunSubCheck
 from deploychecks.runs.services import add_item_note, change_status, create_deployment
 from tests.history.worked import client_for, item, tick
 
@@ -261,7 +261,7 @@ def test_csv_cells_that_a_spreadsheet_would_run_as_formulas_are_defused(db, lead
 def test_json_holds_the_complete_record_as_in_the_database(worked, viewer):
     data = _json(viewer, worked)
 
-    assert data["schema_version"] == 1
+    assert data["schema_version"] == 2
     d = data["deployment"]
     assert (
         d["id"],
@@ -352,10 +352,13 @@ def test_json_matches_its_documented_schema(worked, viewer, engineer, settings):
     start_rollback(deployment_id=worked.pk, reason="Errors", user=engineer)
     change_status(deployment_id=worked.pk, to="rolled_back", user=worked.lead)
     # Never together in real life (an override completes), but every object is documented.
-    Deployment.objects.filter(pk=worked.pk).update(
-        completion_override_name="root",
-        completion_override_reason="CTO approved",
-        completion_override_at=timezone.now(),
+    GateOverride.objects.create(
+        deployment=worked,
+        to_status="completed",
+        by_name="root",
+        reason="CTO approved",
+        conditions=[{"key": "signoff:1", "kind": "signoff", "label": "QA Lead"}],
+        created_at=timezone.now(),
     )
     data = _json(viewer, worked)
     docs = (settings.BASE_DIR / "docs" / "export-schema.md").read_text()

@@ -27,6 +27,7 @@ from deploychecks.runs.services import (
     set_item_state,
 )
 from tests.conftest import triggers_disabled
+from tests.gates import override
 from tests.history.worked import client_for, item, tick
 
 pytestmark = pytest.mark.django_db
@@ -138,7 +139,7 @@ def test_phase_duration_runs_from_first_to_last_finished_item(worked, viewer):
     assert deploy.duration is None
     text = _text(_page(viewer, worked))
     assert "Phase 1: Preparation T-1 day 47 min 00 s 3 1 0" in text
-    assert "Phase 2: Deploy T+0 — 0 0 2" in text
+    assert "Phase 2: Deploy and monitor T+0 — 0 0 2" in text
 
 
 def test_sign_offs_show_signed_state_and_stale_mark(worked, viewer):
@@ -158,15 +159,16 @@ def test_sign_offs_show_signed_state_and_stale_mark(worked, viewer):
 
 def test_completion_override_is_marked(worked, make_user, viewer):
     admin = make_user("root", is_superuser=True)
-    change_status(
-        deployment_id=worked.pk,
-        to="completed",
-        user=admin,
-        override_reason="EM on leave; CTO approved by phone",
-    )
+    override(worked, admin, "completed", "EM on leave; CTO approved by phone")
     text = _text(_page(viewer, worked))
-    assert "Completed without every approval. root overrode the sign-off gate" in text
-    assert "Override Completed by root without every approval: “EM on leave; CTO approved" in text
+    assert "Gate overridden to completed. root went past 3 unmet conditions" in text
+    # Exactly what was overridden: the two open items, the missing approval (this
+    # template states no monitoring window).
+    assert (
+        ": “EM on leave; CTO approved by phone” Deploy the release Smoke tests pass "
+        "Engineering Manager Team:"
+    ) in text
+    assert "Override Completed by root past unmet conditions: “EM on leave; CTO approved" in text
 
 
 def test_signals_readings_and_verdict_changes_are_listed(worked, viewer):

@@ -30,7 +30,7 @@ TEMPLATE = """# History test release
    - [ ] **Run migrations**
    - [ ] **Check schema**
 
-## Phase 2: Deploy (T+0)
+## Phase 2: Deploy and monitor (T+0)
 
 - [ ] **Deploy the release**
 - [ ] **Smoke tests pass**

@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from deploychecks.reminders.models import Reminder, ReminderRule
-from deploychecks.runs.services import change_status
+from tests import gates
 
 WEBHOOK_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
@@ -28,9 +28,7 @@ def _reminder_settings(settings):
 
 
 def go_live(deployment, user):
-    change_status(deployment_id=deployment.pk, to="in_progress", user=user)
-    change_status(deployment_id=deployment.pk, to="monitoring", user=user)
-    deployment.refresh_from_db()
+    gates.go_live(deployment, user)
     # As in real life, the rollout took a while before go-live.
     deployment.started_at = deployment.go_live_at - timedelta(hours=2)
     deployment.save(update_fields=["started_at"])

@@ -8,6 +8,7 @@ from django.core.management import call_command
 from deploychecks.audit.models import AuditEvent
 from deploychecks.runs import hooks, services
 from deploychecks.runs.services import GateClosed
+from tests.gates import tick_needed
 
 pytestmark = pytest.mark.django_db
 
@@ -36,12 +37,23 @@ def test_a_refusal_names_every_guards_unmet_conditions_at_once(deployment, lead,
         if change.to != "in_progress":
             return []
         return [
-            hooks.Unmet(kind="backup", needs="a verified backup of", label="orders-db"),
-            hooks.Unmet(kind="backup", needs="a verified backup of", label="billing-db"),
+            hooks.Unmet(
+                key="backup:orders", kind="backup", needs="a verified backup of", label="orders-db"
+            ),
+            hooks.Unmet(
+                key="backup:billing",
+                kind="backup",
+                needs="a verified backup of",
+                label="billing-db",
+            ),
         ]
 
     def freeze(change):
-        return [hooks.Unmet(kind="freeze", needs="the change freeze to end:", label="Friday")]
+        return [
+            hooks.Unmet(
+                key="freeze", kind="freeze", needs="the change freeze to end:", label="Friday"
+            )
+        ]
 
     connected(hooks.status_changing, backups)
     connected(hooks.status_changing, freeze)
@@ -129,6 +141,8 @@ def test_going_live_and_finishing_reach_their_handlers_in_order(deployment, lead
     connected(hooks.finished, lambda change: seen.append(("finished", change.to)))
     connected(hooks.status_changed, lambda change: seen.append(("changed", change.to)))
     for to in ("in_progress", "monitoring", "aborted"):
+        if to == "monitoring":
+            tick_needed(deployment, to)
         services.change_status(deployment_id=deployment.pk, to=to, user=lead)
     assert seen == [
         ("changed", "in_progress"),
@@ -170,7 +184,10 @@ def test_show_hooks_lists_what_each_feature_connected():
         "deploychecks.gonogo.rollback.item_changed",
     ]
     assert listed["status about to change (guards)"] == [
-        "deploychecks.signoffs.hooks.completion_guard"
+        "deploychecks.runs.gates.items_guard",
+        "deploychecks.runs.gates.window_guard",
+        "deploychecks.signoffs.hooks.signoff_guard",
+        "deploychecks.gonogo.gate.gonogo_guard",
     ]
     assert "deploychecks.reminders.hooks.schedule" in listed["went live (monitoring)"]
     assert listed["rollback started"] == ["deploychecks.statuspage.services.publish_change"]

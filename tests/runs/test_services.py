@@ -6,6 +6,7 @@ from deploychecks.checklists.parser import parse_checklist
 from deploychecks.checklists.services import save_template
 from deploychecks.runs import services
 from deploychecks.runs.models import Deployment, RunItem, RunSubCheck
+from tests.gates import ready_to_complete, tick_needed
 
 pytestmark = pytest.mark.django_db
 
@@ -167,7 +168,8 @@ def test_subchecks_and_notes(deployment, engineer):
 
 
 def test_status_follows_the_state_machine(deployment, lead):
-    # Without sign-off roles the approval gate (tests/signoffs) asks for nothing.
+    # Without sign-off roles the approval gate (tests/signoffs) asks for nothing;
+    # the checklist's own gate is tested in tests/runs/test_gates.py.
     deployment.signoff_roles.all().delete()
 
     def move(to):
@@ -176,11 +178,13 @@ def test_status_follows_the_state_machine(deployment, lead):
     with pytest.raises(services.IllegalTransition, match="cannot become completed"):
         move("completed")
     move("in_progress")
+    tick_needed(deployment, "monitoring")
     move("monitoring")
     deployment.refresh_from_db()
     assert deployment.status == "monitoring" and deployment.go_live_at is not None
     with pytest.raises(services.IllegalTransition):
         move("planned")
+    ready_to_complete(deployment)
     move("completed")
     deployment.refresh_from_db()
     assert deployment.ended_at is not None

@@ -9,8 +9,8 @@ from django.contrib.auth.models import Group
 from django.test import Client
 from django.utils import timezone
 
-from deploychecks.runs import services
 from deploychecks.runs.models import Deployment, Participant, RunSubCheck
+from tests.gates import go_live
 
 
 @pytest.fixture
@@ -63,8 +63,7 @@ def ids(deployment, first_item, member, newcomer, revision, lead):
     The deployment is live (monitoring, went live an hour ago), so that the
     actions of a live deployment (readings, rollback, reminders) can be tried.
     """
-    for status in ("in_progress", "monitoring"):
-        services.change_status(deployment_id=deployment.pk, to=status, user=lead)
+    go_live(deployment, lead)
     now = timezone.now()
     Deployment.objects.filter(pk=deployment.pk).update(
         started_at=now - timedelta(hours=2), go_live_at=now - timedelta(hours=1)

@@ -8,8 +8,9 @@ from django.utils import timezone
 from deploychecks.accounts.reauth import REAUTH_SESSION_KEY
 from deploychecks.checklists.parser import parse_checklist
 from deploychecks.checklists.services import save_template
-from deploychecks.runs.services import change_status, create_deployment
+from deploychecks.runs.services import create_deployment
 from deploychecks.signoffs import services
+from tests.gates import go_live, ready_to_complete
 
 PASSWORD = "pw-" + "x" * 12  # make_user's default
 ROLES = ["Engineering Manager", "DevOps Lead", "Product Manager", "QA Lead"]
@@ -116,10 +117,10 @@ def sign(deployment, role, signing_request):
 
 @pytest.fixture
 def monitoring(deployment, lead):
-    """The deployment, started and live: the next step is completing it."""
-    for to in ("in_progress", "monitoring"):
-        change_status(deployment_id=deployment.pk, to=to, user=lead)
-    deployment.refresh_from_db()
+    """The deployment, started and live, its checklist done and its monitoring
+    window over: completing it waits only for the sign-offs."""
+    go_live(deployment, lead)
+    ready_to_complete(deployment)
     return deployment
 
 

@@ -30,7 +30,8 @@ class _Table:
     def __init__(self, model):
         self.model = model
         self.name = model._meta.db_table
-        self.fields = list(model._meta.concrete_fields)
+        # Generated columns (RunPhase.is_rollback) are the database's to write.
+        self.fields = [f for f in model._meta.concrete_fields if not f.generated]
         self.columns = [f.column for f in self.fields]
         self.attnames = [f.attname for f in self.fields]
         self.json = {i for i, f in enumerate(self.fields) if f.get_internal_type() == "JSONField"}

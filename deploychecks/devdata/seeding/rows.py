@@ -12,6 +12,7 @@ from deploychecks.runs.models import (
     Deployment,
     DeploymentContact,
     DeploymentRole,
+    GateOverride,
     ItemNote,
     Participant,
     RunItem,
@@ -45,11 +46,21 @@ def write_story(st) -> None:
         go_live_at=st.go_live_at,
         ended_at=st.ended_at,
         seq=st.seq,
-        completion_override_by_id=st.override["by"].pk if st.override else None,
-        completion_override_name=st.override["by"].name if st.override else "",
-        completion_override_reason=st.override["reason"] if st.override else "",
-        completion_override_at=st.override["at"] if st.override else None,
+        monitoring_hours=s.monitoring_hours,
     )
+    if st.override:
+        o = st.override
+        add(
+            GateOverride,
+            id=o["id"],
+            deployment_id=st.id,
+            to_status="completed",
+            by_id=o["by"].pk,
+            by_name=o["by"].name,
+            reason=o["reason"],
+            conditions=o["conditions"],
+            created_at=o["at"],
+        )
     _people(st)
     _checklist(st)
     _signals(st)
@@ -138,7 +149,7 @@ def _checklist(st) -> None:
             title=phase.title,
             timing_label=phase.timing_label,
             notes=phase.notes,
-            is_rollback=phase.is_rollback,
+            stage=phase.stage,
         )
     for k, section in enumerate(s.sections):
         add(

@@ -22,6 +22,7 @@ from deploychecks.gonogo.models import DeploymentSignal
 from deploychecks.runs.models import (
     Deployment,
     DeploymentRole,
+    GateOverride,
     ItemNote,
     RunItem,
     RunPhase,
@@ -410,21 +411,33 @@ class Story(Live):
         return hashlib.sha256(payload.encode()).hexdigest()
 
     def _complete_with_override(self, when):
-        missing = [
-            self.shape.roles[r]
-            for r in range(len(self.shape.roles))
+        """runs.status._override: an admin completes past the missing approvals."""
+        conditions = [
+            {"key": f"signoff:{self.role_ids[r]}", "kind": "signoff", "label": role}
+            for r, role in enumerate(self.shape.roles)
             if not any(
                 s["role"] == r and s["status"] == "valid" and s["decision"] == "approve"
                 for s in self.signoffs
             )
         ]
         admin = self.ctx.people.admin
-        self.override = {"by": admin, "reason": self.override_reason, "at": when}
+        self.override = {
+            "id": self.ctx.rows.new_id(GateOverride),
+            "by": admin,
+            "reason": self.override_reason,
+            "at": when,
+            "conditions": conditions,
+        }
         self.event(
             when,
-            "deployment.completion_override",
+            "deployment.override",
             actor=admin,
             seq=self.bump(),
-            target=self._deployment_target(),
-            after={"reason": self.override["reason"], "missing": missing},
+            target=(
+                "runs.gateoverride",
+                self.override["id"],
+                f"{admin.name} overrode the gate to completed",
+            ),
+            target_repr=f"to completed: {len(conditions)} condition(s)",
+            after={"to": "completed", "reason": self.override_reason, "conditions": conditions},
         )

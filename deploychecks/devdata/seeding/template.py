@@ -28,8 +28,12 @@ class Node:
     summary: str = ""
     details: str = ""
     required: bool = True
-    is_rollback: bool = False
+    stage: str = ""
     subchecks: list = field(default_factory=list)
+
+    @property
+    def is_rollback(self) -> bool:
+        return self.stage == "rollback"
 
 
 @dataclass
@@ -57,6 +61,7 @@ class Shape:
     rollback_steps: list = field(default_factory=list)
     step_items: dict = field(default_factory=dict)
     rollback_budget: int = 0
+    monitoring_hours: int | None = None
 
 
 def load_shape(revision) -> Shape:
@@ -71,7 +76,7 @@ def load_shape(revision) -> Shape:
                 phase.title,
                 timing_label=phase.timing_label,
                 notes=phase.notes,
-                is_rollback="rollback" in phase.title.lower(),
+                stage=phase.stage,
             )
         )
         for s in phase.sections.all():
@@ -118,6 +123,7 @@ def load_shape(revision) -> Shape:
         contacts=[(c.role, c.person, c.phone, c.handle) for c in revision.contacts.all()],
         signals=sorted(definitions_for(revision), key=lambda d: (d.position, d.pk)),
         rules=[],
+        monitoring_hours=revision.monitoring_hours,
     )
     for rule in ReminderRule.objects.filter(revision=revision).order_by("position"):
         shape.rules.append(
