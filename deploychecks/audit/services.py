@@ -16,10 +16,11 @@ from typing import NamedTuple
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import connections, router, transaction
+from django.db import OperationalError, connections, router, transaction
 from django.db.models import OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from psycopg.errors import LockNotAvailable
 
 from .models import AuditEvent
 
@@ -110,6 +111,8 @@ def record_event(
     # No savepoint: a failure here must fail the caller's change too (and
     # skipping it saves two round trips on every audited change).
     with transaction.atomic(using=using, savepoint=False):
+        if deployment is not None:
+            lock_deployment_row(using, deployment.pk)
         event.prev_hash = lock_chain_head(using)
         # Taken under the lock, so created_at never goes backwards along the chain.
         event.created_at = timezone.now()
@@ -189,6 +192,45 @@ def timeline(deployment, *, actor_id=None, action_prefix=None, limit=200):
     return events.order_by("-created_at", "-id")[:limit]
 
 
+class LockOrderError(RuntimeError):
+    """A transaction that holds the chain lock waited for a deployment row: the
+    order every writer keeps (deployment row, then chain) was broken."""
+
+
+def lock_deployment_row(using, deployment_id: int) -> None:
+    """Lock a deployment's row FOR NO KEY UPDATE: the first lock of the lock order.
+
+    Every audited change of a deployment takes its row before the chain lock
+    (docs/decisions.md, "One lock order"); `record_event` calls this itself, so
+    a caller that forgot cannot break the order. Free when the caller already
+    holds the row. NO KEY UPDATE rather than UPDATE: it does not block the
+    KEY SHARE lock that a foreign key check on the row takes (the audit row's
+    own check runs at COMMIT, Django's foreign keys being deferred).
+
+    Once this transaction holds the chain lock, waiting for a row could close a
+    cycle, so the row is asked for with NOWAIT and a busy row raises
+    LockOrderError at once instead of a deadlock a second later.
+    """
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        return  # SQLite's IMMEDIATE transactions already serialize writers.
+    deployment_model = AuditEvent._meta.get_field("deployment").related_model
+    table = connection.ops.quote_name(deployment_model._meta.db_table)
+    column = connection.ops.quote_name(deployment_model._meta.pk.column)
+    after_chain = _holds_chain_lock(connection)
+    sql = f"SELECT 1 FROM {table} WHERE {column} = %s FOR NO KEY UPDATE"
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(sql + (" NOWAIT" if after_chain else ""), [deployment_id])
+    except OperationalError as exc:
+        if after_chain and isinstance(exc.__cause__, LockNotAvailable):
+            raise LockOrderError(
+                f"deployment {deployment_id} was locked after the audit chain lock; "
+                "lock the deployment row first (one deployment per audited transaction)"
+            ) from exc
+        raise
+
+
 def lock_chain_head(using) -> str:
     """Take the chain lock (held until the transaction ends) and return the hash a
     new event must name as its predecessor. For every writer of the audit log."""
@@ -201,11 +243,34 @@ def lock_chain_head(using) -> str:
 
 def _lock_chain(using):
     connection = connections[using]
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK_KEY])
-    # SQLite: the project opens IMMEDIATE transactions, which already serialize
-    # writers; the unique prev_hash constraint refuses a fork regardless.
+    if connection.vendor != "postgresql":
+        # SQLite: the project opens IMMEDIATE transactions, which already
+        # serialize writers; the unique prev_hash constraint refuses a fork regardless.
+        return
+    if _holds_chain_lock(connection):
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK_KEY])
+    transaction.on_commit(_chain_marker(connection), using=using)
+
+
+def _chain_marker(connection):
+    # One no-op callback per connection, queued on commit when the chain lock is
+    # taken: it is in run_on_commit exactly as long as this transaction (or the
+    # savepoint that took the lock) lasts, so it says "held" without a query.
+    marker = getattr(connection, "_audit_chain_marker", None)
+    if marker is None:
+
+        def marker():
+            pass
+
+        connection._audit_chain_marker = marker
+    return marker
+
+
+def _holds_chain_lock(connection) -> bool:
+    marker = getattr(connection, "_audit_chain_marker", None)
+    return marker is not None and any(entry[1] is marker for entry in connection.run_on_commit)
 
 
 def _event(using, pk):
