@@ -31,6 +31,12 @@ def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _audit_witness_in_tmp(settings, tmp_path):
+    # Each test its own witness file, never the checkout's var/.
+    settings.AUDIT_WITNESS_PATH = tmp_path / "audit-witness.jsonl"
+
+
 @pytest.fixture
 def seed_bytes() -> bytes:
     return SEED.read_bytes()

@@ -4,17 +4,28 @@ All events form one global hash chain, ordered by id. Appends are serialized
 (a PostgreSQL advisory lock held until the caller's transaction ends; SQLite
 transactions are IMMEDIATE and so already serialized), which makes id order
 equal to commit order and lets each event name its predecessor's hash.
+
+Each hash is an HMAC-SHA256 under AUDIT_HMAC_KEY, a key that is never in the
+database: a role that can insert rows (or even switch the triggers off) but
+does not know the key cannot make an event that verifies.
+
+The lock order (docs/decisions.md): a transaction that audits a change of a
+deployment locks that deployment's row before the chain lock, and audits one
+deployment only. `record_event` takes the row itself, so the order holds even
+for a caller that forgot.
 """
 
 import datetime
 import functools
 import hashlib
+import hmac
 import ipaddress
 import json
 from decimal import Decimal
 from typing import NamedTuple
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import OperationalError, connections, router, transaction
 from django.db.models import OuterRef, Subquery, Value
@@ -29,11 +40,13 @@ GENESIS_HASH = "0" * 64
 CHAIN_LOCK_KEY = 0x6175646974  # "audit"
 
 # The columns the hash covers, in the order verify_chain reads them. Not
-# actor_id: Django's SET_NULL clears it when a user is deleted (actor_name stays).
+# actor_id: Django's SET_NULL clears it when a user is deleted (actor_name
+# stays); actor_ref, its copy that never changes, is covered instead.
 HASHED_FIELDS = (
     "prev_hash",
     "deployment_id",
     "seq",
+    "actor_ref",
     "actor_name",
     "action",
     "target_type",
@@ -44,6 +57,14 @@ HASHED_FIELDS = (
     "request_id",
     "client_ip",
     "created_at",
+)
+
+
+ALTERED = (
+    "content does not match its hash (the event was altered, or not written with the audit key)"
+)
+ACTOR_CHANGED = (
+    "actor_id does not match the actor the event was written with (actor_ref, inside the hash)"
 )
 
 
@@ -97,6 +118,7 @@ def record_event(
         deployment=deployment,
         seq=seq,
         actor=actor,
+        actor_ref=actor.pk if actor is not None else None,
         actor_name=actor.get_username() if actor is not None else "",
         action=action,
         target_type=target_type,
@@ -122,7 +144,7 @@ def record_event(
 
 
 def compute_hash(event) -> str:
-    """SHA-256 of the event's content and its predecessor's hash.
+    """HMAC-SHA256, under AUDIT_HMAC_KEY, of the event's content and its predecessor's hash.
 
     `event` is an AuditEvent or anything with the HASHED_FIELDS as attributes.
     Values are put in a canonical form first, so the hash of a row read back
@@ -136,7 +158,21 @@ def compute_hash(event) -> str:
         payload["created_at"].astimezone(datetime.UTC).isoformat(timespec="microseconds")
     )
     text = json.dumps(payload, sort_keys=True, separators=(",", ":"), allow_nan=False)
-    return hashlib.sha256(text.encode()).hexdigest()
+    return hmac.new(_hmac_key(), text.encode(), hashlib.sha256).hexdigest()
+
+
+def mac(text: str) -> str:
+    """HMAC-SHA256 of `text` under the audit key (the witness signs its lines with it)."""
+    return hmac.new(_hmac_key(), text.encode(), hashlib.sha256).hexdigest()
+
+
+def actor_consistent(event) -> bool:
+    """actor_id is outside the hash (SET_NULL clears it): it must be NULL or actor_ref."""
+    return event.actor_id is None or event.actor_id == event.actor_ref
+
+
+def _hmac_key() -> bytes:
+    return settings.AUDIT_HMAC_KEY.encode()
 
 
 def verify_chain(queryset=None) -> ChainCheck:
@@ -149,7 +185,7 @@ def verify_chain(queryset=None) -> ChainCheck:
     """
     whole_chain = queryset is None
     events = AuditEvent.objects.all() if whole_chain else queryset
-    fields = ("id", *HASHED_FIELDS, "hash")
+    fields = ("id", *HASHED_FIELDS, "hash", "actor_id")
     if not whole_chain:
         previous = AuditEvent.objects.using(events.db).filter(id__lt=OuterRef("id"))
         events = events.annotate(
@@ -172,10 +208,26 @@ def verify_chain(queryset=None) -> ChainCheck:
             )
             return ChainCheck(False, count, _event(events.db, row.id), reason)
         if compute_hash(row) != row.hash:
-            reason = "content does not match its hash (the event was altered)"
-            return ChainCheck(False, count, _event(events.db, row.id), reason)
+            return ChainCheck(False, count, _event(events.db, row.id), ALTERED)
+        if not actor_consistent(row):
+            return ChainCheck(False, count, _event(events.db, row.id), ACTOR_CHANGED)
         expected_prev = row.hash
+    cleared = _actor_cleared_while_user_exists(events)
+    if cleared is not None:
+        reason = f"actor_id was cleared although user {cleared.actor_ref} still exists"
+        return ChainCheck(False, count, cleared, reason)
     return ChainCheck(True, count, None, "")
+
+
+def _actor_cleared_while_user_exists(events):
+    # SET_NULL is the one UPDATE the triggers allow, and only a deleted user
+    # explains it: one indexed query rather than a lookup per event.
+    users = get_user_model()._base_manager.using(events.db).values("pk")
+    return (
+        events.filter(actor__isnull=True, actor_ref__isnull=False, actor_ref__in=users)
+        .order_by("id")
+        .first()
+    )
 
 
 def timeline(deployment, *, actor_id=None, action_prefix=None, limit=200):
