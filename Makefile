@@ -37,7 +37,6 @@ test: check-services
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) \
 	SECRET_KEY=test-secret-key-not-for-production-0123456789 \
 	AUDIT_HMAC_KEY=test-audit-hmac-key-not-for-production-0123456789 \
-	AUDIT_WITNESS_PATH=$(CURDIR)/var/test-audit-witness.jsonl \
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 # Django's deployment checklist with production-like settings (a throwaway key;

@@ -1,5 +1,7 @@
 """Shared fixtures. Tests run against real PostgreSQL and Redis (see Makefile)."""
 
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -12,6 +14,13 @@ REPO = Path(__file__).resolve().parent.parent
 SEED = REPO.parent / "shared" / "seed" / "production-deployment-checklist.md"
 DEFAULT_TEMPLATE = REPO / "deploychecks" / "checklists" / "default_template.md"
 ARTIFACTS = REPO / "test-artifacts"
+
+
+def pytest_configure(config):
+    # Web, worker and beat processes started by tests write the audit witness
+    # here, not into the checkout's var/ (each test's own is set below).
+    witness_dir = tempfile.mkdtemp(prefix="deploychecks-test-witness-")
+    os.environ["AUDIT_WITNESS_PATH"] = str(Path(witness_dir) / "audit-witness.jsonl")
 
 
 def pytest_collection_modifyitems(config, items):
