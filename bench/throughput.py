@@ -194,6 +194,18 @@ class Stats:
         self.deliveries = 0
 
 
+def item_state(pk: int) -> tuple[str, int]:
+    from django.db import connection
+
+    from deploychecks.runs.models import RunItem
+
+    try:
+        item = RunItem.objects.get(pk=pk)
+        return item.state, item.version
+    finally:
+        connection.close()
+
+
 async def ticker(port, session, deployment_id, items, stats: Stats, stop: asyncio.Event):
     import httpx
 
@@ -220,7 +232,9 @@ async def ticker(port, session, deployment_id, items, stats: Stats, stop: asynci
                 if stats.timing:
                     stats.statuses[response.status_code] += 1
                 if response.status_code != 200:
-                    await asyncio.sleep(0.05)
+                    # Never expected (each ticker has its own items); start again
+                    # from the item as stored.
+                    state[pk] = await asyncio.to_thread(item_state, pk)
                     continue
                 state[pk] = (target, int(VERSION_RE.search(response.text).group(1)))
                 if stats.timing:
@@ -295,6 +309,7 @@ async def run_once(args, data, servers: Servers) -> dict:
             )
     await asyncio.sleep(args.warmup)
     deadlocks_before = deadlock_count()
+    cpu_before = servers.cpu()
     sampler = LockSampler()
     sampler.start()
     stats.timing = True
@@ -302,6 +317,7 @@ async def run_once(args, data, servers: Servers) -> dict:
     await asyncio.sleep(args.seconds)
     stats.timing = False
     elapsed = time.perf_counter() - started
+    server_cpu = servers.cpu() - cpu_before
     sampler.stop()
     stop.set()
     await asyncio.gather(*tickers, return_exceptions=True)
@@ -324,6 +340,8 @@ async def run_once(args, data, servers: Servers) -> dict:
         "tick_p95_ms": fmt(pct(stats.rtts, 95)),
         "tick_server_p50_ms": fmt(pct(stats.server_ms, 50)),
         "tick_server_p95_ms": fmt(pct(stats.server_ms, 95)),
+        "server_cpu_cores": f"{server_cpu / elapsed:.2f}",
+        "server_cpu_ms_per_tick": fmt(server_cpu * 1000 / max(1, ticks)),
         "http_errors": sum(c for s, c in stats.statuses.items() if s != 200),
         "statuses": ",".join(f"{s}x{c}" for s, c in sorted(stats.statuses.items())),
         "deadlocks": deadlocks,
