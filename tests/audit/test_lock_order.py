@@ -13,14 +13,14 @@ import time
 from datetime import timedelta
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 from psycopg import errors as pg
 
-from deploychecks.audit.services import verify_chain
+from deploychecks.audit.services import LockOrderError, record_event, verify_chain
 from deploychecks.reminders.dispatch import dispatch_due_reminders
 from deploychecks.reminders.models import Reminder
-from deploychecks.runs.models import RunItem
+from deploychecks.runs.models import Deployment, RunItem
 from deploychecks.runs.services import create_deployment, set_item_state
 from tests.reminders.conftest import go_live
 
@@ -139,3 +139,43 @@ def test_dispatcher_and_concurrent_ticks_never_deadlock(
     assert released[0] == ROUNDS * DEPLOYMENTS * REMINDERS_PER_DEPLOYMENT_AND_ROUND
     assert ticks[0] > ROUNDS
     assert verify_chain().ok
+
+
+@pytest.mark.django_db(transaction=True)
+def test_asking_for_a_busy_deployment_after_the_chain_lock_fails_at_once(
+    revision, lead, purge_audit_events
+):
+    first, second = (
+        create_deployment(
+            revision,
+            user=lead,
+            release_name=f"Release {n}",
+            version="1.0",
+            service="api",
+            lead=lead,
+        )
+        for n in range(2)
+    )
+    holding = threading.Event()
+    release = threading.Event()
+
+    def hold_second_row():
+        with transaction.atomic():
+            Deployment.objects.select_for_update().get(pk=second.pk)
+            holding.set()
+            release.wait(10)
+        connection.close()
+
+    holder = threading.Thread(target=hold_second_row)
+    holder.start()
+    holding.wait(10)
+    started = time.monotonic()
+    try:
+        with pytest.raises(LockOrderError), transaction.atomic():
+            record_event(action="item.ticked", deployment=first)  # row, then chain
+            record_event(action="item.ticked", deployment=second)  # busy row after the chain
+    finally:
+        release.set()
+        holder.join()
+
+    assert time.monotonic() - started < 0.5  # no wait, so no cycle to wait in
