@@ -16,10 +16,12 @@ RUN pip install -c requirements.lock .
 COPY manage.py ./
 COPY templates ./templates
 COPY static ./static
-# collectstatic needs a key to import settings; it is not used at run time.
-RUN SECRET_KEY=build-only-secret-key-0123456789abcdefghij DATABASE_URL=postgres://x@localhost/x \
+# collectstatic needs keys to import settings; they are not used at run time.
+# /witness: the audit witness volume starts out owned by the app's user.
+RUN SECRET_KEY=build-only-secret-key-0123456789abcdefghij \
+    AUDIT_HMAC_KEY=build-only-audit-key-0123456789abcdefghij DATABASE_URL=postgres://x@localhost/x \
     python manage.py collectstatic --no-input \
- && mkdir -p /app/var && chown deploychecks /app/var
+ && mkdir -p /app/var /witness && chown deploychecks /app/var /witness
 
 USER deploychecks
 EXPOSE 8000

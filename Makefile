@@ -36,6 +36,7 @@ check-services: install
 test: check-services
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) \
 	SECRET_KEY=test-secret-key-not-for-production-0123456789 \
+	AUDIT_HMAC_KEY=test-audit-hmac-key-not-for-production-0123456789 \
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 # Style and layers: ruff (rules in pyproject.toml), its formatter, and the
@@ -51,6 +52,7 @@ check-deploy: install
 	env DEBUG=false SECURE_COOKIES=true SECURE_SSL_REDIRECT=true SECURE_HSTS_SECONDS=31536000 \
 	SECURE_HSTS_PRELOAD=true DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) \
 	SECRET_KEY=$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))') \
+	AUDIT_HMAC_KEY=$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))') \
 	$(BIN)/python manage.py check --deploy --fail-level WARNING
 
 docker-check:

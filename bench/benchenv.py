@@ -26,6 +26,7 @@ ENV = {
     # Redis db 2: the tests use db 1, so a bench never disturbs them.
     "REDIS_URL": "redis://127.0.0.1:6379/2",
     "SECRET_KEY": "bench-secret-key-not-for-production-0123456789",
+    "AUDIT_HMAC_KEY": "bench-audit-hmac-key-not-for-production-0123456789",
     "DJANGO_SETTINGS_MODULE": "deploychecks.settings",
     "ALLOWED_HOSTS": "127.0.0.1",
     "DEBUG": "false",

@@ -62,6 +62,7 @@ ENV = {
     "DATABASE_URL": f"{PG}/{DB_NAME}",
     "REDIS_URL": REDIS_URL,
     "SECRET_KEY": os.environ.get("SECRET_KEY") or secrets.token_urlsafe(40),
+    "AUDIT_HMAC_KEY": os.environ.get("AUDIT_HMAC_KEY") or secrets.token_urlsafe(40),
     "ALLOWED_HOSTS": "127.0.0.1",
     "EMBEDDED_SCHEDULER": "false",
     "REMINDER_TIME_SCALE": str(ARGS.scale),

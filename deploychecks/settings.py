@@ -30,24 +30,29 @@ DATA_DIR = Path(envstr("DATA_DIR", str(BASE_DIR / "var")))
 DEBUG = envbool("DEBUG", False)
 
 
-def _secret_key() -> str:
-    key = envsecret("SECRET_KEY")
+def _required_secret(name: str, filename: str) -> str:
+    """NAME (or NAME_FILE): required with DATABASE_URL, at least 32 characters.
+
+    Embedded mode keeps a generated value in DATA_DIR/filename (0600), so that
+    restarts of `make run` keep sessions and the audit chain's key.
+    """
+    key = envsecret(name)
     if key:
         if len(key) < 32:
-            raise ImproperlyConfigured("SECRET_KEY must be at least 32 characters long")
+            raise ImproperlyConfigured(f"{name} must be at least 32 characters long")
         return key
     if envstr("DATABASE_URL", ""):
-        raise ImproperlyConfigured(
-            "SECRET_KEY (or SECRET_KEY_FILE) must be set when DATABASE_URL is set"
-        )
-    # Embedded mode: keep a generated key beside the SQLite database so that
-    # sessions survive restarts of `make run`.
+        raise ImproperlyConfigured(f"{name} (or {name}_FILE) must be set when DATABASE_URL is set")
     DATA_DIR.mkdir(parents=True, exist_ok=True)
-    path = DATA_DIR / "secret_key"
+    path = DATA_DIR / filename
     if not path.exists():
         path.write_text(secrets.token_urlsafe(50))
         path.chmod(0o600)
     return path.read_text().strip()
+
+
+def _secret_key() -> str:
+    return _required_secret("SECRET_KEY", "secret_key")
 
 
 SECRET_KEY = _secret_key()
@@ -262,6 +267,23 @@ CELERY_BEAT_SCHEDULE: dict = {
         "schedule": 60.0,
         "options": {"expires": 55},
     },
+}
+
+# --- Audit log (deploychecks.audit) ---------------------------------------------
+# The key of each event's HMAC. Never stored in the database: whoever can write
+# to the database but not read this cannot append, alter or re-chain events.
+AUDIT_HMAC_KEY = _required_secret("AUDIT_HMAC_KEY", "audit_hmac_key")
+if AUDIT_HMAC_KEY == SECRET_KEY:
+    raise ImproperlyConfigured("AUDIT_HMAC_KEY must not be the same as SECRET_KEY")
+# The witness: an append-only file outside the database that beat extends with
+# the chain's head every AUDIT_WITNESS_SECONDS; verify_audit compares the chain
+# with it, so events deleted from the end are found.
+AUDIT_WITNESS_PATH = Path(envstr("AUDIT_WITNESS_PATH", str(DATA_DIR / "audit-witness.jsonl")))
+AUDIT_WITNESS_SECONDS = envfloat("AUDIT_WITNESS_SECONDS", 60.0, minimum=1)
+CELERY_BEAT_SCHEDULE["audit-witness"] = {
+    "task": "audit.write_witness",
+    "schedule": AUDIT_WITNESS_SECONDS,
+    "options": {"expires": max(AUDIT_WITNESS_SECONDS * 0.9, AUDIT_WITNESS_SECONDS - 5)},
 }
 EMBEDDED_SCHEDULER = envbool("EMBEDDED_SCHEDULER", EMBEDDED)
 SCHEDULER_INTERVAL_SECONDS = envfloat("SCHEDULER_INTERVAL_SECONDS", 60.0, minimum=0.1)

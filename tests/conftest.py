@@ -5,6 +5,8 @@ server, in the plugin below), so no test module or conftest imports a fixture.
 """
 
 import copy
+import os
+import tempfile
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,6 +29,13 @@ REPO = Path(__file__).resolve().parent.parent
 SEED = REPO.parent / "shared" / "seed" / "production-deployment-checklist.md"
 DEFAULT_TEMPLATE = REPO / "deploychecks" / "checklists" / "default_template.md"
 ARTIFACTS = REPO / "test-artifacts"
+
+
+def pytest_configure(config):
+    # Web, worker and beat processes started by tests write the audit witness
+    # here, not into the checkout's var/ (each test's own is set below).
+    witness_dir = tempfile.mkdtemp(prefix="deploychecks-test-witness-")
+    os.environ["AUDIT_WITNESS_PATH"] = str(Path(witness_dir) / "audit-witness.jsonl")
 
 
 def pytest_collection_modifyitems(config, items):
@@ -89,6 +98,12 @@ def private_channel_prefix():
     layers["default"]["CONFIG"]["prefix"] = f"{config['prefix']}-test-{uuid.uuid4().hex[:8]}"
     with override_settings(CHANNEL_LAYERS=layers):
         yield
+
+
+@pytest.fixture(autouse=True)
+def _audit_witness_in_tmp(settings, tmp_path):
+    # Each test its own witness file, never the checkout's var/.
+    settings.AUDIT_WITNESS_PATH = tmp_path / "audit-witness.jsonl"
 
 
 @pytest.fixture

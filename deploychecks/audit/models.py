@@ -3,9 +3,11 @@
 Rows are written only by `audit.services.record_event`, inside the transaction
 of the change they describe. The database refuses UPDATE, DELETE and TRUNCATE
 on this table (migration 0002), except the UPDATE that Django's SET_NULL
-issues when a user is deleted. Each row's `hash` covers its content and the
-previous row's hash, so a row altered behind the triggers' back is found by
-`manage.py verify_audit`.
+issues when a user is deleted. Each row's `hash` is an HMAC, under a key kept
+outside the database (AUDIT_HMAC_KEY), of its content and the previous row's
+hash, so a row altered, forged or re-chained behind the triggers' back is found
+by `manage.py verify_audit`; the witness file (audit.witness) catches rows
+deleted from the end.
 """
 
 from django.conf import settings
@@ -41,6 +43,10 @@ class AuditEvent(models.Model):
         related_name="+",
         db_index=False,
     )
+    # The actor's id as written, inside the hash. `actor` above is cleared
+    # (SET_NULL) when the user is deleted; this never changes, so a changed
+    # actor_id is found: it must be NULL or equal to this.
+    actor_ref = models.PositiveBigIntegerField(null=True, blank=True)
     actor_name = models.CharField(max_length=150, blank=True)
     action = models.CharField(max_length=64)
     target_type = models.CharField(max_length=100, blank=True)

@@ -4,21 +4,34 @@ All events form one global hash chain, ordered by id. Appends are serialized
 (a PostgreSQL advisory lock held until the caller's transaction ends; SQLite
 transactions are IMMEDIATE and so already serialized), which makes id order
 equal to commit order and lets each event name its predecessor's hash.
+
+Each hash is an HMAC-SHA256 under AUDIT_HMAC_KEY, a key that is never in the
+database: a role that can insert rows (or even switch the triggers off) but
+does not know the key cannot make an event that verifies.
+
+The lock order (docs/decisions.md): a transaction that audits a change of a
+deployment locks that deployment's row before the chain lock, and audits one
+deployment only. `record_event` takes the row itself, so the order holds even
+for a caller that forgot.
 """
 
 import datetime
 import functools
 import hashlib
+import hmac
 import ipaddress
 import json
 from decimal import Decimal
 from typing import NamedTuple
 
+from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import connections, router, transaction
+from django.db import OperationalError, connections, router, transaction
 from django.db.models import OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from psycopg.errors import LockNotAvailable
 
 from deploychecks.accounts.people import client_ip
 
@@ -29,11 +42,13 @@ GENESIS_HASH = "0" * 64
 CHAIN_LOCK_KEY = 0x6175646974  # "audit"
 
 # The columns the hash covers, in the order verify_chain reads them. Not
-# actor_id: Django's SET_NULL clears it when a user is deleted (actor_name stays).
+# actor_id: Django's SET_NULL clears it when a user is deleted (actor_name
+# stays); actor_ref, its copy that never changes, is covered instead.
 HASHED_FIELDS = (
     "prev_hash",
     "deployment_id",
     "seq",
+    "actor_ref",
     "actor_name",
     "action",
     "target_type",
@@ -44,6 +59,14 @@ HASHED_FIELDS = (
     "request_id",
     "client_ip",
     "created_at",
+)
+
+
+ALTERED = (
+    "content does not match its hash (the event was altered, or not written with the audit key)"
+)
+ACTOR_CHANGED = (
+    "actor_id does not match the actor the event was written with (actor_ref, inside the hash)"
 )
 
 
@@ -97,6 +120,7 @@ def record_event(
         deployment=deployment,
         seq=seq,
         actor=actor,
+        actor_ref=actor.pk if actor is not None else None,
         actor_name=actor.get_username() if actor is not None else "",
         action=action,
         target_type=target_type,
@@ -111,6 +135,8 @@ def record_event(
     # No savepoint: a failure here must fail the caller's change too (and
     # skipping it saves two round trips on every audited change).
     with transaction.atomic(using=using, savepoint=False):
+        if deployment is not None:
+            lock_deployment_row(using, deployment.pk)
         event.prev_hash = lock_chain_head(using)
         # Taken under the lock, so created_at never goes backwards along the chain.
         event.created_at = timezone.now()
@@ -120,7 +146,7 @@ def record_event(
 
 
 def compute_hash(event) -> str:
-    """SHA-256 of the event's content and its predecessor's hash.
+    """HMAC-SHA256, under AUDIT_HMAC_KEY, of the event's content and its predecessor's hash.
 
     `event` is an AuditEvent or anything with the HASHED_FIELDS as attributes.
     Values are put in a canonical form first, so the hash of a row read back
@@ -134,7 +160,21 @@ def compute_hash(event) -> str:
         payload["created_at"].astimezone(datetime.UTC).isoformat(timespec="microseconds")
     )
     text = json.dumps(payload, sort_keys=True, separators=(",", ":"), allow_nan=False)
-    return hashlib.sha256(text.encode()).hexdigest()
+    return hmac.new(_hmac_key(), text.encode(), hashlib.sha256).hexdigest()
+
+
+def mac(text: str) -> str:
+    """HMAC-SHA256 of `text` under the audit key (the witness signs its lines with it)."""
+    return hmac.new(_hmac_key(), text.encode(), hashlib.sha256).hexdigest()
+
+
+def actor_consistent(event) -> bool:
+    """actor_id is outside the hash (SET_NULL clears it): it must be NULL or actor_ref."""
+    return event.actor_id is None or event.actor_id == event.actor_ref
+
+
+def _hmac_key() -> bytes:
+    return settings.AUDIT_HMAC_KEY.encode()
 
 
 def verify_chain(queryset=None) -> ChainCheck:
@@ -147,7 +187,7 @@ def verify_chain(queryset=None) -> ChainCheck:
     """
     whole_chain = queryset is None
     events = AuditEvent.objects.all() if whole_chain else queryset
-    fields = ("id", *HASHED_FIELDS, "hash")
+    fields = ("id", *HASHED_FIELDS, "hash", "actor_id")
     if not whole_chain:
         previous = AuditEvent.objects.using(events.db).filter(id__lt=OuterRef("id"))
         events = events.annotate(
@@ -170,10 +210,26 @@ def verify_chain(queryset=None) -> ChainCheck:
             )
             return ChainCheck(False, count, _event(events.db, row.id), reason)
         if compute_hash(row) != row.hash:
-            reason = "content does not match its hash (the event was altered)"
-            return ChainCheck(False, count, _event(events.db, row.id), reason)
+            return ChainCheck(False, count, _event(events.db, row.id), ALTERED)
+        if not actor_consistent(row):
+            return ChainCheck(False, count, _event(events.db, row.id), ACTOR_CHANGED)
         expected_prev = row.hash
+    cleared = _actor_cleared_while_user_exists(events)
+    if cleared is not None:
+        reason = f"actor_id was cleared although user {cleared.actor_ref} still exists"
+        return ChainCheck(False, count, cleared, reason)
     return ChainCheck(True, count, None, "")
+
+
+def _actor_cleared_while_user_exists(events):
+    # SET_NULL is the one UPDATE the triggers allow, and only a deleted user
+    # explains it: one indexed query rather than a lookup per event.
+    users = get_user_model()._base_manager.using(events.db).values("pk")
+    return (
+        events.filter(actor__isnull=True, actor_ref__isnull=False, actor_ref__in=users)
+        .order_by("id")
+        .first()
+    )
 
 
 def timeline(deployment, *, actor_id=None, action_prefix=None, limit=200):
@@ -190,6 +246,46 @@ def timeline(deployment, *, actor_id=None, action_prefix=None, limit=200):
     return events.order_by("-created_at", "-id")[:limit]
 
 
+class LockOrderError(RuntimeError):
+    """A transaction that holds the chain lock waited for a deployment row: the
+    order every writer keeps (deployment row, then chain) was broken."""
+
+
+def lock_deployment_row(using, deployment_id: int) -> None:
+    """Lock a deployment's row FOR NO KEY UPDATE: the first lock of the lock order.
+
+    Every audited change of a deployment takes its row before the chain lock
+    (docs/decisions.md, "One lock order"); `record_event` calls this itself, so
+    a caller that forgot cannot break the order. Free when the caller already
+    holds the row. NO KEY UPDATE rather than UPDATE: it does not block the
+    KEY SHARE lock that a foreign key check on the row takes (the audit row's
+    own check runs at COMMIT, Django's foreign keys being deferred).
+
+    Once this transaction holds the chain lock, waiting for a row could close a
+    cycle, so the row is asked for with NOWAIT and a busy row raises
+    LockOrderError at once instead of a deadlock a second later.
+    """
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        return  # SQLite's IMMEDIATE transactions already serialize writers.
+    deployment_model = AuditEvent._meta.get_field("deployment").related_model
+    table = connection.ops.quote_name(deployment_model._meta.db_table)
+    column = connection.ops.quote_name(deployment_model._meta.pk.column)
+    after_chain = _holds_chain_lock(connection)
+    # Quoted names from the model, the id as a parameter.
+    sql = f"SELECT 1 FROM {table} WHERE {column} = %s FOR NO KEY UPDATE"  # noqa: S608
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(sql + (" NOWAIT" if after_chain else ""), [deployment_id])
+    except OperationalError as exc:
+        if after_chain and isinstance(exc.__cause__, LockNotAvailable):
+            raise LockOrderError(
+                f"deployment {deployment_id} was locked after the audit chain lock; "
+                "lock the deployment row first (one deployment per audited transaction)"
+            ) from exc
+        raise
+
+
 def lock_chain_head(using) -> str:
     """Take the chain lock (held until the transaction ends) and return the hash a
     new event must name as its predecessor. For every writer of the audit log."""
@@ -202,11 +298,34 @@ def lock_chain_head(using) -> str:
 
 def _lock_chain(using):
     connection = connections[using]
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK_KEY])
-    # SQLite: the project opens IMMEDIATE transactions, which already serialize
-    # writers; the unique prev_hash constraint refuses a fork regardless.
+    if connection.vendor != "postgresql":
+        # SQLite: the project opens IMMEDIATE transactions, which already
+        # serialize writers; the unique prev_hash constraint refuses a fork regardless.
+        return
+    if _holds_chain_lock(connection):
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK_KEY])
+    transaction.on_commit(_chain_marker(connection), using=using)
+
+
+def _chain_marker(connection):
+    # One no-op callback per connection, queued on commit when the chain lock is
+    # taken: it is in run_on_commit exactly as long as this transaction (or the
+    # savepoint that took the lock) lasts, so it says "held" without a query.
+    marker = getattr(connection, "_audit_chain_marker", None)
+    if marker is None:
+
+        def marker():
+            pass
+
+        connection._audit_chain_marker = marker
+    return marker
+
+
+def _holds_chain_lock(connection) -> bool:
+    marker = getattr(connection, "_audit_chain_marker", None)
+    return marker is not None and any(entry[1] is marker for entry in connection.run_on_commit)
 
 
 def _event(using, pk):

@@ -16,7 +16,7 @@ from django.conf import settings
 from django.db.models import Prefetch, Q
 
 from deploychecks.audit.models import AuditEvent
-from deploychecks.audit.services import GENESIS_HASH, compute_hash
+from deploychecks.audit.services import GENESIS_HASH, actor_consistent, compute_hash
 from deploychecks.gonogo.grading import describe_bound
 from deploychecks.gonogo.models import DeploymentSignal, Reading, RollbackEpisode
 from deploychecks.gonogo.series import format_value
@@ -355,6 +355,13 @@ def verify_events(events: list[AuditEvent]) -> ChainStatus:
                 len(events),
                 event.pk,
                 "its content does not match its hash (the event was altered)",
+            )
+        if not actor_consistent(event):
+            return ChainStatus(
+                False,
+                len(events),
+                event.pk,
+                "its actor was changed (it is not the actor its hash names)",
             )
         if event.prev_hash != GENESIS_HASH and not (
             id_of_hash.get(event.prev_hash, event.pk) < event.pk

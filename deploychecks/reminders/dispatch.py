@@ -3,7 +3,9 @@
 One run, started by the single beat entry every REMINDER_DISPATCH_SECONDS (or
 by the embedded scheduler inside the web process), does three things, each
 claim in its own short transaction with SELECT ... FOR UPDATE SKIP LOCKED so
-any number of runs can overlap (two beats, two workers) without sharing work:
+any number of runs can overlap (two beats, two workers) without sharing work.
+Release and escalation go one deployment at a time, its row locked first
+(the lock order of docs/decisions.md: deployment row, then the audit chain):
 
 1. Release: every pending reminder whose due_at has passed is marked sent (or
    late, or missed when a later occurrence of the same rule is also due) and
@@ -91,20 +93,48 @@ def dispatch_due_reminders(now: datetime | None = None) -> DispatchReport:
 # --- 1. Release --------------------------------------------------------------------------
 
 
-@transaction.atomic
 def release_due_reminders(report: DispatchReport, now: datetime | None = None) -> None:
     now = now or timezone.now()
+    due = Reminder.objects.filter(
+        status=RS.PENDING, due_at__lte=now, deployment__status=Deployment.Status.MONITORING
+    )
+    for deployment_id in _deployment_ids(due):
+        _release_for(deployment_id, now, report)
+
+
+def _deployment_ids(reminders) -> list[int]:
+    return list(
+        reminders.order_by("deployment_id").values_list("deployment_id", flat=True).distinct()
+    )
+
+
+def _lock_live_deployment(deployment_id: int) -> Deployment | None:
+    """The lock order (docs/decisions.md): a deployment's row before its reminders
+    and before the audit chain, so one transaction per deployment."""
+    return (
+        Deployment.objects.select_for_update(no_key=True, of=("self",))
+        .select_related("lead")
+        .filter(pk=deployment_id, status=Deployment.Status.MONITORING)
+        .first()
+    )
+
+
+@transaction.atomic
+def _release_for(deployment_id: int, now, report: DispatchReport) -> None:
+    deployment = _lock_live_deployment(deployment_id)
+    if deployment is None:
+        return
     due = list(
-        Reminder.objects.select_for_update(skip_locked=True, of=("self",))
-        .filter(status=RS.PENDING, due_at__lte=now, deployment__status=Deployment.Status.MONITORING)
-        .select_related("deployment", "deployment__lead")
+        Reminder.objects.select_for_update(skip_locked=True)
+        .filter(deployment=deployment, status=RS.PENDING, due_at__lte=now)
         .order_by("due_at", "pk")
     )
     if not due:
         return
     grace = timedelta(seconds=settings.REMINDER_LATE_AFTER_SECONDS)
-    webhooks = {}
+    webhook = channels.webhook_target(deployment_id) is not None
     for reminder in due:
+        reminder.deployment = deployment
         reminder.late_by = now - reminder.due_at
         if _superseded(reminder, now):
             # Down while several occurrences fell due: only the latest goes out.
@@ -112,7 +142,7 @@ def release_due_reminders(report: DispatchReport, now: datetime | None = None) -
             reminder.save(update_fields=["status", "late_by"])
             record_event(
                 action="reminder.missed",
-                deployment=reminder.deployment,
+                deployment=deployment,
                 target=reminder,
                 after={"due_at": reminder.due_at, "late_by_seconds": _seconds(reminder.late_by)},
             )
@@ -121,19 +151,16 @@ def release_due_reminders(report: DispatchReport, now: datetime | None = None) -
         reminder.status = RS.LATE if reminder.late_by > grace else RS.SENT
         reminder.sent_at = now
         reminder.save(update_fields=["status", "sent_at", "late_by"])
-        deployment_id = reminder.deployment_id
-        if deployment_id not in webhooks:
-            webhooks[deployment_id] = channels.webhook_target(deployment_id) is not None
         _create_deliveries(
             reminder,
             Purpose.REMINDER,
             _email_recipients(reminder),
-            webhook=webhooks[deployment_id],
+            webhook=webhook,
             now=now,
         )
         record_event(
             action="reminder.sent",
-            deployment=reminder.deployment,
+            deployment=deployment,
             target=reminder,
             after={
                 "status": reminder.status,
@@ -223,24 +250,38 @@ def _create_deliveries(reminder, purpose, recipients, *, webhook: bool, now) -> 
 # --- 2. Escalate -------------------------------------------------------------------------
 
 
-@transaction.atomic
 def escalate_unacknowledged(report: DispatchReport, now: datetime | None = None) -> None:
     if settings.REMINDER_ESCALATE_MINUTES <= 0:
         return
     now = now or timezone.now()
     cutoff = now - schedule_delta(settings.REMINDER_ESCALATE_MINUTES)
+    overdue = Reminder.objects.filter(
+        status__in=[RS.SENT, RS.LATE],
+        escalated_at__isnull=True,
+        sent_at__lte=cutoff,
+        deployment__status=Deployment.Status.MONITORING,
+    )
+    for deployment_id in _deployment_ids(overdue):
+        _escalate_for(deployment_id, cutoff, now, report)
+
+
+@transaction.atomic
+def _escalate_for(deployment_id: int, cutoff, now, report: DispatchReport) -> None:
+    deployment = _lock_live_deployment(deployment_id)
+    if deployment is None:
+        return
     overdue = list(
-        Reminder.objects.select_for_update(skip_locked=True, of=("self",))
+        Reminder.objects.select_for_update(skip_locked=True)
         .filter(
+            deployment=deployment,
             status__in=[RS.SENT, RS.LATE],
             escalated_at__isnull=True,
             sent_at__lte=cutoff,
-            deployment__status=Deployment.Status.MONITORING,
         )
-        .select_related("deployment")
-        .order_by("deployment_id", "due_at", "pk")
+        .order_by("due_at", "pk")
     )
     for reminder in overdue:
+        reminder.deployment = deployment
         contact = _next_contact(reminder)
         reminder.escalated_at = now
         reminder.escalated_to = _describe_contact(contact) if contact else "nobody (no contacts)"
@@ -251,12 +292,12 @@ def escalate_unacknowledged(report: DispatchReport, now: datetime | None = None)
                 reminder,
                 Purpose.ESCALATION,
                 [email] if EMAIL_RE.match(email) else [],
-                webhook=channels.webhook_target(reminder.deployment_id) is not None,
+                webhook=channels.webhook_target(deployment_id) is not None,
                 now=now,
             )
         record_event(
             action="reminder.escalated",
-            deployment=reminder.deployment,
+            deployment=deployment,
             target=reminder,
             after={"to": reminder.escalated_to, "sent_at": reminder.sent_at},
         )

@@ -131,7 +131,9 @@ def acknowledge(
     note = (note or "").strip()
     if len(note) > NOTE_MAX:
         raise RunError(f"The note is too long (at most {NOTE_MAX} characters).")
-    deployment = Deployment.objects.get(pk=deployment_id)
+    # The deployment row before the reminder's (the lock order: reschedule and the
+    # dispatcher lock the deployment and then its reminders).
+    deployment = Deployment.objects.select_for_update(no_key=True).get(pk=deployment_id)
     if access.role_of(user, deployment) is None:
         raise NotAllowed("You do not have access to this deployment.")
     reminder = Reminder.objects.select_for_update().get(pk=reminder_id, deployment_id=deployment_id)

@@ -1,5 +1,6 @@
 import datetime
 import hashlib
+import hmac
 import json
 import uuid
 from decimal import Decimal
@@ -90,14 +91,15 @@ def test_events_form_a_chain_from_the_genesis():
     assert first.created_at <= second.created_at <= third.created_at
 
 
-def test_hash_is_sha256_of_canonical_json():
-    event = record_event(action="a.one", after={"b": 1, "a": [True, None]})
+def test_hash_is_an_hmac_of_canonical_json_under_the_audit_key(settings, engineer):
+    event = record_event(action="a.one", actor=engineer, after={"b": 1, "a": [True, None]})
 
     payload = {
         "prev_hash": event.prev_hash,
         "deployment_id": None,
         "seq": None,
-        "actor_name": "",
+        "actor_ref": engineer.pk,
+        "actor_name": "erin",
         "action": "a.one",
         "target_type": "",
         "target_id": "",
@@ -108,17 +110,24 @@ def test_hash_is_sha256_of_canonical_json():
         "client_ip": None,
         "created_at": event.created_at.isoformat(timespec="microseconds"),
     }
-    text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
-    assert event.hash == hashlib.sha256(text.encode()).hexdigest()
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
+    assert event.hash == hmac.new(settings.AUDIT_HMAC_KEY.encode(), text, "sha256").hexdigest()
+    # Without the key, the same content gives another hash: nobody can forge one.
+    assert event.hash != hashlib.sha256(text).hexdigest()
+    settings.AUDIT_HMAC_KEY = "another-key-" + "x" * 30
+    assert compute_hash(AuditEvent.objects.get(pk=event.pk)) != event.hash
 
 
-def test_actor_id_is_not_part_of_the_hash(engineer):
+def test_actor_id_is_not_part_of_the_hash_but_its_copy_is(engineer, outsider):
     event = record_event(action="a.one", actor=engineer)
     stored = AuditEvent.objects.get(pk=event.pk)
+    assert stored.actor_ref == engineer.pk
 
-    stored.actor_id = None
-
+    stored.actor_id = None  # what SET_NULL does when the user is deleted
     assert compute_hash(stored) == event.hash
+
+    stored.actor_ref = outsider.pk
+    assert compute_hash(stored) != event.hash
 
 
 def test_values_hash_the_same_after_a_round_trip_through_the_database(make_request):

@@ -5,6 +5,7 @@ from django.core.management import call_command
 
 from deploychecks.audit.models import AuditEvent
 from deploychecks.audit.services import compute_hash, record_event, verify_chain
+from deploychecks.audit.witness import write_head
 from tests.conftest import triggers_disabled
 
 pytestmark = pytest.mark.django_db
@@ -36,10 +37,12 @@ def run_verify(capsys):
 
 
 def test_intact_chain_passes(events, capsys):
+    write_head()
+
     code, out, err = run_verify(capsys)
 
     assert code == 0
-    assert out.strip() == "audit chain intact: 5 events"
+    assert out.strip() == "audit chain intact: 5 events; witness agrees (1 sightings)"
     assert err == ""
 
 
@@ -47,7 +50,52 @@ def test_empty_log_is_intact(capsys):
     code, out, _ = run_verify(capsys)
 
     assert code == 0
-    assert out.strip() == "audit chain intact: 0 events"
+    assert out.strip() == "audit chain intact: 0 events; witness agrees (0 sightings)"
+
+
+def test_a_chain_without_its_witness_is_not_called_intact(events, capsys):
+    code, out, err = run_verify(capsys)
+
+    assert (code, out) == (1, "")
+    assert err.startswith("witness: no witness file at ")
+
+
+def test_witness_lines_not_written_with_the_key_are_named(events, settings, capsys):
+    write_head()
+    line = settings.AUDIT_WITNESS_PATH.read_text()
+    forged = line.replace(f'"id":{events[-1].pk}', f'"id":{events[-1].pk + 7}')
+    settings.AUDIT_WITNESS_PATH.write_text(line + forged)
+
+    code, _, err = run_verify(capsys)
+
+    assert code == 1
+    assert err.strip() == (
+        "witness: witness line 2 was not written with the audit key (forged or edited)"
+    )
+
+
+def test_the_witness_gets_a_line_only_when_the_head_moved(events, settings, engineer):
+    first = write_head()
+    assert write_head() is None
+    newer = record_event(action="item.reopened", actor=engineer)
+    second = write_head()
+
+    lines = settings.AUDIT_WITNESS_PATH.read_text().splitlines()
+    assert (first.event_id, second.event_id) == (events[-1].pk, newer.pk)
+    assert len(lines) == 2 and f'"hash":"{newer.hash}"' in lines[1]
+
+
+def test_a_rewritten_witnessed_event_is_named(events, capsys):
+    write_head()
+    with triggers_disabled() as cursor:
+        cursor.execute(
+            "UPDATE audit_auditevent SET hash = %s WHERE id = %s", ["f" * 64, events[-1].pk]
+        )
+
+    code, _, err = run_verify(capsys)
+
+    assert code == 1
+    assert f"witness: event {events[-1].pk} is not the event seen by the witness" in err
 
 
 def test_altered_after_value_is_found(events, capsys):
@@ -60,9 +108,10 @@ def test_altered_after_value_is_found(events, capsys):
     code, _, err = run_verify(capsys)
 
     assert code == 1
-    assert err.strip() == (
+    assert err.startswith(
         f"audit chain broken at event {victim.pk} (deployment None, seq None): "
-        "content does not match its hash (the event was altered)"
+        "content does not match its hash (the event was altered, or not written with the "
+        "audit key)\n"
     )
 
 

@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.db import transaction
 from django.db.models import Count, Max
-from django.test import Client
+from django.test import Client, override_settings
 from django.urls import reverse
 
 from deploychecks.audit.models import AuditEvent
@@ -26,13 +26,23 @@ COUNT = 40
 
 
 @pytest.fixture(scope="module")
-def seeded(django_db_setup, django_db_blocker):
+def seed_witness(tmp_path_factory):
+    """The audit witness file of the module's seeding (seed_history writes the head)."""
+    return tmp_path_factory.mktemp("witness") / "audit-witness.jsonl"
+
+
+@pytest.fixture(scope="module")
+def seeded(django_db_setup, django_db_blocker, seed_witness):
     """COUNT deployments with a fixed seed, once for the module; yields (stdout, stderr).
 
     Inside a transaction rolled back at the end: the audit table refuses the
     DELETE and TRUNCATE that would otherwise clean up.
     """
-    with django_db_blocker.unblock(), transaction.atomic():
+    with (
+        django_db_blocker.unblock(),
+        transaction.atomic(),
+        override_settings(AUDIT_WITNESS_PATH=seed_witness),
+    ):
         out, err = io.StringIO(), io.StringIO()
         call_command("seed_history", deployments=COUNT, seed=7, batch=15, stdout=out, stderr=err)
         yield out.getvalue(), err.getvalue()
@@ -66,8 +76,9 @@ def test_it_writes_about_a_hundred_events_per_deployment(seeded):
     assert 90 <= events / COUNT <= 170
 
 
-def test_the_audit_chain_stays_intact(seeded, capsys):
-    call_command("verify_audit")  # exits non-zero (SystemExit) on a broken chain
+def test_the_audit_chain_stays_intact(seeded, seed_witness, capsys):
+    # Exits non-zero (SystemExit) on a broken chain, or one its witness disagrees with.
+    call_command("verify_audit", witness=str(seed_witness))
 
     assert "audit chain intact" in capsys.readouterr().out
     assert verify_chain().ok

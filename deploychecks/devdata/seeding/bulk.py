@@ -168,6 +168,11 @@ class Event:
     hash: str = ""
     id: int = 0
 
+    @property
+    def actor_ref(self) -> int | None:
+        """The actor's id as written, inside the hash (as record_event stores it)."""
+        return self.actor_id
+
 
 class AuditChain:
     """Appends events to the global hash chain, in the order given."""
