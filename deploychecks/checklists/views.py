@@ -13,10 +13,10 @@ from deploychecks.checklists.models import ChecklistTemplate, TemplateRevision
 from deploychecks.checklists.parser import ChecklistParseError, parse_checklist
 from deploychecks.checklists.services import TemplateNameTaken, load_parsed, save_template
 
-_MANAGE = "checklists.add_checklisttemplate"
+MANAGE = "checklists.add_checklisttemplate"
 
 
-def _get_revision(template_id: int, number: int | None) -> TemplateRevision:
+def get_revision(template_id: int, number: int | None) -> TemplateRevision:
     revisions = TemplateRevision.objects.select_related("template").filter(template_id=template_id)
     if number is None:
         revision = revisions.order_by("-number").first()
@@ -38,14 +38,14 @@ def template_list(request):
         "checklists/list.html",
         {
             "templates": templates,
-            "can_manage": request.user.has_perm(_MANAGE),
+            "can_manage": request.user.has_perm(MANAGE),
         },
     )
 
 
 @require_GET
 def template_detail(request, template_id, number=None):
-    revision = _get_revision(template_id, number)
+    revision = get_revision(template_id, number)
     parsed = load_parsed(revision)
     revisions = (
         revision.template.revisions.order_by("-number")
@@ -62,14 +62,16 @@ def template_detail(request, template_id, number=None):
             "parsed": parsed,
             "counts": parsed.counts(),
             "revisions": revisions,
-            "can_manage": request.user.has_perm(_MANAGE),
+            "can_manage": request.user.has_perm(MANAGE),
+            "gate_phases": revision.phases.order_by("position"),
+            "gate_roles": revision.signoff_roles.filter(before_go_live=True).order_by("position"),
         },
     )
 
 
 @require_GET
 def export_revision(request, template_id, number):
-    revision = _get_revision(template_id, number)
+    revision = get_revision(template_id, number)
     markdown = export_markdown(load_parsed(revision))
     response = HttpResponse(markdown, content_type="text/markdown; charset=utf-8")
     filename = f"{revision.template.name[:60]}-r{revision.number}.md"
@@ -109,7 +111,7 @@ def _preview_or_save(request, form, *, source, template, change_note, template_n
     return redirect(url)
 
 
-@permission_required(_MANAGE, raise_exception=True)
+@permission_required(MANAGE, raise_exception=True)
 @require_http_methods(["GET", "POST"])
 def import_template(request):
     if request.method == "GET":
@@ -135,10 +137,10 @@ def import_template(request):
     )
 
 
-@permission_required(_MANAGE, raise_exception=True)
+@permission_required(MANAGE, raise_exception=True)
 @require_http_methods(["GET", "POST"])
 def edit_template(request, template_id):
-    revision = _get_revision(template_id, None)
+    revision = get_revision(template_id, None)
     context = {"template": revision.template, "revision": revision}
     if request.method == "GET":
         source = export_markdown(load_parsed(revision))

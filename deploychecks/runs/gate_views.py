@@ -21,6 +21,27 @@ def _wants_json(request) -> bool:
 def change_status(request, pk):
     """Move the deployment on; a refusal lists every unmet condition (JSON for
     scripts, the page's gate panel for people)."""
+    return _apply(
+        request,
+        pk,
+        reason=request.POST.get("reason", ""),
+        acknowledgement=request.POST.get("acknowledgement", ""),
+    )
+
+
+@require_POST
+def override(request, pk):
+    """Go live or complete past the unmet conditions named in `override`: the lead
+    or an admin, with a reason and their password (or a fresh confirmation)."""
+    return _apply(
+        request,
+        pk,
+        override_reason=request.POST.get("override_reason", ""),
+        override=request.POST.getlist("override") or [""],
+    )
+
+
+def _apply(request, pk, **change):
     deployment, role = access.get_deployment_for(request.user, pk)
     password = request.POST.get("password", "")
     try:
@@ -30,11 +51,8 @@ def change_status(request, pk):
             deployment_id=deployment.pk,
             to=request.POST.get("to", ""),
             user=request.user,
-            reason=request.POST.get("reason", ""),
-            acknowledgement=request.POST.get("acknowledgement", ""),
-            override_reason=request.POST.get("override_reason", ""),
-            override=request.POST.getlist("override"),
             request=request,
+            **change,
         )
     except RunError as exc:
         return _refused(request, deployment, role, exc)

@@ -10,6 +10,7 @@ urlpatterns = [
     path("<int:pk>/timeline/", views.timeline_fragment, name="timeline"),
     path("<int:pk>/presence/", views.presence_fragment, name="presence"),
     path("<int:pk>/status/", gate_views.change_status, name="status"),
+    path("<int:pk>/override/", gate_views.override, name="override"),
     path("<int:pk>/items/<int:item_id>/state/", views.item_state, name="item_state"),
     path("<int:pk>/items/<int:item_id>/notes/", views.add_note, name="add_note"),
     path(

@@ -12,6 +12,8 @@ import pytest
 from django.db import transaction
 from django.urls import reverse
 
+from deploychecks.runs.models import Deployment
+from deploychecks.runs.status import gate
 from tests.security.conftest import client_for
 from tests.security.urls import project_routes
 
@@ -20,6 +22,7 @@ pytestmark = pytest.mark.django_db
 # The lead's webhook must be signed and on an allowed (or public) host.
 WEBHOOK_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
+PASSWORD = "pw-" + "x" * 12  # make_user's default
 ROLES = ("anonymous", "outsider", "viewer", "approver", "engineer", "lead", "manager", "admin")
 
 
@@ -66,6 +69,16 @@ def _contacts(ids):
     }
 
 
+def _override(ids):
+    deployment = Deployment.objects.get(pk=ids.pk)
+    return {
+        "to": "completed",
+        "override_reason": "The approvers are away; the CTO said go",
+        "override": [condition.key for condition in gate(deployment, "completed")],
+        "password": PASSWORD,
+    }
+
+
 # name -> {"GET": row, "POST": row, "data": ids -> form data for the POST}
 DEPLOYMENT_MATRIX = {
     "runs:detail": {"GET": READ, "POST": WRONG_METHOD},
@@ -78,6 +91,13 @@ DEPLOYMENT_MATRIX = {
         "POST": WORK,
         "data": lambda ids: {"to": "monitoring"},
     },  # where it is: a no-op
+    # Overriding the gate (to complete, past what is unmet): the lead (and admins of
+    # the deployment, tests/runs/test_gates.py); everyone else who can see it, 403.
+    "runs:override": {
+        "GET": WRONG_METHOD,
+        "POST": _row(403, outsider=404, admin=404, lead=200),
+        "data": _override,
+    },
     "runs:item_state": {
         "GET": WRONG_METHOD,
         "POST": WORK,
@@ -165,6 +185,7 @@ GLOBAL_MATRIX = {
     "checklists:export": {"GET": EVERYONE},
     "checklists:import": {"GET": ADMINS},
     "checklists:edit": {"GET": ADMINS},
+    "checklists:gates": {"GET": ADMINS},
     "reminders:template_rules": {"GET": ADMINS},
     "gonogo:template_signals": {"GET": ADMINS},
     # Analytics over the deployments each person may see (tests/history/test_analytics.py).
