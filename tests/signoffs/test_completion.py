@@ -201,7 +201,7 @@ def test_the_status_view_passes_the_override(monitoring, admin):
     client = client_for(admin)
     keys = [f"signoff:{r.pk}" for r in monitoring.signoff_roles.order_by("position")]
     response = client.post(
-        f"/deployments/{monitoring.pk}/status/",
+        f"/deployments/{monitoring.pk}/override/",
         {"to": "completed", "override_reason": "Go", "override": keys, "password": PASSWORD},
         HTTP_HX_REQUEST="true",
     )
@@ -214,7 +214,7 @@ def test_the_status_view_passes_the_override(monitoring, admin):
 def test_a_wrong_password_changes_nothing(monitoring, admin):
     keys = [f"signoff:{r.pk}" for r in monitoring.signoff_roles.order_by("position")]
     response = client_for(admin).post(
-        f"/deployments/{monitoring.pk}/status/",
+        f"/deployments/{monitoring.pk}/override/",
         {"to": "completed", "override_reason": "Go", "override": keys, "password": "nope"},
         HTTP_HX_REQUEST="true",
     )
