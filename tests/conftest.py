@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 from django.contrib.auth.models import Group, Permission
 
+from deploychecks.accounts.people import ENGINEERS_GROUP
 from deploychecks.checklists.defaults import ensure_default_template
 from deploychecks.runs.services import create_deployment
 
@@ -31,6 +32,12 @@ def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+def may_start_deployments(user):
+    """Put `user` in the engineers group (runs.add_deployment), as an admin would."""
+    user.groups.add(Group.objects.get_or_create(name=ENGINEERS_GROUP)[0])
+    return user
+
+
 @pytest.fixture
 def seed_bytes() -> bytes:
     return SEED.read_bytes()
@@ -51,6 +58,7 @@ def admin_user(make_user):
     user = make_user("ada", is_staff=True)
     group, _ = Group.objects.get_or_create(name="admins")
     group.permissions.add(*Permission.objects.filter(content_type__app_label="checklists"))
+    group.permissions.add(Permission.objects.get(codename="add_deployment"))
     user.groups.add(group)
     return user
 

@@ -61,6 +61,12 @@ class TemplateRevision(models.Model):
     source_markdown = models.TextField(blank=True)
     time_required = models.CharField(max_length=100, blank=True)
     rollback_time = models.CharField(max_length=100, blank=True)
+    # Separation of duties, like GitLab's "prevent approval by users who add
+    # commits": nobody may sign off a role after ticking, marking N/A or noting
+    # an item of a phase that role covers. Edited on the revision's sign-off
+    # rules page (signoffs), inherited by the template's next revision, copied
+    # onto each deployment.
+    require_independent_approvers = models.BooleanField(default=True)
 
     class Meta:
         ordering = ["template", "-number"]
@@ -185,6 +191,11 @@ class SignoffRole(models.Model):
     )
     position = models.PositiveIntegerField()
     name = models.CharField(max_length=120)
+    # The phases whose work this role's approval vouches for: all of them unless
+    # an admin narrows it (then `covered_phases`). The independence rule of the
+    # revision keeps anyone who worked on a covered phase from signing the role.
+    covers_all_phases = models.BooleanField(default=True)
+    covered_phases = models.ManyToManyField(Phase, blank=True, related_name="+")
 
     class Meta:
         ordering = ["revision", "position"]

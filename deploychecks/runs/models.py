@@ -56,6 +56,9 @@ class Deployment(models.Model):
     completion_override_name = models.CharField(max_length=150, blank=True)
     completion_override_reason = models.TextField(blank=True)
     completion_override_at = models.DateTimeField(null=True, blank=True)
+    # The revision's independence rule, copied when the deployment starts so a
+    # later change to the template's rules never changes who may sign here.
+    require_independent_approvers = models.BooleanField(default=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -281,13 +284,19 @@ class ItemNote(models.Model):
 
 
 class DeploymentRole(models.Model):
-    """A sign-off role copied from the template (Engineering Manager, QA Lead…)."""
+    """A sign-off role copied from the template (Engineering Manager, QA Lead…).
+
+    `covers_all_phases` / `covered_phases` are the template role's, copied: the
+    phases whose work this role vouches for (signoffs' independence rule).
+    """
 
     deployment = models.ForeignKey(
         Deployment, on_delete=models.CASCADE, related_name="signoff_roles"
     )
     position = models.PositiveIntegerField()
     name = models.CharField(max_length=120)
+    covers_all_phases = models.BooleanField(default=True)
+    covered_phases = models.ManyToManyField(RunPhase, blank=True, related_name="+")
 
     class Meta:
         ordering = ["deployment_id", "position"]

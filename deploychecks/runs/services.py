@@ -111,6 +111,7 @@ def create_deployment(
         lead=lead,
         created_by=user,
         seq=1,
+        require_independent_approvers=revision.require_independent_approvers,
     )
     members = {}
     for member in engineers:

@@ -22,7 +22,7 @@ from deploychecks.runs.services import (
     set_subcheck_state,
 )
 from deploychecks.signoffs.models import SignOff
-from deploychecks.signoffs.services import REAUTH_SESSION_KEY, sign_off
+from deploychecks.signoffs.services import REAUTH_SESSION_KEY, checklist_hash, sign_off
 
 TEMPLATE = """# History test release
 
@@ -114,6 +114,7 @@ def sign(deployment, user, role_name, decision="approve", comment="") -> SignOff
         decision=decision,
         comment=comment,
         request=signing_request(user),
+        expected_hash=checklist_hash(deployment.pk),
     )
     return SignOff.objects.filter(deployment=deployment, role=role).latest("pk")
 

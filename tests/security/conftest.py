@@ -12,6 +12,7 @@ from django.utils import timezone
 from deploychecks.runs import services
 from deploychecks.runs.models import Deployment, Participant, RunSubCheck
 from tests.audit.conftest import purge_audit_events  # noqa: F401  shared cleanup
+from tests.conftest import may_start_deployments
 
 
 @pytest.fixture
@@ -37,7 +38,10 @@ def newcomer(make_user):
 
 @pytest.fixture
 def people(lead, engineer, approver, viewer, outsider, manager, admin_user):
-    """Role name -> user (None for anonymous)."""
+    """Role name -> user (None for anonymous). The lead and the engineer are in the
+    engineers group, as the migration and admins put them: they may start deployments."""
+    may_start_deployments(lead)
+    may_start_deployments(engineer)
     return {
         "anonymous": None,
         "outsider": outsider,
@@ -81,6 +85,7 @@ def ids(deployment, first_item, member, newcomer, revision, lead):
         role_id=role.pk if role else None,
         template_id=revision.template_id,
         number=revision.number,
+        revision=revision.pk,  # runs:create's form
         reminder_id=None,
         token=None,
         signal=None,
