@@ -5,9 +5,9 @@ roles) are settled first, or the constraints could not be added:
 
 - a person assigned to several roles of one deployment keeps the first
   assignment (lowest id); the others are removed;
-- a person with several valid sign-offs on one deployment keeps the newest;
-  the older ones become stale with a reason saying why, so the record still
-  shows them.
+- a person with valid sign-offs for several roles of one deployment broke the
+  rule with each of them: all of them become stale, with a reason saying why
+  (the record still shows them), and those roles need signing again.
 
 No audit events are written here: a migration runs outside any request and the
 audit chain is appended only by the services (docs/decisions.md).
@@ -19,8 +19,8 @@ from django.db.models import Count
 from django.utils import timezone
 
 STALE_REASON = (
-    "Separation of duties: one person holds at most one sign-off role per deployment; "
-    "this person's newer sign-off for another role stands"
+    "Separation of duties: one person holds at most one sign-off role per deployment, "
+    "and this person also signed for another role"
 )
 
 
@@ -47,12 +47,9 @@ def settle_existing_rows(apps, schema_editor):
     )
     now = timezone.now()
     for pair in doubles:
-        rows = SignOff.objects.filter(
+        SignOff.objects.filter(
             deployment_id=pair["deployment_id"], signer_id=pair["signer_id"], status="valid"
-        ).order_by("-created_at", "-id")
-        SignOff.objects.filter(pk__in=list(rows.values_list("pk", flat=True)[1:])).update(
-            status="stale", stale_reason=STALE_REASON, invalidated_at=now
-        )
+        ).update(status="stale", stale_reason=STALE_REASON, invalidated_at=now)
 
 
 class Migration(migrations.Migration):
