@@ -7,7 +7,8 @@ from deploychecks.core import views as core_views
 urlpatterns = [
     path("", core_views.home, name="home"),
     path("deployments/", include("deploychecks.runs.urls")),
-    path("deployments/", include("deploychecks.signoffs.urls")),
+    # Approvers and signing under deployments/<pk>/, sign-off rules under templates/.
+    path("", include("deploychecks.signoffs.urls")),
     path("healthz", core_views.healthz, name="healthz"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
@@ -22,3 +23,7 @@ urlpatterns = [
     path("", include("deploychecks.history.urls")),
     path("admin/", admin.site.urls),
 ]
+
+handler403 = core_views.permission_denied
+handler404 = core_views.page_not_found
+handler500 = core_views.server_error

@@ -17,6 +17,7 @@ from django.contrib.auth.models import Group, Permission
 from django.db import connection, transaction
 from django.test.utils import override_settings
 
+from deploychecks.accounts.people import ENGINEERS_GROUP
 from deploychecks.checklists.defaults import ensure_default_template
 from deploychecks.runs.services import create_deployment
 from tests.gates import go_live
@@ -106,6 +107,12 @@ def _audit_witness_in_tmp(settings, tmp_path):
     settings.AUDIT_WITNESS_PATH = tmp_path / "audit-witness.jsonl"
 
 
+def may_start_deployments(user):
+    """Put `user` in the engineers group (runs.add_deployment), as an admin would."""
+    user.groups.add(Group.objects.get_or_create(name=ENGINEERS_GROUP)[0])
+    return user
+
+
 @pytest.fixture
 def seed_bytes() -> bytes:
     return SEED.read_bytes()
@@ -126,6 +133,7 @@ def admin_user(make_user):
     user = make_user("ada", is_staff=True)
     group, _ = Group.objects.get_or_create(name="admins")
     group.permissions.add(*Permission.objects.filter(content_type__app_label="checklists"))
+    group.permissions.add(Permission.objects.get(codename="add_deployment"))
     user.groups.add(group)
     return user
 

@@ -5,6 +5,11 @@ from django.conf import settings
 
 ADMINS_GROUP = "admins"
 MANAGERS_GROUP = "managers"
+# Engineers and leads: may start deployments (see CREATE_DEPLOYMENT).
+ENGINEERS_GROUP = "engineers"
+# The permission to create a deployment (and so become its lead): the
+# engineers group and admins hold it; viewers and approvers-only do not.
+CREATE_DEPLOYMENT = "runs.add_deployment"
 NAME_MAX = 150
 
 
@@ -23,6 +28,11 @@ def is_admin(user) -> bool:
 def is_manager(user) -> bool:
     """Superusers and members of the managers group: they read every deployment."""
     return user.is_superuser or user.groups.filter(name=MANAGERS_GROUP).exists()
+
+
+def can_create_deployments(user) -> bool:
+    """Engineers, leads and admins (and superusers) may start a deployment."""
+    return user.is_authenticated and user.has_perm(CREATE_DEPLOYMENT)
 
 
 def client_ip(request) -> str:

@@ -64,6 +64,12 @@ class TemplateRevision(models.Model):
     # Completing a deployment waits this long after go-live (the seed's "72 hours");
     # None when the template states no window. Inferred at import, editable.
     monitoring_hours = models.PositiveIntegerField(null=True, blank=True)
+    # Separation of duties, like GitLab's "prevent approval by users who add
+    # commits": nobody may sign off a role after ticking, marking N/A or noting
+    # an item of a phase that role covers. Edited on the revision's sign-off
+    # rules page (signoffs), inherited by the template's next revision, copied
+    # onto each deployment.
+    require_independent_approvers = models.BooleanField(default=True)
 
     class Meta:
         ordering = ["template", "-number"]
@@ -200,6 +206,11 @@ class SignoffRole(models.Model):
     name = models.CharField(max_length=120)
     # Its valid approval is needed to go live, not only to complete (default: no).
     before_go_live = models.BooleanField(default=False)
+    # The phases whose work this role's approval vouches for: all of them unless
+    # an admin narrows it (then `covered_phases`). The independence rule of the
+    # revision keeps anyone who worked on a covered phase from signing the role.
+    covers_all_phases = models.BooleanField(default=True)
+    covered_phases = models.ManyToManyField(Phase, blank=True, related_name="+")
 
     class Meta:
         ordering = ["revision", "position"]

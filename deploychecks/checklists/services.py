@@ -56,6 +56,7 @@ def save_template(
     else:
         template = ChecklistTemplate.objects.select_for_update().get(pk=template.pk)
         number = (template.revisions.aggregate(n=Max("number"))["n"] or 0) + 1
+    previous = template.revisions.order_by("-number").first() if number > 1 else None
     revision = TemplateRevision.objects.create(
         template=template,
         number=number,
@@ -68,7 +69,34 @@ def save_template(
     )
     _save_structure(revision, parsed)
     settle_gates(revision)
+    if previous is not None:
+        inherit_signoff_rules(revision, previous)
     return revision
+
+
+def inherit_signoff_rules(revision: TemplateRevision, previous: TemplateRevision) -> None:
+    """A new revision keeps the sign-off rules an admin set on the one before:
+    the independence switch, and each role's covered phases (roles matched by
+    name, phases by title; a role or phase that is new covers as by default)."""
+    if revision.require_independent_approvers != previous.require_independent_approvers:
+        revision.require_independent_approvers = previous.require_independent_approvers
+        revision.save(update_fields=["require_independent_approvers"])
+    narrowed = {
+        role.name.casefold(): {phase.title.casefold() for phase in role.covered_phases.all()}
+        for role in previous.signoff_roles.filter(covers_all_phases=False).prefetch_related(
+            "covered_phases"
+        )
+    }
+    if not narrowed:
+        return
+    phases = {phase.title.casefold(): phase for phase in revision.phases.all()}
+    for role in revision.signoff_roles.all():
+        titles = narrowed.get(role.name.casefold())
+        if titles is None:
+            continue
+        role.covers_all_phases = False
+        role.save(update_fields=["covers_all_phases"])
+        role.covered_phases.set([phases[t] for t in titles if t in phases])
 
 
 def _save_structure(revision: TemplateRevision, parsed: ParsedTemplate) -> None:

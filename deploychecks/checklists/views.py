@@ -1,9 +1,9 @@
 from django.contrib import messages
-from django.contrib.auth.decorators import permission_required
 from django.db.models import Count, Max
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import pluralize
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -12,8 +12,21 @@ from deploychecks.checklists.forms import EditForm, ImportForm
 from deploychecks.checklists.models import ChecklistTemplate, TemplateRevision
 from deploychecks.checklists.parser import ChecklistParseError, parse_checklist
 from deploychecks.checklists.services import TemplateNameTaken, load_parsed, save_template
+from deploychecks.core.errors import Forbidden
 
 MANAGE = "checklists.add_checklisttemplate"
+
+
+def _require_manage(request, action: str, back_url: str) -> None:
+    """Templates are the admins' (group "admins"): anyone else gets a 403 page saying so."""
+    if not request.user.has_perm(MANAGE):
+        raise Forbidden(
+            f"{action} is for admins: templates are shared by every team, so only members "
+            "of the admins group change them. Ask an admin to do it, or to add you to "
+            "that group.",
+            back_url=back_url,
+            back_label="Back to the templates",
+        )
 
 
 def get_revision(template_id: int, number: int | None) -> TemplateRevision:
@@ -65,6 +78,9 @@ def template_detail(request, template_id, number=None):
             "can_manage": request.user.has_perm(MANAGE),
             "gate_phases": revision.phases.order_by("position"),
             "gate_roles": revision.signoff_roles.filter(before_go_live=True).order_by("position"),
+            "signoff_roles": revision.signoff_roles.order_by("position").prefetch_related(
+                "covered_phases"
+            ),
         },
     )
 
@@ -111,9 +127,9 @@ def _preview_or_save(request, form, *, source, template, change_note, template_n
     return redirect(url)
 
 
-@permission_required(MANAGE, raise_exception=True)
 @require_http_methods(["GET", "POST"])
 def import_template(request):
+    _require_manage(request, "Importing a template", reverse("checklists:list"))
     if request.method == "GET":
         initial = {"template": request.GET.get("template")} if request.GET.get("template") else {}
         return render(request, "checklists/import.html", {"form": ImportForm(initial=initial)})
@@ -137,9 +153,9 @@ def import_template(request):
     )
 
 
-@permission_required(MANAGE, raise_exception=True)
 @require_http_methods(["GET", "POST"])
 def edit_template(request, template_id):
+    _require_manage(request, "Editing a template", reverse("checklists:detail", args=[template_id]))
     revision = get_revision(template_id, None)
     context = {"template": revision.template, "revision": revision}
     if request.method == "GET":

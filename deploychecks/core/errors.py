@@ -4,6 +4,8 @@ Views and (later) the API turn them into responses; the message is shown to the
 user as is, so it says what to do, not what went wrong inside.
 """
 
+from django.core.exceptions import PermissionDenied
+
 
 class RunError(Exception):
     """A refused change; `message` is shown to the user as is (HTTP 400)."""
@@ -52,3 +54,14 @@ class GateClosed(IllegalTransition):
     def __init__(self, message: str, unmet: list):
         super().__init__(message)
         self.unmet = unmet
+
+
+class Forbidden(PermissionDenied):
+    """A page refused (HTTP 403): the error page shows `message`, which says why,
+    and a link back to where the person can go instead (core.views.permission_denied)."""
+
+    def __init__(self, message: str, *, back_url: str = "", back_label: str = ""):
+        super().__init__(message)
+        self.message = message
+        self.back_url = back_url
+        self.back_label = back_label

@@ -6,8 +6,10 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.db import connection
-from django.http import JsonResponse
-from django.shortcuts import redirect
+from django.http import HttpResponseServerError, JsonResponse
+from django.shortcuts import redirect, render
+from django.template import loader
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -76,3 +78,29 @@ def healthz(request):
 
 def home(request):
     return redirect("history:list")
+
+
+# --- Error pages (handler403/404/500 in deploychecks/urls.py) -----------------------------
+
+
+def permission_denied(request, exception):
+    """403 in the site's layout: the reason the refusal gave, and a way back."""
+    context = {
+        "reason": getattr(exception, "message", "") or str(exception),
+        "back_url": getattr(exception, "back_url", "") or reverse("home"),
+        "back_label": getattr(exception, "back_label", "") or "Back to the deployments",
+    }
+    return render(request, "403.html", context, status=403)
+
+
+def page_not_found(request, exception):
+    """404 in the site's layout. Says nothing about what was asked for: a deployment
+    someone may not see answers exactly like one that does not exist."""
+    return render(request, "404.html", status=404)
+
+
+def server_error(request):
+    """500 in the site's layout, rendered without the request: no context processor
+    runs, so nothing reads the session, the user or the database, which may be
+    what just failed."""
+    return HttpResponseServerError(loader.get_template("500.html").render({"show_nav": True}))

@@ -36,6 +36,7 @@ from deploychecks.runs.models import (
     RunSubCheck,
 )
 from deploychecks.signoffs.models import SignOff
+from deploychecks.signoffs.snapshot import signed_state
 
 FINISHED_STATES = (RunItem.State.DONE, RunItem.State.NA)
 
@@ -277,6 +278,15 @@ def load_record(
     events = load_events(deployment) if events is None else events
     for event in events:
         event.change_text = describe_change(event.before, event.after)
+    signoffs = list(
+        SignOff.objects.filter(deployment=deployment)
+        .select_related("role")
+        .order_by("role__position", "created_at", "pk")
+    )
+    items_by_id = {item.pk: item for phase in phases for item in phase.items.all()}
+    for signoff in signoffs:
+        # What was approved: counts and the items still open then (None before snapshots).
+        signoff.signed = signed_state(signoff.checklist_snapshot, items_by_id)
     return DeploymentRecord(
         deployment=deployment,
         participants=list(
@@ -286,11 +296,7 @@ def load_record(
         ),
         phases=[_phase_record(phase) for phase in phases],
         roles=list(DeploymentRole.objects.filter(deployment=deployment).order_by("position")),
-        signoffs=list(
-            SignOff.objects.filter(deployment=deployment)
-            .select_related("role")
-            .order_by("role__position", "created_at", "pk")
-        ),
+        signoffs=signoffs,
         contacts=list(DeploymentContact.objects.filter(deployment=deployment).order_by("position")),
         signals=signals,
         reminders=reminders,

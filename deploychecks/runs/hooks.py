@@ -12,7 +12,7 @@ and the caller collects every guard's answer, so a refusal names them all.
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -30,8 +30,8 @@ class Created(Event):
     """A deployment was created from `revision`, with its structure copied."""
 
     revision: Any = None
-    # {user: sign-off role name} as given to create_deployment.
-    approvers: dict | None = None
+    # (user, sign-off role name) pairs, as given to create_deployment.
+    approvers: list = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -52,6 +52,9 @@ class Deployment(models.Model):
     seq = models.PositiveBigIntegerField(default=0)
     # Completing waits this long after go-live (copied from the revision; None: no window).
     monitoring_hours = models.PositiveIntegerField(null=True, blank=True)
+    # The revision's independence rule, copied when the deployment starts so a
+    # later change to the template's rules never changes who may sign here.
+    require_independent_approvers = models.BooleanField(default=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -276,7 +279,11 @@ class ItemNote(models.Model):
 
 
 class DeploymentRole(models.Model):
-    """A sign-off role copied from the template (Engineering Manager, QA Lead…)."""
+    """A sign-off role copied from the template (Engineering Manager, QA Lead…).
+
+    `covers_all_phases` / `covered_phases` are the template role's, copied: the
+    phases whose work this role vouches for (signoffs' independence rule).
+    """
 
     deployment = models.ForeignKey(
         Deployment, on_delete=models.CASCADE, related_name="signoff_roles"
@@ -285,6 +292,8 @@ class DeploymentRole(models.Model):
     name = models.CharField(max_length=120)
     # Its valid approval is needed to go live (copied from the template).
     before_go_live = models.BooleanField(default=False)
+    covers_all_phases = models.BooleanField(default=True)
+    covered_phases = models.ManyToManyField(RunPhase, blank=True, related_name="+")
 
     class Meta:
         ordering = ["deployment_id", "position"]

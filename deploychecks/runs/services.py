@@ -7,6 +7,8 @@ tests and the API call these and nothing else. The status has its own in
 runs.status (change_status, imported here too), the team and contacts in runs.team.
 """
 
+from collections.abc import Iterable, Mapping
+
 from django.db import transaction
 from django.utils import timezone
 
@@ -68,11 +70,16 @@ def create_deployment(
     environment: str = "production",
     planned_start=None,
     engineers=(),
-    approvers: dict | None = None,
+    approvers: Mapping | Iterable = (),
     viewers=(),
     request=None,
 ) -> Deployment:
-    """Start a deployment from a template revision, copying its whole structure."""
+    """Start a deployment from a template revision, copying its whole structure.
+
+    `approvers` are {user: sign-off role name} or (user, role name) pairs; the
+    sign-offs feature assigns them (and refuses one person named for two roles).
+    """
+    approvers = list(approvers.items() if isinstance(approvers, Mapping) else approvers)
     revision = revision_with_structure().get(pk=revision.pk)
     deployment = Deployment.objects.create(
         revision=revision,
@@ -87,11 +94,12 @@ def create_deployment(
         created_by=user,
         seq=1,
         monitoring_hours=revision.monitoring_hours,
+        require_independent_approvers=revision.require_independent_approvers,
     )
     members = {}
     for member in engineers:
         members[member.pk] = Participant(deployment=deployment, user=member, role="engineer")
-    for member in approvers or {}:
+    for member, _ in approvers:
         members.setdefault(
             member.pk, Participant(deployment=deployment, user=member, role="approver")
         )
@@ -108,7 +116,7 @@ def create_deployment(
             actor=user,
             request=request,
             revision=revision,
-            approvers=approvers or {},
+            approvers=approvers,
         )
     )
     record_event(

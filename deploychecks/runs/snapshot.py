@@ -15,7 +15,7 @@ from deploychecks.runs.models import (
 def copy_revision(deployment: Deployment, revision) -> None:
     """Copy the revision's phases, sections, steps, items, sub-checks, sign-off roles
     and contacts into the deployment: later template edits never change it."""
-    items, subchecks = [], []
+    items, subchecks, run_phases = [], [], {}
     for phase in revision.phases.all():
         run_phase = RunPhase.objects.create(
             deployment=deployment,
@@ -25,6 +25,7 @@ def copy_revision(deployment: Deployment, revision) -> None:
             notes=phase.notes,
             stage=phase.stage,
         )
+        run_phases[phase.pk] = run_phase
         sections = {
             s.pk: RunSection.objects.create(
                 phase=run_phase,
@@ -66,12 +67,7 @@ def copy_revision(deployment: Deployment, revision) -> None:
         RunSubCheck(item=run_item, position=sub.position, title=sub.title)
         for run_item, sub in subchecks
     )
-    DeploymentRole.objects.bulk_create(
-        DeploymentRole(
-            deployment=deployment, position=r.position, name=r.name, before_go_live=r.before_go_live
-        )
-        for r in revision.signoff_roles.all()
-    )
+    _copy_roles(deployment, revision, run_phases)
     DeploymentContact.objects.bulk_create(
         DeploymentContact(
             deployment=deployment,
@@ -82,4 +78,27 @@ def copy_revision(deployment: Deployment, revision) -> None:
             handle=c.handle,
         )
         for c in revision.contacts.all()
+    )
+
+
+def _copy_roles(deployment: Deployment, revision, run_phases: dict) -> None:
+    """The sign-off roles, each with the phases it covers (signoffs' independence rule)."""
+    template_roles = list(revision.signoff_roles.all())
+    roles = DeploymentRole.objects.bulk_create(
+        DeploymentRole(
+            deployment=deployment,
+            position=r.position,
+            name=r.name,
+            before_go_live=r.before_go_live,
+            covers_all_phases=r.covers_all_phases,
+        )
+        for r in template_roles
+    )
+    Covered = DeploymentRole.covered_phases.through
+    Covered.objects.bulk_create(
+        Covered(deploymentrole_id=role.pk, runphase_id=run_phases[phase_id].pk)
+        for template_role, role in zip(template_roles, roles, strict=True)
+        if not template_role.covers_all_phases
+        # Only the narrowed roles cost a query.
+        for phase_id in template_role.covered_phases.values_list("pk", flat=True)
     )

@@ -2,10 +2,13 @@ from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils.html import escape
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from deploychecks.accounts.people import can_create_deployments
 from deploychecks.audit.services import timeline as audit_timeline
+from deploychecks.core.errors import Forbidden
 from deploychecks.runs import access, services
 from deploychecks.runs.forms import DeploymentForm
 from deploychecks.runs.fragments import (
@@ -20,26 +23,41 @@ from deploychecks.runs.presence import viewers_now
 
 @require_http_methods(["GET", "POST"])
 def deployment_create(request):
+    if not can_create_deployments(request.user):
+        # Whoever creates a deployment leads it (and so sets its reminder webhook):
+        # not something a viewer or an approver should be able to make themselves.
+        raise Forbidden(
+            "Starting a deployment is for engineers, leads and admins: your account is not "
+            "in the engineers group. Ask an admin to add you, or ask a lead to start it and "
+            "add you to its team.",
+            back_url=reverse("history:list"),
+            back_label="Back to the deployments",
+        )
     form = DeploymentForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        deployment = services.create_deployment(
-            data["revision"],
-            user=request.user,
-            release_name=data["release_name"],
-            version=data["version"],
-            previous_version=data["previous_version"],
-            service=data["service"],
-            environment=data["environment"],
-            planned_start=data["planned_start"],
-            lead=request.user,
-            engineers=data["engineers"],
-            approvers=dict.fromkeys(data["approvers"], ""),
-            viewers=data["viewers"],
-            request=request,
-        )
-        messages.success(request, f"Deployment “{deployment.release_name}” created.")
-        return redirect(deployment)
+        try:
+            deployment = services.create_deployment(
+                data["revision"],
+                user=request.user,
+                release_name=data["release_name"],
+                version=data["version"],
+                previous_version=data["previous_version"],
+                service=data["service"],
+                environment=data["environment"],
+                planned_start=data["planned_start"],
+                lead=request.user,
+                engineers=data["engineers"],
+                approvers=dict.fromkeys(data["approvers"], ""),
+                viewers=data["viewers"],
+                request=request,
+            )
+        except services.RunError as exc:
+            # Refused as a whole (one person picked for two sign-off roles, say).
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, f"Deployment “{deployment.release_name}” created.")
+            return redirect(deployment)
     return render(request, "runs/create.html", {"form": form}, status=422 if form.errors else 200)
 
 

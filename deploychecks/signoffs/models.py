@@ -2,8 +2,9 @@
 
 Rows are written only by `signoffs.services`. The database keeps the rules
 that matter most: one primary approver per role, one valid sign-off per
-(deployment, role), a rejection always carries a reason, and the deployment's
-lead never appears as the signer (separation of duties).
+(deployment, role), a rejection always carries a reason, and separation of
+duties: the deployment's lead never appears as the signer, and one person holds
+at most one sign-off role per deployment (one assignment, one valid sign-off).
 """
 
 from django.conf import settings
@@ -37,7 +38,10 @@ class ApproverAssignment(models.Model):
     class Meta:
         ordering = ["role_id", "is_backup", "user__username"]
         constraints = [
-            models.UniqueConstraint(fields=["role", "user"], name="approver_assignment_unique"),
+            # One person, one role: approver or backup of a single role per deployment.
+            models.UniqueConstraint(
+                fields=["deployment", "user"], name="approver_one_role_per_person"
+            ),
             models.UniqueConstraint(
                 fields=["role"], condition=Q(is_backup=False), name="one_primary_approver_per_role"
             ),
@@ -52,9 +56,10 @@ class SignOff(models.Model):
     """One approver's decision on a role, tied to the checklist as it stood.
 
     `checklist_hash` covers every item's (id, state, version) and every
-    sub-check's (id, done), so the record says exactly what was signed. A
-    later change to the checklist makes a valid sign-off `stale`; a new
-    sign-off for the same role makes the previous one `superseded`.
+    sub-check's (id, done); `checklist_snapshot` keeps that state itself
+    (signoffs.snapshot), so the record says exactly what was signed. A later
+    change to the checklist makes a valid sign-off `stale`; a new sign-off for
+    the same role makes the previous one `superseded`.
     """
 
     class Decision(models.TextChoices):
@@ -85,6 +90,9 @@ class SignOff(models.Model):
     comment = models.TextField(blank=True, max_length=2000)
     checklist_hash = models.CharField(max_length=64)
     checklist_seq = models.PositiveBigIntegerField()
+    # {"items": [[id, state, version]…], "subchecks": [[id, item id, done, version]…],
+    # "counts": {…}}; empty for sign-offs made before it was kept.
+    checklist_snapshot = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.VALID)
     stale_reason = models.CharField(max_length=500, blank=True)
@@ -98,6 +106,13 @@ class SignOff(models.Model):
                 fields=["deployment", "role"],
                 condition=Q(status="valid"),
                 name="one_valid_signoff_per_role",
+            ),
+            # Separation of duties: one person speaks for at most one role. A valid
+            # rejection counts too: it is that role's current word.
+            models.UniqueConstraint(
+                fields=["deployment", "signer"],
+                condition=Q(status="valid"),
+                name="one_valid_signoff_per_signer",
             ),
             models.CheckConstraint(
                 condition=~Q(signer=F("deployment_lead")), name="signoff_signer_is_not_lead"

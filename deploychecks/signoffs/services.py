@@ -6,9 +6,8 @@ commit. A deployment's own changes reach sign-offs through the handlers in
 signoffs.hooks (new deployment, item changed, the completion guard).
 """
 
-import hashlib
-import json
 import logging
+from collections.abc import Iterable, Mapping
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -21,14 +20,10 @@ from deploychecks.audit.services import record_event
 from deploychecks.core.errors import NotAllowed, RunError
 from deploychecks.runs import access
 from deploychecks.runs.changes import Change, resync_on_commit
-from deploychecks.runs.models import (
-    Deployment,
-    DeploymentRole,
-    Participant,
-    RunItem,
-    RunSubCheck,
-)
+from deploychecks.runs.models import Deployment, DeploymentRole, Participant
+from deploychecks.signoffs.independence import conflict_for
 from deploychecks.signoffs.models import ApproverAssignment, SignOff
+from deploychecks.signoffs.snapshot import checklist_state, hash_of, snapshot_of
 
 logger = logging.getLogger(__name__)
 
@@ -45,38 +40,48 @@ class ChecklistChanged(RunError):
     status_code = 409
 
 
+class ChecklistHashMissing(RunError):
+    """A sign-off that does not name the checklist it approves (HTTP 400)."""
+
+
+HASH_MISSING = (
+    "A sign-off must name the checklist it approves (checklist_hash): "
+    "reload the page and sign from its form."
+)
+ONE_ROLE_RULE = "one person holds at most one sign-off role per deployment (separation of duties)"
+
+
 def checklist_hash(deployment_id: int) -> str:
     """SHA-256 over every item's (id, state, version) and sub-check's (id, done)."""
-    items = (
-        RunItem.objects.filter(deployment_id=deployment_id)
-        .order_by("pk")
-        .values_list("pk", "state", "version")
-    )
-    subchecks = (
-        RunSubCheck.objects.filter(item__deployment_id=deployment_id)
-        .order_by("pk")
-        .values_list("pk", "done")
-    )
-    payload = json.dumps(
-        {"items": [list(i) for i in items], "subchecks": [list(s) for s in subchecks]},
-        separators=(",", ":"),
-    )
-    return hashlib.sha256(payload.encode()).hexdigest()
+    return hash_of(checklist_state(deployment_id))
 
 
 # --- Approvers --------------------------------------------------------------------------
 
 
-def assign_initial_approvers(deployment: Deployment, approvers: dict, *, lead) -> None:
-    """A new deployment's {user: role name} (signoffs.hooks): the first user named for a role is its
-    primary approver, any further ones its backups. Unknown role names and the
-    lead are skipped (the lead may never approve their own deployment)."""
+def assign_initial_approvers(
+    deployment: Deployment, approvers: Mapping | Iterable, *, lead
+) -> None:
+    """A new deployment's approvers (signoffs.hooks): {user: role name}, or (user, role
+    name) pairs. The first user named for a role is its primary approver, any
+    further ones its backups. Unknown role names and the lead are skipped (the lead
+    may never approve their own deployment); one person named for two roles is
+    refused, and with it the whole new deployment."""
+    pairs = approvers.items() if isinstance(approvers, Mapping) else approvers
     roles = {r.name.casefold(): r for r in deployment.signoff_roles.all()}
     participants = {p.user_id: p for p in deployment.participants.all()}
-    has_primary, rows = set(), []
-    for user, role_name in approvers.items():
+    has_primary, taken, rows = set(), {}, []
+    for user, role_name in pairs:
         role = roles.get((role_name or "").strip().casefold())
         if role is None or user.pk not in participants or (lead is not None and user.pk == lead.pk):
+            continue
+        first = taken.setdefault(user.pk, role)
+        if first.pk != role.pk:
+            raise RunError(
+                f"{display_name(user)} cannot approve both {first.name} and {role.name}: "
+                f"{ONE_ROLE_RULE}. Pick someone else for one of them."
+            )
+        if any(row.user.pk == user.pk for row in rows):
             continue
         rows.append(
             ApproverAssignment(
@@ -107,6 +112,7 @@ def assign_approver(
         raise RunError("The lead cannot approve their own deployment (separation of duties).")
     if not approver.is_active:
         raise RunError(f"{approver.get_username()} is not an active user.")
+    _refuse_second_role(deployment, role, approver)
     existing = ApproverAssignment.objects.filter(role=role, user=approver).first()
     if existing is not None and existing.is_backup == is_backup:
         return Change(existing, changed=False)
@@ -187,6 +193,38 @@ def remove_approver(*, deployment_id: int, assignment_id: int, user, request=Non
     return Change(assignment, changed=True, seq=seq)
 
 
+def _refuse_second_role(deployment: Deployment, role: DeploymentRole, approver) -> None:
+    """One person, one role: an assignment to another role, or a valid sign-off
+    given for one (which still counts after its assignment is gone), refuses."""
+    other = (
+        ApproverAssignment.objects.filter(deployment=deployment, user=approver)
+        .exclude(role=role)
+        .select_related("role")
+        .first()
+    )
+    if other is not None:
+        kind = "a backup" if other.is_backup else "the approver"
+        raise RunError(
+            f"{display_name(approver)} is already {kind} for {other.role.name}: "
+            f"{ONE_ROLE_RULE}. Remove them from {other.role.name} first, or pick someone else."
+        )
+    signed = _valid_signoff_for_another_role(deployment, role, approver)
+    if signed is not None:
+        raise RunError(
+            f"{display_name(approver)} has a valid sign-off as {signed.role.name}: "
+            f"{ONE_ROLE_RULE}. Pick someone else for {role.name}."
+        )
+
+
+def _valid_signoff_for_another_role(deployment: Deployment, role: DeploymentRole, user):
+    return (
+        SignOff.objects.filter(deployment=deployment, signer=user, status=SignOff.Status.VALID)
+        .exclude(role=role)
+        .select_related("role")
+        .first()
+    )
+
+
 def _require_lead(deployment: Deployment, user) -> None:
     if deployment.lead_id != user.pk:
         if access.role_of(user, deployment) is None:
@@ -218,19 +256,24 @@ def sign_off(
     decision: str,
     comment: str = "",
     request,
-    expected_hash: str | None = None,
+    expected_hash: str,
 ) -> Change:
     """Record `user`'s approval or rejection for one sign-off role.
 
     The signer is always the signed-in user of `request`, who must be the role's
     assigned approver or one of its backups, must not be the deployment's lead,
-    and must have confirmed their password within REAUTH_WINDOW_SECONDS. A
-    rejection needs a comment. With `expected_hash` (the checklist the approver
-    was shown), a checklist that changed meanwhile is refused.
+    must not hold a valid sign-off for another role, must pass the deployment's
+    independence rule (signoffs.independence), and must have confirmed their
+    password within REAUTH_WINDOW_SECONDS. A rejection needs a comment.
+    `expected_hash` is the checklist the approver was shown: required, and a
+    checklist that changed meanwhile is refused. The sign-off keeps a snapshot
+    of the checklist it approved.
 
     Signing the same decision and comment on the same checklist again is a
     no-op; any other new sign-off supersedes the role's previous valid one.
     """
+    if not expected_hash:
+        raise ChecklistHashMissing(HASH_MISSING)
     if request is None or not request.user.is_authenticated or request.user.pk != user.pk:
         raise NotAllowed("Nobody can sign for someone else: sign in as yourself to sign.")
     if decision not in SignOff.Decision.values:
@@ -255,10 +298,15 @@ def sign_off(
         raise NotAllowed(
             f"This deployment is {deployment.get_status_display().lower()}; sign-offs are closed."
         )
+    # Under the row lock: every tick, note and sign-off of this deployment waits for it.
+    refusal = separation_of_duties_refusal(deployment, role, user)
+    if refusal:
+        raise NotAllowed(refusal)
     if not reauth_is_fresh(request):
         raise ReauthRequired("Confirm your password to sign.")
-    current_hash = checklist_hash(deployment.pk)
-    if expected_hash and expected_hash != current_hash:
+    state = checklist_state(deployment.pk)
+    current_hash = hash_of(state)
+    if expected_hash != current_hash:
         raise ChecklistChanged(
             "The checklist changed since this page showed it. Review it and sign again."
         )
@@ -292,11 +340,13 @@ def sign_off(
                 comment=comment,
                 checklist_hash=current_hash,
                 checklist_seq=seq,
+                checklist_snapshot=snapshot_of(state),
             )
     except IntegrityError:
-        # Unreachable through this function (the row lock serializes signers);
-        # the constraint still keeps a writer that skipped the lock from adding
-        # a second valid sign-off, and the caller gets a clear refusal.
+        # Unreachable through this function (the row lock serializes signers and
+        # the checks above refuse a second role); the constraints still keep a
+        # writer that skipped the lock from adding a second valid sign-off for a
+        # role or by a person, and the caller gets a clear refusal.
         raise ChecklistChanged(
             f"Another {role.name} sign-off was just recorded. Reload and check."
         ) from None
@@ -323,11 +373,26 @@ def sign_off(
             "comment": comment,
             "checklist_hash": current_hash,
             "checklist_seq": seq,
+            "checklist_counts": signoff.checklist_snapshot["counts"],
         },
         request=request,
     )
     _broadcast_resync(deployment.pk, seq)
     return Change(signoff, changed=True, seq=seq)
+
+
+def separation_of_duties_refusal(deployment: Deployment, role: DeploymentRole, user) -> str:
+    """Why `user`, an assigned approver of `role`, may not sign it, or "".
+
+    Two rules: one person speaks for one role (a valid sign-off for another
+    role refuses), and the deployment's independence rule (signoffs.independence).
+    sign_off raises it; the run page's panel shows it instead of the form.
+    """
+    signed = _valid_signoff_for_another_role(deployment, role, user)
+    if signed is not None:
+        return f"You already signed as {signed.role.name} on this deployment: {ONE_ROLE_RULE}."
+    conflict = conflict_for(deployment, role, user)
+    return conflict.message if conflict is not None else ""
 
 
 def invalidate_signoffs(

@@ -24,6 +24,8 @@ class RoleStatus:
     # The role's valid sign-off, or else its most recent stale one.
     signoff: SignOff | None = None
     can_sign: bool = False
+    # Why an assigned approver may not sign (a separation-of-duties rule), for the panel.
+    blocked: str = ""
     error: str = ""
     draft: dict = field(default_factory=dict)
 

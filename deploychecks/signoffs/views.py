@@ -1,16 +1,22 @@
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.html import escape
 from django.views.decorators.http import require_http_methods, require_POST
 
 from deploychecks.accounts.reauth import reauthenticate
-from deploychecks.core.errors import RunError
+from deploychecks.checklists.models import TemplateRevision
+from deploychecks.core.errors import Forbidden, RunError
 from deploychecks.runs import access
 from deploychecks.runs.models import DeploymentRole
-from deploychecks.signoffs import services
-from deploychecks.signoffs.forms import AssignApproverForm
+from deploychecks.signoffs import rules, services
+from deploychecks.signoffs.forms import AssignApproverForm, SignoffRulesForm
 from deploychecks.signoffs.panel import panel_context
 from deploychecks.signoffs.state import role_statuses
+
+MANAGE_TEMPLATES = "checklists.add_checklisttemplate"
 
 
 @require_POST
@@ -20,6 +26,11 @@ def sign(request, pk, role_id):
     role = get_object_or_404(DeploymentRole, pk=role_id, deployment=deployment)
     decision = request.POST.get("decision", "")
     comment = request.POST.get("comment", "")
+    expected_hash = request.POST.get("checklist_hash", "").strip()
+    if not expected_hash:
+        # Not a form of ours (each carries the hash of the checklist it showed):
+        # refused before anything is checked or remembered, password included.
+        return HttpResponse(escape(services.HASH_MISSING), status=400)
     error = ""
     try:
         password = request.POST.get("password", "")
@@ -32,7 +43,7 @@ def sign(request, pk, role_id):
             decision=decision,
             comment=comment,
             request=request,
-            expected_hash=request.POST.get("checklist_hash") or None,
+            expected_hash=expected_hash,
         )
     except RunError as exc:
         error = exc.message
@@ -91,6 +102,38 @@ def approvers(request, pk):
             return redirect("signoffs:approvers", deployment.pk)
     context = {"deployment": deployment, "form": form, "roles": role_statuses(deployment)}
     return render(request, "signoffs/approvers.html", context, status=422 if form.errors else 200)
+
+
+@require_http_methods(["GET", "POST"])
+def template_rules(request, template_id, number):
+    """Admins: a template revision's sign-off rules (independence, what each role covers)."""
+    if not request.user.has_perm(MANAGE_TEMPLATES):
+        raise Forbidden(
+            "Sign-off rules are part of the template: only admins change them.",
+            back_url=reverse("checklists:detail", args=[template_id]),
+            back_label="Back to the template",
+        )
+    revision = get_object_or_404(
+        TemplateRevision.objects.select_related("template"), template_id=template_id, number=number
+    )
+    form = SignoffRulesForm(revision, rules.coverage_of(revision), request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        changed = rules.save_signoff_rules(
+            revision,
+            require_independent=form.cleaned_data["require_independent"],
+            coverage=form.coverage(),
+            user=request.user,
+            request=request,
+        )
+        messages.success(
+            request,
+            f"Sign-off rules saved for revision {revision.number}; new deployments use them."
+            if changed
+            else "Nothing changed.",
+        )
+        return redirect("signoffs:template_rules", template_id=template_id, number=number)
+    context = {"template": revision.template, "revision": revision, "form": form}
+    return render(request, "signoffs/rules.html", context, status=422 if form.errors else 200)
 
 
 def _int(value, default=-1) -> int:

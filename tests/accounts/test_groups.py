@@ -16,15 +16,20 @@ def _client(user):
     return client
 
 
-def test_migrate_creates_both_groups_with_the_admins_permissions():
+def test_migrate_creates_the_groups_with_their_permissions():
     ensure_groups()  # idempotent; migrate already ran it
 
     admins = Group.objects.get(name="admins")
     codenames = set(admins.permissions.values_list("content_type__app_label", "codename"))
     assert ("checklists", "add_checklisttemplate") in codenames
     assert {("auth", "add_user"), ("auth", "change_user"), ("auth", "view_group")} <= codenames
-    assert not any(app == "runs" for app, _ in codenames)
-    assert Group.objects.filter(name="managers").exists()
+    # Of runs, admins may only start deployments (never change one they are not on).
+    assert {(app, code) for app, code in codenames if app == "runs"} == {("runs", "add_deployment")}
+    engineers = Group.objects.get(name="engineers")
+    assert list(engineers.permissions.values_list("content_type__app_label", "codename")) == [
+        ("runs", "add_deployment")
+    ]
+    assert not Group.objects.get(name="managers").permissions.exists()
 
 
 def test_manager_reads_every_deployment_but_changes_nothing(deployment, first_item, make_user):

@@ -19,6 +19,7 @@ from deploychecks.gonogo.models import RollbackEpisode
 from deploychecks.reminders.models import Reminder
 from deploychecks.runs.models import Deployment, GateOverride, RunItem
 from deploychecks.signoffs.models import SignOff
+from deploychecks.signoffs.snapshot import ChecklistState, hash_of
 
 pytestmark = pytest.mark.django_db
 
@@ -153,6 +154,25 @@ def test_run_page_and_record_page_open_for_a_seeded_deployment(seeded):
 
     assert client.get(deployment.get_absolute_url()).status_code == 200
     assert client.get(reverse("history:record", args=[deployment.pk])).status_code == 200
+
+
+def test_seeded_sign_offs_keep_the_checklist_they_signed(seeded):
+    signoffs = list(SignOff.objects.order_by("pk")[:60])
+    assert signoffs
+
+    for signoff in signoffs:
+        snapshot = signoff.checklist_snapshot
+        state = ChecklistState(
+            items=[tuple(row) for row in snapshot["items"]],
+            subchecks=[tuple(row) for row in snapshot["subchecks"]],
+        )
+        assert hash_of(state) == signoff.checklist_hash
+        counts = snapshot["counts"]
+        assert (
+            counts["done"] + counts["na"] + counts["open"]
+            == counts["items"]
+            == len(snapshot["items"])
+        )
 
 
 def test_it_shows_progress_on_stderr(seeded):

@@ -17,3 +17,16 @@ def test_an_existing_account_with_a_seeded_username_gains_no_group(make_user):
     assert (
         get_user_model().objects.get(username="irene.admin").groups.filter(name="admins").exists()
     )  # made by the seeder: it gets its group
+
+
+def test_seeded_leads_and_engineers_may_start_deployments_and_nobody_else():
+    people = ensure_people()
+    User = get_user_model()
+
+    def may(person):
+        return User.objects.get(pk=person.pk).has_perm("runs.add_deployment")
+
+    assert all(may(p) for p in people.leads + people.engineers)
+    assert not any(may(p) for p in people.approvers + people.viewers)
+    assert not may(people.manager)
+    assert may(people.admin)  # admins hold it too

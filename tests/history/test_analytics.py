@@ -141,7 +141,7 @@ def _reminder(deployment, sent, acknowledged=None, late=0):
 
 
 @pytest.fixture
-def history(revision, lead, engineer, outsider, approver):
+def history(revision, lead, engineer, outsider, approver, second_engineer):
     d1 = _deployment(
         revision,
         lead,
@@ -178,7 +178,8 @@ def history(revision, lead, engineer, outsider, approver):
     _mark(d3, 2, "open")
     _mark(d2, 2, "open")
     RunItem.objects.filter(deployment=d1, phase__is_rollback=True).update(state="open")
-    _sign(d1, "Engineering Manager", at("03-02T10:50"), approver)
+    # One person signs one role of a deployment (the database refuses a second).
+    _sign(d1, "Engineering Manager", at("03-02T10:50"), second_engineer)
     _sign(d1, "QA Lead", at("03-02T11:20"), approver)
     _sign(d2, "QA Lead", at("03-04T11:40"), approver, status="superseded")
     _sign(d2, "QA Lead", at("03-04T12:00"), approver)

@@ -148,12 +148,19 @@ def test_sign_offs_show_signed_state_and_stale_mark(worked, viewer):
     stale, valid = signoffs
     assert (stale.status, valid.status) == ("stale", "valid")
     section = _text(html.split('id="signoffs"', 1)[1].split("</section>", 1)[0])
+    # What each approved: the counts, the hash and the items still open then.
     assert (
         f"QA Lead Approve quinn {timezone.localtime(stale.created_at):%Y-%m-%d %H:%M:%S} "
-        f"change #{stale.checklist_seq} · {stale.checklist_hash[:12]} Stale "
-        f"“Check schema” was ticked by erin"
+        f"Approved at 2 of 7 done, 1 N/A; checklist {stale.checklist_hash[:12]}… "
+        f"change #{stale.checklist_seq} 4 items open then Check schema Deploy the release "
+        "Smoke tests pass Redeploy the previous version 2 sub-checks open then Stale "
+        "“Check schema” was ticked by erin"
     ) in section
-    assert f"change #{valid.checklist_seq} · {valid.checklist_hash[:12]} Valid" in section
+    assert (
+        f"Approved at 3 of 7 done, 1 N/A; checklist {valid.checklist_hash[:12]}… "
+        f"change #{valid.checklist_seq} 3 items open then Deploy the release Smoke tests pass "
+        "Redeploy the previous version 2 sub-checks open then Valid"
+    ) in section
     assert "Looks good" in section and "Still good" in section
 
 

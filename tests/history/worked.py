@@ -12,7 +12,7 @@ from deploychecks.accounts.reauth import REAUTH_SESSION_KEY
 from deploychecks.runs.models import RunItem, RunSubCheck
 from deploychecks.runs.services import set_item_state
 from deploychecks.signoffs.models import SignOff
-from deploychecks.signoffs.services import sign_off
+from deploychecks.signoffs.services import checklist_hash, sign_off
 
 TEMPLATE = """# History test release
 
@@ -104,5 +104,6 @@ def sign(deployment, user, role_name, decision="approve", comment="") -> SignOff
         decision=decision,
         comment=comment,
         request=signing_request(user),
+        expected_hash=checklist_hash(deployment.pk),
     )
     return SignOff.objects.filter(deployment=deployment, role=role).latest("pk")

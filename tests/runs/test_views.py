@@ -15,6 +15,7 @@ from deploychecks.runs.services import (
     set_item_state,
     set_subcheck_state,
 )
+from tests.conftest import may_start_deployments
 
 pytestmark = pytest.mark.django_db
 
@@ -160,7 +161,7 @@ def test_run_page_query_count_does_not_grow_with_items(deployment, lead):
 
 
 def test_create_deployment_from_the_form(revision, lead, engineer):
-    client = _client(lead)
+    client = _client(may_start_deployments(lead))
     response = client.post(
         reverse("runs:create"),
         {

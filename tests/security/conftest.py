@@ -10,6 +10,7 @@ from django.test import Client
 from django.utils import timezone
 
 from deploychecks.runs.models import Deployment, Participant, RunSubCheck
+from tests.conftest import may_start_deployments
 from tests.gates import go_live
 
 
@@ -36,7 +37,10 @@ def newcomer(make_user):
 
 @pytest.fixture
 def people(lead, engineer, approver, viewer, outsider, manager, admin_user):
-    """Role name -> user (None for anonymous)."""
+    """Role name -> user (None for anonymous). The lead and the engineer are in the
+    engineers group, as the migration and admins put them: they may start deployments."""
+    may_start_deployments(lead)
+    may_start_deployments(engineer)
     return {
         "anonymous": None,
         "outsider": outsider,
@@ -79,6 +83,7 @@ def ids(deployment, first_item, member, newcomer, revision, lead):
         role_id=role.pk if role else None,
         template_id=revision.template_id,
         number=revision.number,
+        revision=revision.pk,  # runs:create's form
         reminder_id=None,
         token=None,
         signal=None,

@@ -99,9 +99,12 @@ def signing_request():
 
 @pytest.fixture
 def sign(deployment, role, signing_request):
-    """sign(user, role name, decision="approve", comment="", **sign_off kwargs)."""
+    """sign(user, role name, decision="approve", comment="", **sign_off kwargs); the
+    expected hash is the checklist's current one unless given."""
 
     def do(user, role_name, decision="approve", comment="", *, request=None, **extra):
+        # As the panel's form: the hash of the checklist the page showed (now).
+        extra.setdefault("expected_hash", services.checklist_hash(deployment.pk))
         return services.sign_off(
             deployment_id=deployment.pk,
             role_id=role(role_name).pk,

@@ -12,6 +12,7 @@ from django.utils import timezone
 from deploychecks.accounts.reauth import REAUTH_SESSION_KEY
 from deploychecks.audit.models import AuditEvent
 from deploychecks.signoffs.models import SignOff
+from deploychecks.signoffs.services import checklist_hash
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -45,13 +46,16 @@ def test_concurrent_double_submissions_leave_exactly_one_valid_sign_off(
 ):
     # One test, not two: each transactional test ends with a slow flush.
     url = reverse("signoffs:sign", args=[deployment.pk, role("QA Lead").pk])
+    shown = checklist_hash(deployment.pk)  # signing does not change it
 
     # Six tabs of one approver send the same form at the same instant.
     clients = [_confirmed_client(approver) for _ in range(6)]
     responses = _race(
         [
             lambda c=c: c.post(
-                url, {"decision": "approve", "comment": "Ship it"}, HTTP_HX_REQUEST="true"
+                url,
+                {"decision": "approve", "comment": "Ship it", "checklist_hash": shown},
+                HTTP_HX_REQUEST="true",
             )
             for c in clients
         ]
@@ -73,7 +77,9 @@ def test_concurrent_double_submissions_leave_exactly_one_valid_sign_off(
         client = _confirmed_client(user)
         jobs.append(
             lambda c=client, d=decision: c.post(
-                url, {"decision": d, "comment": f"{d} in a race"}, HTTP_HX_REQUEST="true"
+                url,
+                {"decision": d, "comment": f"{d} in a race", "checklist_hash": shown},
+                HTTP_HX_REQUEST="true",
             )
         )
     responses = _race(jobs)

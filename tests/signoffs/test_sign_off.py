@@ -232,4 +232,5 @@ def test_an_unknown_role_is_refused(deployment, approver, signing_request):
             user=approver,
             decision="approve",
             request=signing_request(approver),
+            expected_hash=services.checklist_hash(deployment.pk),
         )

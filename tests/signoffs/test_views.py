@@ -20,6 +20,8 @@ def _sign_url(deployment, role):
 
 
 def _post(client, deployment, role, **data):
+    # As the panel's form: it carries the hash of the checklist it showed.
+    data.setdefault("checklist_hash", checklist_hash(deployment.pk))
     return client.post(
         _sign_url(deployment, role), {"decision": "approve", **data}, HTTP_HX_REQUEST="true"
     )
@@ -133,7 +135,12 @@ def test_a_rejection_without_a_reason_shows_the_error(deployment, approver, role
 def test_without_htmx_the_form_redirects_with_a_message(deployment, approver, role):
     client = client_for(approver)
     response = client.post(
-        _sign_url(deployment, role("QA Lead")), {"decision": "reject", "password": PASSWORD}
+        _sign_url(deployment, role("QA Lead")),
+        {
+            "decision": "reject",
+            "password": PASSWORD,
+            "checklist_hash": checklist_hash(deployment.pk),
+        },
     )
     assert response.status_code == 302
     page = client.get(response["Location"]).content.decode()

@@ -6,7 +6,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import DEFAULT_DB_ALIAS
 
-from deploychecks.accounts.groups import ADMINS, MANAGERS
+from deploychecks.accounts.groups import ADMINS, ENGINEERS, MANAGERS
 from deploychecks.devdata.seeding import words
 
 
@@ -47,19 +47,29 @@ def ensure_people(using=DEFAULT_DB_ALIAS) -> People:
             user.email,
         )
 
-    def people(rows):
-        return [person(*row)[1] for row in rows]
+    def join(user, group):
+        # Only to accounts the seeder made (unusable passwords): an existing account
+        # that happens to have one of these usernames gains no group.
+        if not user.has_usable_password():
+            user.groups.add(Group.objects.db_manager(using).get_or_create(name=group)[0])
+
+    def people(rows, group=None):
+        made = []
+        for row in rows:
+            user, seeded = person(*row)
+            if group is not None:
+                join(user, group)
+            made.append(seeded)
+        return made
 
     manager_user, manager = person(*words.MANAGER)
     admin_user, admin = person(*words.ADMIN)
-    # Only to accounts the seeder made (unusable passwords): an existing account
-    # that happens to have one of these usernames gains no group.
-    for user, group in ((manager_user, MANAGERS), (admin_user, ADMINS)):
-        if not user.has_usable_password():
-            user.groups.add(Group.objects.db_manager(using).get_or_create(name=group)[0])
+    join(manager_user, MANAGERS)
+    join(admin_user, ADMINS)
     return People(
-        people(words.LEADS),
-        people(words.ENGINEERS),
+        # Leads and engineers start deployments; approvers and viewers may not.
+        people(words.LEADS, ENGINEERS),
+        people(words.ENGINEERS, ENGINEERS),
         people(words.APPROVERS),
         people(words.VIEWERS),
         manager,

@@ -77,6 +77,7 @@ def write_story(st) -> None:
             comment=signoff["comment"],
             checklist_hash=signoff["checklist_hash"],
             checklist_seq=signoff["checklist_seq"],
+            checklist_snapshot=signoff["checklist_snapshot"],
             created_at=signoff["created_at"],
             status=signoff["status"],
             stale_reason=signoff["stale_reason"],

@@ -9,9 +9,7 @@ of a deployment still running stops at "now". This module has the checklist,
 status and sign-offs; live.py what happens once it is live; rows.py writes it.
 """
 
-import hashlib
 import heapq
-import json
 from datetime import timedelta
 
 from deploychecks.audit.services import as_stored_json
@@ -31,6 +29,7 @@ from deploychecks.runs.models import (
     RunSubCheck,
 )
 from deploychecks.signoffs.models import SignOff
+from deploychecks.signoffs.snapshot import ChecklistState, hash_of, snapshot_of
 
 USEC = timedelta(microseconds=1)
 
@@ -336,7 +335,8 @@ class Story(Live):
         seq = self.bump()
         if previous:
             previous.update(status="superseded", invalidated_at=when)
-        checklist = self._checklist_hash()
+        state = self._checklist_state()
+        checklist = hash_of(state)
         signoff = {
             "id": self.ctx.rows.new_id(SignOff),
             "role": role,
@@ -345,6 +345,7 @@ class Story(Live):
             "comment": comment,
             "checklist_hash": checklist,
             "checklist_seq": seq,
+            "checklist_snapshot": snapshot_of(state),
             "created_at": when,
             "status": "valid",
             "stale_reason": "",
@@ -375,6 +376,7 @@ class Story(Live):
                 "comment": comment,
                 "checklist_hash": checklist,
                 "checklist_seq": seq,
+                "checklist_counts": signoff["checklist_snapshot"]["counts"],
             },
         )
 
@@ -397,18 +399,17 @@ class Story(Live):
                 after={"status": "stale", "reason": reason, "caused_by_seq": caused_by},
             )
 
-    def _checklist_hash(self) -> str:
-        """signoffs.services.checklist_hash, over this story's state."""
+    def _checklist_state(self) -> ChecklistState:
+        """signoffs.snapshot.checklist_state, over this story's state."""
         items = sorted(
-            [self.item_ids[i], self.state[i], self.version[i]] for i in range(len(self.item_ids))
+            (self.item_ids[i], self.state[i], self.version[i]) for i in range(len(self.item_ids))
         )
         subs = sorted(
-            [self.sub_ids[i][j], self.sub_done[i][j]]
+            (self.sub_ids[i][j], self.item_ids[i], self.sub_done[i][j], self.sub_version[i][j])
             for i in range(len(self.item_ids))
             for j in range(len(self.sub_ids[i]))
         )
-        payload = json.dumps({"items": items, "subchecks": subs}, separators=(",", ":"))
-        return hashlib.sha256(payload.encode()).hexdigest()
+        return ChecklistState(items=items, subchecks=subs)
 
     def _complete_with_override(self, when):
         """runs.status._override: an admin completes past the missing approvals."""

@@ -3,12 +3,13 @@
 from datetime import timedelta
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
-from deploychecks.accounts.people import ADMINS_GROUP, MANAGERS_GROUP
+from deploychecks.accounts.groups import ensure_groups
+from deploychecks.accounts.people import ADMINS_GROUP, ENGINEERS_GROUP, MANAGERS_GROUP
 from deploychecks.checklists.defaults import ensure_default_template
 from deploychecks.runs.models import Deployment
 from deploychecks.runs.services import create_deployment
@@ -18,8 +19,8 @@ DEMO_PASSWORD = "deploychecks-demo"  # noqa: S105  published: demo only
 # username, full name, description
 DEMO_USERS = [
     ("admin", "Avery Admin", "admin: manages templates and users"),
-    ("lead", "Lee Lead", "deployment lead of the demo deployment"),
-    ("engineer", "Erin Engineer", "engineer: ticks items, adds notes"),
+    ("lead", "Lee Lead", "deployment lead of the demo deployment; starts deployments"),
+    ("engineer", "Erin Engineer", "engineer: ticks items, adds notes, starts deployments"),
     ("engineer2", "Sam Second", "second engineer"),
     ("em", "Emma Manager", "approver: Engineering Manager"),
     ("devops", "Dev Ops", "approver: DevOps Lead"),
@@ -28,6 +29,7 @@ DEMO_USERS = [
     ("manager", "Morgan Director", "manager: reads every deployment"),
     ("viewer", "Vic Viewer", "viewer: read only"),
 ]
+ENGINEER_USERS = ("lead", "engineer", "engineer2")
 APPROVER_ROLES = {
     "em": "Engineering Manager",
     "devops": "DevOps Lead",
@@ -51,11 +53,9 @@ class Command(BaseCommand):
 
     def _users(self):
         User = get_user_model()
-        admins, _ = Group.objects.get_or_create(name=ADMINS_GROUP)
-        admins.permissions.add(
-            *Permission.objects.filter(content_type__app_label__in=["checklists", "auth"])
-        )
-        managers, _ = Group.objects.get_or_create(name=MANAGERS_GROUP)
+        # migrate made them already; again here, so the demo never depends on the order.
+        ensure_groups()
+        groups = {g.name: g for g in Group.objects.all()}
         users = {}
         for username, full_name, _ in DEMO_USERS:
             first, last = full_name.split(" ", 1)
@@ -73,8 +73,11 @@ class Command(BaseCommand):
                     user.is_staff = user.is_superuser = True
                 user.save()
             users[username] = user
-        users["admin"].groups.add(admins)
-        users["manager"].groups.add(managers)
+        users["admin"].groups.add(groups[ADMINS_GROUP])
+        users["manager"].groups.add(groups[MANAGERS_GROUP])
+        # Those who start deployments; the viewer, the approvers and the manager may not.
+        for username in ENGINEER_USERS:
+            users[username].groups.add(groups[ENGINEERS_GROUP])
         return users
 
     def _deployment(self, revision, users):
