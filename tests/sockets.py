@@ -31,6 +31,11 @@ def browser_headers(user, *, origin=OWN_ORIGIN) -> list[tuple[bytes, bytes]]:
     """The handshake headers of a browser logged in as `user` on our own site."""
     client = Client()
     client.force_login(user)
+    return client_headers(client, origin=origin)
+
+
+def client_headers(client: Client, *, origin=OWN_ORIGIN) -> list[tuple[bytes, bytes]]:
+    """The handshake headers of a browser with `client`'s session cookie."""
     name = settings.SESSION_COOKIE_NAME
     cookie = f"{name}={client.cookies[name].value}"
     return [(b"cookie", cookie.encode()), (b"origin", origin), (b"host", b"127.0.0.1")]

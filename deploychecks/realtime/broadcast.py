@@ -47,6 +47,17 @@ class ReminderNotice(TypedDict):
     allowed: list[int]  # sorted, as in RunEvent
 
 
+class SessionCheck(TypedDict):
+    """ "Check your session" to every socket of one user (realtime.session_watch).
+
+    Rare: sent on logout, and when the user's row changes (password,
+    deactivation). Through the user's own group, never the deployments'.
+    """
+
+    type: str  # "session.check" -> consumer method session_check
+    ended: str  # digest of the one session that has just ended; "" = every socket checks
+
+
 def run_event(
     *, seq: int, kind: str, allowed, html_edit: str = "", html_read: str = "", resync: bool = False
 ) -> RunEvent:
@@ -86,6 +97,10 @@ def is_allowed(event: RunEvent, user_id: int) -> bool:
 
 def group_name(deployment_id: int) -> str:
     return f"deployment-{deployment_id}"
+
+
+def user_group_name(user_id: int) -> str:
+    return f"user-{user_id}"
 
 
 def send_to_deployment(deployment_id: int, message: dict) -> None:

@@ -15,6 +15,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 
 from deploychecks.realtime.broadcast import group_name, is_allowed
 from deploychecks.realtime.hub import hub_for
+from deploychecks.realtime.session_watch import SESSION_ENDED, SessionWatchMixin
 from deploychecks.runs import access, presence
 from deploychecks.runs.models import Deployment
 
@@ -54,7 +55,10 @@ def announce_presence(channel_layer, deployment_id: int) -> None:
     task.add_done_callback(_presence_tasks.discard)
 
 
-class DeploymentConsumer(AsyncWebsocketConsumer):
+class DeploymentConsumer(SessionWatchMixin, AsyncWebsocketConsumer):
+    """A run page's socket. It closes within seconds of its session ending
+    (logout, password change, expiry, deactivation: realtime/session_watch.py)."""
+
     # Channels 4 runs close_old_connections() in a thread before every handler:
     # one hop through the single sync thread per viewer per broadcast, most of
     # the fan-out's cost (bench/fanout.py). These handlers never touch the
@@ -73,13 +77,16 @@ class DeploymentConsumer(AsyncWebsocketConsumer):
         self.deployment_id = int(self.scope["url_route"]["kwargs"]["pk"])
         self.group = group_name(self.deployment_id)
         if self.user is None or not self.user.is_authenticated:
-            await self.close(code=4401)
+            await self.close(code=SESSION_ENDED)
             return
         self.role = await database_sync_to_async(self._role)()
         if self.role is None:
             await self.close(code=4404)
             return
         self.editable = access.can_edit(self.role)
+        # Before joining the hub: from then on a broadcast may reach this
+        # consumer at any await, and nothing may be sent before accept().
+        await self.watch_session()
         # The process's hub is the group member and hands broadcasts to us.
         self.hub = hub_for(self.channel_layer, self.deployment_id)
         await self.hub.join(self)
@@ -97,6 +104,7 @@ class DeploymentConsumer(AsyncWebsocketConsumer):
         if getattr(self, "role", None) is None:
             return
         await self.hub.leave(self)
+        await self.unwatch_session()
         await database_sync_to_async(presence.leave)(self.channel_name)
         await self._announce_presence()
 

@@ -112,7 +112,9 @@ def presence_fragment(request, pk):
     return render(request, f"{PARTIALS}#presence", {"viewers_now": viewers_now(deployment.pk)})
 
 
-def _item_response(request, deployment, item_id, role, *, status=200, error=""):
+def _item_response(request, deployment, item_id, role, *, status=200, error="", typed=None):
+    """The item row and both progress bars. `typed` is what the person typed
+    into the row's forms (a refusal gives it back, see `_refused`)."""
     item = _items_queryset().select_related("phase").get(pk=item_id, deployment=deployment)
     phase = item.phase
     phase.progress = progress(list(RunItem.objects.filter(phase=phase).only("state")))
@@ -121,6 +123,7 @@ def _item_response(request, deployment, item_id, role, *, status=200, error=""):
         "item": item,
         "phase": phase,
         "error": error,
+        "typed": typed or {},
         "can_edit": access.can_edit(role) and not deployment.is_finished,
         "overall": progress(list(RunItem.objects.filter(deployment=deployment).only("state"))),
     }
@@ -197,7 +200,9 @@ def add_note(request, pk, item_id):
 
 
 def _refused(request, pk, item_id, exc: services.RunError) -> HttpResponse:
-    """A refused item change: the item as it is now, with the reason.
+    """A refused item change: the item as it is now, with the reason, and with
+    the N/A reason or note the person typed back in its field, so a conflict
+    (409: someone changed the item meanwhile) costs them no typing.
 
     An outsider, or an item or sub-check that is not in this deployment, gets
     404 with nothing about the deployment (as `get_deployment_for` gives).
@@ -205,6 +210,11 @@ def _refused(request, pk, item_id, exc: services.RunError) -> HttpResponse:
     deployment, role = access.get_deployment_for(request.user, pk)  # 404 for an outsider
     if isinstance(exc, services.NoAccess):
         return HttpResponse(escape(exc.message), status=404)
+    typed = {
+        "reason": request.POST.get("reason", "") if request.POST.get("state") == "na" else "",
+        "note": request.POST.get("body", ""),
+        "note_kind": request.POST.get("kind", ""),
+    }
     return _item_response(
-        request, deployment, item_id, role, status=exc.status_code, error=exc.message
+        request, deployment, item_id, role, status=exc.status_code, error=exc.message, typed=typed
     )

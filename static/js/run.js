@@ -2,15 +2,123 @@
 // Messages carry the deployment's sequence number; on a gap or a reconnect the
 // page fetches the whole checklist from the server (resync), so it always ends
 // equal to the database.
+//
+// Nothing is ever shown as saved that is not: while the socket is not open,
+// every control that sends a change is disabled ("Offline: changes paused"),
+// and an item change whose request fails (network, 5xx, timeout) puts the
+// control back as the server last had it and says so next to the item.
 (function () {
   "use strict";
   var root, statusEl, lastSeq, socket, retry = 0, heartbeat = null, resyncing = false, queued = [];
   var reconnectTimer = null;
+  var OFFLINE_TEXT = "Offline: changes paused. Reconnecting…";
+  var PAUSED_STATES = { reconnecting: true, closed: true, ended: true };
+  // Controls that send a change: checkboxes (a tick sends on change) and buttons.
+  var SENDING_CONTROLS = ["form[hx-post]", "form[method=post]"].map(function (form) {
+    return form + " button, " + form + " input[type=checkbox], " + form + " input[type=submit]";
+  }).join(", ");
 
-  function setStatus(state, text) {
+  // link: optional {href, text}, shown after the text (e.g. "Log in again").
+  function setStatus(state, text, link) {
     statusEl.dataset.state = state;
     statusEl.textContent = text;
+    if (link) {
+      var a = document.createElement("a");
+      a.href = link.href;
+      a.textContent = link.text;
+      statusEl.append(" ", a);
+    }
     root.dataset.ws = state;
+    if (isPaused()) { pauseWithin(root); } else { resumeChanges(); }
+  }
+
+  function isPaused() { return PAUSED_STATES[root.dataset.ws] === true; }
+
+  // Really disabled (not focusable, not clickable, announced as unavailable);
+  // marked, so that only what was disabled here is enabled again. Text fields
+  // stay usable: typing a note changes nothing until it is sent.
+  function pauseWithin(container) {
+    container.querySelectorAll(SENDING_CONTROLS).forEach(function (el) {
+      if (el.disabled) { return; }  // disabled by the server (read only, N/A): stays so
+      el.disabled = true;
+      el.dataset.paused = "1";
+    });
+  }
+
+  function resumeChanges() {
+    root.querySelectorAll("[data-paused]").forEach(function (el) {
+      el.disabled = false;
+      delete el.dataset.paused;
+    });
+  }
+
+  // --- Item changes that fail -------------------------------------------------
+
+  function itemRowOf(detail) {
+    var target = detail.target;
+    return target && /^item-\d+$/.test(target.id) && root.contains(target) ? target : null;
+  }
+
+  // Back to the server's state (the browser toggled the box before sending),
+  // with the reason next to the item (role=alert: announced).
+  function notSaved(row, text) {
+    row.querySelectorAll("input[type=checkbox]").forEach(function (box) {
+      box.checked = box.defaultChecked;
+    });
+    var error = row.querySelector(".item-error");
+    if (error) { error.textContent = text; }
+  }
+
+  function failureText(xhr) {
+    if (xhr.responseURL && xhr.responseURL.indexOf(root.dataset.loginUrl) !== -1) {
+      return "Not saved: your session has ended. Log in again.";
+    }
+    if (xhr.status >= 500) {
+      return "Not saved: the server failed (error " + xhr.status + "). Try again.";
+    }
+    return "Not saved: unexpected answer from the server (" + xhr.status + "). Reload the page.";
+  }
+
+  function watchItemRequests() {
+    // An item's answer is its row as the server has it now: after a change, or
+    // with the reason of a refusal (400, 403, 409, 422; htmx swaps no 4xx by
+    // itself). Anything else (a 5xx, a login page) is not the row: keep the
+    // row, undo the control.
+    document.addEventListener("htmx:beforeSwap", function (evt) {
+      var row = itemRowOf(evt.detail);
+      if (!row) { return; }
+      var xhr = evt.detail.xhr;
+      var isRow = xhr.responseText.indexOf('id="' + row.id + '"') !== -1;
+      var refusal = [400, 403, 409, 422].indexOf(xhr.status) !== -1;
+      evt.detail.isError = false;  // handled here
+      if (isRow && (xhr.status < 300 || refusal)) {
+        evt.detail.shouldSwap = true;
+      } else {
+        evt.detail.shouldSwap = false;
+        notSaved(row, failureText(xhr));
+      }
+    });
+    document.addEventListener("htmx:sendError", function (evt) {
+      var row = itemRowOf(evt.detail);
+      if (row) { notSaved(row, "Not saved: the server could not be reached. Try again when the page is live."); }
+    });
+    document.addEventListener("htmx:timeout", function (evt) {
+      var row = itemRowOf(evt.detail);
+      if (row) { notSaved(row, "Not saved: no answer from the server in time. If it did go through, it will show here."); }
+    });
+    document.addEventListener("htmx:sendAbort", function (evt) {
+      var row = itemRowOf(evt.detail);
+      if (row) { notSaved(row, ""); }
+    });
+    // Belt and braces: nothing is sent while paused, whatever control it came from.
+    document.addEventListener("htmx:beforeRequest", function (evt) {
+      var verb = (evt.detail.requestConfig && evt.detail.requestConfig.verb) || "get";
+      if (isPaused() && verb !== "get" && root.contains(evt.detail.elt)) { evt.preventDefault(); }
+    });
+    // New content (an answer that arrived after the socket dropped) pauses too.
+    document.addEventListener("htmx:load", function (evt) {
+      if (isPaused() && root.contains(evt.target)) { pauseWithin(evt.target.parentNode || evt.target); }
+    });
   }
 
   function replaceById(html) {
@@ -23,12 +131,20 @@
       // This row has a request of our own in flight: its response (rendered
       // after commit, so at least as fresh) will replace it.
       if (old.classList.contains("htmx-request") || old.querySelector(".htmx-request")) { return; }
-      // Keep an open <details> (note or N/A form being typed) open, and do not
-      // clobber text the user is typing in this row.
-      var active = document.activeElement;
-      if (active && old.contains(active) && (active.tagName === "TEXTAREA")) {
-        var field = fresh.querySelector("#" + CSS.escape(active.id));
-        if (field) { field.value = active.value; }
+      // Keep what the person has typed in this row (a note, an N/A reason),
+      // and the field they are typing in focused, whatever the update.
+      var active = document.activeElement, focusTwin = null;
+      old.querySelectorAll("textarea[id]").forEach(function (field) {
+        var twin = fresh.querySelector("#" + CSS.escape(field.id));
+        if (!twin) { return; }
+        if (field.value) { twin.value = field.value; }
+        if (field === active) { focusTwin = twin; }
+      });
+      // A refusal or failure message stays until the item changes again.
+      var oldError = old.querySelector(".item-error"), freshError = fresh.querySelector(".item-error");
+      if (oldError && freshError && oldError.textContent.trim() && !freshError.textContent.trim() &&
+          old.dataset.version === fresh.dataset.version) {
+        freshError.textContent = oldError.textContent;
       }
       // Keep what the reader opened or closed (phases, details, forms) as it was.
       // Unless the page switched mode (rollback mode opens the rollback phase
@@ -40,8 +156,14 @@
       if (old.tagName === "DETAILS" && fresh.tagName === "DETAILS") { fresh.open = old.open; }
       keepEntries(old, fresh);
       fresh.removeAttribute("hx-swap-oob");
+      var selection = focusTwin ? [active.selectionStart, active.selectionEnd] : null;
       old.replaceWith(fresh);
+      if (focusTwin) {
+        focusTwin.focus();
+        focusTwin.setSelectionRange(selection[0], selection[1]);
+      }
       if (window.htmx) { htmx.process(fresh); }
+      if (isPaused()) { pauseWithin(fresh); }
     });
   }
 
@@ -134,15 +256,44 @@
     };
     socket.onclose = function (e) {
       clearInterval(heartbeat);
-      if (e.code === 4401 || e.code === 4403 || e.code === 4404) {
+      if (e.code === 4403 || e.code === 4404) {
         setStatus("closed", "Not connected: you no longer have access. Reload the page.");
         return;
       }
-      setStatus("reconnecting", "Reconnecting…");
-      retry += 1;
-      reconnectTimer = setTimeout(function () { reconnectTimer = null; connect(); },
-                                  Math.min(1000 * Math.pow(2, retry - 1), 15000));
+      setStatus("reconnecting", OFFLINE_TEXT);
+      // 4401: this socket's session has ended (logout, expiry, password change).
+      // Ask before saying so: after a password change in this browser it is
+      // still logged in, under a new session. From the third failed attempt
+      // ask too: a socket refused at its handshake looks like a network error.
+      scheduleReconnect(e.code === 4401 || retry >= 2);
     };
+  }
+
+  // Reconnect after a growing delay (1 s, 2 s, 4 s… 15 s); with `askFirst`,
+  // first ask over HTTP whether this browser is still logged in.
+  function scheduleReconnect(askFirst) {
+    retry += 1;
+    reconnectTimer = setTimeout(function () {
+      reconnectTimer = null;
+      if (askFirst) { checkSession(); } else { connect(); }
+    }, Math.min(1000 * Math.pow(2, retry - 1), 15000));
+  }
+
+  function checkSession() {
+    fetch(root.dataset.resyncUrl, {
+      headers: { "HX-Request": "true" }, credentials: "same-origin", redirect: "manual",
+    })
+      .then(function (r) {
+        // A redirect is the way to the login page.
+        if (r.type === "opaqueredirect" || r.status === 401) { sessionEnded(); } else { connect(); }
+      })
+      .catch(function () { scheduleReconnect(false); });  // unreachable: keep trying
+  }
+
+  function sessionEnded() {
+    var next = encodeURIComponent(location.pathname + location.search);
+    setStatus("ended", "Your session has ended: changes paused.",
+              { href: root.dataset.loginUrl + "?next=" + next, text: "Log in again" });
   }
 
   document.addEventListener("DOMContentLoaded", function () {
@@ -150,10 +301,14 @@
     if (!root) { return; }
     statusEl = document.getElementById("live-status");
     lastSeq = parseInt(root.dataset.seq, 10);
+    watchItemRequests();
     connect();
     // An open socket can outlive the network by minutes (until TCP gives up):
-    // when the browser knows it is offline, say so and reconnect once back.
+    // when the browser knows it is offline, pause at once and reconnect once back.
     window.addEventListener("offline", function () {
+      if (root.dataset.ws !== "closed" && root.dataset.ws !== "ended") {
+        setStatus("reconnecting", OFFLINE_TEXT);
+      }
       if (socket && socket.readyState <= 1) { socket.close(); }
     });
     window.addEventListener("online", function () {

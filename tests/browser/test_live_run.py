@@ -59,7 +59,7 @@ def test_page_resyncs_after_missing_events(
     expect(page.locator("#live-status")).to_have_attribute(
         "data-state", "reconnecting", timeout=10_000
     )
-    expect(page.locator("#live-status")).to_have_text("Reconnecting…")
+    expect(page.locator("#live-status")).to_have_text("Offline: changes paused. Reconnecting…")
     items = list(deployment.items.order_by("phase__position", "position")[:3])
 
     def tick_all():  # in another thread: Playwright owns this thread's event loop

@@ -280,3 +280,59 @@ def test_rows_reused_from_the_item_cache_equal_a_fresh_render(
     row = _item_html(from_cache, item)
     assert "Canary &lt;b&gt;slow&lt;/b&gt;" in row
     assert row == _item_html(fresh, item)
+
+
+def test_conflicting_na_gives_the_typed_reason_back_in_its_form(
+    deployment, engineer, second_engineer, first_item
+):
+    _tick(_client(engineer), deployment, first_item, "done", 1)
+    _tick(_client(engineer), deployment, first_item, "open", 2)  # open again, at version 3
+
+    response = _tick(
+        _client(second_engineer), deployment, first_item, "na", 1, reason="No <b>schema</b> change"
+    )
+
+    html = response.content.decode()
+    assert response.status_code == 409
+    na_form = html.split(f'id="item-{first_item.pk}-na"', 1)[1].split("</details>", 1)[0]
+    assert na_form.startswith(" open>")
+    assert 'name="version" value="3"' in na_form  # sending again is not a conflict
+    assert "autofocus>No &lt;b&gt;schema&lt;/b&gt; change</textarea>" in na_form
+
+
+def test_conflicting_na_on_an_item_now_na_shows_the_reason_not_saved(
+    deployment, engineer, second_engineer, first_item
+):
+    _tick(_client(engineer), deployment, first_item, "na", 1, reason="Not this release")
+
+    response = _tick(
+        _client(second_engineer), deployment, first_item, "na", 1, reason="No schema change"
+    )
+
+    html = response.content.decode()
+    assert response.status_code == 409
+    assert "Your reason, not saved: <q>No schema change</q>" in html
+
+
+def test_refused_note_gives_the_typed_note_back(deployment, engineer, first_item):
+    too_long = "Deviation: " + "x" * 2000
+
+    response = _client(engineer).post(
+        reverse("runs:add_note", args=[deployment.pk, first_item.pk]),
+        {"body": too_long, "kind": "deviation"},
+        HTTP_HX_REQUEST="true",
+    )
+
+    html = response.content.decode()
+    assert response.status_code == 400
+    note_form = html.split(f'id="item-{first_item.pk}-note"', 1)[1].split("</details>", 1)[0]
+    assert note_form.startswith(" open>")
+    assert f"autofocus>{too_long}</textarea>" in note_form
+    assert '<option value="deviation" selected>' in note_form
+
+
+def test_rows_without_a_refusal_have_empty_closed_forms(deployment, engineer, first_item):
+    html = _tick(_client(engineer), deployment, first_item, "done", 1).content.decode()
+
+    assert f'<details id="item-{first_item.pk}-note">' in html
+    assert "autofocus" not in html and "Your reason" not in html
