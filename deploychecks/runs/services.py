@@ -239,6 +239,7 @@ def _snapshot(deployment: Deployment, revision) -> None:
             person=c.person,
             phone=c.phone,
             handle=c.handle,
+            filled_in=c.filled_in,
         )
         for c in revision.contacts.all()
     )

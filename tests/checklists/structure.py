@@ -17,11 +17,12 @@ from deploychecks.checklists.parser import (
 
 
 def structure(parsed: ParsedTemplate) -> dict:
-    """The template as plain data, without source line numbers (they move on export)."""
+    """The template as plain data, without source line numbers (they move on export)
+    and without the import report (a diagnostic of one reading)."""
 
     def drop_lines(value):
         if isinstance(value, dict):
-            return {k: drop_lines(v) for k, v in value.items() if k != "line"}
+            return {k: drop_lines(v) for k, v in value.items() if k not in ("line", "report")}
         if isinstance(value, list):
             return [drop_lines(v) for v in value]
         return value
