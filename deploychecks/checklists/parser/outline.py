@@ -1,8 +1,9 @@
 """Headings to phases and sections, and the blocks under them to entries and notes.
 
 The first `#` heading is the title. Of the other headings, the highest level used
-(`##` in most files, `###` in a template that has no `##`) starts a **phase**, the
-next level a **section**; deeper headings stay in the notes. A section heading
+starts a **phase** (`##` in most files; `###` in a template that has no `##`; `#`
+in a file that has more than one), the next level a **section**; deeper headings
+stay in the notes. A section heading
 before any phase starts a phase of its own, and task items before any heading
 make a phase called "Checklist". A heading about sign-off or approval, with its
 sub-headings, holds **sign-off roles**. A phase with no item is kept as a **note**.
@@ -50,7 +51,7 @@ def build_scopes(doc: Document) -> tuple[Heading | None, Scope]:
     """(the title heading, the document's scope tree)."""
     headings = [b for b in doc.blocks if isinstance(b, Heading)]
     title = next((h for h in headings if h.level == 1), None)
-    phase_level = min((h.level for h in headings if h.level >= 2), default=2)
+    phase_level = min((h.level for h in headings if h is not title), default=2)
     root = Scope("", 0, -1)
     stack = [root]
     for block in doc.blocks:
@@ -59,7 +60,7 @@ def build_scopes(doc: Document) -> tuple[Heading | None, Scope]:
         if not isinstance(block, Heading):
             stack[-1].blocks.append(block)
             continue
-        rank = max(2, block.level - phase_level + 2)
+        rank = block.level - phase_level + 2
         if rank > 3:
             stack[-1].blocks.append(block)
             continue
