@@ -39,6 +39,28 @@ def one_line(text: str) -> str:
     return " ".join(part.strip() for part in without_comments(text).split("\n")).strip()
 
 
+def first_line(text: str) -> tuple[str, int]:
+    """A paragraph's first line without HTML comments, and how many source lines it
+    takes: a comment opened on the first line runs on to the line that closes it."""
+    lines = text.split("\n")
+    taken = 1
+    while taken < len(lines) and unclosed_comment("\n".join(lines[:taken])):
+        taken += 1
+    return one_line("\n".join(lines[:taken])), taken
+
+
+def unclosed_comment(text: str) -> bool:
+    return text.rfind("<!--") > text.rfind("-->")
+
+
+UNCLOSED_COMMENT = (
+    "unclosed comment",
+    "“<!--” opens mid-paragraph and the paragraph ends before “-->”: GitHub shows it as "
+    "text and reads the lines after it as usual (a comment hides lines only when “<!--” "
+    "starts the line)",
+)
+
+
 class EntryBuilder:
     """Builds items and steps from list nodes; `inner` are the source lines with
     blockquote markers removed."""
@@ -51,8 +73,9 @@ class EntryBuilder:
     # --- Items ------------------------------------------------------------------
 
     def item(self, node: ListNode) -> ParsedItem | None:
-        first, _, _ = node.text.partition("\n")
-        first = without_comments(first).strip()
+        first, taken = first_line(node.text)
+        if unclosed_comment(node.text):
+            self.report.ignore(node.start, node.text_end, *UNCLOSED_COMMENT)
         title, summary = split_bold(first)
         required = True
         if OPTIONAL_RE.search(summary) or OPTIONAL_RE.fullmatch(title):
@@ -64,7 +87,7 @@ class EntryBuilder:
         item = ParsedItem(title=title, summary=summary, required=required, line=node.start + 1)
         numbers: list[int] = []
         # The title is the first line; the rest of its paragraph is details.
-        self._own_lines(node, numbers, node.text_start + 1)
+        self._own_lines(node, numbers, node.text_start + taken)
         for child in node.children:
             self._under_item(child, item, numbers)
         item.details = self._text(numbers, node.column)
@@ -108,8 +131,8 @@ class EntryBuilder:
     def step(self, node: ListNode, container: ParsedSection) -> None:
         self.step_count += 1
         number = node.number if node.number is not None else self.step_count
-        first, _, _ = node.text.partition("\n")
-        title, rest = split_bold(without_comments(first).strip())
+        first, taken = first_line(node.text)
+        title, rest = split_bold(first)
         minutes = duration_minutes(rest) if rest else None
         if minutes is None and not rest:
             minutes = duration_minutes(title)
@@ -120,7 +143,7 @@ class EntryBuilder:
         )
         container.entries.append(step)
         numbers: list[int] = []
-        self._own_lines(node, numbers, max(node.text_start, node.start) + 1)
+        self._own_lines(node, numbers, max(node.text_start, node.start) + taken)
         for child in node.children:
             if child.task:
                 item = self.item(child)

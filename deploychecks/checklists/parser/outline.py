@@ -14,7 +14,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from deploychecks.checklists.parser.blocks import Block, Document, Heading, ListBlock, Table
-from deploychecks.checklists.parser.items import EntryBuilder, dedent
+from deploychecks.checklists.parser.items import (
+    UNCLOSED_COMMENT,
+    EntryBuilder,
+    dedent,
+    unclosed_comment,
+)
 from deploychecks.checklists.parser.model import (
     ImportReport,
     ParsedNote,
@@ -226,6 +231,9 @@ class OutlineBuilder:
         elif isinstance(block, ListBlock):
             self.report.ignore(block.start, block.end, "list", f"no checkboxes; kept in {where}")
         else:
+            lines = self.doc.lines[block.start : block.end]
+            if block.kind == "prose" and unclosed_comment("\n".join(lines)):
+                self.report.ignore(block.start, block.end, *UNCLOSED_COMMENT)
             what = _what(block.kind)
             if block.kind in ("code", "fence"):
                 what = f"{what} (not checkboxes, even if it looks like them)"

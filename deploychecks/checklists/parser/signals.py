@@ -32,6 +32,7 @@ from deploychecks.checklists.parser.model import (
 from deploychecks.checklists.parser.text import plain
 
 ABOVE, BELOW = "above", "below"
+BOTH = "both"  # the comparisons disagree
 _NUM = r"[-−]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?"
 _COMPARE_RE = re.compile(rf"^(?P<op><=|>=|=<|=>|≤|≥|<|>)\s*(?P<n>{_NUM})\s*(?P<unit>.*)$")
 _RANGE_RE = re.compile(
@@ -187,6 +188,8 @@ class SignalReader:
         cap = _CAPACITY_OF_RE.match(unit)
         capacity = float(cap.group(1)) if cap else capacity
         direction = _direction(green, yellow, red)
+        if direction == BOTH:
+            return "its comparisons point both ways (“>” on one colour, “<” on another)"
         if direction is None:
             return "it does not say whether higher or lower is worse (use “>” or “<”)"
         yellow_bound = _bound(yellow, direction, capacity)
@@ -215,7 +218,7 @@ def _direction(green: Cell, yellow: Cell, red: Cell) -> str | None:
     if len(votes) == 1:
         return votes.pop()
     if votes:
-        return None
+        return BOTH
     if yellow.kind == "range" and red.kind == "range":
         if red.low >= yellow.high:
             return ABOVE
@@ -229,8 +232,7 @@ def _bound(cell: Cell, direction: str, capacity: float | None):
     if cell.kind == "none":
         return None
     if cell.kind == "compare":
-        if (cell.op in (">", "≥")) != (direction == ABOVE):
-            return f"“{cell.text}” points the other way from the other values"
+        # _direction made sure every comparison points the same way.
         return cell.value, cell.op in ("≥", "≤")
     if cell.kind == "range":
         return (cell.low, True) if direction == ABOVE else (cell.high, True)

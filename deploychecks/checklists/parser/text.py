@@ -18,7 +18,7 @@ _UNIT = r"(?P<unit>min|mins|minute|minutes|hour|hours|hr|hrs|h)"
 _DURATION_RE = re.compile(
     r"\(\s*(?:(?P<low>\d+)\s*(?:-|–|—|to)\s*)?(?P<n>\d+)\s*" + _UNIT + r"\s*\)", re.I
 )
-_COMMENT_RE = re.compile(r"<!--.*?-->", re.S)
+_COMMENT_RE = re.compile(r"([ \t]?)<!--.*?-->([ \t]?)", re.S)
 OPTIONAL_RE = re.compile(r"\s*[*_]?\(optional\)[*_]?\s*", re.I)
 _TAG_RE = re.compile(r"<[^>]*>")
 _inline = MarkdownIt("commonmark", {"html": True})
@@ -59,7 +59,8 @@ def without_comments(text: str) -> str:
     """Drop complete HTML comments, which GitHub does not show."""
     if "<!--" not in text:
         return text
-    return _COMMENT_RE.sub("", text)
+    # "a <!-- x --> b" reads "a b": one of the spaces around a comment goes with it.
+    return _COMMENT_RE.sub(lambda m: m.group(1) or m.group(2), text)
 
 
 def plain(text: str) -> str:
