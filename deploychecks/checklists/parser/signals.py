@@ -132,7 +132,7 @@ def split_name(cell: str) -> tuple[str, str, float | None]:
             unit = _unit(paren) or ""
         cap = _CAPACITY_OF_RE.search(paren)
         capacity = float(cap.group(1)) if cap else None
-    return name.strip(" :"), unit, capacity
+    return name.rstrip(" :").strip(), unit, capacity
 
 
 class SignalReader:
