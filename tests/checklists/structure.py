@@ -172,7 +172,6 @@ def _signals(draw):
     return signals
 
 
-
 def _canonical_notes(notes: list[ParsedNote]) -> list[ParsedNote]:
     # Notes above the first phase come first in the document, the rest after it.
     return sorted(notes, key=lambda n: not n.before_phases)
