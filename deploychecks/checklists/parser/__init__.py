@@ -13,7 +13,7 @@ the README ("Importing checklists"):
 The parser never touches the database; `checklists.services.save_template` does.
 """
 
-from deploychecks.checklists.parser.decoding import decode, decode_markdown, repair_mojibake
+from deploychecks.checklists.parser.decoding import decode, repair_mojibake
 from deploychecks.checklists.parser.model import (
     MAX_BYTES,
     MAX_LENGTHS,
@@ -49,7 +49,6 @@ __all__ = [
     "ParsedSubCheck",
     "ParsedTemplate",
     "decode",
-    "decode_markdown",
     "name_from_path",
     "parse_checklist",
     "repair_mojibake",

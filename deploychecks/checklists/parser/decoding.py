@@ -57,10 +57,6 @@ def decode(data: bytes) -> tuple[str, str]:
         return data.decode("cp1252", errors="deploychecks-c1"), WINDOWS_1252
 
 
-def decode_markdown(data: bytes) -> str:
-    return decode(data)[0]
-
-
 # --- Mojibake ---------------------------------------------------------------------
 
 _CP1252_HIGH = {
