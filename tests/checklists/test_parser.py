@@ -402,3 +402,19 @@ def test_it_rejects_a_step_budget_too_large_to_store():
 )
 def test_parser_limits_match_the_database_columns(what, model, field):
     assert MAX_LENGTHS[what] == model._meta.get_field(field).max_length
+
+
+@pytest.mark.parametrize(
+    ("line", "role"),
+    [
+        ("- [ ] **QA Lead**: signature and date", "QA Lead"),
+        ("- [ ] **QA Lead:** ____", "QA Lead"),
+        ("- [ ] **Change board: CAB**: signed", "Change board: CAB"),
+        ("- [ ] **:**: signature and date", ":"),
+        ("- [ ] Release manager — signs off the notes", "Release manager"),
+    ],
+)
+def test_a_sign_off_role_is_named_as_written(line, role):
+    parsed = parse_checklist(f"# R\n\n## Go\n\n- [ ] Ship\n\n## Sign-off\n\n{line}\n")
+
+    assert parsed.signoff_roles == [role]

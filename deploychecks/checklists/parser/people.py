@@ -41,10 +41,10 @@ def role_name(text: str) -> str:
     first = without_comments(text.partition("\n")[0]).strip()
     bold, rest = split_bold(first)
     if first.startswith(("**", "__")) and bold:
-        name = bold
-    else:
-        name = _ROLE_END_RE.split(first, maxsplit=1)[0]
-    return plain(name).rstrip(":").strip()
+        # "**Role**: signature" (as exported): the colon outside the bold separates,
+        # and the bold text is the role as written; "**Role:** …" drops its colon.
+        return plain(bold) if rest.startswith(":") else plain(bold).rstrip(":").strip()
+    return plain(_ROLE_END_RE.split(first, maxsplit=1)[0]).rstrip(":").strip()
 
 
 def task_nodes(nodes: list[ListNode]):
