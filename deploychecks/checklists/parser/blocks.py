@@ -72,7 +72,6 @@ class ListBlock:
     nodes: list[ListNode]
     start: int
     end: int
-    quoted: bool = False
 
     def has_task(self) -> bool:
         return any(node.task or node.has_task() for node in self.nodes)
@@ -101,7 +100,6 @@ class Other:
     kind: str
     start: int
     end: int
-    quoted: bool = False
 
 
 Block = Heading | ListBlock | Table | Other
@@ -156,6 +154,8 @@ class _Walker:
         self.front_matter: dict[str, str] = {}
 
     def blocks(self) -> list[Block]:
+        """Blocks in document order; the content of a blockquote is read as if it
+        stood at the top (a quoted task item is an item), except headings."""
         tokens, out, depth = self.tokens, [], 0
         while self.i < len(tokens):
             token = tokens[self.i]
@@ -169,28 +169,28 @@ class _Walker:
                 out.append(self.heading(token, depth))
             elif kind == "bullet_list_open" or kind == "ordered_list_open":
                 start, end = token.map
-                out.append(ListBlock(self.list_items(0), start, end, quoted=depth > 0))
+                out.append(ListBlock(self.list_items(0), start, end))
             elif kind == "table_open":
                 out.append(self.table())
             else:
-                out.append(self.other(token, depth))
+                out.append(self.other(token))
         return out
 
     def heading(self, token: Token, depth: int) -> Block:
         start, end = token.map
         self.i += 3
         if depth:
-            return Other("prose", start, end, quoted=True)
+            return Other("prose", start, end)  # a quoted heading structures nothing
         # A setext heading may span lines; spaces inside a line are kept as written.
         text = " ".join(part.strip() for part in self.tokens[self.i - 2].content.split("\n"))
         return Heading(int(token.tag[1]), text, start, end)
 
-    def other(self, token: Token, depth: int) -> Other:
+    def other(self, token: Token) -> Other:
         start, end = token.map or (0, 0)
         kind = token.type
         if kind == "paragraph_open":
             self.i += 3
-            return Other("prose", start, end, quoted=depth > 0)
+            return Other("prose", start, end)
         self.i += 1
         if kind == "front_matter":
             self.read_front_matter(token.content)
@@ -199,7 +199,7 @@ class _Walker:
         name = html_kind(token) if kind == "html_block" else names.get(kind, kind)
         if kind == "fence" and not self.closes_fence(token, start, end):
             name = "open fence"
-        return Other(name, start, end, quoted=depth > 0)
+        return Other(name, start, end)
 
     def closes_fence(self, token: Token, start: int, end: int) -> bool:
         last = self.inner[end - 1].strip() if end - 1 > start else ""
