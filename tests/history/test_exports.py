@@ -387,8 +387,12 @@ def pdf_text(data: bytes) -> str:
     which share glyph ids, so one merged map is enough here.
     """
     streams = []
-    for head, body in re.findall(rb"<<(.*?)>>\s*stream\r?\n(.*?)\r?\nendstream", data, re.S):
-        streams.append(zlib.decompress(body) if b"FlateDecode" in head else body)
+    for match in re.finditer(rb"<<(.*?)>>\s*stream\r?\n", data, re.S):
+        # The body is /Length bytes long: a compressed body may itself end in "\r",
+        # which a pattern up to "\r?\nendstream" would cut off.
+        length = int(re.search(rb"/Length (\d+)", match.group(1)).group(1))
+        body = data[match.end() : match.end() + length]
+        streams.append(zlib.decompress(body) if b"FlateDecode" in match.group(1) else body)
     glyphs: dict[int, str] = {}
     for stream in (s for s in streams if b"begincmap" in s):
         for block in re.findall(rb"beginbfchar(.*?)endbfchar", stream, re.S):
