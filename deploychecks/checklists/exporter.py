@@ -1,7 +1,15 @@
 """Write a template back to Markdown that `parser.parse_checklist` reads again
 into the same structure (the round trip is tested with generated templates)."""
 
-from deploychecks.checklists.parser import ParsedItem, ParsedSection, ParsedStep, ParsedTemplate
+from deploychecks.checklists.parser import (
+    ParsedItem,
+    ParsedSection,
+    ParsedSignal,
+    ParsedStep,
+    ParsedTemplate,
+)
+
+SIGNALS_HEADING = "Go/no-go signals"
 
 
 def indent(text: str, pad: str) -> list[str]:
@@ -79,6 +87,56 @@ def _container_lines(container: ParsedSection) -> list[str]:
     return container_lines(container.notes, container.entries, _entry_lines)
 
 
+def _number(value: float) -> str:
+    """The shortest text that reads back as the same float: 0.5, 1000, 1e-07."""
+    text = repr(float(value))
+    return text[:-2] if text.endswith(".0") else text
+
+
+def _bound(signal: ParsedSignal, value: float | None, inclusive: bool) -> str:
+    if value is None:
+        return "—"
+    if signal.direction == "above":
+        op = "≥" if inclusive else ">"
+    else:
+        op = "≤" if inclusive else "<"
+    return f"{op} {_number(value)} {signal.unit}".rstrip()
+
+
+def _green(signal: ParsedSignal) -> str:
+    """Green is what lies before the first bound, e.g. '< 0.5 %' before '≥ 0.5 %'."""
+    bound, inclusive = signal.yellow_at, signal.yellow_inclusive
+    if bound is None:
+        bound, inclusive = signal.red_at, signal.red_inclusive
+    if bound is None:
+        return "—"
+    if signal.direction == "above":
+        op = "<" if inclusive else "≤"
+    else:
+        op = ">" if inclusive else "≥"
+    return f"{op} {_number(bound)} {signal.unit}".rstrip()
+
+
+def signal_row(signal: ParsedSignal) -> str:
+    """One row of the go/no-go table, in the form the importer reads."""
+    if signal.kind == "boolean":
+        green, yellow, red = "no", "—", "yes"
+    else:
+        green = _green(signal)
+        yellow = _bound(signal, signal.yellow_at, signal.yellow_inclusive)
+        red = _bound(signal, signal.red_at, signal.red_inclusive)
+    if signal.sustained_minutes is not None:
+        red += f" (rollback if sustained > {signal.sustained_minutes} minutes)"
+    return f"| {signal.name} | {green} | {yellow} | {red} |"
+
+
+def signals_lines(signals) -> list[str]:
+    if not signals:
+        return []
+    lines = [f"## {SIGNALS_HEADING}", "", "| Signal | Green | Yellow | Red |", "|---|---|---|---|"]
+    return lines + [signal_row(s) for s in signals] + [""]
+
+
 def export_markdown(template: ParsedTemplate) -> str:
     lines = [f"# {template.name}", ""]
     if template.description:
@@ -91,6 +149,7 @@ def export_markdown(template: ParsedTemplate) -> str:
         for section in phase.sections:
             lines += [f"### {heading(section.title, section.timing_label)}", ""]
             lines += _container_lines(section)
+    lines += signals_lines(template.signals)
     if template.contacts:
         lines += [
             "## Contacts and escalation",

@@ -4,7 +4,7 @@ from django import forms
 from django.conf import settings
 
 from deploychecks.checklists.models import ChecklistTemplate
-from deploychecks.checklists.parser import ChecklistParseError, decode_markdown
+from deploychecks.checklists.parser import ChecklistParseError, decode, name_from_path
 
 _TEXT_TYPES = {"text/markdown", "text/x-markdown", "text/plain", "text/x-web-markdown"}
 # Browsers often send these for .md files they do not recognise.
@@ -34,6 +34,12 @@ class ImportForm(forms.Form):
         empty_label="— a new template —",
     )
     change_note = forms.CharField(required=False, max_length=300, label="Change note")
+    # The uploaded file's name, kept across "Preview" then "Save" (which posts the
+    # text only): it names a checklist that has no title of its own.
+    source_name = forms.CharField(required=False, max_length=200, widget=forms.HiddenInput)
+    # Set when a file is uploaded: how its bytes were decoded, and its name.
+    encoding = "pasted text"
+    file_name = ""
 
     def clean_markdown_file(self):
         upload = self.cleaned_data.get("markdown_file")
@@ -54,13 +60,18 @@ class ImportForm(forms.Form):
                 f"{settings.IMPORT_MAX_BYTES:,} bytes (1 MB)."
             )
         try:
-            return decode_markdown(upload.read())
+            text, self.encoding = decode(upload.read())
         except ChecklistParseError as exc:
             raise forms.ValidationError(f"“{upload.name}”: {exc}") from None
+        self.file_name = name_from_path(upload.name or "")
+        return text
 
     def clean(self):
         data = super().clean()
         text = data.get("markdown_file") or data.get("markdown_text") or ""
+        data["encoding"] = self.encoding
+        if data.get("markdown_file"):
+            data["source_name"] = self.file_name
         if not self.errors and not text.strip():
             raise forms.ValidationError("Choose a Markdown file or paste the checklist text.")
         if len(text.encode("utf-8")) > settings.IMPORT_MAX_BYTES:

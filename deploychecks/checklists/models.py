@@ -233,6 +233,9 @@ class Contact(models.Model):
     person = models.CharField(max_length=200, blank=True)
     phone = models.CharField(max_length=60, blank=True)
     handle = models.CharField(max_length=120, blank=True)
+    # False while the row holds placeholders ("[Name]", "@name", "TBD") or nothing
+    # to reach anyone by; shown as "not filled in" and copied to deployments.
+    filled_in = models.BooleanField(default=True)
 
     class Meta:
         ordering = ["revision", "position"]

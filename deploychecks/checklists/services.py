@@ -1,8 +1,11 @@
 """Every write to checklist templates goes through here."""
 
+from collections.abc import Callable
+
 from django.db import transaction
 from django.db.models import Max, Prefetch
 
+from deploychecks.checklists.exporter import export_markdown
 from deploychecks.checklists.models import (
     ChecklistTemplate,
     Contact,
@@ -16,14 +19,17 @@ from deploychecks.checklists.models import (
     TemplateRevision,
 )
 from deploychecks.checklists.parser import (
+    ChecklistParseError,
     ParsedContact,
     ParsedItem,
     ParsedNote,
     ParsedPhase,
     ParsedSection,
+    ParsedSignal,
     ParsedStep,
     ParsedSubCheck,
     ParsedTemplate,
+    parse_checklist,
 )
 from deploychecks.checklists.stages import settle_gates
 
@@ -43,8 +49,11 @@ def save_template(
 ) -> TemplateRevision:
     """Store `parsed` as a new template, or as the next revision of `template`.
 
-    One transaction: a failure anywhere leaves nothing behind.
+    One transaction: a failure anywhere leaves nothing behind. Without `source`
+    the revision keeps the exported Markdown, so what is derived from the Markdown
+    later (go/no-go signals) is there too.
     """
+    source = source or export_markdown(parsed)
     if template is None:
         if ChecklistTemplate.objects.filter(name=parsed.name).exists():
             raise TemplateNameTaken(
@@ -175,6 +184,7 @@ def _save_structure(revision: TemplateRevision, parsed: ParsedTemplate) -> None:
             person=c.person,
             phone=c.phone,
             handle=c.handle,
+            filled_in=c.filled_in,
         )
         for pos, c in enumerate(parsed.contacts, start=1)
     )
@@ -188,6 +198,35 @@ def _save_structure(revision: TemplateRevision, parsed: ParsedTemplate) -> None:
         )
         for pos, n in enumerate(parsed.notes, start=1)
     )
+
+
+# --- Go/no-go signals -------------------------------------------------------------------
+# A revision's signals are rows of the gonogo app, a layer above this one. It
+# registers how to read them (GoNoGoConfig.ready) so an export carries the
+# thresholds admins set; without it, the signals written in the Markdown count.
+
+SignalSource = Callable[[TemplateRevision], list[ParsedSignal]]
+_signal_source: list[SignalSource] = []
+
+
+def register_signal_source(source: SignalSource) -> None:
+    _signal_source[:] = [source]
+
+
+def markdown_signals(markdown: str) -> list[ParsedSignal]:
+    """The go/no-go signals a revision's Markdown defines (none if it does not parse)."""
+    if not (markdown or "").strip():
+        return []
+    try:
+        return parse_checklist(markdown).signals
+    except ChecklistParseError:
+        return []
+
+
+def revision_signals(revision: TemplateRevision) -> list[ParsedSignal]:
+    if _signal_source:
+        return _signal_source[0](revision)
+    return markdown_signals(revision.source_markdown)
 
 
 def revision_with_structure(queryset=None):
@@ -222,8 +261,10 @@ def load_parsed(revision: TemplateRevision) -> ParsedTemplate:
         description=revision.description,
         signoff_roles=[r.name for r in revision.signoff_roles.all()],
         contacts=[
-            ParsedContact(c.role, c.person, c.phone, c.handle) for c in revision.contacts.all()
+            ParsedContact(c.role, c.person, c.phone, c.handle, c.filled_in)
+            for c in revision.contacts.all()
         ],
+        signals=revision_signals(revision),
         notes=[ParsedNote(n.title, n.body, n.before_phases) for n in revision.notes.all()],
         metadata=metadata,
     )

@@ -96,10 +96,25 @@ def export_revision(request, template_id, number):
     return response
 
 
-def _preview_or_save(request, form, *, source, template, change_note, template_name, context):
-    """Shared by import and edit: parse, then either show a preview or save."""
+def _preview_or_save(
+    request,
+    form,
+    *,
+    source,
+    template,
+    change_note,
+    template_name,
+    context,
+    fallback_name=None,
+    encoding=None,
+):
+    """Shared by import and edit: parse, then either show a preview or save.
+
+    `fallback_name` names a checklist without a title; `encoding` is how an
+    uploaded file was decoded (both shown in the preview).
+    """
     try:
-        parsed = parse_checklist(source)
+        parsed = parse_checklist(source, fallback_name=fallback_name, encoding=encoding)
     except ChecklistParseError as exc:
         context.update(form=form, error=exc)
         return render(request, template_name, context, status=422)
@@ -136,10 +151,12 @@ def import_template(request):
     form = ImportForm(request.POST, request.FILES)
     if not form.is_valid():
         return render(request, "checklists/import.html", {"form": form}, status=422)
-    source = form.cleaned_data["source"]
-    # Keep what was uploaded in the text box, so "Save" after a preview posts it again.
+    source, encoding = form.cleaned_data["source"], form.cleaned_data["encoding"]
+    # Keep what was uploaded in the text box (and the file's name), so "Save"
+    # after a preview posts it again.
     data = request.POST.copy()
     data["markdown_text"] = source
+    data["source_name"] = form.cleaned_data.get("source_name", "")
     form = ImportForm(data)
     form.is_valid()
     return _preview_or_save(
@@ -150,6 +167,8 @@ def import_template(request):
         change_note=form.cleaned_data.get("change_note", ""),
         template_name="checklists/import.html",
         context={},
+        fallback_name=form.cleaned_data.get("source_name"),
+        encoding=encoding,
     )
 
 
@@ -168,7 +187,8 @@ def edit_template(request, template_id):
         return render(request, "checklists/edit.html", context, status=422)
     source = form.cleaned_data["markdown_text"]
     try:
-        parsed = parse_checklist(source)
+        # Without a '# Title' line the text keeps the template's name.
+        parsed = parse_checklist(source, fallback_name=revision.template.name)
     except ChecklistParseError as exc:
         context.update(form=form, error=exc)
         return render(request, "checklists/edit.html", context, status=422)
@@ -190,4 +210,5 @@ def edit_template(request, template_id):
         change_note=form.cleaned_data["change_note"],
         template_name="checklists/edit.html",
         context=context,
+        fallback_name=revision.template.name,
     )

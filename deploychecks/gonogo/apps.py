@@ -7,10 +7,14 @@ class GoNoGoConfig(AppConfig):
     verbose_name = "Go/no-go signals and rollback"
 
     def ready(self):
+        from deploychecks.checklists.services import register_signal_source
         from deploychecks.gonogo import gate, rollback
         from deploychecks.gonogo import hooks as gonogo
+        from deploychecks.gonogo.definitions import parsed_signals
         from deploychecks.runs import hooks
 
+        # Template exports carry the revision's current thresholds.
+        register_signal_source(parsed_signals)
         hooks.deployment_created.connect(gonogo.copy_signals)
         # After sign-offs' handler: the last rollback step moves on to rolled_back.
         hooks.item_changed.connect(rollback.item_changed)

@@ -4,26 +4,31 @@ Creating a deployment copies them (`copy_signals_to_deployment`), so editing
 thresholds later never changes a running deployment.
 """
 
+import logging
 import math
 
 from django.db import transaction
 
 from deploychecks.audit.services import record_event
 from deploychecks.checklists.models import TemplateRevision
+from deploychecks.checklists.parser import ParsedSignal
+from deploychecks.checklists.services import markdown_signals
 from deploychecks.core.errors import NotAllowed
 from deploychecks.gonogo import grading
-from deploychecks.gonogo.defaults import DEFAULT_SIGNALS, MARKER
 from deploychecks.gonogo.errors import SignalError
-from deploychecks.gonogo.models import DeploymentSignal, SignalDefinition
+from deploychecks.gonogo.models import THRESHOLD_FIELDS, DeploymentSignal, SignalDefinition
 from deploychecks.runs.models import Deployment
+
+logger = logging.getLogger(__name__)
 
 
 def definitions_for(revision) -> list[SignalDefinition]:
     """The revision's signals; made on first use for a revision that has none yet.
 
-    A new revision (after a template edit) inherits the latest earlier
-    revision's signals; a template with no signals so far gets the seed's
-    defaults if its Markdown has a go/no-go table.
+    They come from the threshold table of the revision's Markdown (the importer's
+    parsed signals). A new revision whose Markdown leaves the signals as the
+    previous revision wrote them, or has none, keeps the previous revision's
+    signals, with any edits admins made to them.
     """
     existing = list(SignalDefinition.objects.filter(revision=revision))
     if existing:
@@ -34,25 +39,52 @@ def definitions_for(revision) -> list[SignalDefinition]:
         existing = list(SignalDefinition.objects.filter(revision=locked))
         if existing:
             return existing
-        earlier = (
-            SignalDefinition.objects.filter(
-                revision__template_id=locked.template_id, revision__number__lt=locked.number
-            )
-            .order_by("-revision__number")
-            .values_list("revision_id", flat=True)
-            .first()
-        )
-        if earlier is not None:
-            rows = [
-                d.threshold_fields() for d in SignalDefinition.objects.filter(revision_id=earlier)
-            ]
-        elif MARKER in (locked.source_markdown or "").lower():
-            rows = [{"position": i, **row} for i, row in enumerate(DEFAULT_SIGNALS, start=1)]
-        else:
-            rows = []
         return SignalDefinition.objects.bulk_create(
-            SignalDefinition(revision=locked, **row) for row in rows
+            SignalDefinition(revision=locked, **row) for row in _rows_for(locked)
         )
+
+
+def _rows_for(revision) -> list[dict]:
+    written = markdown_signals(revision.source_markdown)
+    earlier = (
+        TemplateRevision.objects.filter(
+            template_id=revision.template_id,
+            number__lt=revision.number,
+            signal_definitions__isnull=False,
+        )
+        .order_by("-number")
+        .first()
+    )
+    if earlier is not None and (
+        not written
+        or _as_written(written) == _as_written(markdown_signals(earlier.source_markdown))
+    ):
+        return [d.threshold_fields() for d in SignalDefinition.objects.filter(revision=earlier)]
+    rows = []
+    for signal in written:
+        try:
+            rows.append(clean_definition(_fields_of(signal), len(rows) + 1))
+        except SignalError:
+            # The importer checks what grading.validate checks; this only guards the
+            # database constraints should the two ever differ.
+            logger.warning("signal %r of revision %s not created", signal.name, revision.pk)
+    return rows
+
+
+def _as_written(signals: list[ParsedSignal]) -> list[dict]:
+    return [_fields_of(s) for s in signals]
+
+
+def _fields_of(signal: ParsedSignal) -> dict:
+    return {f: getattr(signal, f) for f in THRESHOLD_FIELDS if f != "position"}
+
+
+def parsed_signals(revision) -> list[ParsedSignal]:
+    """The revision's current signals as the importer's specs (for the exporter)."""
+    return [
+        ParsedSignal(**{f: getattr(d, f) for f in THRESHOLD_FIELDS if f != "position"})
+        for d in definitions_for(revision)
+    ]
 
 
 def copy_signals_to_deployment(deployment: Deployment, revision) -> None:

@@ -312,6 +312,8 @@ class DeploymentContact(models.Model):
     person = models.CharField(max_length=200, blank=True)
     phone = models.CharField(max_length=60, blank=True)
     handle = models.CharField(max_length=120, blank=True)
+    # Copied from the template's contact: False for a row of placeholders.
+    filled_in = models.BooleanField(default=True)
 
     class Meta:
         ordering = ["deployment_id", "position"]

@@ -76,6 +76,7 @@ def copy_revision(deployment: Deployment, revision) -> None:
             person=c.person,
             phone=c.phone,
             handle=c.handle,
+            filled_in=c.filled_in,
         )
         for c in revision.contacts.all()
     )

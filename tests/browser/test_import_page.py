@@ -15,14 +15,20 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def test_preview_shows_the_error_line_then_the_structure(open_as, admin_user, purge_audit_events):
     page = open_as(admin_user, "/templates/import/")
 
-    page.fill("#id_markdown_text", "# Release\n\n## Go\n\n  - [ ] orphan\n")
+    page.fill("#id_markdown_text", "# Release\n\n## Go\n\n- [ ] " + "x" * 501 + "\n")
     page.click("button[value=preview]")
-    expect(page.locator("#preview")).to_contain_text("Line 5: the indented checkbox")
-    page.fill("#id_markdown_text", "# Release\n\n## Go\n\n- [ ] Ship\n")
+    expect(page.locator("#preview")).to_contain_text("Line 5: the item title")
+    page.fill(
+        "#id_markdown_text",
+        "# Release\n\n## Go\n\n- [ ] Ship\n<!--\n- [ ] example\n-->\n\n    - [ ] code\n",
+    )
     page.click("button[value=preview]")
 
-    expect(page.locator("#preview")).to_contain_text("Preview: Release")
-    expect(page.locator("#preview")).not_to_contain_text("Line 5")
+    preview = page.locator("#preview")
+    expect(preview).to_contain_text("Preview: Release")
+    expect(preview).not_to_contain_text("Line 5")
+    expect(preview.locator("#ignored tr", has_text="HTML comment")).to_contain_text("6–8")
+    expect(preview.locator("#ignored tr", has_text="indented code")).to_contain_text("10")
     assert ChecklistTemplate.objects.count() == 0
 
 

@@ -10,6 +10,7 @@ from deploychecks.checklists.parser import (
     ParsedNote,
     ParsedPhase,
     ParsedSection,
+    ParsedSignal,
     ParsedStep,
     ParsedSubCheck,
     ParsedTemplate,
@@ -17,11 +18,12 @@ from deploychecks.checklists.parser import (
 
 
 def structure(parsed: ParsedTemplate) -> dict:
-    """The template as plain data, without source line numbers (they move on export)."""
+    """The template as plain data, without source line numbers (they move on export)
+    and without the import report (a diagnostic of one reading)."""
 
     def drop_lines(value):
         if isinstance(value, dict):
-            return {k: drop_lines(v) for k, v in value.items() if k != "line"}
+            return {k: drop_lines(v) for k, v in value.items() if k not in ("line", "report")}
         if isinstance(value, list):
             return [drop_lines(v) for v in value]
         return value
@@ -107,13 +109,67 @@ _phases = st.builds(
 
 _notes = st.builds(ParsedNote, title=_titles(), body=_text_block(), before_phases=st.booleans())
 
+# Placeholders as templates write them; a contact holding one is "not filled in"
+# (worked out from the values, on import as here).
+_placeholders = st.sampled_from(["[Name]", "[Phone]", "@name", "TBD", "To be assigned"])
+
 _contacts = st.builds(
     ParsedContact,
     role=_words(30),
-    person=st.one_of(st.just(""), _words(30)),
-    phone=st.one_of(st.just(""), _words(20)),
-    handle=st.one_of(st.just(""), _words(20)),
+    person=st.one_of(st.just(""), _words(30), _placeholders),
+    phone=st.one_of(st.just(""), _words(20), _placeholders),
+    handle=st.one_of(st.just(""), _words(20), _placeholders),
 )
+
+# Thresholds as the grading rules accept them: yellow begins before red in the
+# direction that is worse; a sustained rule needs a red bound.
+_bounds = st.floats(min_value=-1e6, max_value=1e6, allow_nan=False).map(lambda f: round(f, 3))
+_units = st.sampled_from(["", "%", "ms", "s", "of 20", "req/s", "connections"])
+
+
+@st.composite
+def _number_signals(draw, name):
+    direction = draw(st.sampled_from(["above", "below"]))
+    low, high = sorted(draw(st.lists(_bounds, min_size=2, max_size=2, unique=True)))
+    yellow, red = (low, high) if direction == "above" else (high, low)
+    shape = draw(st.sampled_from(["both", "yellow only", "red only"]))
+    signal = ParsedSignal(
+        name=name,
+        unit=draw(_units),
+        direction=direction,
+        yellow_at=None if shape == "red only" else yellow,
+        yellow_inclusive=draw(st.booleans()),
+        red_at=None if shape == "yellow only" else red,
+        red_inclusive=draw(st.booleans()),
+    )
+    # A missing bound's inclusive flag means nothing; it reads back as the default.
+    if signal.yellow_at is None:
+        signal.yellow_inclusive = True
+    if signal.red_at is None:
+        signal.red_inclusive = False
+    else:
+        signal.sustained_minutes = draw(st.one_of(st.none(), st.integers(1, 600)))
+    return signal
+
+
+def _boolean_signal(name: str, sustained: int | None) -> ParsedSignal:
+    return ParsedSignal(name, "yes/no", "boolean", "above", None, True, 1.0, True, sustained)
+
+
+@st.composite
+def _signals(draw):
+    names = draw(
+        st.lists(_titles(40), max_size=3, unique_by=str.casefold).map(
+            lambda names: [n for n in names if n[-1] not in ".:"]
+        )
+    )
+    signals = []
+    for name in names:
+        if draw(st.integers(0, 3)) == 0:
+            signals.append(_boolean_signal(name, draw(st.one_of(st.none(), st.integers(1, 60)))))
+        else:
+            signals.append(draw(_number_signals(name)))
+    return signals
 
 
 def _canonical_notes(notes: list[ParsedNote]) -> list[ParsedNote]:
@@ -130,4 +186,5 @@ templates = st.builds(
     # Roles are unique per template (a database constraint); the parser drops repeats.
     signoff_roles=st.lists(_words(30), max_size=4, unique=True),
     contacts=st.lists(_contacts, max_size=3),
+    signals=_signals(),
 )

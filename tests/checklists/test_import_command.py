@@ -112,11 +112,11 @@ def test_it_refuses_a_second_template_with_the_same_name(seed_path):
         (b"   \n\n", "the file is empty"),
         (b"# R\n\n## Go\n\nNo boxes here.\n", "no checkboxes found"),
         (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary"),
-        (b"# R\n\n## Go\n\n- [ ] caf\xe9\n", "line 5: the file is not valid UTF-8"),
-        (b"# R\n\n## Go\n\n  - [ ] orphan\n", "line 5: the indented checkbox"),
-        (b"# R\n\n## Go\n\n- [ ]\n", "line 5: a checkbox has no text"),
+        (b"# R\n\n## Go\n\nText.\n\n    - [ ] code\n", "no checkboxes found"),
+        (b"# R\n\n## Go\n\n- [ ]\n", "no checkboxes found"),
+        (b"# R\n\n## Go\n\n- [ ] " + b"x" * 501 + b"\n", "line 5: the item title"),
     ],
-    ids=["empty", "whitespace", "no-checkboxes", "binary", "not-utf8", "orphan", "no-text"],
+    ids=["empty", "whitespace", "no-checkboxes", "binary", "indented-code", "no-text", "too-long"],
 )
 def test_bad_files_raise_a_command_error_and_save_nothing(tmp_path, content, message):
     path = tmp_path / "bad.md"

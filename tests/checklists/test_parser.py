@@ -324,24 +324,22 @@ def test_it_repairs_windows_1252_mojibake():
         (b"  \n\t\n   \n", "empty", None),
         (b"# R\n\n## Go\n\nJust prose, no boxes.\n", "no checkboxes found", None),
         (b"# R\n\n## Go\n\n- [ ] ok\x00\x01\x02\n", "binary", None),
-        (b"# R\n\n## Go\n\n- [ ] caf\xe9\n", "not valid UTF-8", 5),
-        (b"# R\n\n## Go\n\n  - [ ] orphan\n", "sub-check with no parent item", 5),
-        (b"# R\n\n## Go\n\n### Part\n    - [ ] orphan\n", "sub-check with no parent item", 6),
-        (b"# R\n\n## Go\n\n- [ ] Ship\n- [ ]\n", "checkbox has no text", 6),
-        (b"# R\n\n## Go\n\n- [ ] Ship\n  - [ ] \n", "has no text", 6),
-        (b"# R\n\n## Go\n\n- [ ] Ship\n```\nnever closed\n", "never closed", None),
+        # Four spaces after a heading start an indented code block: no task there.
+        (b"# R\n\n## Go\n\n### Part\n    - [ ] code\n", "no checkboxes found", None),
+        # "[ ]" with nothing after it is text on GitHub, not a task.
+        (b"# R\n\n## Go\n\n- [ ]\n", "no checkboxes found", None),
+        (b"# R\n\n## Sign-off\n\n- [ ] **QA**\n", "no phase holds a checkbox item", None),
+        (b"\xff\xfe# \x00R\x00\n\x00\x00\xd8", "UTF-16 with BOM", None),
     ],
     ids=[
         "empty",
         "whitespace",
         "no-checkboxes",
         "binary",
-        "not-utf8",
-        "orphan-after-phase",
-        "orphan-after-section",
-        "empty-checkbox",
-        "empty-sub-check",
-        "open-fence",
+        "only-indented-code",
+        "only-an-empty-checkbox",
+        "only-sign-off-roles",
+        "broken-utf16",
     ],
 )
 def test_it_rejects_bad_input_with_a_clear_message(source, message, line):
@@ -404,3 +402,19 @@ def test_it_rejects_a_step_budget_too_large_to_store():
 )
 def test_parser_limits_match_the_database_columns(what, model, field):
     assert MAX_LENGTHS[what] == model._meta.get_field(field).max_length
+
+
+@pytest.mark.parametrize(
+    ("line", "role"),
+    [
+        ("- [ ] **QA Lead**: signature and date", "QA Lead"),
+        ("- [ ] **QA Lead:** ____", "QA Lead"),
+        ("- [ ] **Change board: CAB**: signed", "Change board: CAB"),
+        ("- [ ] **:**: signature and date", ":"),
+        ("- [ ] Release manager — signs off the notes", "Release manager"),
+    ],
+)
+def test_a_sign_off_role_is_named_as_written(line, role):
+    parsed = parse_checklist(f"# R\n\n## Go\n\n- [ ] Ship\n\n## Sign-off\n\n{line}\n")
+
+    assert parsed.signoff_roles == [role]

@@ -10,6 +10,7 @@ from deploychecks.checklists.parser import (
     ParsedNote,
     ParsedPhase,
     ParsedSection,
+    ParsedSignal,
     ParsedStep,
     ParsedSubCheck,
     ParsedTemplate,
@@ -135,6 +136,12 @@ _FIXED = [
         contacts=[
             ParsedContact("Release lead", "Ana", "+44 20 7946 0000", "@ana"),
             ParsedContact("DBA"),
+            ParsedContact("Network", "[Name]", "[Phone]", "@name"),
+        ],
+        signals=[
+            ParsedSignal("Error rate", "%", "number", "above", 0.5, True, 1.0, False, 5),
+            ParsedSignal("Free disk", "GB", "number", "below", 20.0, True, 5.0, False),
+            ParsedSignal("Data loss", "yes/no", "boolean", "above", None, True, 1.0, True),
         ],
         # Read back from the "Quick reference" note's text on import.
         metadata={"time_required": "2 hours"},
@@ -152,6 +159,9 @@ def test_fixed_templates_survive_the_database_and_a_round_trip(original):
 
     assert structure(loaded) == structure(original)
     assert structure(again) == structure(original)
+    # Stored, not worked out again: a contact with only a role has nothing to reach.
+    expected = {"Only items": [], "Everything": [True, False, False]}[original.name]
+    assert [c.filled_in for c in revision.contacts.order_by("position")] == expected
 
 
 @pytest.mark.django_db

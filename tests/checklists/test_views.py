@@ -101,8 +101,10 @@ def test_the_detail_page_shows_the_whole_structure(admin_client, seed_revision):
             "Sub-checks",
             "Sign-off roles",
             "Contacts",
+            "Contacts not filled in",
+            "Go/no-go signals",
         )
-    ] == ["6", "21", "7", "89", "27", "4", "5"]
+    ] == ["6", "21", "7", "89", "27", "4", "5", "5", "4"]
     assert f'href="/templates/{seed_revision.template_id}/r1/export.md"' in html
 
 
@@ -229,10 +231,10 @@ def test_import_as_a_new_revision_of_a_template(admin_client, small_revision, sm
 BAD_TEXT = [
     ("   \n\n  ", "Choose a Markdown file or paste the checklist text."),
     ("# R\n\n## Go\n\nNo boxes.\n", "no checkboxes found"),
-    ("# R\n\n## Go\n\n  - [ ] orphan\n", "Line 5: the indented checkbox"),
-    ("# R\n\n## Go\n\n- [ ] Ship\n- [ ]\n", "Line 6: a checkbox has no text"),
-    # Pasted text is parsed as typed: its first line keeps its indentation.
-    ("  - [ ] orphan on the first line\n", "Line 1: the indented checkbox"),
+    ("# R\n\n## Go\n\nText.\n\n    - [ ] code, not a task\n", "no checkboxes found"),
+    ("# R\n\n## Go\n\n- [ ]\n", "no checkboxes found"),
+    # Pasted text is parsed as typed: four spaces on the first line make it code.
+    ("    - [ ] code on the first line\n", "no checkboxes found"),
     ("# R\n\n## Go\n\n- [ ] " + "x" * 501 + "\n", "Line 5: the item title"),
 ]
 
@@ -243,7 +245,7 @@ BAD_TEXT = [
     ids=[
         "whitespace",
         "no-checkboxes",
-        "orphan",
+        "indented-code",
         "no-text",
         "indented-first-line",
         "title-too-long",
@@ -266,8 +268,8 @@ def test_bad_pasted_text_is_refused_and_kept_in_the_form(admin_client, text, mes
         (b"", "text/markdown", "The submitted file is empty."),
         (b"# R\n\n## Go\n\nNo boxes.\n", "text/markdown", "no checkboxes found"),
         (b"# R\n\n## Go\n\n- [ ] ok\x00\x00\x01", "text/plain", "binary file"),
-        (b"# R\n\n## Go\n\n- [ ] caf\xe9\n", "text/markdown", "line 5: the file is not valid"),
-        (b"# R\n\n## Go\n\n  - [ ] orphan\n", "text/markdown", "Line 5: the indented checkbox"),
+        (b"\xfe\xff\x00#\xd8", "text/markdown", "starts with a UTF-16 with BOM mark"),
+        (b"# R\n\n## Go\n\n- [ ] " + b"x" * 501, "text/markdown", "Line 5: the item title"),
         (
             b"# R\n\n## Go\n\n- [ ] Ship\n" + b"x" * 1_000_000,
             "text/markdown",
@@ -276,7 +278,7 @@ def test_bad_pasted_text_is_refused_and_kept_in_the_form(admin_client, text, mes
         (b"\x89PNG\r\n\x1a\n", "image/png", "is image/png; upload a Markdown text file"),
         (b"%PDF-1.7\n", "application/pdf", "is application/pdf; upload a Markdown text file"),
     ],
-    ids=["empty", "no-checkboxes", "binary", "not-utf8", "orphan", "over-1mb", "png", "pdf"],
+    ids=["empty", "no-checkboxes", "binary", "broken-utf16", "too-long", "over-1mb", "png", "pdf"],
 )
 def test_bad_uploads_are_refused_with_a_clear_message(admin_client, content, content_type, message):
     response = admin_client.post(
@@ -329,13 +331,13 @@ def test_an_upload_with_a_vague_type_but_a_markdown_name_is_accepted(admin_clien
 def test_htmx_error_returns_the_message_in_the_preview_fragment(admin_client):
     response = admin_client.post(
         "/templates/import/",
-        {"markdown_text": "# R\n\n## Go\n\n  - [ ] orphan\n", "action": "preview"},
+        {"markdown_text": "# R\n\n## Go\n\n- [ ] " + "x" * 501 + "\n", "action": "preview"},
         HTTP_HX_REQUEST="true",
     )
 
     html = _page(response)
     assert response.status_code == 422
-    assert "Line 5: the indented checkbox" in html
+    assert "Line 5: the item title" in html
     assert ChecklistTemplate.objects.count() == 0
 
 
@@ -392,7 +394,7 @@ def test_previewing_an_edit_saves_nothing(admin_client, small_revision, small_ma
 
 
 def test_a_bad_edit_is_refused_and_keeps_the_text(admin_client, small_revision, small_markdown):
-    broken = small_markdown + "\n### Orphans\n  - [ ] lost\n"
+    broken = small_markdown + "\n### Long\n\n- [ ] " + "x" * 501 + "\n"
 
     response = admin_client.post(
         f"/templates/{small_revision.template_id}/edit/",
@@ -401,7 +403,7 @@ def test_a_bad_edit_is_refused_and_keeps_the_text(admin_client, small_revision, 
 
     html = _page(response)
     assert response.status_code == 422
-    assert "sub-check with no parent item" in html
+    assert "the item title" in html and "limit is 500" in html
     assert escape(broken) in html
     assert small_revision.template.revisions.count() == 1
 

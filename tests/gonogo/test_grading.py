@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from deploychecks.gonogo.defaults import DEFAULT_SIGNALS
+from deploychecks.checklists.parser import parse_checklist
 from deploychecks.gonogo.grading import (
     ABOVE,
     BELOW,
@@ -19,21 +19,26 @@ from deploychecks.gonogo.grading import (
     validate,
     verdict,
 )
+from tests.conftest import DEFAULT_TEMPLATE
 
 T0 = datetime(2025, 5, 1, 12, 0, tzinfo=UTC)
 RANK = {Grade.GREEN: 0, Grade.YELLOW: 1, Grade.RED: 2}
 finite = st.floats(min_value=-1e9, max_value=1e9, allow_nan=False, allow_infinity=False)
 
 
+# The go/no-go table of the built-in template, as the importer reads it.
+SIGNALS = {s.name: s for s in parse_checklist(DEFAULT_TEMPLATE.read_bytes()).signals}
+
+
 def seed(name: str) -> Thresholds:
-    row = next(r for r in DEFAULT_SIGNALS if r["name"] == name)
+    signal = SIGNALS[name]
     return Thresholds(
-        direction=row["direction"],
-        yellow=row["yellow_at"],
-        yellow_inclusive=row["yellow_inclusive"],
-        red=row["red_at"],
-        red_inclusive=row["red_inclusive"],
-        sustained_minutes=row["sustained_minutes"],
+        direction=signal.direction,
+        yellow=signal.yellow_at,
+        yellow_inclusive=signal.yellow_inclusive,
+        red=signal.red_at,
+        red_inclusive=signal.red_inclusive,
+        sustained_minutes=signal.sustained_minutes,
     )
 
 
@@ -73,7 +78,7 @@ def test_the_seed_table_grades_as_written():
     ]
     assert [grade(v, db) for v in (0, 18, 19, 20)] == ["green", "green", "yellow", "red"]
     assert [grade(v, corruption) for v in (0, 1)] == ["green", "red"]
-    assert all(validate(seed(r["name"])) == [] for r in DEFAULT_SIGNALS)
+    assert all(validate(seed(name)) == [] for name in SIGNALS)
 
 
 @given(thresholds())
@@ -125,11 +130,11 @@ def test_other_nonsense_is_refused():
 
 
 def _series(thresholds, points, name="Error rate"):
-    row = next(r for r in DEFAULT_SIGNALS if r["name"] == name)
+    signal = SIGNALS[name]
     return Series(
         name=name,
-        unit=row["unit"],
-        boolean=row["kind"] == "boolean",
+        unit=signal.unit,
+        boolean=signal.kind == "boolean",
         thresholds=thresholds,
         readings=[Reading(T0 + timedelta(seconds=s), v) for s, v in points],
     )

@@ -45,7 +45,7 @@ TEMPLATE = """# History test release
 
 | Signal | Green | Yellow | Red |
 |---|---|---|---|
-| Error rate | <0.5 | 0.5-1 | >1 |
+| Error rate (%) | <0.5 | 0.5-1 | >1 (rollback if sustained > 5 minutes) |
 
 ## Contacts and escalation
 
