@@ -27,7 +27,7 @@ from deploychecks.accounts.people import is_manager
 from deploychecks.history.percentiles import Percentile, percentile_sql
 from deploychecks.reminders.models import Reminder
 from deploychecks.runs import access
-from deploychecks.runs.models import Deployment, RunItem, RunPhase
+from deploychecks.runs.models import Deployment, GateOverride, RunItem, RunPhase
 from deploychecks.signoffs.models import SignOff
 
 S = Deployment.Status
@@ -49,7 +49,8 @@ ACK_BUCKETS = (
 )
 TOP_ITEMS = 10
 # The charts that count deployments still running; the others only finished ones.
-COUNTS_UNFINISHED = {"deployments-per-week"}
+# Charts that change before a deployment finishes (going live can be overridden).
+COUNTS_UNFINISHED = {"deployments-per-week", "overrides"}
 
 
 @dataclass(frozen=True)
@@ -203,6 +204,30 @@ def rollback_rate(deployments: QuerySet) -> Result:
     return Result(rows, [("Overall", overall)])
 
 
+def overrides_per_month(deployments: QuerySet) -> Result:
+    """Per month: the gate overrides made, going live and completing."""
+    counts = (
+        GateOverride.objects.filter(deployment__in=deployments.values("pk"))
+        .annotate(month=TruncMonth("created_at"))
+        .values("month")
+        .annotate(
+            live=Count("pk", filter=Q(to_status=S.MONITORING)),
+            complete=Count("pk", filter=Q(to_status=S.COMPLETED)),
+        )
+        .order_by()
+    )
+    by_month = {_local_day(row["month"]): (row["live"], row["complete"]) for row in counts}
+    if not by_month:
+        return Result([], [])
+    rows, month, last = [], min(by_month), max(by_month)
+    while month <= last:
+        live, complete = by_month.get(month, (0, 0))
+        rows.append((month.strftime("%Y-%m"), live, complete, live + complete))
+        month = (month + timedelta(days=32)).replace(day=1)
+    overridden = deployments.filter(overrides__isnull=False).distinct().count()
+    return Result(rows, [("Deployments overridden", f"{overridden} of {deployments.count()}")])
+
+
 def phase_durations(deployments: QuerySet) -> Result:
     """Median over finished deployments of each phase's span, grouped by phase title.
 
@@ -350,6 +375,14 @@ CHARTS = {
             "that started that month.",
             ("Month", "Finished", "Rolled back", "Rollback rate (%)"),
             rollback_rate,
+        ),
+        Chart(
+            "overrides",
+            "Gate overrides per month",
+            "Per month: the times a lead or admin took a deployment live, or completed it, past "
+            "unmet conditions of its gate (open items, RED, missing approvals, an early end).",
+            ("Month", "Going live", "Completing", "Total"),
+            overrides_per_month,
         ),
         Chart(
             "phase-duration",

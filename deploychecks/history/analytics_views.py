@@ -225,6 +225,20 @@ def _draw(spec: Chart, rows: list[tuple]):
             values=values,
         )
         return svg, [s for s, n in zip(series, totals, strict=True) if n]
+    if spec.slug == "overrides":
+        series = [("golive", "Going live"), ("complete", "Completing")]
+        values = [[row[1], row[2]] for row in rows]
+        total = sum(row[3] for row in rows)
+        desc = f"{total} gate overrides in {len(labels)} months from {labels[0]} to {labels[-1]}."
+        svg = charts.stacked_bars(
+            chart_id=chart_id,
+            title=spec.title,
+            desc=desc,
+            labels=labels,
+            series=series,
+            values=values,
+        )
+        return svg, series
     if spec.slug == "rollback-rate":
         rates = [row[3] for row in rows]
         known = [

@@ -13,11 +13,11 @@ from urllib.parse import urlencode
 
 from django import forms
 from django.contrib.auth import get_user_model
-from django.db.models import F, Lookup, Q, Subquery, Value
+from django.db.models import Exists, F, Lookup, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce, Concat, NullIf, Trim
 from django.utils import timezone
 
-from deploychecks.runs.models import Deployment, ItemNote, RunItem
+from deploychecks.runs.models import Deployment, GateOverride, ItemNote, RunItem
 
 S = Deployment.Status
 UNFINISHED = "unfinished"
@@ -44,6 +44,8 @@ OUTCOME_CHOICES = [
 UNFINISHED_STATUSES = [S.PLANNED, S.IN_PROGRESS, S.MONITORING]
 
 WHEN = Coalesce("started_at", "planned_start", "created_at")
+# Went live or completed past an unmet gate condition (runs.GateOverride).
+OVERRIDDEN = Exists(GateOverride.objects.filter(deployment=OuterRef("pk")))
 LEAD_NAME = Coalesce(
     NullIf(Trim(Concat("lead__first_name", Value(" "), "lead__last_name")), Value("")),
     "lead__username",
@@ -64,7 +66,7 @@ NULLABLE = {"lead_name", "duration"}
 DEFAULT_SORT = "-started"
 SORT_CHOICES = [(key, key) for column in COLUMNS for key in (column, f"-{column}")]
 # Query parameters the list understands, in the order its links write them.
-PARAMS = ["q", "service", "environment", "outcome", "lead", "from", "to", "sort"]
+PARAMS = ["q", "service", "environment", "outcome", "overridden", "lead", "from", "to", "sort"]
 AUTO = {"class": "filter-auto"}
 NOTE_SEARCH_MIN = 3
 
@@ -86,6 +88,12 @@ class HistoryFilterForm(forms.Form):
     service = forms.CharField(required=False, max_length=120, widget=forms.Select(AUTO))
     environment = forms.CharField(required=False, max_length=60, widget=forms.Select(AUTO))
     outcome = forms.ChoiceField(required=False, choices=OUTCOME_CHOICES, widget=forms.Select(AUTO))
+    overridden = forms.ChoiceField(
+        label="Gate",
+        required=False,
+        choices=[("", "Any"), ("yes", "Overridden"), ("no", "Not overridden")],
+        widget=forms.Select(AUTO),
+    )
     lead = forms.IntegerField(required=False, min_value=1, widget=forms.Select(AUTO))
     sort = forms.ChoiceField(
         required=False,
@@ -178,7 +186,7 @@ class HistoryFilterForm(forms.Form):
 def filtered_deployments(visible, form: HistoryFilterForm):
     """`visible` narrowed by the form's valid fields and put in its sort order."""
     data = form.valid_data
-    deployments = visible.annotate(when=WHEN)
+    deployments = visible.annotate(when=WHEN, overridden=OVERRIDDEN)
     if "q" in data:
         deployments = deployments.filter(_matches(data["q"]))
     for name in ("service", "environment"):
@@ -187,6 +195,8 @@ def filtered_deployments(visible, form: HistoryFilterForm):
     if outcome := data.get("outcome"):
         statuses = UNFINISHED_STATUSES if outcome == UNFINISHED else [outcome]
         deployments = deployments.filter(status__in=statuses)
+    if overridden := data.get("overridden"):
+        deployments = deployments.filter(overridden=overridden == "yes")
     if "lead" in data:
         deployments = deployments.filter(lead_id=data["lead"])
     if "from" in data:

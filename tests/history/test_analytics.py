@@ -36,7 +36,7 @@ from playwright.sync_api import expect
 
 from deploychecks.history.analytics import CHARTS, Filters, report
 from deploychecks.reminders.models import Reminder
-from deploychecks.runs.models import Deployment, DeploymentRole, RunItem
+from deploychecks.runs.models import Deployment, DeploymentRole, GateOverride, RunItem
 from deploychecks.runs.services import change_status, create_deployment
 from deploychecks.signoffs.models import SignOff
 
@@ -189,6 +189,10 @@ def history(revision, lead, engineer, outsider, approver, second_engineer):
     _reminder(d1, at("03-02T11:45"))
     _reminder(d2, at("03-04T11:00"), at("03-04T13:00"))
     _reminder(d4, at("03-03T11:00"), at("03-03T11:01"))
+    # d1 went live past an open item and completed early; d3 completed past a sign-off.
+    _override(d1, "monitoring", at("03-02T11:00"), lead)
+    _override(d1, "completed", at("03-05T09:00"), lead)
+    _override(d3, "completed", at("04-08T10:00"), outsider)
     return {
         "d1": d1,
         "d2": d2,
@@ -198,6 +202,25 @@ def history(revision, lead, engineer, outsider, approver, second_engineer):
         "X": _phase_two_item(d2, 1).title,
         "Y": _phase_two_item(d3, 2).title,
     }
+
+
+def _override(deployment, to, when, by):
+    GateOverride.objects.create(
+        deployment=deployment,
+        to_status=to,
+        by=by,
+        by_name=by.username,
+        reason="Agreed with the change board",
+        conditions=[{"key": "window", "kind": "window", "label": "72 h after go-live"}],
+        created_at=when,
+    )
+
+
+def test_overrides_are_counted_per_month_going_live_and_completing(history, manager):
+    assert _rows(manager, "overrides") == [("2026-03", 1, 1, 2), ("2026-04", 0, 1, 1)]
+    facts = report(manager, Filters())["charts"]["overrides"].facts
+    assert facts == [("Deployments overridden", "2 of 5")]
+    assert _rows(manager, "overrides", service="billing") == [("2026-04", 0, 1, 1)]
 
 
 def _rows(user, slug, **filters):
@@ -637,7 +660,7 @@ def test_analytics_fits_a_phone_and_filters_without_a_reload(
     page.on("console", lambda m: "Content Security Policy" in m.text and violations.append(m.text))
     expect(page.locator("#chart-rollback-rate")).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
-    assert page.locator("svg[role=img]").count() == 6
+    assert page.locator("svg[role=img]").count() == len(CHARTS)
 
     page.select_option("#id_service", "billing")
     page.get_by_role("button", name="Apply").click()

@@ -9,7 +9,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from deploychecks.runs.models import Deployment
+from deploychecks.runs.models import Deployment, GateOverride
 from deploychecks.runs.services import add_item_note, create_deployment
 
 pytestmark = pytest.mark.django_db
@@ -185,6 +185,30 @@ def test_each_filter_narrows_the_list(history, manager, params, expected):
     response = _client(manager).get(URL, params)
 
     assert sorted(_releases(response)) == expected
+
+
+def test_the_gate_filter_finds_deployments_that_went_past_an_unmet_condition(
+    history, manager, lead
+):
+    GateOverride.objects.create(
+        deployment=history["spring"],
+        to_status="completed",
+        by=lead,
+        by_name="Lena Lead",
+        reason="Hotfix verified",
+        conditions=[{"key": "window", "kind": "window", "label": "72 h after go-live"}],
+        created_at=_at((3, 2), 11, 30),
+    )
+    client = _client(manager)
+
+    overridden = client.get(URL, {"overridden": "yes"})
+    assert _releases(overridden) == ["Spring release"]
+    assert sorted(_releases(client.get(URL, {"overridden": "no"}))) == [
+        "Payments hotfix",
+        "Search revamp",
+    ]
+    html = client.get(URL).content.decode()
+    assert html.count('class="badge override-badge"') == 1
 
 
 def test_lead_filter_shows_that_persons_deployments(history, manager, second_engineer):
