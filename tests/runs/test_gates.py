@@ -1,92 +1,18 @@
 """Gates that hold: going live and completing refuse what is not ready, name every
 unmet condition at once, and give way only to an audited override."""
 
-from datetime import timedelta
-
 import pytest
 from django.test import Client
-from django.utils import timezone
 
 from deploychecks.audit.models import AuditEvent
-from deploychecks.checklists.stages import infer_stages, monitoring_hours, stated_hours
 from deploychecks.gonogo.rollback import start_rollback
 from deploychecks.gonogo.services import record_reading
 from deploychecks.runs import status
-from deploychecks.runs.gates import ItemState, items_unmet, window_unmet
 from deploychecks.runs.models import GateOverride, RunItem
 from deploychecks.runs.services import GateClosed, IllegalTransition, NotAllowed, set_item_state
 from tests.gates import confirmed_request, override, ready_to_complete, tick_needed
 
 pytestmark = pytest.mark.django_db
-
-NOW = timezone.now()
-
-
-# --- The rules, as pure functions ---------------------------------------------------
-
-
-def _items(*rows):
-    return [ItemState(pk, f"Item {pk}", stage, state) for pk, stage, state in rows]
-
-
-def test_going_live_needs_the_open_items_before_go_live_only():
-    items = _items(
-        (1, "before", "open"),
-        (2, "before", "done"),
-        (3, "before", "na"),
-        (4, "after", "open"),
-        (5, "rollback", "open"),
-    )
-    unmet = items_unmet("monitoring", items)
-    assert [u.key for u in unmet] == ["item:1"]
-    assert unmet[0].anchor == "item-1" and unmet[0].label == "Item 1"
-    assert unmet[0].needs == "every item before go-live done or N/A; open:"
-
-
-def test_completing_needs_every_item_but_the_rollback_procedures():
-    items = _items(
-        (1, "before", "open"), (2, "after", "open"), (3, "after", "na"), (4, "rollback", "open")
-    )
-    assert [u.key for u in items_unmet("completed", items)] == ["item:1", "item:2"]
-
-
-@pytest.mark.parametrize("to", ["in_progress", "aborted", "rolled_back"])
-def test_other_transitions_need_no_item(to):
-    assert items_unmet(to, _items((1, "before", "open"), (2, "after", "open"))) == []
-
-
-def test_completing_waits_for_the_monitoring_window():
-    live = NOW - timedelta(hours=71, minutes=59)
-    (early,) = window_unmet("completed", live, 72, NOW)
-    assert early.key == "window" and early.overridable
-    assert early.label.startswith("72 h after go-live, at ")
-    assert window_unmet("completed", NOW - timedelta(hours=72), 72, NOW) == []
-    assert window_unmet("completed", live, None, NOW) == []  # the template states none
-    assert window_unmet("monitoring", live, 72, NOW) == []
-    assert window_unmet("completed", None, 72, NOW) == []
-
-
-def test_stages_and_window_are_read_from_the_templates_words():
-    seed = [
-        ("Phase 1: Pre-Deployment Verification", "48 hours before"),
-        ("Phase 2: Deployment Execution", "Day 1 - 4-6 hour window"),
-        ("Phase 3: Post-Deployment Validation", "Immediately after"),
-        ("Phase 4: Stabilization Period", "First 24 hours"),
-        ("Phase 5: Extended Monitoring", "72 hours"),
-        ("Rollback Procedure", "If Needed"),
-    ]
-    stages = infer_stages(seed)
-    assert stages == ["before", "before", "after", "after", "after", "rollback"]
-    assert monitoring_hours(seed, stages) == 72
-    # Once after go-live, later phases stay after it; a rollback phase is always one.
-    assert infer_stages([("Monitor", ""), ("Cleanup", ""), ("Roll back", "")]) == [
-        "after",
-        "after",
-        "rollback",
-    ]
-    assert stated_hours("Day 3 Monitoring (48-72 hours)") == 72
-    assert stated_hours("3 days") == 72
-    assert stated_hours("soon") is None
 
 
 def test_the_seed_template_gets_its_stages_and_window(revision):
