@@ -4,15 +4,13 @@ The fixtures built from them (small_revision, record_deployment, worked) are in
 tests/history/conftest.py.
 """
 
-from django.contrib.sessions.backends.db import SessionStore
-from django.test import Client, RequestFactory
-from django.utils import timezone
+from django.test import Client
 
-from deploychecks.accounts.reauth import REAUTH_SESSION_KEY
 from deploychecks.runs.models import RunItem, RunSubCheck
 from deploychecks.runs.services import set_item_state
 from deploychecks.signoffs.models import SignOff
 from deploychecks.signoffs.services import checklist_hash, sign_off
+from tests.gates import confirmed_request
 
 TEMPLATE = """# History test release
 
@@ -74,15 +72,6 @@ def subcheck(deployment, title) -> RunSubCheck:
     return RunSubCheck.objects.get(item__deployment=deployment, title=title)
 
 
-def signing_request(user):
-    request = RequestFactory().post("/")
-    request.user = user
-    request.session = SessionStore()
-    request.session[REAUTH_SESSION_KEY] = timezone.now().timestamp()
-    request.request_id = "test"
-    return request
-
-
 def tick(deployment, title, user, state="done", reason=""):
     it = item(deployment, title)
     return set_item_state(
@@ -103,7 +92,7 @@ def sign(deployment, user, role_name, decision="approve", comment="") -> SignOff
         user=user,
         decision=decision,
         comment=comment,
-        request=signing_request(user),
+        request=confirmed_request(user),
         expected_hash=checklist_hash(deployment.pk),
     )
     return SignOff.objects.filter(deployment=deployment, role=role).latest("pk")
