@@ -452,8 +452,9 @@ async def close_viewers(sockets, tasks, concurrency=200):
     sem = asyncio.Semaphore(concurrency)
 
     async def one(ws):
-        async with sem, contextlib.suppress(Exception):  # already gone
-            await ws.close()
+        async with sem:
+            with contextlib.suppress(Exception):  # already gone
+                await ws.close()
 
     await asyncio.gather(*(one(ws) for ws in sockets))
     await asyncio.wait(tasks, timeout=15)
