@@ -22,3 +22,6 @@ urlpatterns = [
     path("", include("deploychecks.history.urls")),
     path("admin/", admin.site.urls),
 ]
+
+# An unreachable database answers 503 with a page that needs none (core.database).
+handler500 = "deploychecks.core.views.server_error"

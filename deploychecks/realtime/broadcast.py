@@ -18,7 +18,8 @@ from typing import TypedDict
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
-from django.db import transaction
+
+from deploychecks.core.commit import after_commit
 
 
 class RunEvent(TypedDict):
@@ -212,9 +213,13 @@ _sender = _Sender()
 
 
 def broadcast_on_commit(deployment_id: int, build_message) -> None:
-    """Build (render) and send the message only once the transaction has committed."""
+    """Build (render) and send the message only once the transaction has committed.
+
+    A failure (Redis down) is logged, never raised: the change is saved, and
+    open pages resync when their socket comes back.
+    """
 
     def send():
         send_to_deployment(deployment_id, build_message())
 
-    transaction.on_commit(send)
+    after_commit(send, f"broadcast to deployment {deployment_id}")

@@ -6,7 +6,7 @@ from django.utils.html import escape
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from deploychecks.audit.services import timeline as audit_timeline
-from deploychecks.runs import access, services
+from deploychecks.runs import access, idempotency, services
 from deploychecks.runs.forms import DeploymentForm
 from deploychecks.runs.fragments import (
     PARTIALS,
@@ -37,6 +37,7 @@ def deployment_create(request):
             approvers=dict.fromkeys(data["approvers"], ""),
             viewers=data["viewers"],
             request=request,
+            idempotency_key=request.POST.get(idempotency.FIELD, ""),
         )
         messages.success(request, f"Deployment “{deployment.release_name}” created.")
         return redirect(deployment)
@@ -171,6 +172,7 @@ def add_note(request, pk, item_id):
             kind=request.POST.get("kind", "note"),
             user=request.user,
             request=request,
+            idempotency_key=request.POST.get(idempotency.FIELD, ""),
         )
     except services.RunError as exc:
         return _refused(request, pk, item_id, exc)

@@ -60,3 +60,59 @@ document.addEventListener("DOMContentLoaded", () => {
   }).observe(document.body, { childList: true, subtree: true });
   setInterval(() => showRelativeTimes(document), 30000);
 });
+
+// Idempotency keys (deploychecks/runs/idempotency.py): a form that adds a row
+// each time (a note, a reading, a new deployment) carries a random key, made
+// when it is first submitted and kept while the form is unchanged, so sending
+// it again after an error page or a lost answer never stores it twice. Editing
+// the form makes it a new submission. Made here, not by the server: the run
+// page's rows are cached and broadcast to everyone.
+function newIdempotencyKey() {
+  const bytes = new Uint8Array(16);
+  crypto.getRandomValues(bytes);  // unlike randomUUID, also on plain http
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+function idempotencyInput(form) {
+  return form ? form.querySelector('input[name="idempotency_key"]') : null;
+}
+
+// Capture phase: before htmx (listening on the form) reads its fields.
+document.addEventListener("submit", (event) => {
+  const input = idempotencyInput(event.target);
+  if (input && !input.value) { input.value = newIdempotencyKey(); }
+}, true);
+
+for (const type of ["input", "change"]) {
+  document.addEventListener(type, (event) => {
+    const input = idempotencyInput(event.target.form);
+    if (input && event.target !== input) { input.value = ""; }
+  });
+}
+
+// While the database is out of reach the server answers 503 and a short notice
+// (templates/core/unavailable.html). htmx swaps no error answers, so show its
+// text at the top of the page until a request succeeds again.
+document.addEventListener("htmx:responseError", (event) => {
+  if (event.detail.xhr.status !== 503) { return; }
+  const text = new DOMParser()
+    .parseFromString(event.detail.xhr.responseText, "text/html").body.textContent.trim();
+  let banner = document.getElementById("unavailable-banner");
+  if (!banner) {
+    banner = document.createElement("p");
+    banner.id = "unavailable-banner";
+    banner.className = "unavailable-banner";
+    banner.setAttribute("role", "alert");
+    document.getElementById("main").prepend(banner);
+  }
+  banner.textContent = text;
+  // A tick that was not saved: put its checkbox back as it was.
+  const form = event.detail.elt.closest ? event.detail.elt.closest("form.tick") : null;
+  const box = form ? form.querySelector('input[type="checkbox"]') : null;
+  if (box) { box.checked = !box.checked; }
+});
+
+document.addEventListener("htmx:afterRequest", (event) => {
+  const banner = document.getElementById("unavailable-banner");
+  if (banner && event.detail.successful) { banner.remove(); }
+});
