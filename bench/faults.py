@@ -418,9 +418,10 @@ def main():
             notes,
         )
         alive = [p.poll() is None for p in celery]
+        total_s = time.monotonic() - started
         out.line(
             f"total_requests={len(log.attempts)} celery_alive={','.join(map(str, alive))} "
-            f"server_log_errors={len(servers.log_errors())} total_s={time.monotonic() - started:.0f}"
+            f"server_log_errors={len(servers.log_errors())} total_s={total_s:.0f}"
         )
     finally:
         if servers is not None:

@@ -1,10 +1,12 @@
 """Work done after a transaction commits, whose failure must not look like the change's."""
 
 import logging
+import threading
 
 from django.db import transaction
 
 logger = logging.getLogger("deploychecks.commit")
+_request = threading.local()
 
 
 def after_commit(func, what: str) -> None:
@@ -16,12 +18,28 @@ def after_commit(func, what: str) -> None:
     retry then stored it twice, issue 13) and skipped the callbacks after it.
     Open pages catch up on their own (they resync on reconnect or on a gap in
     the sequence numbers). `what` names the work in the log.
+
+    It also notes that the request running in this thread has committed a
+    change (`committed_in_request`).
     """
 
     def run():
+        _request.committed = True
         try:
             func()
         except Exception:
             logger.exception("after commit: %s failed (the change itself is saved)", what)
 
     transaction.on_commit(run)
+
+
+def begin_request() -> None:
+    """Called by core.database.DatabaseAvailabilityMiddleware as a request starts."""
+    _request.committed = False
+
+
+def committed_in_request() -> bool:
+    """Whether this thread's request has committed a change (one with work after
+    commit: every change to a deployment broadcasts). A database that goes away
+    right after must not make the answer say "not saved"."""
+    return getattr(_request, "committed", False)

@@ -28,6 +28,8 @@ from django.http import HttpResponse
 from django.template.loader import render_to_string
 from psycopg_pool import PoolClosed, PoolTimeout
 
+from deploychecks.core import commit
+
 logger = logging.getLogger("deploychecks.database")
 
 # How often the probe tries while the database is down.
@@ -128,20 +130,26 @@ class DatabaseGuard:
 guard = DatabaseGuard()
 
 
-def unavailable_response(request) -> HttpResponse:
+def unavailable_response(request, *, saved: bool = False) -> HttpResponse:
     """503 with the site's layout, rendered without a single query.
 
     No request context: the context processors would load the session and the
     user from the database. htmx requests get only the message (static/js/app.js
-    shows it); a page load gets the whole page.
+    shows it, as it does for every answer marked `X-Unavailable`); a page load
+    gets the whole page.
+
+    `saved`: this request's change was committed before the database went away
+    (only its answer could not be rendered). That is not an error: 200, saying
+    so, and `HX-Reswap: none`, so the page keeps what the person did.
     """
-    if request.headers.get("HX-Request"):
-        html = render_to_string("core/unavailable.html#notice")
-    else:
-        html = render_to_string("core/unavailable.html")
-    response = HttpResponse(html, status=503)
+    template = "core/unavailable.html#notice" if request.headers.get("HX-Request") else None
+    html = render_to_string(template or "core/unavailable.html", {"saved": saved})
+    response = HttpResponse(html, status=200 if saved else 503)
+    response["X-Unavailable"] = "saved" if saved else "not-saved"
     response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     response["Cache-Control"] = "no-store"
+    if saved:
+        response["HX-Reswap"] = "none"
     return response
 
 
@@ -159,6 +167,7 @@ class DatabaseAvailabilityMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        commit.begin_request()
         if guard.down and request.path not in self.EXEMPT:
             return unavailable_response(request)
         return self.get_response(request)

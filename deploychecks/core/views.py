@@ -1,7 +1,8 @@
 import asyncio
 import logging
 import sys
-from concurrent.futures import ThreadPoolExecutor, wait
+import time
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -16,7 +17,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from deploychecks.celery import app
-from deploychecks.core import database
+from deploychecks.core import commit, database
 
 logger = logging.getLogger("deploychecks.health")
 # Each component must answer within this; they are checked at the same time, so
@@ -76,12 +77,8 @@ def _check_broker() -> str:
     return "ok"
 
 
-CHECKS = {
-    "database": _check_database,
-    "cache": _check_cache,
-    "channel_layer": _check_channel_layer,
-    "broker": _check_broker,
-}
+# Checked in threads of their own, at the same time.
+THREADED_CHECKS = {"database": _check_database, "cache": _check_cache, "broker": _check_broker}
 
 
 @login_not_required
@@ -89,14 +86,24 @@ CHECKS = {
 @require_GET
 def healthz(request):
     """Each component by name: PostgreSQL, and Redis in its three uses (cache,
-    channel layer, Celery broker). All are checked at once, each in a thread of
-    its own, and one that has not answered within CHECK_TIMEOUT_SECONDS is down."""
-    executor = ThreadPoolExecutor(max_workers=len(CHECKS), thread_name_prefix="healthz")
-    futures = {name: executor.submit(check) for name, check in CHECKS.items()}
-    wait(futures.values(), timeout=CHECK_TIMEOUT_SECONDS)
+    channel layer, Celery broker). They are checked at the same time, and one
+    that has not answered within CHECK_TIMEOUT_SECONDS is down. The channel
+    layer is checked from the request's own thread, on the server's event loop:
+    channels-redis refuses receives from two event loops."""
+    deadline = time.monotonic() + CHECK_TIMEOUT_SECONDS
+    executor = ThreadPoolExecutor(max_workers=len(THREADED_CHECKS), thread_name_prefix="healthz")
+    futures = {name: executor.submit(check) for name, check in THREADED_CHECKS.items()}
+    here = Future()
+    try:
+        here.set_result(_check_channel_layer())
+    except Exception as exc:  # reported below, as the threads' failures are
+        here.set_exception(exc)
+    futures = {**futures, "channel_layer": here}
+    wait(futures.values(), timeout=max(0.0, deadline - time.monotonic()))
     executor.shutdown(wait=False, cancel_futures=True)
     status, down = {}, []
-    for name, future in futures.items():
+    for name in ("database", "cache", "channel_layer", "broker"):
+        future = futures[name]
         if not future.done():
             status[name] = f"down: no answer within {CHECK_TIMEOUT_SECONDS:g} s"
         elif (exc := future.exception()) is not None:
@@ -122,7 +129,7 @@ def server_error(request):
     exc = sys.exc_info()[1]
     if database.is_unavailable(exc):
         database.guard.failed(exc)
-        return database.unavailable_response(request)
+        return database.unavailable_response(request, saved=commit.committed_in_request())
     return defaults.server_error(request)
 
 

@@ -18,6 +18,7 @@ from typing import TypedDict
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from redis.exceptions import RedisError
 
 from deploychecks.core.commit import after_commit
 
@@ -182,7 +183,11 @@ class _Sender:
             try:
                 await layer.group_send(group, message)
             except Exception as exc:
-                if done is None:
+                if done is None and isinstance(exc, OSError | RedisError):
+                    # Redis unreachable: one line per message, no traceback. The
+                    # pages resync when their sockets come back.
+                    logger.warning("broadcast to %s failed: %s", group, exc)
+                elif done is None:
                     logger.exception("broadcast to %s failed", group)
                 else:
                     done.set_exception(exc)

@@ -91,13 +91,17 @@ for (const type of ["input", "change"]) {
 }
 
 // While the database is out of reach the server answers 503 and a short notice
-// (templates/core/unavailable.html). htmx swaps no error answers, so show its
-// text at the top of the page until a request succeeds again.
-document.addEventListener("htmx:responseError", (event) => {
-  if (event.detail.xhr.status !== 503) { return; }
-  const text = new DOMParser()
-    .parseFromString(event.detail.xhr.responseText, "text/html").body.textContent.trim();
+// (templates/core/unavailable.html), or 200 and "saved" when the change was
+// stored just before; both carry `X-Unavailable`. htmx swaps neither, so show
+// the notice at the top of the page until a request succeeds again.
+document.addEventListener("htmx:afterRequest", (event) => {
+  const xhr = event.detail.xhr;
+  const state = xhr ? xhr.getResponseHeader("X-Unavailable") : null;
   let banner = document.getElementById("unavailable-banner");
+  if (!state) {
+    if (banner && event.detail.successful) { banner.remove(); }
+    return;
+  }
   if (!banner) {
     banner = document.createElement("p");
     banner.id = "unavailable-banner";
@@ -105,14 +109,11 @@ document.addEventListener("htmx:responseError", (event) => {
     banner.setAttribute("role", "alert");
     document.getElementById("main").prepend(banner);
   }
-  banner.textContent = text;
+  banner.textContent = new DOMParser()
+    .parseFromString(xhr.responseText, "text/html").body.textContent.trim();
   // A tick that was not saved: put its checkbox back as it was.
-  const form = event.detail.elt.closest ? event.detail.elt.closest("form.tick") : null;
+  const form = state === "not-saved" && event.detail.elt.closest
+    ? event.detail.elt.closest("form.tick") : null;
   const box = form ? form.querySelector('input[type="checkbox"]') : null;
   if (box) { box.checked = !box.checked; }
-});
-
-document.addEventListener("htmx:afterRequest", (event) => {
-  const banner = document.getElementById("unavailable-banner");
-  if (banner && event.detail.successful) { banner.remove(); }
 });

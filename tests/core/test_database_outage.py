@@ -8,10 +8,13 @@ import time
 
 import pytest
 from django.db import OperationalError, connection, transaction
+from django.db.models.signals import post_save
 from django.test import Client
+from django.urls import reverse
 
 from deploychecks.core import database
 from deploychecks.core.database import guard
+from deploychecks.runs.models import ItemNote
 from tests.core.conftest import wait_for
 
 
@@ -91,13 +94,48 @@ def test_healthz_names_the_database_when_it_is_down(database_outage, fresh_chann
     assert seconds < 3
 
 
+def test_a_change_saved_just_before_the_database_went_away_is_answered_as_saved(
+    database_outage, deployment, engineer, first_item, purge_audit_events
+):
+    """The note commits; the database goes away before the answer is rendered.
+    The answer must not say "try again" (a retry would be a duplicate without
+    its key): 200, saying it was saved, and no swap."""
+    client = logged_in(engineer)
+
+    def lose_the_database_after_commit(sender, instance, created, **kwargs):
+        def lose():
+            database_outage.cut(close_connections=False)
+            connection.connection.close()  # this request's own connection dies too
+
+        transaction.on_commit(lose)
+
+    post_save.connect(lose_the_database_after_commit, sender=ItemNote)
+    try:
+        response = client.post(
+            reverse("runs:add_note", args=[deployment.pk, first_item.pk]),
+            {"body": "Rolled to 50 %", "kind": "note"},
+            HTTP_HX_REQUEST="true",
+        )
+    finally:
+        post_save.disconnect(lose_the_database_after_commit, sender=ItemNote)
+
+    assert response.status_code == 200
+    assert (response["X-Unavailable"], response["HX-Reswap"]) == ("saved", "none")
+    assert "Your change was saved" in response.content.decode()
+    database_outage.restore()
+    assert list(ItemNote.objects.values_list("body", flat=True)) == ["Rolled to 50 %"]
+
+
 @pytest.mark.django_db
 def test_a_query_the_database_refuses_is_not_an_outage():
     """A statement timeout (or a deadlock) is an OperationalError too, but the
     database answered: that stays a 500, not a "try again" 503."""
-    with pytest.raises(OperationalError) as refused:
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute("SET LOCAL statement_timeout = 1")
-            cursor.execute("SELECT pg_sleep(1)")
+    with (
+        pytest.raises(OperationalError) as refused,
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute("SET LOCAL statement_timeout = 1")
+        cursor.execute("SELECT pg_sleep(1)")
 
     assert not database.is_unavailable(refused.value)
