@@ -11,8 +11,8 @@ to 10 s. Now:
   with a page that needs no database (`unavailable_response`), with Retry-After;
 - the first such failure starts a probe thread (`guard`): while a direct
   connection fails, every request is answered 503 at once, without waiting on
-  the pool; as soon as one succeeds, the pool's connections from before are
-  thrown away (`drain`) and requests go through again.
+  the pool; as soon as one succeeds, the pool is replaced by a fresh one (its
+  connections from before are dead) and requests go through again.
 
 A failure that is only a busy pool (PoolTimeout while the probe connects fine)
 changes nothing: the pool is not drained under load.
@@ -64,6 +64,14 @@ def is_unavailable(exc: BaseException | None) -> bool:
     return False
 
 
+def _cause_is(exc: BaseException | None, kind) -> bool:
+    while exc is not None:
+        if isinstance(exc, kind):
+            return True
+        exc = exc.__cause__
+    return False
+
+
 class DatabaseGuard:
     """Per process: whether the database is known to be down, and the probe that
     finds out when it is back."""
@@ -82,7 +90,7 @@ class DatabaseGuard:
     def failed(self, exc: BaseException) -> None:
         """A request could not reach the database: probe it, in the background."""
         with self.lock:
-            if not isinstance(exc, PoolTimeout):
+            if not _cause_is(exc, PoolTimeout | PoolClosed):
                 self.broken_connections = True
             if self.probing:
                 return
@@ -115,15 +123,22 @@ class DatabaseGuard:
             return False
 
     def _recovered(self) -> None:
+        wrapper = connections[self.alias]
         with self.lock:
-            was_down, self.down_since = self.down_since, None
-            drain, self.broken_connections = self.broken_connections or was_down, False
-        pool = connections[self.alias].pool if drain else None
-        if pool is not None:
-            # Connections from before the outage are dead: replace them all now
-            # instead of discovering them one checkout (and one backoff) at a time.
+            was_down, broken = self.down_since, self.broken_connections
+        if was_down is not None:
+            # Requests are still answered 503 at the door, so nobody is using
+            # the pool: close it. The next request starts a fresh one. The old
+            # pool's connections are dead, and its attempts to replace them wait
+            # out a backoff of up to 10 s (that was the slow recovery).
+            wrapper.close_pool()
+        elif broken and (pool := wrapper.pool) is not None:
+            # A short blip (dead connections, the database already back): replace
+            # the idle connections now instead of one checkout at a time.
             pool.drain()
-        if was_down:
+        with self.lock:
+            self.down_since, self.broken_connections = None, False
+        if was_down is not None:
             logger.warning("database reachable again after %.1f s", time.monotonic() - was_down)
 
 
