@@ -91,6 +91,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "deploychecks.core.middleware.RequestIdMiddleware",
+    # While PostgreSQL is known to be down: 503 at once (after WhiteNoise, before the session).
+    "deploychecks.core.database.DatabaseAvailabilityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -141,13 +143,22 @@ if DATABASES["default"]["ENGINE"].endswith("postgresql"):
     # PostgreSQL connection, a new server process, which was about a third of
     # a tick's time (bench/fanout.py). DATABASE_POOL_MAX_SIZE=0 turns it off.
     _pool_max = envint("DATABASE_POOL_MAX_SIZE", 20, minimum=0)
+    _options = DATABASES["default"].setdefault("OPTIONS", {})
+    # A connection attempt to a host that does not answer gives up after this
+    # (libpq waits forever by default, and so would the pool's workers).
+    _options.setdefault("connect_timeout", envint("DATABASE_CONNECT_TIMEOUT", 2, minimum=1))
     if _pool_max:
         DATABASES["default"]["CONN_MAX_AGE"] = 0  # Django refuses persistent + pooled
-        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        # CONN_HEALTH_CHECKS (on, env.database_from_url) makes Django give the
+        # pool `check=ConnectionPool.check_connection`: every checkout is tested,
+        # so a connection that died with a database restart is never handed out.
+        _options["pool"] = {
             "min_size": min(2, _pool_max),
             "max_size": _pool_max,
-            # How long a request waits for a free connection before failing.
-            "timeout": envint("DATABASE_POOL_TIMEOUT", 10, minimum=1),
+            # How long a request waits for a free connection before it is
+            # answered 503 (deploychecks.core.database). Short, so that a request
+            # made while the database is down fails within 2 s instead of hanging.
+            "timeout": envfloat("DATABASE_POOL_TIMEOUT", 1.5, minimum=0.1),
         }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -188,9 +199,12 @@ if REDIS_URL:
     }
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Redis down is a cache miss, not an error (deploychecks.core.cache).
+            "BACKEND": "deploychecks.core.cache.TolerantRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "deploychecks",
+            # A Redis that hangs rather than refuses costs a request at most this.
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
     }
 else:
@@ -312,6 +326,9 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "deploychecks.accounts.views.locked_out"
 AXES_CLIENT_IP_CALLABLE = "deploychecks.accounts.people.client_ip"
+# Sessions live in the database (Django's default SESSION_ENGINE), never in the
+# Redis cache: a Redis outage logs nobody out and stops no login, and the login
+# throttle (django-axes) keeps its records in the database too.
 # Sessions: an idle timeout and an absolute lifetime counted from login, both in
 # deploychecks.accounts.middleware.SessionLifetimeMiddleware. The idle timeout is
 # renewed by a request at most once per SESSION_RENEW_SECONDS, not by every one:

@@ -1,10 +1,14 @@
 import asyncio
 import logging
+import sys
+import time
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
+from django.core.cache import cache
 from django.db import connection
 from django.http import HttpResponseServerError, JsonResponse
 from django.shortcuts import redirect, render
@@ -14,21 +18,41 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from deploychecks.celery import app
+from deploychecks.core import commit, database
 
 logger = logging.getLogger("deploychecks.health")
-_TIMEOUT_SECONDS = 3
+# Each component must answer within this; they are checked at the same time, so
+# /healthz answers within about this long whatever is down or hanging.
+CHECK_TIMEOUT_SECONDS = 2.0
 
 
 def _check_database() -> str:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
-        cursor.fetchone()
+    if database.guard.down:
+        raise database.DatabaseDown("unreachable; probing every 0.5 s")
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except Exception as exc:
+        if database.is_unavailable(exc):
+            database.guard.failed(exc)
+        raise
+    finally:
+        connection.close()  # this check's own thread: give the connection back
+    return "ok"
+
+
+def _check_cache() -> str:
+    check = getattr(cache, "check", None)
+    if check is None:
+        return "ok (in-process)"
+    check()
     return "ok"
 
 
 async def _channel_layer_round_trip(layer) -> dict:
     # A bounded wait: a health check that hangs on a stuck Redis reports nothing.
-    async with asyncio.timeout(_TIMEOUT_SECONDS):
+    async with asyncio.timeout(CHECK_TIMEOUT_SECONDS):
         channel = await layer.new_channel()
         await layer.send(channel, {"type": "health.ping"})
         return await layer.receive(channel)
@@ -49,27 +73,47 @@ def _check_broker() -> str:
     if settings.EMBEDDED:
         return "ok (embedded scheduler)"
     with app.connection_for_write() as conn:
-        conn.ensure_connection(max_retries=1, timeout=2)
+        # No retry: one retry waits 2 s before it tries again.
+        conn.ensure_connection(max_retries=0, timeout=CHECK_TIMEOUT_SECONDS)
     return "ok"
+
+
+# Checked in threads of their own, at the same time.
+THREADED_CHECKS = {"database": _check_database, "cache": _check_cache, "broker": _check_broker}
 
 
 @login_not_required
 @never_cache
 @require_GET
 def healthz(request):
-    checks = {
-        "database": _check_database,
-        "channel_layer": _check_channel_layer,
-        "broker": _check_broker,
-    }
+    """Each component by name: PostgreSQL, and Redis in its three uses (cache,
+    channel layer, Celery broker). They are checked at the same time, and one
+    that has not answered within CHECK_TIMEOUT_SECONDS is down. The channel
+    layer is checked from the request's own thread, on the server's event loop:
+    channels-redis refuses receives from two event loops."""
+    deadline = time.monotonic() + CHECK_TIMEOUT_SECONDS
+    executor = ThreadPoolExecutor(max_workers=len(THREADED_CHECKS), thread_name_prefix="healthz")
+    futures = {name: executor.submit(check) for name, check in THREADED_CHECKS.items()}
+    here = Future()
+    try:
+        here.set_result(_check_channel_layer())
+    except Exception as exc:  # reported below, as the threads' failures are
+        here.set_exception(exc)
+    futures = {**futures, "channel_layer": here}
+    wait(futures.values(), timeout=max(0.0, deadline - time.monotonic()))
+    executor.shutdown(wait=False, cancel_futures=True)
     status, down = {}, []
-    for name, check in checks.items():
-        try:
-            status[name] = check()
-        except Exception as exc:  # report every kind of failure as "down"
+    for name in ("database", "cache", "channel_layer", "broker"):
+        future = futures[name]
+        if not future.done():
+            status[name] = f"down: no answer within {CHECK_TIMEOUT_SECONDS:g} s"
+        elif (exc := future.exception()) is not None:
             logger.warning("health check %s failed: %s", name, exc)
             status[name] = f"down: {type(exc).__name__}"
-            down.append(name)
+        else:
+            status[name] = future.result()
+            continue
+        down.append(name)
     body = {"status": "ok" if not down else "down", "checks": status}
     if down:
         body["down"] = down
@@ -100,7 +144,16 @@ def page_not_found(request, exception):
 
 
 def server_error(request):
-    """500 in the site's layout, rendered without the request: no context processor
-    runs, so nothing reads the session, the user or the database, which may be
-    what just failed."""
+    """handler500: an unreachable database is a 503 (`database.unavailable_response`);
+    anything else the 500 page in the site's layout, rendered without the request:
+    no context processor runs, so nothing reads the session, the user or the
+    database, which may be what just failed.
+
+    Django calls this while it handles the exception, from any middleware or
+    the view, so `sys.exc_info()` still holds it.
+    """
+    exc = sys.exc_info()[1]
+    if database.is_unavailable(exc):
+        database.guard.failed(exc)
+        return database.unavailable_response(request, saved=commit.committed_in_request())
     return HttpResponseServerError(loader.get_template("500.html").render({"show_nav": True}))

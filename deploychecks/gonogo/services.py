@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from deploychecks.accounts.people import display_name
 from deploychecks.audit.services import record_event
+from deploychecks.core.commit import after_commit
 from deploychecks.core.errors import NotAllowed
 from deploychecks.gonogo import grading, notify
 from deploychecks.gonogo.errors import SignalError
@@ -29,7 +30,7 @@ from deploychecks.gonogo.models import (
 from deploychecks.gonogo.panel import render_panel
 from deploychecks.gonogo.series import current_verdict, format_value, latest_value
 from deploychecks.realtime.broadcast import run_event, send_to_deployment
-from deploychecks.runs import access
+from deploychecks.runs import access, idempotency
 from deploychecks.runs.models import Deployment
 
 logger = logging.getLogger("deploychecks.gonogo")
@@ -90,12 +91,15 @@ def record_reading(
     token: IngestToken | None = None,
     request=None,
     now: datetime | None = None,
+    idempotency_key: str = "",
 ) -> Reading:
     """Store one reading of a signal, regrade it and re-judge the deployment.
 
     Either a person (`user`, an engineer or the lead) or an ingest `token`
     (already authenticated for this deployment) records it. Raises SignalError
-    or NotAllowed and stores nothing when anything is wrong.
+    or NotAllowed and stores nothing when anything is wrong. A person's reading
+    that carries the `idempotency_key` of an earlier one (the same form posted
+    again) returns that reading instead of storing a second (runs.idempotency).
     """
     now = now or timezone.now()
     note = (note or "").strip()
@@ -113,6 +117,10 @@ def record_reading(
             f"This deployment is {deployment.get_status_display().lower()}; "
             "it takes no more readings."
         )
+    key = idempotency.checked_key(idempotency_key) if token is None else ""
+    reading_id = idempotency.first_result(user, key, idempotency.Kind.READING, deployment.pk)
+    if reading_id is not None:
+        return Reading.objects.get(pk=reading_id)
     signal = DeploymentSignal.objects.filter(
         deployment=deployment, name__iexact=str(signal_name or "").strip()
     ).first()
@@ -131,6 +139,7 @@ def record_reading(
         recorded_by_name=(display_name(user) if token is None else f"token {token.name}"),
         token=token,
     )
+    idempotency.remember(user, key, idempotency.Kind.READING, deployment, reading)
     if token is not None:
         IngestToken.objects.filter(pk=token.pk).update(last_used_at=now)
     seq = deployment.next_seq()
@@ -205,7 +214,7 @@ def _judge(deployment: Deployment, *, now: datetime, actor=None, request=None) -
     )
     escalated = _rank(result.level) > _rank(before)
     if escalated and result.level in (grading.Level.YELLOW, grading.Level.RED):
-        transaction.on_commit(lambda: notify.notify_verdict(deployment.pk, result))
+        after_commit(lambda: notify.notify_verdict(deployment.pk, result), "verdict notice")
     return [seq]
 
 
@@ -265,4 +274,4 @@ def broadcast_panel(deployment: Deployment, seqs: list[int]) -> None:
                 ),
             )
 
-    transaction.on_commit(send)
+    after_commit(send, f"signals panel of deployment {deployment_id}")

@@ -16,7 +16,7 @@ from deploychecks.core.errors import NotAllowed, RunError
 from deploychecks.gonogo import definitions, panel, rollback, services, tokens
 from deploychecks.gonogo.forms import ReadingForm, SignalDefinitionFormSet
 from deploychecks.gonogo.models import IngestToken
-from deploychecks.runs import access
+from deploychecks.runs import access, idempotency
 
 INGEST_MAX_BYTES = 16 * 1024
 INGEST_FIELDS = {"signal", "value", "observed_at", "note"}
@@ -59,6 +59,7 @@ def add_reading(request, pk):
             note=data["note"],
             user=request.user,
             request=request,
+            idempotency_key=request.POST.get(idempotency.FIELD, ""),
         )
     except RunError as exc:
         status = 403 if isinstance(exc, NotAllowed) else 422

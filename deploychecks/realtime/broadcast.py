@@ -18,7 +18,9 @@ from typing import TypedDict
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
-from django.db import transaction
+from redis.exceptions import RedisError
+
+from deploychecks.core.commit import after_commit
 
 
 class RunEvent(TypedDict):
@@ -196,7 +198,11 @@ class _Sender:
             try:
                 await layer.group_send(group, message)
             except Exception as exc:
-                if done is None:
+                if done is None and isinstance(exc, OSError | RedisError):
+                    # Redis unreachable: one line per message, no traceback. The
+                    # pages resync when their sockets come back.
+                    logger.warning("broadcast to %s failed: %s", group, exc)
+                elif done is None:
                     logger.exception("broadcast to %s failed", group)
                 else:
                     done.set_exception(exc)
@@ -227,9 +233,13 @@ _sender = _Sender()
 
 
 def broadcast_on_commit(deployment_id: int, build_message) -> None:
-    """Build (render) and send the message only once the transaction has committed."""
+    """Build (render) and send the message only once the transaction has committed.
+
+    A failure (Redis down) is logged, never raised: the change is saved, and
+    open pages resync when their socket comes back.
+    """
 
     def send():
         send_to_deployment(deployment_id, build_message())
 
-    transaction.on_commit(send)
+    after_commit(send, f"broadcast to deployment {deployment_id}")

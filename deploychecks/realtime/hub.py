@@ -58,7 +58,12 @@ class Hub:
                 return
             for task in self.tasks:
                 task.cancel()
-            await self.layer.group_discard(self.group, self.channel)
+            try:
+                await self.layer.group_discard(self.group, self.channel)
+            except Exception:
+                # Redis gone: the membership expires by itself (group_expiry),
+                # and the socket's own clean-up (presence) must still run.
+                logger.warning("deployment %s: could not leave the group", self.deployment_id)
             self.channel, self.tasks = None, []
             if self.registry.get(self.deployment_id) is self:
                 del self.registry[self.deployment_id]

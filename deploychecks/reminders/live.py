@@ -8,9 +8,9 @@ centre from the server for both, so a lost notice only loses its toast.
 
 import json
 
-from django.db import transaction
 from django.template.loader import render_to_string
 
+from deploychecks.core.commit import after_commit
 from deploychecks.realtime.broadcast import ReminderNotice, send_to_deployment
 from deploychecks.reminders.centre import CENTRE, reminder_context
 from deploychecks.runs import access
@@ -47,4 +47,4 @@ def send_refresh(deployment_id: int) -> None:
 
 
 def refresh_on_commit(deployment_id: int) -> None:
-    transaction.on_commit(lambda: send_refresh(deployment_id))
+    after_commit(lambda: send_refresh(deployment_id), "reminder centre refresh")

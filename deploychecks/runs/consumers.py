@@ -7,6 +7,7 @@ when it sees a gap or reconnects.
 
 import asyncio
 import json
+import logging
 import weakref
 
 from channels.consumer import get_handler_name
@@ -18,6 +19,8 @@ from deploychecks.realtime.hub import hub_for
 from deploychecks.realtime.session_watch import SESSION_ENDED, SessionWatchMixin
 from deploychecks.runs import access, presence
 from deploychecks.runs.models import Deployment
+
+logger = logging.getLogger("deploychecks.realtime")
 
 # Presence announcements are coalesced per process: a burst of N joins would
 # otherwise send N group messages to N sockets (N² websocket messages, and N²
@@ -48,7 +51,10 @@ def announce_presence(channel_layer, deployment_id: int) -> None:
             await asyncio.sleep(PRESENCE_DELAY)
         finally:
             pending.discard(deployment_id)
-        await channel_layer.group_send(group_name(deployment_id), {"type": "presence.changed"})
+        try:
+            await channel_layer.group_send(group_name(deployment_id), {"type": "presence.changed"})
+        except Exception:  # Redis gone: the next join (reconnect) announces it again
+            logger.warning("deployment %s: could not announce presence", deployment_id)
 
     task = loop.create_task(send())
     _presence_tasks.add(task)

@@ -353,3 +353,33 @@ class GateOverride(models.Model):
     @property
     def labels(self) -> list[str]:
         return [c.get("label", "") for c in self.conditions]
+
+
+class SubmittedForm(models.Model):
+    """One submission of a form that adds a row (a note, a reading, a deployment),
+    by the idempotency key the form carried (runs.idempotency).
+
+    A retry of the same form (after a timeout or an error page) carries the same
+    key and gets the first submission's result back instead of a second row. The
+    database keeps the rule: a key is used once per user.
+    """
+
+    class Kind(models.TextChoices):
+        NOTE = "note"
+        READING = "reading"
+        DEPLOYMENT = "deployment"
+
+    deployment = models.ForeignKey(Deployment, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=64)
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    object_id = models.BigIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key"], name="submitted_form_key_once_per_user")
+        ]
+
+    def __str__(self):
+        return f"{self.kind} {self.object_id} (key {self.key})"

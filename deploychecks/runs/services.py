@@ -9,7 +9,7 @@ runs.status (change_status, imported here too), the team and contacts in runs.te
 
 from collections.abc import Iterable, Mapping
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from deploychecks.accounts.people import display_name
@@ -25,7 +25,7 @@ from deploychecks.core.errors import (
 )
 from deploychecks.core.text import NOTE_MAX, REASON_MAX
 from deploychecks.realtime.broadcast import broadcast_on_commit
-from deploychecks.runs import access, hooks, status
+from deploychecks.runs import access, hooks, idempotency, status
 from deploychecks.runs.changes import Change
 from deploychecks.runs.fragments import item_fragments, item_message
 from deploychecks.runs.models import Deployment, ItemNote, Participant, RunItem, RunSubCheck
@@ -57,8 +57,59 @@ def _require_edit(role: str, deployment: Deployment) -> None:
 # --- Creating --------------------------------------------------------------------
 
 
-@transaction.atomic
 def create_deployment(
+    revision,
+    *,
+    user,
+    release_name: str,
+    version: str,
+    service: str,
+    lead,
+    previous_version: str = "",
+    environment: str = "production",
+    planned_start=None,
+    engineers=(),
+    approvers: Mapping | Iterable = (),
+    viewers=(),
+    request=None,
+    idempotency_key: str = "",
+) -> Deployment:
+    """Start a deployment from a template revision, copying its whole structure.
+
+    With `idempotency_key` (the creation form's), posting the same form again
+    returns the deployment the first post created (runs.idempotency).
+    """
+    key = idempotency.checked_key(idempotency_key)
+    try:
+        with transaction.atomic():
+            if (pk := idempotency.first_result(user, key, idempotency.Kind.DEPLOYMENT)) is not None:
+                return Deployment.objects.get(pk=pk)
+            deployment = _create_deployment(
+                revision,
+                user=user,
+                release_name=release_name,
+                version=version,
+                service=service,
+                lead=lead,
+                previous_version=previous_version,
+                environment=environment,
+                planned_start=planned_start,
+                engineers=engineers,
+                approvers=approvers,
+                viewers=viewers,
+                request=request,
+            )
+            idempotency.remember(user, key, idempotency.Kind.DEPLOYMENT, deployment, deployment)
+            return deployment
+    except IntegrityError:
+        # The same form posted twice at the same moment: the twin committed first
+        # (the unique key made this one wait for it), and this one rolled back.
+        if (pk := idempotency.first_result(user, key, idempotency.Kind.DEPLOYMENT)) is None:
+            raise
+        return Deployment.objects.get(pk=pk)
+
+
+def _create_deployment(
     revision,
     *,
     user,
@@ -291,7 +342,14 @@ def add_item_note(
     user,
     kind: str = ItemNote.Kind.NOTE,
     request=None,
+    idempotency_key: str = "",
 ) -> Change:
+    """Add a note (or deviation) to an item.
+
+    Notes are never edited, so each call adds one, unless it carries the
+    `idempotency_key` of an earlier one (the same form posted again): that
+    note comes back unchanged (runs.idempotency).
+    """
     body = (body or "").strip()
     if not body:
         raise RunError("A note cannot be empty.")
@@ -305,9 +363,17 @@ def add_item_note(
         item = RunItem.objects.get(pk=item_id, deployment_id=deployment_id)
     except RunItem.DoesNotExist:
         raise NoAccess("No such item.") from None
+    key = idempotency.checked_key(idempotency_key)
+    note_id = idempotency.first_result(user, key, idempotency.Kind.NOTE, deployment.pk)
+    if note_id is not None:
+        note = ItemNote.objects.get(pk=note_id)
+        if note.item_id != item.pk:
+            raise RunError("This form was already used for another item: reload the page.")
+        return Change(note, changed=False)
     note = ItemNote.objects.create(
         item=item, author=user, author_name=display_name(user), kind=kind, body=body
     )
+    idempotency.remember(user, key, idempotency.Kind.NOTE, deployment, note)
     seq = deployment.next_seq()
     record_event(
         action=f"{kind}.added",

@@ -9,7 +9,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from deploychecks.accounts.people import can_create_deployments
 from deploychecks.audit.services import timeline as audit_timeline
 from deploychecks.core.errors import Forbidden
-from deploychecks.runs import access, services
+from deploychecks.runs import access, idempotency, services
 from deploychecks.runs.forms import DeploymentForm
 from deploychecks.runs.fragments import (
     PARTIALS,
@@ -51,6 +51,7 @@ def deployment_create(request):
                 approvers=dict.fromkeys(data["approvers"], ""),
                 viewers=data["viewers"],
                 request=request,
+                idempotency_key=request.POST.get(idempotency.FIELD, ""),
             )
         except services.RunError as exc:
             # Refused as a whole (one person picked for two sign-off roles, say).
@@ -192,6 +193,7 @@ def add_note(request, pk, item_id):
             kind=request.POST.get("kind", "note"),
             user=request.user,
             request=request,
+            idempotency_key=request.POST.get(idempotency.FIELD, ""),
         )
     except services.RunError as exc:
         return _refused(request, pk, item_id, exc)

@@ -19,6 +19,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from deploychecks.audit.services import record_event
+from deploychecks.core.commit import after_commit
 from deploychecks.core.errors import NotAllowed, RunError
 from deploychecks.gonogo.models import RollbackEpisode
 from deploychecks.realtime.broadcast import group_send
@@ -226,7 +227,7 @@ def publish_on_commit(deployment_id: int) -> None:
             },
         )
 
-    transaction.on_commit(send)
+    after_commit(send, f"public status of deployment {deployment_id}")
 
 
 def publish_change(event: hooks.Event) -> None:

@@ -60,3 +60,60 @@ document.addEventListener("DOMContentLoaded", () => {
   }).observe(document.body, { childList: true, subtree: true });
   setInterval(() => showRelativeTimes(document), 30000);
 });
+
+// Idempotency keys (deploychecks/runs/idempotency.py): a form that adds a row
+// each time (a note, a reading, a new deployment) carries a random key, made
+// when it is first submitted and kept while the form is unchanged, so sending
+// it again after an error page or a lost answer never stores it twice. Editing
+// the form makes it a new submission. Made here, not by the server: the run
+// page's rows are cached and broadcast to everyone.
+function newIdempotencyKey() {
+  const bytes = new Uint8Array(16);
+  crypto.getRandomValues(bytes);  // unlike randomUUID, also on plain http
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+function idempotencyInput(form) {
+  return form ? form.querySelector('input[name="idempotency_key"]') : null;
+}
+
+// Capture phase: before htmx (listening on the form) reads its fields.
+document.addEventListener("submit", (event) => {
+  const input = idempotencyInput(event.target);
+  if (input && !input.value) { input.value = newIdempotencyKey(); }
+}, true);
+
+for (const type of ["input", "change"]) {
+  document.addEventListener(type, (event) => {
+    const input = idempotencyInput(event.target.form);
+    if (input && event.target !== input) { input.value = ""; }
+  });
+}
+
+// While the database is out of reach the server answers 503 and a short notice
+// (templates/core/unavailable.html), or 200 and "saved" when the change was
+// stored just before; both carry `X-Unavailable`. htmx swaps neither, so show
+// the notice at the top of the page until a request succeeds again.
+document.addEventListener("htmx:afterRequest", (event) => {
+  const xhr = event.detail.xhr;
+  const state = xhr ? xhr.getResponseHeader("X-Unavailable") : null;
+  let banner = document.getElementById("unavailable-banner");
+  if (!state) {
+    if (banner && event.detail.successful) { banner.remove(); }
+    return;
+  }
+  if (!banner) {
+    banner = document.createElement("p");
+    banner.id = "unavailable-banner";
+    banner.className = "unavailable-banner";
+    banner.setAttribute("role", "alert");
+    document.getElementById("main").prepend(banner);
+  }
+  banner.textContent = new DOMParser()
+    .parseFromString(xhr.responseText, "text/html").body.textContent.trim();
+  // A tick that was not saved: put its checkbox back as it was.
+  const form = state === "not-saved" && event.detail.elt.closest
+    ? event.detail.elt.closest("form.tick") : null;
+  const box = form ? form.querySelector('input[type="checkbox"]') : null;
+  if (box) { box.checked = !box.checked; }
+});

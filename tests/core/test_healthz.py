@@ -1,5 +1,7 @@
 """/healthz against the real PostgreSQL and Redis, and with Redis out of reach."""
 
+import time
+
 import pytest
 
 pytestmark = pytest.mark.django_db
@@ -12,7 +14,7 @@ def test_it_reports_every_component_ok(client, fresh_channel_layers):
     assert response["Content-Type"] == "application/json"
     assert response.json() == {
         "status": "ok",
-        "checks": {"database": "ok", "channel_layer": "ok", "broker": "ok"},
+        "checks": {"database": "ok", "cache": "ok", "channel_layer": "ok", "broker": "ok"},
     }
 
 
@@ -31,7 +33,7 @@ def test_it_names_the_channel_layer_when_redis_is_unreachable(client, channel_la
     assert body["status"] == "down"
     assert body["down"] == ["channel_layer"]
     assert body["checks"]["channel_layer"].startswith("down: ")
-    assert body["checks"]["database"] == body["checks"]["broker"] == "ok"
+    assert body["checks"]["database"] == body["checks"]["broker"] == body["checks"]["cache"] == "ok"
 
 
 def test_it_names_the_broker_when_it_is_unreachable(client, broker_down, fresh_channel_layers):
@@ -44,11 +46,26 @@ def test_it_names_the_broker_when_it_is_unreachable(client, broker_down, fresh_c
     assert body["checks"]["channel_layer"] == "ok"
 
 
-def test_it_names_both_when_all_of_redis_is_gone(client, channel_layer_down, broker_down):
+def test_it_names_the_cache_when_its_redis_is_unreachable(client, cache_down):
+    response = client.get("/healthz")
+
+    body = response.json()
+    assert response.status_code == 503
+    assert body["down"] == ["cache"]
+    assert body["checks"]["cache"].startswith("down: ")
+    assert body["checks"]["database"] == body["checks"]["channel_layer"] == "ok"
+
+
+def test_it_names_all_three_uses_when_all_of_redis_is_gone(
+    client, cache_down, channel_layer_down, broker_down
+):
+    start = time.perf_counter()
     response = client.get("/healthz")
 
     assert response.status_code == 503
-    assert response.json()["down"] == ["channel_layer", "broker"]
+    assert response.json()["down"] == ["cache", "channel_layer", "broker"]
+    # Checked at once, each with a short timeout.
+    assert time.perf_counter() - start < 2.5
 
 
 def test_it_answers_get_only(client):
