@@ -81,6 +81,8 @@ INSTALLED_APPS = [
     "deploychecks.statuspage",
     "deploychecks.reminders",
     "deploychecks.history",
+    # After the features it listens to: its handlers that judge a gate run last.
+    "deploychecks.webhooks",
     "deploychecks.devdata",
 ]
 
@@ -281,6 +283,30 @@ CELERY_BEAT_SCHEDULE: dict = {
         "schedule": 60.0,
         "options": {"expires": 55},
     },
+}
+
+# --- Outbound webhooks (deploychecks.webhooks) ------------------------------------
+# Beat sends what the outbox holds this often (retries, and anything a kick
+# missed); with a broker, each commit that writes deliveries also kicks a worker.
+WEBHOOK_DISPATCH_SECONDS = envfloat("WEBHOOK_DISPATCH_SECONDS", 10.0, minimum=0.1)
+WEBHOOK_DELIVER_ON_COMMIT = envbool("WEBHOOK_DELIVER_ON_COMMIT", not EMBEDDED)
+# A failed delivery is retried after 30 s, 1, 2, 4, 8, 16, 32 min, then has failed.
+WEBHOOK_MAX_ATTEMPTS = envint("WEBHOOK_MAX_ATTEMPTS", 8, minimum=1)
+WEBHOOK_RETRY_BACKOFF_SECONDS = envfloat("WEBHOOK_RETRY_BACKOFF_SECONDS", 30.0, minimum=0)
+# A delivery claimed by a dispatcher that died is claimed again after this.
+WEBHOOK_DELIVERY_LEASE_SECONDS = envfloat("WEBHOOK_DELIVERY_LEASE_SECONDS", 60.0, minimum=1)
+if 2 * REMINDER_WEBHOOK_TIMEOUT_SECONDS >= WEBHOOK_DELIVERY_LEASE_SECONDS:
+    raise ImproperlyConfigured(
+        "WEBHOOK_DELIVERY_LEASE_SECONDS must be more than twice REMINDER_WEBHOOK_TIMEOUT_SECONDS"
+    )
+# A subscription is disabled (and its owner emailed) after this many failed
+# attempts in a row, the first of them at least this many hours ago.
+WEBHOOK_DISABLE_AFTER_FAILURES = envint("WEBHOOK_DISABLE_AFTER_FAILURES", 10, minimum=1)
+WEBHOOK_DISABLE_AFTER_HOURS = envfloat("WEBHOOK_DISABLE_AFTER_HOURS", 24.0, minimum=0)
+CELERY_BEAT_SCHEDULE["deliver-webhooks"] = {
+    "task": "webhooks.deliver_webhooks",
+    "schedule": WEBHOOK_DISPATCH_SECONDS,
+    "options": {"expires": max(WEBHOOK_DISPATCH_SECONDS * 0.9, WEBHOOK_DISPATCH_SECONDS - 5)},
 }
 
 # --- Audit log (deploychecks.audit) ---------------------------------------------

@@ -21,6 +21,8 @@ urlpatterns = [
     path("", include("deploychecks.statuspage.urls")),
     # The deployment list, records, exports and analytics.
     path("", include("deploychecks.history.urls")),
+    # Outbound webhooks: subscriptions and their delivery logs.
+    path("", include("deploychecks.webhooks.urls")),
     path("admin/", admin.site.urls),
 ]
 

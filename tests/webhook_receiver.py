@@ -31,7 +31,8 @@ class Receiver:
     """Records every request; answers `status` to the first `fail_first`, then 200.
 
     `delay` holds each answer that many seconds; `trickle` sends the answer one
-    byte at a time for that many seconds; `redirect_to` answers 302 there.
+    byte at a time for that many seconds; `redirect_to` answers 302 there;
+    `body` is what every answer says.
     """
 
     def __init__(
@@ -43,8 +44,9 @@ class Receiver:
         trickle: float = 0,
         redirect_to: str = "",
         tls: tuple[str, str] | None = None,
+        body: bytes = b"ok",
     ):
-        self.fail_first, self.status = fail_first, status
+        self.fail_first, self.status, self.body = fail_first, status, body
         self.delay, self.trickle, self.redirect_to = delay, trickle, redirect_to
         self.requests: list[dict] = []
         self.server_names: list[str] = []
@@ -97,10 +99,10 @@ class Receiver:
             status = self.status
         else:
             status = 200
-        answer = f"HTTP/1.1 {status} X\r\nContent-Length: 2\r\nConnection: close\r\n"
+        answer = f"HTTP/1.1 {status} X\r\nContent-Length: {len(self.body)}\r\nConnection: close\r\n"
         if self.redirect_to:
             answer += f"Location: {self.redirect_to}\r\n"
-        answer = (answer + "\r\nok").encode()
+        answer = (answer + "\r\n").encode() + self.body
         if self.trickle:
             pause = self.trickle / len(answer)
             for byte in answer:

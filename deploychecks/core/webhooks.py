@@ -1,7 +1,8 @@
 """The one sender of signed webhooks, and the rules every outbound webhook URL obeys.
 
-Reminders, go/no-go verdicts and any later webhook send through `send()`. It signs
-by the Standard Webhooks specification (`webhook-id`, `webhook-timestamp`,
+Reminders, go/no-go verdicts and the subscriptions of deploychecks.webhooks send
+through `send()` (or `post()`, which also returns the start of the answer). It
+signs by the Standard Webhooks specification (`webhook-id`, `webhook-timestamp`,
 `webhook-signature: v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">`), and
 also with the older, deprecated `X-Deploychecks-Signature` header so receivers
 written against it keep working. The id is the caller's delivery key, the same on
@@ -47,7 +48,7 @@ METADATA_ADDRESSES = {
 }
 NAT64_PREFIXES = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
 ALLOWED_HINT = "webhooks may only go to public addresses (or hosts named in WEBHOOK_ALLOWED_HOSTS)"
-# Only the status matters; a receiver's chatty answer is not read further.
+# The start of a receiver's answer, kept for delivery logs; the rest is not read.
 ANSWER_BYTES = 1024
 
 
@@ -64,7 +65,23 @@ class WebhookRefused(WebhookError):
 
 
 class WebhookFailed(WebhookError):
-    """The receiver could not be reached, was too slow, or did not answer 2xx."""
+    """The receiver could not be reached, was too slow, or did not answer 2xx.
+
+    `status` and `excerpt` are the receiver's answer when it gave one (a non-2xx).
+    """
+
+    def __init__(self, message: str, *, status: int | None = None, excerpt: str = ""):
+        super().__init__(message)
+        self.status = status
+        self.excerpt = excerpt
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A receiver's 2xx answer: its status and the start of its body (for logs)."""
+
+    status: int
+    excerpt: str
 
 
 # --- Secrets ---------------------------------------------------------------------------
@@ -261,12 +278,18 @@ def check_url(url: str) -> None:
 
 
 def send(url: str, body: bytes, *, secret: str, delivery_id: str, user_agent: str) -> int:
-    """POST `body` (UTF-8 JSON) to `url`, signed; return the 2xx status.
+    """POST `body` (UTF-8 JSON) to `url`, signed; return the 2xx status (see `post`)."""
+    return post(url, body, secret=secret, delivery_id=delivery_id, user_agent=user_agent).status
+
+
+def post(url: str, body: bytes, *, secret: str, delivery_id: str, user_agent: str) -> Answer:
+    """POST `body` (UTF-8 JSON) to `url`, signed; return the 2xx answer.
 
     Raises WebhookRefused when the URL or secret is not acceptable (nothing is
     sent) and WebhookFailed when the receiver is unreachable, answers anything
     but 2xx (redirects included: they are not followed) or takes longer than
-    REMINDER_WEBHOOK_TIMEOUT_SECONDS in all.
+    REMINDER_WEBHOOK_TIMEOUT_SECONDS in all. The answer's first ANSWER_BYTES
+    are read, for delivery logs (`Answer.excerpt`, `WebhookFailed.excerpt`).
     """
     timeout = settings.REMINDER_WEBHOOK_TIMEOUT_SECONDS
     target = _parse(url, settings.WEBHOOK_ALLOWED_HOSTS)
@@ -283,7 +306,7 @@ def send(url: str, body: bytes, *, secret: str, delivery_id: str, user_agent: st
         connection.request("POST", target.path, body=body, headers=headers)
         with _Watchdog(connection, deadline):
             answer = connection.getresponse()
-            answer.read(ANSWER_BYTES)
+            excerpt = answer.read(ANSWER_BYTES).decode("utf-8", errors="replace")
     except (OSError, http.client.HTTPException) as exc:
         if time.monotonic() >= deadline or isinstance(exc, TimeoutError):
             raise WebhookFailed(f"webhook timed out after {timeout:g} s") from None
@@ -291,10 +314,16 @@ def send(url: str, body: bytes, *, secret: str, delivery_id: str, user_agent: st
     finally:
         connection.close()
     if 300 <= answer.status < 400:
-        raise WebhookFailed(f"HTTP {answer.status} from the webhook (redirects are not followed)")
+        raise WebhookFailed(
+            f"HTTP {answer.status} from the webhook (redirects are not followed)",
+            status=answer.status,
+            excerpt=excerpt,
+        )
     if not 200 <= answer.status < 300:
-        raise WebhookFailed(f"HTTP {answer.status} from the webhook")
-    return answer.status
+        raise WebhookFailed(
+            f"HTTP {answer.status} from the webhook", status=answer.status, excerpt=excerpt
+        )
+    return Answer(answer.status, excerpt)
 
 
 def _reason(exc: Exception) -> str:

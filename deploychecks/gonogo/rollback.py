@@ -178,6 +178,18 @@ def item_changed(event: hooks.ItemChanged) -> hooks.AutoTransition | None:
             },
             request=request,
         )
+        events.rollback_step_done.send(
+            events.RollbackStepDone(
+                deployment=deployment,
+                actor=user,
+                request=request,
+                number=timing.step.number,
+                title=timing.step.title,
+                seconds=round(timing.elapsed_seconds),
+                budget_minutes=timing.budget_minutes,
+                overrun=timing.overrun,
+            )
+        )
     remaining = (
         RunItem.objects.filter(phase_id=item.phase_id, step__isnull=False)
         .exclude(state__in=DONE_STATES)
@@ -241,6 +253,17 @@ def _complete(deployment: Deployment, episode: RollbackEpisode, *, user, request
             "steps": steps,
         },
         request=request,
+    )
+    events.rollback_finished.send(
+        events.RollbackFinished(
+            deployment=deployment,
+            actor=user,
+            request=request,
+            total_seconds=round(total),
+            budget_minutes=episode.budget_minutes,
+            decide_seconds=episode.decide_seconds,
+            steps=steps,
+        )
     )
 
 

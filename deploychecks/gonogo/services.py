@@ -19,7 +19,7 @@ from deploychecks.accounts.people import display_name
 from deploychecks.audit.services import record_event
 from deploychecks.core.commit import after_commit
 from deploychecks.core.errors import NotAllowed
-from deploychecks.gonogo import grading, notify
+from deploychecks.gonogo import events, grading, notify
 from deploychecks.gonogo.errors import SignalError
 from deploychecks.gonogo.models import (
     DeploymentSignal,
@@ -211,6 +211,17 @@ def _judge(deployment: Deployment, *, now: datetime, actor=None, request=None) -
         before={"level": before},
         after={"level": str(result.level), "rule": result.rule, "since": result.since},
         request=request,
+    )
+    events.verdict_changed.send(
+        events.VerdictChanged(
+            deployment=deployment,
+            actor=actor,
+            request=request,
+            before=str(before),
+            level=str(result.level),
+            headline=result.headline,
+            rule=result.rule,
+        )
     )
     escalated = _rank(result.level) > _rank(before)
     if escalated and result.level in (grading.Level.YELLOW, grading.Level.RED):

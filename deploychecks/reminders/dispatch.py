@@ -34,7 +34,7 @@ from django.utils import timezone
 
 from deploychecks.audit.services import record_event
 from deploychecks.reminders import delivery as channels
-from deploychecks.reminders import live
+from deploychecks.reminders import events, live
 from deploychecks.reminders.models import CONTACT_PREFIX, Reminder, ReminderDelivery
 from deploychecks.reminders.schedule import schedule_delta
 from deploychecks.runs.models import Deployment, Participant
@@ -167,6 +167,9 @@ def _release_for(deployment_id: int, now, report: DispatchReport) -> None:
                 "due_at": reminder.due_at,
                 "late_by_seconds": _seconds(reminder.late_by),
             },
+        )
+        events.reminder_sent.send(
+            events.ReminderSent(deployment=deployment, actor=None, reminder=reminder)
         )
         report.released.append(reminder.pk)
 

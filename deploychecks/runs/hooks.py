@@ -134,9 +134,15 @@ class Hook:
         self._handlers: list[Callable] = []
         Hook.every.append(self)
 
-    def connect(self, handler: Callable) -> None:
+    def connect(self, handler: Callable, *, first: bool = False) -> None:
+        """Call `handler` after those connected so far, or with `first`, before them:
+        for a handler that reports the change itself (webhooks' item.changed), which
+        must come before what the features do about it (a sign-off going stale)."""
         if handler not in self._handlers:  # ready() may run twice in tests
-            self._handlers.append(handler)
+            if first:
+                self._handlers.insert(0, handler)
+            else:
+                self._handlers.append(handler)
 
     def disconnect(self, handler: Callable) -> None:
         if handler in self._handlers:

@@ -21,6 +21,7 @@ from deploychecks.core.errors import NotAllowed, RunError
 from deploychecks.runs import access
 from deploychecks.runs.changes import Change, resync_on_commit
 from deploychecks.runs.models import Deployment, DeploymentRole, Participant
+from deploychecks.signoffs import events
 from deploychecks.signoffs.independence import conflict_for
 from deploychecks.signoffs.models import ApproverAssignment, SignOff
 from deploychecks.signoffs.snapshot import checklist_state, hash_of, snapshot_of
@@ -377,6 +378,9 @@ def sign_off(
         },
         request=request,
     )
+    events.signoff_changed.send(
+        events.SignoffChanged(deployment=deployment, actor=user, request=request, signoff=signoff)
+    )
     _broadcast_resync(deployment.pk, seq)
     return Change(signoff, changed=True, seq=seq)
 
@@ -428,6 +432,11 @@ def invalidate_signoffs(
             before={"status": SignOff.Status.VALID},
             after={"status": SignOff.Status.STALE, "reason": reason, "caused_by_seq": seq},
             request=request,
+        )
+        events.signoff_changed.send(
+            events.SignoffChanged(
+                deployment=deployment, actor=actor, request=request, signoff=signoff
+            )
         )
         _email_stale(deployment, signoff)
     _broadcast_resync(deployment.pk, deployment.seq)

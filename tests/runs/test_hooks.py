@@ -167,6 +167,16 @@ def test_connecting_a_handler_twice_calls_it_once():
     hooks.Hook.every.remove(hook)
 
 
+def test_a_handler_connected_first_is_called_before_the_others():
+    hook = hooks.Hook("test first")
+    calls = []
+    hook.connect(lambda event: calls.append("feature"))
+    hook.connect(lambda event: calls.append("reporter"), first=True)
+    hook.send("event")
+    assert calls == ["reporter", "feature"]
+    hooks.Hook.every.remove(hook)
+
+
 def test_show_hooks_lists_what_each_feature_connected():
     out = StringIO()
     call_command("show_hooks", stdout=out, no_color=True)
@@ -179,9 +189,12 @@ def test_show_hooks_lists_what_each_feature_connected():
             event = line
             listed[event] = []
     # Under each event, its handlers in call order.
+    # Webhooks tell the change first and judge the gate once the features had their say.
     assert listed["item or sub-check changed"] == [
+        "deploychecks.webhooks.hooks.item_changed",
         "deploychecks.signoffs.hooks.invalidate_on_change",
         "deploychecks.gonogo.rollback.item_changed",
+        "deploychecks.webhooks.hooks.judge_gate_after_item",
     ]
     assert listed["status about to change (guards)"] == [
         "deploychecks.runs.gates.items_guard",
@@ -190,4 +203,9 @@ def test_show_hooks_lists_what_each_feature_connected():
         "deploychecks.gonogo.gate.gonogo_guard",
     ]
     assert "deploychecks.reminders.hooks.schedule" in listed["went live (monitoring)"]
-    assert listed["rollback started"] == ["deploychecks.statuspage.services.publish_change"]
+    assert listed["rollback started"] == [
+        "deploychecks.statuspage.services.publish_change",
+        "deploychecks.webhooks.hooks.rollback_started",
+    ]
+    assert listed["sign-off given or gone stale"] == ["deploychecks.webhooks.hooks.signoff_changed"]
+    assert listed["reminder sent"] == ["deploychecks.webhooks.hooks.reminder_sent"]

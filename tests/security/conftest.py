@@ -67,6 +67,16 @@ def ids(deployment, first_item, member, newcomer, revision, lead):
     The deployment is live (monitoring, went live an hour ago), so that the
     actions of a live deployment (readings, rollback, reminders) can be tried.
     """
+    if Subscription := _model("webhooks.Subscription"):
+        # The lead's, made before the deployment moves, so it has deliveries.
+        subscription = Subscription.objects.create(
+            name="Matrix hook",
+            url="https://hooks.example.com/matrix",
+            secret="whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+            service=deployment.service,
+            event_types=["deployment.status_changed"],
+            owner=lead,
+        )
     go_live(deployment, lead)
     now = timezone.now()
     Deployment.objects.filter(pk=deployment.pk).update(
@@ -89,6 +99,8 @@ def ids(deployment, first_item, member, newcomer, revision, lead):
         signal=None,
         fmt="json",  # history:export (each format's access: tests/history/test_exports.py)
         chart="rollback-rate",  # history:chart_csv
+        subscription_id=None,
+        delivery_id=None,
     )
     # Other apps' objects, looked up by label so this file does not depend on them.
     if Reminder := _model("reminders.Reminder"):
@@ -101,6 +113,9 @@ def ids(deployment, first_item, member, newcomer, revision, lead):
 
         status_pages.enable(deployment_id=deployment.pk, user=lead)
         values.token = deployment.status_page.token
+    if Subscription:
+        values.subscription_id = subscription.pk
+        values.delivery_id = subscription.deliveries.order_by("pk").first().pk
     if deployment_signals := getattr(deployment, "signals", None):
         signal = deployment_signals.order_by("pk").first()
         values.signal = signal.name if signal else None

@@ -58,6 +58,11 @@ ADMINS = _row(403, admin=200)
 # runs.add_deployment permission of the engineers and admins groups.
 STARTERS = _row(403, engineer=200, lead=200, admin=200)
 STARTED = _row(403, engineer=302, lead=302, admin=302)  # created, off to its page
+# Webhooks: admins, and leads for the services they lead (the lead here leads one);
+# a subscription is its owner's (here the lead's) and the admins', a 404 for the rest.
+SUBSCRIBERS = _row(403, lead=200, admin=200)
+SUBSCRIPTION = _row(404, lead=200, admin=200)
+SUBSCRIPTION_REDIRECT = _row(404, lead=302, admin=302)
 
 
 def _now_minute():
@@ -84,6 +89,16 @@ def _override(ids):
         "override_reason": "The approvers are away; the CTO said go",
         "override": [condition.key for condition in gate(deployment, "completed")],
         "password": PASSWORD,
+    }
+
+
+def _subscription(ids):
+    return {
+        "name": "Matrix hook",
+        "url": "https://hooks.example.com/x",
+        "format": "standard",
+        "service": "checkout-api",
+        "event_types": ["deployment.status_changed"],
     }
 
 
@@ -213,6 +228,17 @@ GLOBAL_MATRIX = {
     "history:chart_csv": {"GET": EVERYONE},
     # The public status page: anyone with its unguessable token, logged in or not.
     "statuspage:public": {"GET": _row(200, anonymous=200)},
+    # Outbound webhooks (deploychecks.webhooks; tests/webhooks/test_subscriptions.py).
+    "webhooks:list": {"GET": SUBSCRIBERS},
+    "webhooks:create": {"GET": SUBSCRIBERS, "POST": SUBSCRIBERS, "data": _subscription},
+    "webhooks:edit": {"GET": SUBSCRIPTION, "POST": SUBSCRIPTION_REDIRECT, "data": _subscription},
+    "webhooks:set_active": {
+        "GET": WRONG_METHOD,
+        "POST": SUBSCRIPTION_REDIRECT,
+        "data": lambda ids: {"active": "0"},
+    },
+    "webhooks:deliveries": {"GET": SUBSCRIPTION, "POST": WRONG_METHOD},
+    "webhooks:redeliver": {"GET": WRONG_METHOD, "POST": SUBSCRIPTION_REDIRECT},
 }
 
 
