@@ -83,7 +83,10 @@ INSTALLED_APPS = [
     "deploychecks.history",
     # After the features it listens to: its handlers that judge a gate run last.
     "deploychecks.webhooks",
+    "deploychecks.api",
     "deploychecks.devdata",
+    # django-ninja's templates and static files (the API's Swagger UI page).
+    "ninja",
 ]
 
 MIDDLEWARE = [
@@ -427,6 +430,15 @@ STATIC_ROOT = Path(envstr("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
+
+# --- API (deploychecks.api) ------------------------------------------------------
+# Requests per minute a new token may make (each token keeps the limit it was made with).
+API_RATE_LIMIT_PER_MINUTE = envint("API_RATE_LIMIT_PER_MINUTE", 120, minimum=1)
+# The longest `GET …/gate?wait=` a pipeline may ask for.
+API_GATE_WAIT_MAX_SECONDS = envint("API_GATE_WAIT_MAX_SECONDS", 600, minimum=1)
+# How often a waiting gate is re-judged without any change (the monitoring window
+# ends by the clock; a lost broadcast), in seconds.
+API_GATE_RECHECK_SECONDS = envfloat("API_GATE_RECHECK_SECONDS", 15.0, minimum=0.1)
 
 # --- Product limits -----------------------------------------------------------
 IMPORT_MAX_BYTES = envint("IMPORT_MAX_BYTES", 1_000_000, minimum=1)

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from deploychecks.api import main as api_main
 from deploychecks.core import views as core_views
 
 urlpatterns = [
@@ -21,6 +22,9 @@ urlpatterns = [
     path("", include("deploychecks.statuspage.urls")),
     # The deployment list, records, exports and analytics.
     path("", include("deploychecks.history.urls")),
+    # The API (after gonogo's ingest URLs, which keep their own paths) and the token pages.
+    path("api/v1/", api_main.urlpatterns()),
+    path("", include("deploychecks.api.urls")),
     # Outbound webhooks: subscriptions and their delivery logs.
     path("", include("deploychecks.webhooks.urls")),
     path("admin/", admin.site.urls),

@@ -56,6 +56,9 @@ class AuditEvent(models.Model):
     after = models.JSONField(null=True, blank=True, encoder=DjangoJSONEncoder)
     request_id = models.CharField(max_length=64, blank=True)
     client_ip = models.GenericIPAddressField(null=True, blank=True)
+    # A change made through the API: the token's name and the CI run that used it
+    # (core.provenance). Inside the hash when set.
+    via = models.JSONField(null=True, blank=True, encoder=DjangoJSONEncoder)
     # Set by the service, not auto_now, so the hash covers the stored value.
     created_at = models.DateTimeField()
     prev_hash = models.CharField(max_length=64)

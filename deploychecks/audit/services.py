@@ -34,6 +34,7 @@ from django.utils import timezone
 from psycopg.errors import LockNotAvailable
 
 from deploychecks.accounts.people import client_ip
+from deploychecks.core import provenance
 
 from .models import AuditEvent
 
@@ -59,6 +60,9 @@ HASHED_FIELDS = (
     "request_id",
     "client_ip",
     "created_at",
+    # Where a machine's change came from (the API token, its CI run); only
+    # hashed when present, so the events written before it verify as they were.
+    "via",
 )
 
 
@@ -98,8 +102,8 @@ def record_event(
     `target` is the changed model instance (its type, pk and str() are copied);
     `target_repr` overrides the description, or describes a target that is not
     a model instance. `before` / `after` must be JSON-serializable (dates,
-    decimals and UUIDs become strings). `request` supplies the request id and
-    the client IP.
+    decimals and UUIDs become strings). `request` supplies the request id, the
+    client IP and, for an API request, its provenance (core.provenance).
     """
     if not action:
         raise ValueError("an audit event needs an action")
@@ -130,6 +134,7 @@ def record_event(
         after=as_stored_json(after),
         request_id=str(getattr(request, "request_id", "") or "")[:64],
         client_ip=_client_ip(request),
+        via=as_stored_json(provenance.of_request(request)),
     )
     using = router.db_for_write(AuditEvent)
     # No savepoint: a failure here must fail the caller's change too (and
@@ -152,7 +157,10 @@ def compute_hash(event) -> str:
     Values are put in a canonical form first, so the hash of a row read back
     from the database equals the hash computed before it was written.
     """
-    payload = {name: getattr(event, name) for name in HASHED_FIELDS}
+    # getattr with a default: migration 0003 hashes rows of a model without `via`.
+    payload = {name: getattr(event, name, None) for name in HASHED_FIELDS}
+    if payload["via"] is None:
+        del payload["via"]
     payload["before"] = _canonical_numbers(payload["before"])
     payload["after"] = _canonical_numbers(payload["after"])
     payload["client_ip"] = _normalize_ip(payload["client_ip"]) if payload["client_ip"] else None

@@ -8,6 +8,7 @@ from deploychecks.checklists.parser import (
     ParsedStep,
     ParsedTemplate,
 )
+from deploychecks.checklists.parser.keys import slug_key
 
 SIGNALS_HEADING = "Go/no-go signals"
 
@@ -20,8 +21,10 @@ def heading(title: str, timing: str) -> str:
     return f"{title} ({timing})" if timing else title
 
 
-def item_lines(item, pad: str, *, done: bool = False, subchecks=()) -> list[str]:
+def item_lines(item, pad: str, *, done: bool = False, subchecks=(), key: str = "") -> list[str]:
     """An item's checkbox line and its details, then `subchecks` as (title, done) pairs.
+
+    `key` is written as `<!-- key: … -->` on the first line (hidden on GitHub).
 
     Also used by the deployment export (history.exports), which ticks the boxes.
     """
@@ -31,6 +34,8 @@ def item_lines(item, pad: str, *, done: bool = False, subchecks=()) -> list[str]
         summary = f"{summary} (optional)".strip()
     if summary:
         head += f" {summary}"
+    if key:
+        head += f" <!-- key: {key} -->"
     lines = [head]
     if item.details:
         lines.extend(indent(item.details, pad + "  "))
@@ -39,7 +44,15 @@ def item_lines(item, pad: str, *, done: bool = False, subchecks=()) -> list[str]
 
 
 def _item_lines(item: ParsedItem, pad: str) -> list[str]:
-    return item_lines(item, pad, subchecks=[(sub.title, False) for sub in item.subchecks])
+    return item_lines(
+        item, pad, subchecks=[(sub.title, False) for sub in item.subchecks], key=item.key
+    )
+
+
+def run_item_key(item) -> str:
+    """The key a deployment's item export writes: only one its title's slug would
+    not give again, so importing the export addresses the same items."""
+    return item.key if item.key and item.key != slug_key(item.title) else ""
 
 
 def step_lines(step, items, item_lines_of) -> list[str]:

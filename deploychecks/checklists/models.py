@@ -170,6 +170,9 @@ class Item(models.Model):
     summary = models.CharField(max_length=500, blank=True)
     details = models.TextField(blank=True)
     required = models.BooleanField(default=True)
+    # The key its Markdown names (`<!-- key: … -->`), else "": a deployment's
+    # items get the slug of their title then (checklists.parser.keys).
+    key = models.CharField(max_length=80, blank=True)
 
     class Meta:
         ordering = ["phase", "position"]

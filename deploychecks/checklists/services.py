@@ -122,6 +122,7 @@ def _save_structure(revision: TemplateRevision, parsed: ParsedTemplate) -> None:
             summary=entry.summary,
             details=entry.details,
             required=entry.required,
+            key=entry.key,
         )
         items.append(item)
         subchecks.append((item, entry.subchecks))
@@ -307,4 +308,5 @@ def _parsed_item(item: Item) -> ParsedItem:
         details=item.details,
         required=item.required,
         subchecks=[ParsedSubCheck(s.title) for s in item.subchecks.all()],
+        key=item.key,
     )

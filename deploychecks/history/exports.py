@@ -12,7 +12,14 @@ import json
 
 from django.core.serializers.json import DjangoJSONEncoder
 
-from deploychecks.checklists.exporter import container_lines, heading, item_lines, step_lines
+from deploychecks.checklists.exporter import (
+    container_lines,
+    heading,
+    item_lines,
+    run_item_key,
+    step_lines,
+)
+from deploychecks.core import provenance
 from deploychecks.history.record import DeploymentRecord, StepRecord
 from deploychecks.runs.models import RunItem
 
@@ -54,18 +61,36 @@ def _one_line(text: str) -> str:
     return text.replace("[", "\\[").replace("]", "\\]")
 
 
+def _via(item: RunItem) -> str:
+    """ " · by CI · [GitHub Actions run 1234](…) · [a1b2c3d](…)" for a change made
+    through the API; the texts escaped, the links http(s) only (core.provenance)."""
+    pieces = [
+        f"[{_one_line(text)}](<{_link(url)}>)" if url else _one_line(text)
+        for text, url in provenance.parts(item.changed_via)
+    ]
+    return " · " + " · ".join(pieces) if pieces else ""
+
+
+def _link(url: str) -> str:
+    return url.replace(" ", "%20").replace("<", "%3C").replace(">", "%3E")
+
+
 def _annotations(item: RunItem) -> list[str]:
     notes = []
     if item.state == RunItem.State.DONE:
-        notes.append(f"✓ Done by {_one_line(item.changed_by_name)} at {_utc_text(item.changed_at)}")
+        notes.append(
+            f"✓ Done by {_one_line(item.changed_by_name)} at {_utc_text(item.changed_at)}"
+            + _via(item)
+        )
     elif item.state == RunItem.State.NA:
         notes.append(
             f"N/A: {_one_line(item.na_reason)} (marked by "
-            f"{_one_line(item.changed_by_name)} at {_utc_text(item.changed_at)})"
+            f"{_one_line(item.changed_by_name)} at {_utc_text(item.changed_at)})" + _via(item)
         )
     elif item.changed_at:
         notes.append(
             f"Reopened by {_one_line(item.changed_by_name)} at {_utc_text(item.changed_at)}"
+            + _via(item)
         )
     for sub in item.subchecks_list:
         if sub.changed_at:
@@ -91,6 +116,7 @@ def _item_lines(item: RunItem, pad: str) -> list[str]:
         pad,
         done=item.state == RunItem.State.DONE,
         subchecks=[(sub.title, sub.done) for sub in item.subchecks_list],
+        key=run_item_key(item),
     )
     lines.extend(f"{pad}  {line}" for line in _annotations(item))
     return lines
@@ -201,6 +227,8 @@ CSV_COLUMNS = [
     "na_reason",
     "note_count",
     "notes",
+    "key",
+    "via",
 ]
 # A spreadsheet runs a cell that starts with one of these as a formula.
 # A spreadsheet runs a text cell starting with one of these as a formula.
@@ -250,6 +278,8 @@ def to_csv(record: DeploymentRecord) -> str:
                         item.na_reason,
                         len(item.notes_list),
                         notes,
+                        item.key,
+                        provenance.describe(item.changed_via),
                     ]
                 ]
             )
@@ -264,6 +294,8 @@ def to_csv(record: DeploymentRecord) -> str:
                             "",
                             sub.changed_by_name,
                             utc(sub.changed_at),
+                            "",
+                            "",
                             "",
                             "",
                             "",
@@ -285,6 +317,7 @@ def _person(user) -> dict | None:
 def _item(item: RunItem) -> dict:
     return {
         "id": item.pk,
+        "key": item.key,
         "position": item.position,
         "section_id": item.section_id,
         "step_id": item.step_id,
@@ -297,6 +330,7 @@ def _item(item: RunItem) -> dict:
         "version": item.version,
         "changed_by": item.changed_by_name or None,
         "changed_at": utc(item.changed_at),
+        "changed_via": item.changed_via,
         "subchecks": [
             {
                 "id": s.pk,
@@ -502,6 +536,7 @@ def to_data(record: DeploymentRecord) -> dict:
                     "target_repr": e.target_repr,
                     "before": e.before,
                     "after": e.after,
+                    "via": e.via,
                     "request_id": e.request_id,
                     "prev_hash": e.prev_hash,
                     "hash": e.hash,

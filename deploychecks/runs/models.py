@@ -213,11 +213,17 @@ class RunItem(models.Model):
     )
     changed_by_name = models.CharField(max_length=150, blank=True)
     changed_at = models.DateTimeField(null=True, blank=True)
+    # The last change came through the API: its token and CI run (core.provenance).
+    changed_via = models.JSONField(null=True, blank=True)
+    # How the API and the CLI address the item: unique per deployment, the slug of
+    # its title unless the template named one (checklists.parser.keys).
+    key = models.CharField(max_length=80)
 
     class Meta:
         ordering = ["phase_id", "position"]
         constraints = [
             models.UniqueConstraint(fields=["phase", "position"], name="runitem_position_unique"),
+            models.UniqueConstraint(fields=["deployment", "key"], name="runitem_key_unique"),
             models.CheckConstraint(
                 condition=~Q(state="na") | ~Q(na_reason=""), name="na_item_has_reason"
             ),

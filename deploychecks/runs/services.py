@@ -15,6 +15,7 @@ from django.utils import timezone
 from deploychecks.accounts.people import display_name
 from deploychecks.audit.services import record_event
 from deploychecks.checklists.services import revision_with_structure
+from deploychecks.core import provenance
 from deploychecks.core.errors import (
     GateClosed,
     IllegalTransition,
@@ -240,6 +241,8 @@ def set_item_state(
     item.changed_by = user
     item.changed_by_name = display_name(user)
     item.changed_at = timezone.now()
+    # Through the API: the token and CI run, which the page shows beside the name.
+    item.changed_via = provenance.of_request(request)
     item.save(
         update_fields=[
             "state",
@@ -248,6 +251,7 @@ def set_item_state(
             "changed_by",
             "changed_by_name",
             "changed_at",
+            "changed_via",
         ]
     )
     seq = deployment.next_seq()

@@ -1,5 +1,6 @@
 """A deployment's own copy of the template revision it starts from."""
 
+from deploychecks.checklists.parser.keys import assign_keys
 from deploychecks.runs.models import (
     Deployment,
     DeploymentContact,
@@ -15,7 +16,7 @@ from deploychecks.runs.models import (
 def copy_revision(deployment: Deployment, revision) -> None:
     """Copy the revision's phases, sections, steps, items, sub-checks, sign-off roles
     and contacts into the deployment: later template edits never change it."""
-    items, subchecks, run_phases = [], [], {}
+    items, subchecks, run_phases, template_keys = [], [], {}, {}
     for phase in revision.phases.all():
         run_phase = RunPhase.objects.create(
             deployment=deployment,
@@ -61,7 +62,11 @@ def copy_revision(deployment: Deployment, revision) -> None:
                 required=item.required,
             )
             items.append(run_item)
+            template_keys[id(run_item)] = item.key
             subchecks.extend((run_item, sub) for sub in item.subchecks.all())
+    keys = assign_keys((template_keys[id(i)], i.title) for i in items)
+    for run_item, key in zip(items, keys, strict=True):
+        run_item.key = key
     RunItem.objects.bulk_create(items)
     RunSubCheck.objects.bulk_create(
         RunSubCheck(item=run_item, position=sub.position, title=sub.title)

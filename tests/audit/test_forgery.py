@@ -93,6 +93,7 @@ def test_a_forged_append_by_a_non_superuser_role_is_named(
         "request_id": "",
         "client_ip": None,
         "created_at": timezone.now(),
+        "via": None,
     }
     values = {name: values[name] for name in HASHED_FIELDS}
     row = {**values, "hash": unkeyed_hash(values), "actor_id": approver.pk}

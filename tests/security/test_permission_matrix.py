@@ -226,6 +226,9 @@ GLOBAL_MATRIX = {
     # Analytics over the deployments each person may see (tests/history/test_analytics.py).
     "history:analytics": {"GET": EVERYONE},
     "history:chart_csv": {"GET": EVERYONE},
+    # API tokens: everyone's own page; service tokens are the admins'.
+    "api_pages:tokens": {"GET": EVERYONE},
+    "api_pages:service_tokens": {"GET": ADMINS},
     # The public status page: anyone with its unguessable token, logged in or not.
     "statuspage:public": {"GET": _row(200, anonymous=200)},
     # Outbound webhooks (deploychecks.webhooks; tests/webhooks/test_subscriptions.py).

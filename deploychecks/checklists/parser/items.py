@@ -10,6 +10,7 @@ minutes)" in its title is its time budget (the upper bound of a range).
 from __future__ import annotations
 
 from deploychecks.checklists.parser.blocks import ListNode
+from deploychecks.checklists.parser.keys import explicit_key
 from deploychecks.checklists.parser.model import (
     ImportReport,
     ParsedItem,
@@ -84,7 +85,14 @@ class EntryBuilder:
         if not title:
             self.report.ignore(node.start, node.end, "empty checkbox", "it has no text to tick")
             return None
-        item = ParsedItem(title=title, summary=summary, required=required, line=node.start + 1)
+        raw_first = "\n".join(node.text.split("\n")[:taken])
+        item = ParsedItem(
+            title=title,
+            summary=summary,
+            required=required,
+            line=node.start + 1,
+            key=explicit_key(raw_first, node.start + 1),
+        )
         numbers: list[int] = []
         # The title is the first line; the rest of its paragraph is details.
         self._own_lines(node, numbers, node.text_start + taken)

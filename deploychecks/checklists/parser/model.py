@@ -59,6 +59,8 @@ class ParsedItem:
     required: bool = True
     subchecks: list[ParsedSubCheck] = field(default_factory=list)
     line: int = 0
+    # The key named in the Markdown (`<!-- key: … -->`), else "" (parser.keys).
+    key: str = ""
 
 
 @dataclass

@@ -18,6 +18,7 @@ from deploychecks.checklists.parser.blocks import (
     read_document,
 )
 from deploychecks.checklists.parser.decoding import decode, source_lines
+from deploychecks.checklists.parser.keys import check_unique
 from deploychecks.checklists.parser.limits import check_lengths
 from deploychecks.checklists.parser.model import (
     ChecklistParseError,
@@ -81,6 +82,7 @@ def parse_checklist(
             else "no checkboxes found: a checklist needs at least one '- [ ] item'"
         )
     check_lengths(template)
+    check_unique(template.items())
     return template
 
 

@@ -164,6 +164,7 @@ class Event:
     created_at: object
     request_id: str = ""
     client_ip: str | None = None
+    via: object = None  # seeded changes are people's, never the API's
     prev_hash: str = ""
     hash: str = ""
     id: int = 0

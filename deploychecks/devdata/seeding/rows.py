@@ -188,6 +188,7 @@ def _checklist(st) -> None:
             summary=item.summary,
             details=item.details,
             required=item.required,
+            key=item.key,
             state=st.state[i],
             na_reason=st.na_reason[i],
             version=st.version[i],

@@ -6,6 +6,7 @@ phases, sections, steps and items by position in these lists.
 
 from dataclasses import dataclass, field
 
+from deploychecks.checklists.parser.keys import assign_keys
 from deploychecks.checklists.services import revision_with_structure
 from deploychecks.gonogo.definitions import definitions_for
 from deploychecks.gonogo.rollback import stated_budget
@@ -30,6 +31,7 @@ class Node:
     required: bool = True
     stage: str = ""
     subchecks: list = field(default_factory=list)
+    key: str = ""  # an item's key in every deployment (checklists.parser.keys)
 
     @property
     def is_rollback(self) -> bool:
@@ -109,8 +111,12 @@ def load_shape(revision) -> Shape:
                     details=item.details,
                     required=item.required,
                     subchecks=[sub.title for sub in item.subchecks.all()],
+                    key=item.key,
                 )
             )
+    # Keyed as copy_revision keys a deployment's items, once for every deployment.
+    for node, key in zip(items, assign_keys((n.key, n.title) for n in items), strict=True):
+        node.key = key
     shape = Shape(
         revision_id=revision.pk,
         template_name=revision.template.name,
