@@ -22,7 +22,8 @@ def _paste(page, head: str, line: str, times: int) -> int:
         "#id_markdown_text",
         """(el, [head, line, times]) => {
             el.value = head + line.repeat(times);
-            el.dispatchEvent(new InputEvent("input", {bubbles: true, inputType: "insertFromPaste"}));
+            const paste = {bubbles: true, inputType: "insertFromPaste"};
+            el.dispatchEvent(new InputEvent("input", paste));
             return el.value.length;
         }""",
         [head, line, times],
