@@ -1,6 +1,7 @@
 """Placeholder contacts ("[Name]", "[Phone]", "@name") stay "not filled in": shown so,
 and going live asks the lead to fill them in or waive them by an audited override
-(issue 12 §4). Escalation skipping them is in tests/reminders/test_placeholder_contacts.py.
+(issue 12 §4). The rule itself: tests/runs/test_gate_rules.py; escalation skipping
+them: tests/reminders/test_placeholder_contacts.py.
 """
 
 import pytest
@@ -9,7 +10,6 @@ from django.test import Client
 
 from deploychecks.audit.models import AuditEvent
 from deploychecks.core.errors import GateClosed
-from deploychecks.runs.gates import ContactState, contacts_unmet
 from deploychecks.runs.models import RunItem
 from deploychecks.runs.services import change_status
 from deploychecks.runs.team import save_contacts
@@ -21,22 +21,6 @@ FILLED = [
     {"role": "Deployment lead", "person": "lena@example.com", "phone": "+1 555 0100", "handle": ""},
     {"role": "Backend lead", "person": "Bob Backend", "phone": "", "handle": "@bob"},
 ]
-
-
-def test_only_going_live_needs_contacts_and_only_those_not_filled_in():
-    contacts = [ContactState(1, "Deployment lead", False), ContactState(2, "Backend lead", True)]
-
-    [unmet] = contacts_unmet("monitoring", contacts)
-
-    assert (unmet.key, unmet.kind, unmet.label, unmet.anchor) == (
-        "contact:1",
-        "contacts",
-        "Deployment lead",
-        "run-contacts",
-    )
-    assert unmet.overridable
-    assert contacts_unmet("completed", contacts) == []
-    assert contacts_unmet("in_progress", contacts) == []
 
 
 def _started_with_items_done(deployment, lead):
