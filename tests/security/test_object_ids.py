@@ -219,3 +219,33 @@ def test_ids_in_a_form_of_another_deployment_are_refused_without_acting(name, pe
 
         assert 400 <= response.status_code < 500, (value, response.status_code)
     assert _state(Deployment.objects.get(pk=ids.pk), other) == before
+
+
+def test_the_api_answers_404_for_items_of_another_deployment_or_none(people, ids, other):
+    from deploychecks.api import tokens as api_tokens
+
+    _, secret = api_tokens.create_personal_token(
+        user=people["lead"], name="ids", scopes=["read", "tick"]
+    )
+    client = client_for(None, raise_request_exception=False)
+    other_item = other.items.order_by("pk").first()
+    before = _state(Deployment.objects.get(pk=ids.pk), other)
+    wrong = []
+    for ref in (other_item.pk, MISSING, "no-such-key"):
+        base = f"/api/v1/deployments/{ids.pk}/items/{ref}"
+        for path, body in (
+            ("/state", {"state": "done", "expected_version": 1}),
+            ("/subchecks/1/state", {"done": True, "expected_version": 1}),
+            ("/notes", {"body": "From another deployment"}),
+        ):
+            response = client.post(
+                base + path,
+                body,
+                content_type="application/json",
+                headers={"Authorization": f"Bearer {secret}"},
+            )
+            if response.status_code != 404:
+                wrong.append(f"{base + path}: {response.status_code}")
+
+    assert not wrong, "\n".join(wrong)
+    assert _state(Deployment.objects.get(pk=ids.pk), other) == before
