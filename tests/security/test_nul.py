@@ -82,6 +82,12 @@ FIELDS = {
     # A bearer token, JSON: tested below (test_the_ingest_api_refuses_a_nul).
     "gonogo:ingest": None,
 }
+# Fields a form has beyond the permission matrix's data (which sends the least it can).
+EXTRA_FIELDS = {
+    "signoffs:sign": ["comment", "password"],
+    "runs:item_state": ["reason"],
+    "runs:add_note": ["kind"],
+}
 OK_STATUSES = range(200, 400)
 
 
@@ -129,7 +135,8 @@ def _form(route, ids) -> dict | None:
     if route.name in FIELDS:
         return dict.fromkeys(FIELDS[route.name][1], "value")
     if entry.get("POST", WRONG_METHOD) is not WRONG_METHOD:
-        return dict(entry["data"](ids)) if "data" in entry else {}
+        data = dict(entry["data"](ids)) if "data" in entry else {}
+        return {**data, **dict.fromkeys(EXTRA_FIELDS.get(route.name, []), "value")}
     return None
 
 
