@@ -5,6 +5,7 @@ the Dockerfile) start it, on the test database, and try the attack: a new
 "address" in X-Forwarded-For for every password guess.
 """
 
+import json
 import os
 import re
 import subprocess
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 import requests
 import yaml
+from django.conf import settings
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.core.exceptions import ImproperlyConfigured
 from django.test import RequestFactory
@@ -105,8 +107,6 @@ def _compose():
 
 def _dockerfile_cmd() -> list[str]:
     text = (REPO / "Dockerfile").read_text()
-    import json
-
     return json.loads(re.search(r"^CMD (\[.*\])$", text, re.MULTILINE).group(1))
 
 
@@ -131,8 +131,6 @@ def _serve(command: list[str], trusted_proxies: str | None, log_name: str):
     argv[0] = sys.executable if argv[0] == "python" else str(Path(sys.executable).parent / argv[0])
     argv[argv.index("--host") + 1] = "127.0.0.1"
     argv[argv.index("--port") + 1] = str(port)
-    from django.conf import settings
-
     env = {k: v for k, v in os.environ.items() if k != "TRUSTED_PROXIES"}
     env.update(
         DATABASE_URL=_database_url(),
