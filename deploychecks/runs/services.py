@@ -208,17 +208,9 @@ def set_item_state(
     request cannot undo a tick. Any other change based on an old version is
     refused with StaleVersion.
     """
-    if state not in RunItem.State.values:
-        raise RunError(f"Unknown state {state!r}.")
-    reason = (reason or "").strip()
-    if state == RunItem.State.NA and not reason:
-        raise RunError("Marking an item N/A needs a reason (spaces alone are not one).")
-    if len(reason) > REASON_MAX:
-        raise RunError(
-            f"This reason is {len(reason):,} characters long; it can be at most {REASON_MAX:,}."
-        )
+    # Who may, then what: an item of another deployment (or none) is a 404 and
+    # someone who may not edit a 403, whatever they sent (docs/decisions.md).
     deployment, role = access.lock(user, deployment_id)
-    _require_edit(role, deployment)
     try:
         # The phase comes along for the fragments rendered after commit (not locked).
         item = (
@@ -228,6 +220,16 @@ def set_item_state(
         )
     except RunItem.DoesNotExist:
         raise NoAccess("No such item.") from None
+    _require_edit(role, deployment)
+    if state not in RunItem.State.values:
+        raise RunError(f"Unknown state {state!r}.")
+    reason = (reason or "").strip()
+    if state == RunItem.State.NA and not reason:
+        raise RunError("Marking an item N/A needs a reason (spaces alone are not one).")
+    if len(reason) > REASON_MAX:
+        raise RunError(
+            f"This reason is {len(reason):,} characters long; it can be at most {REASON_MAX:,}."
+        )
     if item.state == state and (state != RunItem.State.NA or item.na_reason == reason):
         return Change(item, changed=False)
     if item.version != expected_version:
@@ -289,7 +291,6 @@ def set_subcheck_state(
     *, deployment_id: int, subcheck_id: int, done: bool, expected_version: int, user, request=None
 ) -> Change:
     deployment, role = access.lock(user, deployment_id)
-    _require_edit(role, deployment)
     try:
         sub = (
             RunSubCheck.objects.select_for_update()
@@ -298,6 +299,7 @@ def set_subcheck_state(
         )
     except RunSubCheck.DoesNotExist:
         raise NoAccess("No such sub-check.") from None
+    _require_edit(role, deployment)
     if sub.done == done:
         return Change(sub, changed=False)
     if sub.version != expected_version:
@@ -356,6 +358,12 @@ def add_item_note(
     `idempotency_key` of an earlier one (the same form posted again): that
     note comes back unchanged (runs.idempotency).
     """
+    deployment, role = access.lock(user, deployment_id)
+    try:
+        item = RunItem.objects.get(pk=item_id, deployment_id=deployment_id)
+    except RunItem.DoesNotExist:
+        raise NoAccess("No such item.") from None
+    _require_edit(role, deployment)
     body = (body or "").strip()
     if not body:
         raise RunError("A note cannot be empty.")
@@ -366,12 +374,6 @@ def add_item_note(
         )
     if kind not in ItemNote.Kind.values:
         raise RunError(f"Unknown kind of note {kind!r}.")
-    deployment, role = access.lock(user, deployment_id)
-    _require_edit(role, deployment)
-    try:
-        item = RunItem.objects.get(pk=item_id, deployment_id=deployment_id)
-    except RunItem.DoesNotExist:
-        raise NoAccess("No such item.") from None
     key = idempotency.checked_key(idempotency_key)
     note_id = idempotency.first_result(user, key, idempotency.Kind.NOTE, deployment.pk)
     if note_id is not None:
