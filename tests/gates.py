@@ -21,10 +21,22 @@ NEEDED = {"monitoring": ["before"], "completed": ["before", "after"]}
 
 
 def tick_needed(deployment, to: str) -> None:
-    """Mark done, as set-up, every open item of the phases `to` needs."""
+    """Mark done, as set-up, every open item of the phases `to` needs; to go
+    live, also fill in the contacts the template left as placeholders."""
     RunItem.objects.filter(
         deployment=deployment, phase__stage__in=NEEDED[to], state=RunItem.State.OPEN
     ).update(state=RunItem.State.DONE, version=F("version") + 1)
+    if to == "monitoring":
+        fill_contacts(deployment)
+
+
+def fill_contacts(deployment) -> None:
+    """Give every placeholder contact a person, a phone and a handle (set-up)."""
+    for n, contact in enumerate(deployment.contacts.filter(filled_in=False), start=1):
+        handle = "-".join(contact.role.lower().split())
+        contact.person, contact.phone, contact.handle = handle, f"+1 555 01{n:02d}", f"@{handle}"
+        contact.filled_in = True
+        contact.save(update_fields=["person", "phone", "handle", "filled_in"])
 
 
 def go_live(deployment, user):

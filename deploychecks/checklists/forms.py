@@ -41,6 +41,12 @@ class ImportForm(forms.Form):
     encoding = "pasted text"
     file_name = ""
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The browser does not send a larger paste at all (static/js/app.js): the
+        # whole request would be refused, with the text, before this form saw it.
+        self.fields["markdown_text"].widget.attrs["data-max-bytes"] = settings.IMPORT_MAX_BYTES
+
     def clean_markdown_file(self):
         upload = self.cleaned_data.get("markdown_file")
         if not upload:

@@ -28,6 +28,7 @@ from deploychecks.gonogo.models import (
     VerdictState,
 )
 from deploychecks.gonogo.panel import render_panel
+from deploychecks.gonogo.ranges import valid_range
 from deploychecks.gonogo.series import current_verdict, format_value, latest_value
 from deploychecks.realtime.broadcast import run_event, send_to_deployment
 from deploychecks.runs import access, idempotency
@@ -66,6 +67,13 @@ def parse_value(raw, signal: DeploymentSignal) -> float:
         raise SignalError(f"The value for “{signal.name}” must be a finite number.")
     if signal.is_boolean and value not in (0.0, 1.0):
         raise SignalError(f"“{signal.name}” is yes or no (1 or 0).")
+    refusal = valid_range(signal.kind, signal.unit).refusal(value)
+    if refusal:
+        unit = f" {signal.unit}" if signal.unit else ""
+        raise SignalError(
+            f"“{signal.name}”{f' (in{unit})' if unit else ''} {refusal}: "
+            f"{value:g} is not a possible reading. Check the value and send it again."
+        )
     return value
 
 

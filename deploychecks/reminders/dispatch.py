@@ -215,9 +215,10 @@ def _email_recipients(reminder: Reminder) -> list[str]:
         v[len(CONTACT_PREFIX) :].strip().casefold() for v in roles if v.startswith(CONTACT_PREFIX)
     }
     if "contacts" in roles or named:
+        # A row still holding the template's placeholders reaches nobody.
         addresses.extend(
             c.person.strip()
-            for c in deployment.contacts.order_by("position")
+            for c in deployment.contacts.filter(filled_in=True).order_by("position")
             if "contacts" in roles or c.role.strip().casefold() in named
         )
     unique = []
@@ -319,9 +320,11 @@ def _next_contact(reminder: Reminder):
         .first()
         or []
     }
+    # Placeholder rows ("[Name]", "@name") are not on the ladder: escalating to
+    # them would tell nobody while saying someone was told.
     ladder = [
         c
-        for c in reminder.deployment.contacts.order_by("position")
+        for c in reminder.deployment.contacts.filter(filled_in=True).order_by("position")
         if c.person.strip().lower() not in told
     ]
     if not ladder:

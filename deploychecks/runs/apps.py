@@ -11,3 +11,4 @@ class RunsConfig(AppConfig):
         # First among the guards: a refusal lists the checklist's own conditions first.
         hooks.status_changing.connect(gates.items_guard)
         hooks.status_changing.connect(gates.window_guard)
+        hooks.status_changing.connect(gates.contacts_guard)

@@ -1,16 +1,31 @@
 from django import forms
 from django.contrib.auth import get_user_model
+from django.urls import reverse
 
 from deploychecks.checklists.models import TemplateRevision
 from deploychecks.runs.models import Participant
 
 
+def _person(user) -> str:
+    return f"{user.get_full_name() or user.username} ({user.username})"
+
+
 class UserChoiceField(forms.ModelMultipleChoiceField):
     def label_from_instance(self, user):
-        return f"{user.get_full_name() or user.username} ({user.username})"
+        return _person(user)
+
+
+class ApproverChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, user):
+        return _person(user)
 
 
 class DeploymentForm(forms.Form):
+    """A new deployment. Its approvers are picked per sign-off role of the chosen
+    revision: one select per role (`approver_<role id>`), so each pick names the
+    role it approves. `roles_of` says which revision those selects were made for;
+    a post whose template changed since gets them again, for the new template."""
+
     revision = forms.ModelChoiceField(
         queryset=TemplateRevision.objects.none(), label="Checklist template"
     )
@@ -27,21 +42,95 @@ class DeploymentForm(forms.Form):
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
     )
     engineers = UserChoiceField(queryset=get_user_model().objects.none(), required=False)
-    approvers = UserChoiceField(queryset=get_user_model().objects.none(), required=False)
     viewers = UserChoiceField(queryset=get_user_model().objects.none(), required=False)
+    roles_of = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, lead=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["revision"].queryset = TemplateRevision.objects.select_related(
-            "template"
-        ).order_by("-template__is_default", "template__name", "-number")
+        revisions = TemplateRevision.objects.select_related("template").order_by(
+            "-template__is_default", "template__name", "-number"
+        )
+        self.fields["revision"].queryset = revisions
+        # Another template has other sign-off roles: fetch its approver selects.
+        self.fields["revision"].widget.attrs.update(
+            {
+                "hx-get": reverse("runs:create"),
+                "hx-trigger": "change",
+                "hx-target": "#approver-roles",
+                "hx-select": "#approver-roles",
+                "hx-swap": "outerHTML",
+            }
+        )
         users = get_user_model().objects.filter(is_active=True).order_by("username")
-        for name in ("engineers", "approvers", "viewers"):
+        for name in ("engineers", "viewers"):
             self.fields[name].queryset = users
             self.fields[name].widget.attrs["size"] = 6
+        self.roles_revision = self._shown_revision(revisions)
+        self.roles = list(self.roles_revision.signoff_roles.all()) if self.roles_revision else []
+        # The lead (whoever creates it) may never approve their own deployment.
+        approvers = users.exclude(pk=lead.pk) if lead is not None else users
+        for role in self.roles:
+            self.fields[f"approver_{role.pk}"] = ApproverChoiceField(
+                queryset=approvers,
+                required=False,
+                label=role.name,
+                empty_label="— nobody yet (assign later) —",
+            )
+        self.initial["roles_of"] = self.roles_revision.pk if self.roles_revision else None
+        self.roles_posted_for = self.data.get("roles_of") if self.is_bound else None
+        if self.is_bound:
+            # The selects shown next are the chosen revision's, whatever was posted.
+            self.data = self.data.copy()
+            self.data["roles_of"] = self.initial["roles_of"] or ""
+
+    def _shown_revision(self, revisions):
+        chosen = self.data.get("revision") if self.is_bound else self.initial.get("revision")
+        if chosen is not None and str(chosen).isdigit():
+            found = revisions.filter(pk=int(chosen)).first()
+            if found is not None:
+                return found
+        return revisions.first()
+
+    @property
+    def base_fields_shown(self):
+        return [f for f in self if not f.name.startswith("approver_") and not f.is_hidden]
+
+    @property
+    def approver_fields(self):
+        return [self[f"approver_{role.pk}"] for role in self.roles]
 
     def clean_release_name(self):
         return self.cleaned_data["release_name"].strip()
+
+    def clean(self):
+        data = super().clean()
+        revision = data.get("revision")
+        if revision is not None and self.roles_posted_for not in (None, "", str(revision.pk)):
+            raise forms.ValidationError(
+                "The checklist template changed: pick its approvers below, then create."
+            )
+        seen = {}
+        for role in self.roles:
+            user = data.get(f"approver_{role.pk}")
+            if user is None:
+                continue
+            if user.pk in seen:
+                self.add_error(
+                    f"approver_{role.pk}",
+                    f"{_person(user)} already approves {seen[user.pk]}: one person holds "
+                    "at most one sign-off role. Pick someone else.",
+                )
+            else:
+                seen[user.pk] = role.name
+        return data
+
+    def approver_pairs(self) -> list[tuple]:
+        """(user, sign-off role name) for each role given an approver."""
+        return [
+            (self.cleaned_data[f"approver_{role.pk}"], role.name)
+            for role in self.roles
+            if self.cleaned_data.get(f"approver_{role.pk}") is not None
+        ]
 
 
 class ParticipantForm(forms.Form):

@@ -1,6 +1,6 @@
 """What going live and completing need from the checklist itself, as rules.
 
-`items_unmet` and `window_unmet` are pure: they take plain values and return the
+`items_unmet`, `window_unmet` and `contacts_unmet` are pure: they take plain values and return the
 unmet conditions (mutation-tested with their unit tests, `make mutation`). The
 guards below feed them from the database; runs registers them in its
 AppConfig.ready(), beside the features' guards (verdict, rollback, sign-offs).
@@ -73,6 +73,32 @@ def window_unmet(
     ]
 
 
+@dataclass(frozen=True)
+class ContactState:
+    pk: int
+    role: str
+    filled_in: bool
+
+
+def contacts_unmet(to: str, contacts: Iterable[ContactState]) -> list[Unmet]:
+    """Going live needs a contacts table that reaches people: a row still holding
+    the template's placeholders ("[Name]", "@name") is filled in first, or its
+    condition overridden (waived, with a reason, audited)."""
+    if to != GO_LIVE:
+        return []
+    return [
+        Unmet(
+            key=f"contact:{contact.pk}",
+            kind="contacts",
+            needs="every contact filled in (or waived); not filled in:",
+            label=contact.role,
+            anchor="run-contacts",
+        )
+        for contact in contacts
+        if not contact.filled_in
+    ]
+
+
 def items_guard(change: StatusChange) -> list[Unmet]:
     if change.to not in NEEDED_STAGES:
         return []
@@ -87,3 +113,14 @@ def items_guard(change: StatusChange) -> list[Unmet]:
 def window_guard(change: StatusChange) -> list[Unmet]:
     deployment = change.deployment
     return window_unmet(change.to, deployment.go_live_at, deployment.monitoring_hours, change.now)
+
+
+def contacts_guard(change: StatusChange) -> list[Unmet]:
+    if change.to != GO_LIVE:
+        return []
+    rows = (
+        change.deployment.contacts.filter(filled_in=False)
+        .order_by("position")
+        .values_list("pk", "role", "filled_in")
+    )
+    return contacts_unmet(change.to, (ContactState(*row) for row in rows))

@@ -104,6 +104,11 @@ def page_context(request, deployment, role, *, refused=None) -> dict:
         "role": role,
         "can_edit": can_edit,
         "transitions": transitions,
+        # Rows of the contacts table still holding placeholders: never escalated
+        # to, and going live asks for them (runs.gates.contacts_unmet).
+        "contacts_missing": []
+        if deployment.is_finished
+        else list(deployment.contacts.filter(filled_in=False).values_list("role", flat=True)),
         **gate_context(request, deployment, role, refused=refused),
     }
 

@@ -225,9 +225,11 @@ def set_item_state(
         raise RunError(f"Unknown state {state!r}.")
     reason = (reason or "").strip()
     if state == RunItem.State.NA and not reason:
-        raise RunError("Marking an item N/A needs a reason.")
+        raise RunError("Marking an item N/A needs a reason (spaces alone are not one).")
     if len(reason) > REASON_MAX:
-        raise RunError(f"The reason is too long (at most {REASON_MAX} characters).")
+        raise RunError(
+            f"This reason is {len(reason):,} characters long; it can be at most {REASON_MAX:,}."
+        )
     if item.state == state and (state != RunItem.State.NA or item.na_reason == reason):
         return Change(item, changed=False)
     if item.version != expected_version:
@@ -366,7 +368,10 @@ def add_item_note(
     if not body:
         raise RunError("A note cannot be empty.")
     if len(body) > NOTE_MAX:
-        raise RunError(f"A note can be at most {NOTE_MAX} characters.")
+        raise RunError(
+            f"This note is {len(body):,} characters long; a note can be at most {NOTE_MAX:,}. "
+            "Shorten it and add it again."
+        )
     if kind not in ItemNote.Kind.values:
         raise RunError(f"Unknown kind of note {kind!r}.")
     key = idempotency.checked_key(idempotency_key)

@@ -22,7 +22,9 @@ ROLE_ORDER = {role: index for index, role in enumerate(Participant.Role.values)}
 
 def _contact_formset(deployment, data=None):
     initial = list(
-        deployment.contacts.order_by("position").values("role", "person", "phone", "handle")
+        deployment.contacts.order_by("position").values(
+            "role", "person", "phone", "handle", "filled_in"
+        )
     )
     return ContactFormSet(data, initial=initial, prefix="contacts")
 

@@ -5,6 +5,7 @@ from django.db import transaction
 
 from deploychecks.accounts.people import display_name
 from deploychecks.audit.services import record_event
+from deploychecks.checklists.parser.text import contact_is_filled_in
 from deploychecks.core.errors import NoAccess, NotAllowed, RunError
 from deploychecks.runs import access
 from deploychecks.runs.changes import Change, resync_on_commit
@@ -136,7 +137,13 @@ def save_contacts(*, deployment_id: int, rows, user, request=None) -> Change:
         return Change(deployment, changed=False)
     deployment.contacts.all().delete()
     DeploymentContact.objects.bulk_create(
-        DeploymentContact(deployment=deployment, position=position, **values)
+        DeploymentContact(
+            deployment=deployment,
+            position=position,
+            # A row saved with the template's placeholders is still not filled in.
+            filled_in=contact_is_filled_in(values["person"], values["phone"], values["handle"]),
+            **values,
+        )
         for position, values in enumerate(cleaned, start=1)
     )
     seq = _settings_changed(deployment, "contacts")

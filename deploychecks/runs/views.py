@@ -33,8 +33,19 @@ def deployment_create(request):
             back_url=reverse("history:list"),
             back_label="Back to the deployments",
         )
-    form = DeploymentForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    if request.method == "GET" or "show_roles" in request.POST:
+        # The page, or (its revision changed) its approver selects for that
+        # revision: picked by htmx from the page, or the no-JavaScript button.
+        source = request.GET if request.method == "GET" else request.POST
+        initial = {
+            name: source.getlist(name) if name in ("engineers", "viewers") else source.get(name)
+            for name in source
+            if name not in ("csrfmiddlewaretoken", "show_roles", idempotency.FIELD)
+        }
+        form = DeploymentForm(initial=initial, lead=request.user)
+        return render(request, "runs/create.html", {"form": form})
+    form = DeploymentForm(request.POST, lead=request.user)
+    if form.is_valid():
         data = form.cleaned_data
         try:
             deployment = services.create_deployment(
@@ -48,7 +59,7 @@ def deployment_create(request):
                 planned_start=data["planned_start"],
                 lead=request.user,
                 engineers=data["engineers"],
-                approvers=dict.fromkeys(data["approvers"], ""),
+                approvers=form.approver_pairs(),
                 viewers=data["viewers"],
                 request=request,
                 idempotency_key=request.POST.get(idempotency.FIELD, ""),

@@ -6,13 +6,90 @@
 // carries the current state of what the user tried to change (a stale tick, a
 // status change refused with every unmet condition). htmx 2 does not swap 4xx
 // answers by default, so the message would never appear: swap them.
-const SWAP_STATUSES = new Set([400, 403, 409, 422]);
+const SWAP_STATUSES = new Set([400, 403, 409, 413, 422]);
 document.addEventListener("htmx:beforeSwap", (event) => {
-  if (SWAP_STATUSES.has(event.detail.xhr.status)) {
-    event.detail.shouldSwap = true;
-    event.detail.isError = false;
+  const xhr = event.detail.xhr;
+  if (!SWAP_STATUSES.has(xhr.status)) { return; }
+  event.detail.isError = false;
+  // A refusal that is not the fragment the form asked for (Django's bare "Bad
+  // Request" for a post over DATA_UPLOAD_MAX_MEMORY_SIZE, say) would empty its
+  // target: say it next to the form instead, and leave what was typed alone.
+  // detail.elt is the swap's target here; the form that asked is the request's.
+  const source = (event.detail.requestConfig && event.detail.requestConfig.elt) || event.detail.elt;
+  const holder = source.closest ? source.closest("[hx-select]") : null;
+  const wanted = holder ? holder.getAttribute("hx-select") : null;
+  const answer = wanted ? new DOMParser().parseFromString(xhr.responseText, "text/html") : null;
+  if (answer && !answer.querySelector(wanted)) {
+    event.detail.shouldSwap = false;
+    if (xhr.getResponseHeader("X-Input-Refused")) { return; }  // said by its banner (below)
+    const text = answer.body.textContent.replace(/\s+/g, " ").trim();
+    formAlert(source.closest("form") || source,
+      "Not sent: " + (text || "the server refused it (" + xhr.status + ").") + " Your text is still in the form.");
+    return;
+  }
+  event.detail.shouldSwap = true;
+});
+
+// One role=alert line at the top of a form, made on first use.
+function formAlert(form, text) {
+  let alert = form.querySelector(":scope > .form-alert");
+  if (!alert) {
+    alert = document.createElement("p");
+    alert.className = "form-alert error";
+    alert.setAttribute("role", "alert");
+    form.prepend(alert);
+  }
+  alert.textContent = text;
+  return alert;
+}
+
+// Text fields with a size limit the browser must not enforce by cutting
+// (maxlength truncates a paste without a word):
+// - data-max-chars: a live counter ("1,980 / 2,000", aria-live polite) in the
+//   element named by aria-describedby; the server refuses a longer text and
+//   gives it back with its reason.
+// - data-max-bytes: a form whose field is larger is not sent at all (a 5 MB paste
+//   would be refused by the server as a whole request); the message says so and
+//   the text stays in the field.
+const NUMBER = new Intl.NumberFormat("en");
+
+function updateCounter(field) {
+  const counter = document.getElementById(field.getAttribute("aria-describedby") || "");
+  const limit = Number(field.dataset.maxChars);
+  if (!counter || !limit) { return; }
+  const length = field.value.length;
+  let text = NUMBER.format(length) + " / " + NUMBER.format(limit);
+  if (length > limit) { text += ": " + NUMBER.format(length - limit) + " over the limit"; }
+  if (counter.textContent !== text) { counter.textContent = text; }
+  counter.classList.toggle("over", length > limit);
+}
+
+document.addEventListener("input", (event) => {
+  if (event.target.matches && event.target.matches("textarea[data-max-chars]")) {
+    updateCounter(event.target);
   }
 });
+
+function oversized(form) {
+  for (const field of form.querySelectorAll("[data-max-bytes]")) {
+    const limit = Number(field.dataset.maxBytes);
+    const size = new Blob([field.value]).size;
+    if (limit && size > limit) { return [field, size, limit]; }
+  }
+  return null;
+}
+
+// Capture phase on the document: before htmx (listening on the form) sends it.
+document.addEventListener("submit", (event) => {
+  const found = oversized(event.target);
+  if (!found) { return; }
+  const [field, size, limit] = found;
+  event.preventDefault();
+  event.stopImmediatePropagation();
+  formAlert(event.target, "Not sent: the text is " + NUMBER.format(size) + " bytes; the limit is " +
+    NUMBER.format(limit) + " bytes. Your text is still in the field: shorten it, or split the checklist.");
+  field.focus();
+}, true);
 
 // Relative times ({% reltime %} in templates/runs): the server writes the
 // absolute time, so a rendered checklist stays right however long it is

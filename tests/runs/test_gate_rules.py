@@ -8,7 +8,13 @@ import pytest
 from django.utils import timezone
 
 from deploychecks.checklists.stages import infer_stages, monitoring_hours, stated_hours
-from deploychecks.runs.gates import ItemState, items_unmet, window_unmet
+from deploychecks.runs.gates import (
+    ContactState,
+    ItemState,
+    contacts_unmet,
+    items_unmet,
+    window_unmet,
+)
 from deploychecks.runs.hooks import Unmet
 
 NOW = timezone.now()
@@ -69,6 +75,30 @@ def test_completing_waits_for_the_monitoring_window():
     assert window_unmet("completed", live, None, NOW) == []  # the template states none
     assert window_unmet("monitoring", live, 72, NOW) == []
     assert window_unmet("completed", None, 72, NOW) == []
+
+
+@pytest.mark.parametrize("to", ["in_progress", "completed", "rolled_back", "aborted"])
+def test_only_going_live_asks_for_the_contacts(to):
+    assert contacts_unmet(to, [ContactState(1, "Deployment lead", False)]) == []
+
+
+def test_going_live_needs_every_contact_not_filled_in():
+    contacts = [
+        ContactState(1, "Deployment lead", False),
+        ContactState(2, "Backend lead", True),
+        ContactState(3, "Executive sponsor", False),
+    ]
+    assert contacts_unmet("monitoring", contacts) == [
+        Unmet(
+            key=f"contact:{pk}",
+            kind="contacts",
+            needs="every contact filled in (or waived); not filled in:",
+            label=role,
+            anchor="run-contacts",
+            overridable=True,
+        )
+        for pk, role in ((1, "Deployment lead"), (3, "Executive sponsor"))
+    ]
 
 
 def test_stages_and_window_are_read_from_the_templates_words():

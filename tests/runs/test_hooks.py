@@ -199,6 +199,7 @@ def test_show_hooks_lists_what_each_feature_connected():
     assert listed["status about to change (guards)"] == [
         "deploychecks.runs.gates.items_guard",
         "deploychecks.runs.gates.window_guard",
+        "deploychecks.runs.gates.contacts_guard",
         "deploychecks.signoffs.hooks.signoff_guard",
         "deploychecks.gonogo.gate.gonogo_guard",
     ]

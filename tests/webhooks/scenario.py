@@ -16,7 +16,7 @@ from deploychecks.reminders.models import ReminderRule
 from deploychecks.runs.models import RunItem
 from deploychecks.runs.services import change_status, create_deployment, set_item_state
 from deploychecks.signoffs.services import checklist_hash, sign_off
-from tests.gates import confirmed_request
+from tests.gates import confirmed_request, fill_contacts
 
 REMINDER_OFFSET_MINUTES = 600
 
@@ -72,7 +72,9 @@ def pre_go_live_items(deployment):
 
 
 def tick_all_but_last_before_go_live(deployment):
-    """Set-up straight in the database (no events): every pre-go-live item done but one."""
+    """Set-up straight in the database (no events): every pre-go-live item done but
+    one, and the contacts filled in."""
+    fill_contacts(deployment)
     items = list(pre_go_live_items(deployment).values_list("pk", flat=True))
     RunItem.objects.filter(pk__in=items[:-1]).update(state="done", version=F("version") + 1)
     return RunItem.objects.get(pk=items[-1])

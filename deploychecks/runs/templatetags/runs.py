@@ -2,7 +2,37 @@ from django import template
 from django.utils import timezone
 from django.utils.html import format_html
 
+from deploychecks.core.text import NOTE_MAX, REASON_MAX
+
 register = template.Library()
+
+# The text fields of an item row: their limits (as the services check them) and
+# the prefix of their ids ("note-12", "na-12").
+TEXT_LIMITS = {"note": NOTE_MAX, "reason": REASON_MAX}
+FIELD_IDS = {"note": "note", "reason": "na"}
+
+
+@register.simple_tag
+def text_limit(kind: str) -> int:
+    return TEXT_LIMITS[kind]
+
+
+@register.simple_tag
+def char_counter(kind: str, item_pk: int, text: str):
+    """The live counter under a text field: "1,980 / 2,000", or how far over the
+    limit it is. static/js/app.js keeps it current as the person types."""
+    limit, length = TEXT_LIMITS[kind], len(text or "")
+    words = f"{length:,} / {limit:,}"
+    if length > limit:
+        words += f": {length - limit:,} over the limit"
+    return format_html(
+        '<small id="{}-{}-count" class="char-count{}" aria-live="polite">{}</small>',
+        FIELD_IDS[kind],
+        item_pk,
+        " over" if length > limit else "",
+        words,
+    )
+
 
 ACTION_LABELS = {
     "deployment.created": "created the deployment",
