@@ -140,6 +140,16 @@
     });
   }
 
+  // On a phone, what sits above the checklist (the gates) starts folded to its
+  // summary line; the server renders it open, for wider screens.
+  var NARROW = "(max-width: 47.99rem)";
+  function foldForPhone(container, except) {
+    if (!window.matchMedia(NARROW).matches) { return; }
+    container.querySelectorAll("details[data-fold-narrow]").forEach(function (d) {
+      if (!except || !except.querySelector("#" + CSS.escape(d.id))) { d.open = false; }
+    });
+  }
+
   function replaceById(html) {
     var tpl = document.createElement("template");
     tpl.innerHTML = html;
@@ -173,6 +183,7 @@
         if (twin && twin.dataset.mode === d.dataset.mode) { twin.open = d.open; }
       });
       if (old.tagName === "DETAILS" && fresh.tagName === "DETAILS") { fresh.open = old.open; }
+      foldForPhone(fresh, old);  // new ones; those the reader saw keep their state
       keepEntries(old, fresh);
       fresh.removeAttribute("hx-swap-oob");
       var selection = focusTwin ? [active.selectionStart, active.selectionEnd] : null;
@@ -328,6 +339,11 @@
     statusEl = document.getElementById("live-status");
     lastSeq = parseInt(root.dataset.seq, 10);
     watchItemRequests();
+    foldForPhone(root);
+    // A status change answered by htmx renders the next gates.
+    document.addEventListener("htmx:afterSwap", function (evt) {
+      if (evt.target.id === "checklist") { foldForPhone(evt.target); }
+    });
     connect();
     // An open socket can outlive the network by minutes (until TCP gives up):
     // when the browser knows it is offline, pause at once and reconnect once back.

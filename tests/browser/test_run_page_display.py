@@ -185,3 +185,16 @@ def test_focus_returns_to_the_item_after_submitting(
 
     expect(page.locator(row)).to_contain_text("Checked by hand", timeout=10_000)
     expect(page.locator(f"{row} :focus, {row}:focus")).to_have_count(1)
+
+
+def test_on_a_phone_the_first_item_is_at_most_one_screen_down(open_as, deployment, lead, engineer):
+    _in_thread(lambda: gates.go_live(deployment, lead))
+    for user in (lead, engineer):  # the lead also has the rollback tools
+        page = _open(open_as, user, deployment, **PHONE)
+
+        item = _box(page, ".run-item")
+        assert item["y"] <= 2 * PHONE["height"], (user.username, item["y"])
+        # The reading form is not in the way: below the first item, or folded.
+        form = page.locator("#reading-form")
+        if form.is_visible():
+            assert _box(page, "#reading-form")["y"] > item["y"]
