@@ -231,7 +231,12 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # --- Reminders (deploychecks.reminders) ----------------------------------------
 # 60 means one minute of reminder schedule passes in one second (demos, tests).
 REMINDER_TIME_SCALE = envfloat("REMINDER_TIME_SCALE", 1.0, minimum=0.001)
-REMINDER_DISPATCH_SECONDS = envfloat("REMINDER_DISPATCH_SECONDS", 60.0, minimum=0.1)
+# The dispatcher's period is a minute of schedule unless set (in real seconds):
+# compressed with the schedule, a demo's +15 min reminder goes out on its own
+# instead of being "missed (superseded)" by the next occurrence due by then.
+REMINDER_DISPATCH_SECONDS = envfloat(
+    "REMINDER_DISPATCH_SECONDS", max(60.0 / REMINDER_TIME_SCALE, 0.25), minimum=0.1
+)
 # A reminder sent more than this after its due time is marked late.
 REMINDER_LATE_AFTER_SECONDS = 2 * REMINDER_DISPATCH_SECONDS
 # Schedule minutes (scaled like the schedule) before an unacknowledged reminder
@@ -333,6 +338,9 @@ CELERY_BEAT_SCHEDULE["audit-witness"] = {
 }
 EMBEDDED_SCHEDULER = envbool("EMBEDDED_SCHEDULER", EMBEDDED)
 SCHEDULER_INTERVAL_SECONDS = envfloat("SCHEDULER_INTERVAL_SECONDS", 60.0, minimum=0.1)
+# Beat entries the embedded scheduler runs at their own period when it is shorter
+# than SCHEDULER_INTERVAL_SECONDS (the reminder dispatcher follows REMINDER_TIME_SCALE).
+EMBEDDED_SCHEDULER_OWN_PERIOD = ["dispatch-due-reminders"]
 
 # --- Auth ---------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

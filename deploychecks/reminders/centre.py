@@ -1,7 +1,7 @@
 """What the run page's notification centre, its toasts and the reminder emails show."""
 
 from deploychecks.reminders.models import Reminder
-from deploychecks.runs.models import RunItem
+from deploychecks.runs.models import Deployment, RunItem
 
 CENTRE = "reminders/centre.html"
 # Shown in the bell: everything that went out, newest first.
@@ -30,9 +30,15 @@ def centre_context(deployment, *, error: str = "", limit: int = 30) -> dict:
             for d in reminder.deliveries.all()
             if d.status == "failed" or (d.status == "pending" and d.last_error)
         ]
-    open_count = Reminder.objects.filter(
-        deployment=deployment, status__in=[Reminder.Status.SENT, Reminder.Status.LATE]
-    ).count()
+    # The bell counts what still asks for action: once the deployment has ended
+    # (its pending reminders cancelled), nothing does, acknowledged or not.
+    open_count = (
+        Reminder.objects.filter(
+            deployment=deployment, status__in=[Reminder.Status.SENT, Reminder.Status.LATE]
+        ).count()
+        if deployment.status == Deployment.Status.MONITORING
+        else 0
+    )
     next_due = (
         Reminder.objects.filter(deployment=deployment, status=Reminder.Status.PENDING)
         .order_by("due_at")

@@ -222,7 +222,7 @@ class Reminder(models.Model):
 
     @property
     def is_open(self) -> bool:
-        """Delivered and not yet acknowledged: counted as unread in the bell."""
+        """Delivered and not yet acknowledged: counted in the bell while the deployment is live."""
         return self.status in (self.Status.SENT, self.Status.LATE)
 
 

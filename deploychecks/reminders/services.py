@@ -79,7 +79,11 @@ def schedule_for(deployment: Deployment, *, user=None, request=None) -> int:
 
 
 def cancel_pending(deployment: Deployment, *, user=None, request=None) -> int:
-    """Cancel the reminders that have not gone out yet (rolled back, aborted, completed)."""
+    """Cancel the reminders that have not gone out yet (rolled back, aborted, completed).
+
+    Open pages refresh their bell even when nothing was pending: an ended
+    deployment's bell counts nothing as awaiting acknowledgement.
+    """
     pending = Reminder.objects.filter(deployment=deployment, status=RS.PENDING)
     count = pending.update(status=RS.CANCELLED)
     if count:
@@ -91,6 +95,7 @@ def cancel_pending(deployment: Deployment, *, user=None, request=None) -> int:
             after={"count": count, "status": deployment.status},
             request=request,
         )
+    if deployment.go_live_at is not None:
         live.refresh_on_commit(deployment.pk)
     return count
 

@@ -3,7 +3,7 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 
 from deploychecks.checklists.models import TemplateRevision
-from deploychecks.runs.models import Participant
+from deploychecks.runs.models import Participant, validate_version
 
 
 def _person(user) -> str:
@@ -30,9 +30,15 @@ class DeploymentForm(forms.Form):
         queryset=TemplateRevision.objects.none(), label="Checklist template"
     )
     release_name = forms.CharField(max_length=200, label="Release name")
-    version = forms.CharField(max_length=60, label="Version", help_text="e.g. 2.0.0")
+    version = forms.CharField(
+        max_length=60, label="Version", help_text="e.g. 2.0.0", validators=[validate_version]
+    )
     previous_version = forms.CharField(
-        max_length=60, required=False, label="Previous version", help_text="e.g. 1.1.0"
+        max_length=60,
+        required=False,
+        label="Previous version",
+        help_text="e.g. 1.1.0",
+        validators=[validate_version],
     )
     service = forms.CharField(max_length=120)
     environment = forms.CharField(max_length=60, initial="production")

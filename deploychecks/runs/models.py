@@ -7,12 +7,22 @@ Every state change goes through `runs.services`; each bumps the deployment's
 """
 
 from django.conf import settings
+from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 
 from deploychecks.checklists.models import Stage
+
+# A release's version as people and tools write it (2.0.0, v3.1.0-rc.1,
+# 1.0.0+build.5, a commit hash), never markup or free text: it is shown in page
+# headers, emails, webhooks and the public status page.
+validate_version = RegexValidator(
+    r"\A[0-9A-Za-z][0-9A-Za-z.+_-]{0,59}\Z",
+    "Enter a version such as 2.0.0, v3.1.0-rc.1 or a commit hash: letters, digits and "
+    ". + _ - only, starting with a letter or a digit, at most 60 characters.",
+)
 
 
 class Deployment(models.Model):

@@ -9,6 +9,7 @@ runs.status (change_status, imported here too), the team and contacts in runs.te
 
 from collections.abc import Iterable, Mapping
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -29,7 +30,14 @@ from deploychecks.realtime.broadcast import broadcast_on_commit
 from deploychecks.runs import access, hooks, idempotency, status
 from deploychecks.runs.changes import Change
 from deploychecks.runs.fragments import item_fragments, item_message
-from deploychecks.runs.models import Deployment, ItemNote, Participant, RunItem, RunSubCheck
+from deploychecks.runs.models import (
+    Deployment,
+    ItemNote,
+    Participant,
+    RunItem,
+    RunSubCheck,
+    validate_version,
+)
 from deploychecks.runs.snapshot import copy_revision
 from deploychecks.runs.status import change_status
 
@@ -110,6 +118,14 @@ def create_deployment(
         return Deployment.objects.get(pk=pk)
 
 
+def _check_version(label: str, value: str) -> None:
+    # The form checks too; this covers the REST API, the CLI and the seed.
+    try:
+        validate_version(value)
+    except ValidationError as error:
+        raise RunError(f"{label}: {error.messages[0]}") from None
+
+
 def _create_deployment(
     revision,
     *,
@@ -131,6 +147,9 @@ def _create_deployment(
     `approvers` are {user: sign-off role name} or (user, role name) pairs; the
     sign-offs feature assigns them (and refuses one person named for two roles).
     """
+    _check_version("Version", version)
+    if previous_version:
+        _check_version("Previous version", previous_version)
     approvers = list(approvers.items() if isinstance(approvers, Mapping) else approvers)
     revision = revision_with_structure().get(pk=revision.pk)
     deployment = Deployment.objects.create(

@@ -10,7 +10,7 @@
 (function () {
   "use strict";
   var root, statusEl, lastSeq, socket, retry = 0, heartbeat = null, resyncing = false, queued = [];
-  var reconnectTimer = null;
+  var reconnectTimer = null, refocusRow = null;
   var OFFLINE_TEXT = "Offline: changes paused. Reconnecting…";
   var PAUSED_STATES = { reconnecting: true, closed: true, ended: true };
   // Controls that send a change: checkboxes (a tick sends on change) and buttons.
@@ -98,6 +98,25 @@
         notSaved(row, failureText(xhr));
       }
     });
+    // The row is replaced by its answer, and the focus would fall back to the
+    // page: put it back on the item (its checkbox, or the row when N/A) after a
+    // tick, a note or an N/A, unless the answer focused a field itself (a
+    // refused reason comes back with autofocus).
+    document.addEventListener("htmx:beforeSwap", function (evt) {
+      var row = itemRowOf(evt.detail);
+      var active = document.activeElement;
+      refocusRow = row && evt.detail.shouldSwap && active && row.contains(active) ? row.id : null;
+    });
+    document.addEventListener("htmx:afterSwap", function (evt) {
+      var row = evt.target;
+      if (!refocusRow || row.id !== refocusRow) { return; }
+      refocusRow = null;
+      if (row.contains(document.activeElement)) { return; }
+      var box = row.querySelector("form.tick input[type=checkbox]:not(:disabled)");
+      if (box) { box.focus(); return; }
+      row.tabIndex = -1;
+      row.focus();
+    });
     document.addEventListener("htmx:sendError", function (evt) {
       var row = itemRowOf(evt.detail);
       if (row) { notSaved(row, "Not saved: the server could not be reached. Try again when the page is live."); }
@@ -118,6 +137,16 @@
     // New content (an answer that arrived after the socket dropped) pauses too.
     document.addEventListener("htmx:load", function (evt) {
       if (isPaused() && root.contains(evt.target)) { pauseWithin(evt.target.parentNode || evt.target); }
+    });
+  }
+
+  // On a phone, what sits above the checklist (the gates) starts folded to its
+  // summary line; the server renders it open, for wider screens.
+  var NARROW = "(max-width: 47.99rem)";
+  function foldForPhone(container, except) {
+    if (!window.matchMedia(NARROW).matches) { return; }
+    container.querySelectorAll("details[data-fold-narrow]").forEach(function (d) {
+      if (!except || !except.querySelector("#" + CSS.escape(d.id))) { d.open = false; }
     });
   }
 
@@ -154,13 +183,21 @@
         if (twin && twin.dataset.mode === d.dataset.mode) { twin.open = d.open; }
       });
       if (old.tagName === "DETAILS" && fresh.tagName === "DETAILS") { fresh.open = old.open; }
+      foldForPhone(fresh, old);  // new ones; those the reader saw keep their state
       keepEntries(old, fresh);
       fresh.removeAttribute("hx-swap-oob");
       var selection = focusTwin ? [active.selectionStart, active.selectionEnd] : null;
+      // Any other control (or the row itself) that had the focus keeps it.
+      var keepFocus = !focusTwin && active && old.contains(active)
+        ? (active === old ? fresh : active.id && fresh.querySelector("#" + CSS.escape(active.id)))
+        : null;
+      if (keepFocus && active.tabIndex === -1) { keepFocus.tabIndex = -1; }
       old.replaceWith(fresh);
       if (focusTwin) {
         focusTwin.focus();
         focusTwin.setSelectionRange(selection[0], selection[1]);
+      } else if (keepFocus) {
+        keepFocus.focus();
       }
       if (window.htmx) { htmx.process(fresh); }
       if (isPaused()) { pauseWithin(fresh); }
@@ -302,6 +339,11 @@
     statusEl = document.getElementById("live-status");
     lastSeq = parseInt(root.dataset.seq, 10);
     watchItemRequests();
+    foldForPhone(root);
+    // A status change answered by htmx renders the next gates.
+    document.addEventListener("htmx:afterSwap", function (evt) {
+      if (evt.target.id === "checklist") { foldForPhone(evt.target); }
+    });
     connect();
     // An open socket can outlive the network by minutes (until TCP gives up):
     // when the browser knows it is offline, pause at once and reconnect once back.

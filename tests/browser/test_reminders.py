@@ -8,6 +8,7 @@ from django.db import connection
 from playwright.sync_api import expect
 
 from deploychecks.reminders.dispatch import dispatch_due_reminders
+from tests import gates
 from tests.browser.fixtures import screenshot
 from tests.reminders.conftest import go_live, shift_into_past
 
@@ -67,3 +68,22 @@ def test_toast_on_every_view_and_acknowledge_from_the_bell(
     assert reminder.status == "acknowledged"
     assert reminder.acknowledged_note == "all four flows green"
     assert erin.console_errors == [] and vic.console_errors == []
+
+
+def test_bell_count_drops_live_when_completion_ends_the_reminders(
+    open_as, deployment, lead, engineer, purge_audit_events
+):
+    _in_thread(lambda: shift_into_past(go_live(deployment, lead), timedelta(minutes=16)))
+    page = open_as(engineer, deployment.get_absolute_url())
+    expect(page.locator("#run[data-ws=open]")).to_have_count(1, timeout=10_000)
+    _in_thread(dispatch_due_reminders)
+    expect(page.locator(".reminder-count")).to_have_text("1", timeout=5_000)
+
+    _in_thread(lambda: gates.override(deployment, lead, "completed", "Demo over"))
+
+    # Nothing is left to act on once the deployment has ended: the count says so
+    # on the open page, without a reload.
+    expect(page.locator(".reminder-count")).to_have_text("0", timeout=5_000)
+    assert page.locator("#reminder-centre summary").get_attribute("aria-label") == (
+        "Reminders: 0 not acknowledged"
+    )

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def names_viewing(client, deployment) -> list[str]:
     response = client.get(reverse("runs:presence", args=[deployment.pk]))
     assert response.status_code == 200
-    return re.findall(r'<span class="presence-name">([^<]*)</span>', response.content.decode())
+    return re.findall(r'<bdi class="presence-name">([^<]*)</bdi>', response.content.decode())
 
 
 def test_presence_lists_everyone_connected_and_drops_who_left(deployment, lead, engineer):

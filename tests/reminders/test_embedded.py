@@ -6,6 +6,7 @@ scheduler then runs the beat schedule in the same event loop as the websocket,
 which is the only way an in-memory broadcast reaches it.
 """
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -58,3 +59,33 @@ def test_lifespan_scheduler_delivers_a_toast_and_an_email(
     assert [m.subject for m in mail.outbox] == [
         "[Deploychecks] Check the error rate · checkout-api 2.0.0"
     ]
+
+
+def test_compressed_time_runs_the_dispatcher_at_its_own_period(
+    embedded, settings, revision, deployment, lead, purge_audit_events
+):
+    # A demo: 15 minutes of schedule pass in 1.5 s, the scheduler's tick is its
+    # default minute, and the dispatcher's period is compressed with the schedule.
+    settings.REMINDER_TIME_SCALE = 600
+    settings.SCHEDULER_INTERVAL_SECONDS = 60.0
+    settings.CELERY_BEAT_SCHEDULE = {
+        name: {**entry, "schedule": 0.25} if name == "dispatch-due-reminders" else entry
+        for name, entry in settings.CELERY_BEAT_SCHEDULE.items()
+    }
+    set_rules(revision, ("Re-run the smoke tests", (15, 30, 15)))  # at 1.5 s and 3 s
+
+    async def scenario():
+        server = ApplicationCommunicator(application, {"type": "lifespan"})
+        await server.send_input({"type": "lifespan.startup"})
+        assert (await server.receive_output(5))["type"] == "lifespan.startup.complete"
+        live = await sync_to_async(go_live)(deployment, lead)
+        await asyncio.sleep(4)
+        await server.send_input({"type": "lifespan.shutdown"})
+        await server.receive_output(5)
+        return live
+
+    live = async_to_sync(scenario)()
+
+    reminders = list(live.reminders.order_by("due_at"))
+    assert [(r.offset_minutes, r.status) for r in reminders] == [(15, "sent"), (30, "sent")]
+    assert all(r.sent_at - r.due_at < timedelta(seconds=1) for r in reminders)

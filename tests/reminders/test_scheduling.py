@@ -1,5 +1,9 @@
 """Concrete reminders: created on go-live, cancelled at the end, moved with go-live."""
 
+import json
+import os
+import subprocess
+import sys
 from datetime import timedelta
 
 import pytest
@@ -141,3 +145,34 @@ def test_go_live_cannot_move_into_the_future(live_deployment, lead):
             go_live_at=timezone.now() + timedelta(hours=1),
             user=lead,
         )
+
+
+def _settings_under(**env) -> dict:
+    """The dispatch settings a fresh process derives from `env` (settings are read once)."""
+    script = (
+        "import json; from django.conf import settings as s; "
+        "entry = s.CELERY_BEAT_SCHEDULE['dispatch-due-reminders']; "
+        "print(json.dumps({'every': entry['schedule'], 'expires': entry['options']['expires'],"
+        " 'late': s.REMINDER_LATE_AFTER_SECONDS}))"
+    )
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("REMINDER_")}
+    environ.update(DJANGO_SETTINGS_MODULE="deploychecks.settings", **env)
+    out = subprocess.run(
+        [sys.executable, "-c", script], env=environ, capture_output=True, text=True, check=True
+    )
+    return json.loads(out.stdout)
+
+
+def test_the_dispatcher_period_is_compressed_with_the_schedule():
+    demo = _settings_under(REMINDER_TIME_SCALE="60")
+
+    # A minute of schedule: the +15 min and +30 min smoke tests (15 s apart
+    # at this scale) are never both due at one run, so none is superseded.
+    assert demo["every"] == 1.0
+    assert demo["expires"] < demo["every"]
+    assert demo["late"] == 2.0
+    assert _settings_under()["every"] == 60.0
+    # Compressed further, a floor keeps beat from spinning.
+    assert _settings_under(REMINDER_TIME_SCALE="100000")["every"] == 0.25
+    # Set explicitly, it is real seconds, as given.
+    assert _settings_under(REMINDER_TIME_SCALE="60", REMINDER_DISPATCH_SECONDS="5")["every"] == 5.0

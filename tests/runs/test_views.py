@@ -221,7 +221,7 @@ def test_run_page_reuses_its_rendered_checklist_until_the_deployment_changes(
     row = _item_row(after, first_item)
     assert "state-done" in row and "checked" in row and "disabled" not in row
     assert re.search(
-        r'Done by Sam Second <time datetime="[^"]+" title="[^"]+" '
+        r'Done by <bdi>Sam Second</bdi> <time datetime="[^"]+" title="[^"]+" '
         r'data-relative="ago">',
         after,
     )
@@ -311,7 +311,7 @@ def test_conflicting_na_on_an_item_now_na_shows_the_reason_not_saved(
 
     html = response.content.decode()
     assert response.status_code == 409
-    assert "Your reason, not saved: <q>No schema change</q>" in html
+    assert "Your reason, not saved: <q><bdi>No schema change</bdi></q>" in html
 
 
 def test_refused_note_gives_the_typed_note_back(deployment, engineer, first_item):

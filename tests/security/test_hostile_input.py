@@ -92,13 +92,18 @@ def hostile(hostile_revision, lead, viewer, villain):
         hostile_revision,
         user=lead,
         release_name=f"Release {SHORT}",
-        version=SCRIPT,
-        previous_version=ATTRIBUTE,
+        version="2.0.0",
+        previous_version="1.0.0",
         service=f"svc {SHORT}",
         environment=URL,
         lead=lead,
         engineers=[villain],
         viewers=[viewer],
+    )
+    # New versions must look like versions (runs.models.validate_version); rows
+    # stored before that rule may hold anything, and must still be inert.
+    type(deployment).objects.filter(pk=deployment.pk).update(
+        version=SCRIPT, previous_version=ATTRIBUTE
     )
     items = list(deployment.items.order_by("phase__position", "position"))
     noted, na = items[0], items[1]

@@ -103,7 +103,10 @@ def test_the_override_is_shown_on_the_run_page(monitoring, admin, viewer):
     override(monitoring, admin, "completed", "Emergency <b>fix</b>")
     html = client_for(viewer).get(monitoring.get_absolute_url()).content.decode()
     assert 'class="override-banner"' in html
-    assert "Gate overridden to completed." in html and "ada went past 4 unmet conditions" in html
+    assert (
+        "Gate overridden to completed." in html
+        and "<bdi>ada</bdi> went past 4 unmet conditions" in html
+    )
     assert "Emergency &lt;b&gt;fix&lt;/b&gt;" in html
 
 

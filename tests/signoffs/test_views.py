@@ -31,7 +31,7 @@ def test_the_run_page_lists_every_role_with_its_approvers(deployment, viewer, ro
     html = client_for(viewer).get(deployment.get_absolute_url()).content.decode()
     assert 'id="signoff-panel"' in html
     assert html.count('class="signoff-role signoff-pending"') == 4
-    assert "Approver: Emma Manager" in html and "backup: Bob Backup" in html
+    assert "Approver: <bdi>Emma Manager</bdi>" in html and "backup: <bdi>Bob Backup</bdi>" in html
     assert "Completing needs a valid approval from Engineering Manager, DevOps Lead" in html
     assert 'class="signoff-form"' not in html  # a viewer gets no form
 
@@ -70,7 +70,9 @@ def test_signing_with_the_password_approves_and_remembers_the_confirmation(
     html = response.content.decode()
     assert response.status_code == 200
     assert html.startswith('\n<section id="signoff-panel"') or 'id="signoff-panel"' in html
-    assert 'data-state="approved"' in html and "Approved by <strong>quinn</strong>" in html
+    assert (
+        'data-state="approved"' in html and "Approved by <strong><bdi>quinn</bdi></strong>" in html
+    )
     assert "LGTM" in html
     assert REAUTH_SESSION_KEY in client.session
     # Within the window no password is asked for again.
