@@ -22,6 +22,7 @@ arrived together.
 """
 
 import logging
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -189,8 +190,21 @@ def request_panel_refresh(deployment_id: int) -> None:
         refresh_signals(deployment_id)
         return
     delay = settings.INGEST_PANEL_REFRESH_SECONDS
-    if cache.add(f"gonogo:panel-refresh:{deployment_id}", 1, timeout=delay):
+    now = time.monotonic()
+    # This process claimed the window itself: its refresh is still to come, so
+    # Redis need not be asked again until then.
+    if _claimed_until.get(deployment_id, 0.0) > now:
+        return
+    key = f"gonogo:panel-refresh:{deployment_id}"
+    claimed = cache.claim(key, delay) if hasattr(cache, "claim") else cache.add(key, 1, delay)
+    if claimed:
+        _claimed_until[deployment_id] = now + delay
         refresh_signals_panel.apply_async((deployment_id,), countdown=delay)
+
+
+# Per process: deployment id -> until when the refresh this process scheduled
+# is still to run (time.monotonic()).
+_claimed_until: dict[int, float] = {}
 
 
 @shared_task(name="gonogo.refresh_signals_panel", ignore_result=True)
