@@ -3,8 +3,9 @@
 A monitoring feed sends the same signals again and again, and almost every
 reading leaves its signal's grade where it was. Such a reading is stored
 without the deployment's row lock, the audit chain or a re-render: its
-signal's row is locked (readings of one signal stay in order), it is inserted,
-and the deployment is marked for one panel refresh within
+signal's row is locked (one INSERT … SELECT … FOR SHARE for a single reading
+on PostgreSQL; a transaction holding the signals' rows for a batch), it is
+inserted, and the deployment is marked for one panel refresh within
 INGEST_PANEL_REFRESH_SECONDS, which a worker does for every reading of that
 time at once (re-judge, one sequence number, one broadcast). A few queries,
 about a millisecond of database time (bench/ingest_flood.py).
@@ -29,7 +30,7 @@ from datetime import datetime, timedelta
 from celery import shared_task
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -143,13 +144,67 @@ def record_token_readings(
     if not readings:
         raise SignalError("Send at least one reading.")
     now = now or timezone.now()
-    stored = _record_fast(deployment_id, token, readings, now)
+    if len(readings) == 1 and connection.vendor == "postgresql":
+        stored = _record_one_fast(deployment_id, token, readings[0], now)
+    else:
+        stored = _record_fast(deployment_id, token, readings, now)
     if stored is None:
         stored = _record_locked(deployment_id, token, readings, request, now)
     return stored
 
 
 # --- The fast path -----------------------------------------------------------------
+
+
+# One statement, no transaction around it: the signal's row share-locked (it
+# waits for the locked path, which holds it for update, and then sees the grade
+# that path left), the grade still the one the value has, and no reading of the
+# signal observed later (so this one becomes the latest).
+_INSERT_IF_GRADE_HOLDS = """
+INSERT INTO gonogo_reading
+    (signal_id, value, observed_at, note, source, recorded_by_name, token_id, created_at)
+SELECT s.id, %(value)s, %(observed_at)s, %(note)s, %(source)s, %(name)s, %(token)s, %(now)s
+FROM gonogo_deploymentsignal s
+WHERE s.id = %(signal)s AND s.grade = %(grade)s
+  AND NOT EXISTS (
+    SELECT 1 FROM gonogo_reading r
+    WHERE r.signal_id = s.id AND r.observed_at > %(observed_at)s
+  )
+FOR SHARE OF s
+RETURNING id
+"""
+
+
+def _record_one_fast(deployment_id, token, reading, now) -> list[Reading] | None:
+    """One reading in three round trips (signal, insert, and the token before)."""
+    signals = _signals(deployment_id, [reading], lock=False, with_deployment=True)
+    signal = next(iter(signals.values()))
+    _check_open(signal.deployment, token)
+    row = _rows([reading], signals, token, now)[0]
+    if not signal.grade or grading.grade(row.value, signal.thresholds) != signal.grade:
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _INSERT_IF_GRADE_HOLDS,
+            {
+                "value": row.value,
+                "observed_at": row.observed_at,
+                "note": row.note,
+                "source": row.source,
+                "name": row.recorded_by_name,
+                "token": token.pk,
+                "now": now,
+                "signal": signal.pk,
+                "grade": signal.grade,
+            },
+        )
+        inserted = cursor.fetchone()
+    if inserted is None:  # the grade moved meanwhile, or a later reading came first
+        return None
+    row.pk, row.created_at = inserted[0], now
+    _touch(token, now)
+    after_commit(lambda: request_panel_refresh(deployment_id), "panel refresh")
+    return [row]
 
 
 @transaction.atomic
