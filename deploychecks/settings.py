@@ -444,10 +444,11 @@ API_GATE_RECHECK_SECONDS = envfloat("API_GATE_RECHECK_SECONDS", 15.0, minimum=0.
 # Readings one ingest token may send per minute (a batch counts each of its
 # readings), across every web process: past it, 429 with Retry-After.
 INGEST_RATE_LIMIT_PER_MINUTE = envint("INGEST_RATE_LIMIT_PER_MINUTE", 600, minimum=1)
-# Ingest requests one web process works on at once; the next ones wait up to
-# a quarter second, then get 503 with Retry-After, so a flood of readings
-# never holds more than this many of the process's database connections.
-INGEST_MAX_CONCURRENT = envint("INGEST_MAX_CONCURRENT", 4, minimum=1)
+# Ingest requests one web process lets into Django at once; the next ones wait
+# up to a quarter second (on the event loop, no thread), then get 503 with
+# Retry-After, so a flood of readings never holds more than this many threads
+# and database connections of the process (gonogo/ingest_gate.py).
+INGEST_MAX_CONCURRENT = envint("INGEST_MAX_CONCURRENT", 2, minimum=1)
 # Open run pages see the readings of a token (their signals panel) at most this
 # many seconds late: the readings in that time share one re-judge and one
 # broadcast, sent by a worker.

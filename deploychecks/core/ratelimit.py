@@ -48,7 +48,7 @@ def take(key: str, limit: int, *, cost: int = 1, now: float | None = None) -> Al
     now = time.time() if now is None else now
     window = int(now // WINDOW_SECONDS)
     reset = max(1, int((window + 1) * WINDOW_SECONDS - now))
-    counter = f"rate:{key}:{window}"
+    counter = counter_key(key, window)
     try:
         used = _count(counter, cost)
         if used > limit:
@@ -58,6 +58,11 @@ def take(key: str, limit: int, *, cost: int = 1, now: float | None = None) -> Al
         logger.exception("rate limit of %s not counted", key)
         return Allowance(True, limit, limit, reset)
     return Allowance(True, limit, max(0, limit - used), reset)
+
+
+def counter_key(key: str, window: int) -> str:
+    """The cache key counting `key`'s units in the minute `window` (time // 60)."""
+    return f"rate:{key}:{window}"
 
 
 def _count(counter: str, amount: int) -> int:

@@ -1,6 +1,3 @@
-import threading
-from contextlib import contextmanager
-
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required, permission_required
@@ -15,7 +12,15 @@ from django.views.decorators.http import require_http_methods, require_POST
 from deploychecks.checklists.models import ChecklistTemplate
 from deploychecks.core import jsonbody, ratelimit
 from deploychecks.core.errors import NotAllowed, RunError
-from deploychecks.gonogo import definitions, ingest, panel, rollback, services, tokens
+from deploychecks.gonogo import (
+    definitions,
+    ingest,
+    ingest_gate,
+    panel,
+    rollback,
+    services,
+    tokens,
+)
 from deploychecks.gonogo.forms import ReadingForm, SignalDefinitionFormSet
 from deploychecks.gonogo.models import IngestToken
 from deploychecks.runs import access, idempotency
@@ -124,43 +129,6 @@ PROBLEM_TITLES = {
 }
 
 
-class _IngestSlots:
-    """At most INGEST_MAX_CONCURRENT ingest requests of this process at once.
-
-    Each holds a database connection of the process's pool for a few
-    milliseconds; without a bound, a flood (or a slow database) would let
-    readings take every connection from the people using the pages.
-    """
-
-    WAIT_SECONDS = 0.25
-
-    def __init__(self):
-        self.lock = threading.Lock()
-        self.size = 0
-        self.semaphore = None
-
-    def _current(self) -> threading.BoundedSemaphore:
-        with self.lock:
-            if self.size != settings.INGEST_MAX_CONCURRENT:  # first use, or tests change it
-                self.size = settings.INGEST_MAX_CONCURRENT
-                self.semaphore = threading.BoundedSemaphore(self.size)
-            return self.semaphore
-
-    @contextmanager
-    def slot(self):
-        semaphore = self._current()
-        if not semaphore.acquire(timeout=self.WAIT_SECONDS):
-            yield False
-            return
-        try:
-            yield True
-        finally:
-            semaphore.release()
-
-
-_ingest_slots = _IngestSlots()
-
-
 def _ingest(request, pk, *, batch: bool):
     if request.method != "POST":
         return _error(405, "Use POST.", Allow="POST")
@@ -171,14 +139,9 @@ def _ingest(request, pk, *, batch: bool):
             "Missing token: send the header “Authorization: Bearer <token>”.",
             WWW_Authenticate="Bearer",
         )
-    with _ingest_slots.slot() as admitted:
-        if not admitted:
-            return _error(
-                503,
-                "Too many readings are being stored right now; retry in a second.",
-                Retry_After="1",
-            )
-        return _ingest_admitted(request, pk, secret.strip(), batch=batch)
+    # A flood past the rate limit, and requests past INGEST_MAX_CONCURRENT, were
+    # refused before Django (gonogo/ingest_gate.py, in asgi.py).
+    return _ingest_admitted(request, pk, secret.strip(), batch=batch)
 
 
 def _ingest_admitted(request, pk, secret: str, *, batch: bool):
@@ -208,7 +171,7 @@ def _ingest_admitted(request, pk, secret: str, *, batch: bool):
     except jsonbody.BodyRefused as exc:
         return _error(exc.status, exc.message)
     allowance = ratelimit.take(
-        f"ingest:{token.pk}:{token.token_hash[:16]}",
+        ingest_gate.rate_key(secret),
         settings.INGEST_RATE_LIMIT_PER_MINUTE,
         cost=len(readings),
     )

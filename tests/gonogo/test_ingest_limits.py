@@ -1,13 +1,18 @@
 """The ingest API against hostile or runaway clients: nesting depth, body size,
 batch size, a per-token rate limit in Redis, and a bound on concurrent requests."""
 
+import asyncio
 import json
+import uuid
 
 import pytest
 import redis
+from asgiref.sync import async_to_sync
 from django.test import Client
 
-from deploychecks.gonogo import views
+from deploychecks.core import ratelimit
+from deploychecks.gonogo import ingest_gate
+from deploychecks.gonogo.ingest_gate import with_ingest_gate
 from deploychecks.gonogo.models import Reading
 from deploychecks.gonogo.tokens import create_ingest_token
 
@@ -165,16 +170,75 @@ def test_each_token_has_its_own_allowance(live_deployment, token, lead, settings
     assert _post(live_deployment, json.dumps(_reading()), other).status_code == 201
 
 
-# --- Concurrency bound -----------------------------------------------------------------
+# --- The door in front of Django (gonogo/ingest_gate.py) ---------------------------------
 
 
-def test_past_the_concurrent_ingest_bound_a_request_gets_503_with_retry_after(
-    live_deployment, token, settings
+async def _call(app, path="/api/deployments/1/readings", secret="dcg_flood"):  # noqa: S107
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": path,
+        "headers": [(b"authorization", f"Bearer {secret}".encode())],
+    }
+    sent = []
+
+    async def receive():
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message):
+        sent.append(message)
+
+    await app(scope, receive, send)
+    start = sent[0]
+    return start["status"], {k.decode(): v.decode() for k, v in start["headers"]}
+
+
+def _held_app():
+    """An inner app that holds each request until released."""
+    release, entered = asyncio.Event(), []
+
+    async def inner(scope, receive, send):
+        entered.append(scope["path"])
+        await release.wait()
+        await send({"type": "http.response.start", "status": 201, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    return inner, release, entered
+
+
+def test_past_the_concurrent_bound_an_ingest_request_gets_503_without_reaching_django(
+    settings,
 ):
     settings.INGEST_MAX_CONCURRENT = 1
-    with views._ingest_slots.slot() as admitted:  # another request holds the only slot
-        assert admitted
-        response = _post(live_deployment, json.dumps(_reading()), token)
-    assert response.status_code == 503 and response["Retry-After"] == "1"
-    assert _post(live_deployment, json.dumps(_reading()), token).status_code == 201
-    assert Reading.objects.count() == 1
+
+    async def scenario():
+        inner, release, entered = _held_app()
+        gate = with_ingest_gate(inner)
+        first = asyncio.create_task(_call(gate))
+        await asyncio.sleep(0.05)
+        second = await _call(gate)  # waits a quarter second for the slot
+        release.set()
+        page = await _call(gate, path="/deployments/1/")  # people never wait here
+        return await first, second, page, await _call(gate), entered
+
+    first, second, page, third, entered = async_to_sync(scenario)()
+    assert second[0] == 503 and second[1]["retry-after"] == "1"
+    assert (first[0], page[0], third[0]) == (201, 201, 201)
+    assert len(entered) == 3  # the refused one never reached the app behind
+
+
+def test_a_token_past_its_limit_is_refused_with_429_before_django(db, settings):
+    settings.INGEST_RATE_LIMIT_PER_MINUTE = 5
+    secret = f"dcg_{uuid.uuid4().hex}"
+    ratelimit.take(ingest_gate.rate_key(secret), 5, cost=5)
+
+    async def scenario():
+        inner, release, entered = _held_app()
+        release.set()
+        gate = with_ingest_gate(inner)
+        return await _call(gate, secret=secret), await _call(gate, secret="dcg_other"), entered
+
+    refused, other, entered = async_to_sync(scenario)()
+    assert refused[0] == 429 and 1 <= int(refused[1]["retry-after"]) <= 60
+    assert refused[1]["content-type"] == "application/problem+json"
+    assert other[0] == 201 and len(entered) == 1  # another token is not held back
