@@ -24,7 +24,8 @@ case; the rest get 503 "busy").
     .venv/bin/python bench/ingest_flood.py --rate-limit 0 --batch 50
 
 Prints key=value: readings sent and stored, ingest answers by status code, the
-reading's server time p50/p95 (the app's Server-Timing), the run page's server
+reading's server time p50/p95 (the app's Server-Timing) during the flood and,
+before it, of 200 readings sent one at a time, the run page's server
 p50/p95/max with and without the flood and its answers by status code, 500s,
 server CPU per reading, and the panel refreshes (numbers the deployment took).
 Talks to 127.0.0.1 only, stops what it started, saves output under bench/results/.
@@ -56,6 +57,7 @@ from fanout import (  # noqa: E402
 )
 
 BENCH_DB = "deploychecks_bench_ingest"
+ALONE_READINGS = 200
 
 
 def parse_args():
@@ -102,7 +104,8 @@ def arrange() -> dict:
     )
     change_status(deployment_id=deployment.pk, to="in_progress", user=lead)
     _, secret = create_ingest_token(deployment_id=deployment.pk, name="flood", user=lead)
-    token = IngestToken.objects.get(deployment=deployment)
+    _, alone_secret = create_ingest_token(deployment_id=deployment.pk, name="alone", user=lead)
+    token = IngestToken.objects.get(deployment=deployment, name="flood")
     signals = list(deployment.signals.order_by("position"))
     # Grade every signal once (the first reading of a signal is judged under the lock).
     record_token_readings(
@@ -113,6 +116,7 @@ def arrange() -> dict:
     return {
         "pk": deployment.pk,
         "secret": secret,
+        "alone_secret": alone_secret,
         "cookie": benchenv.session_for(engineer),
         "signals": [(s.name, s.is_boolean, _green(s)) for s in signals],
     }
@@ -294,6 +298,24 @@ async def time_pages(base: str, data: dict, rate: float, seconds: float) -> list
     return results
 
 
+def readings_one_at_a_time(base: str, data: dict, count: int) -> list[float]:
+    """Server ms of `count` readings sent one after the other (another token)."""
+    import httpx
+
+    name, boolean, green = data["signals"][0]
+    times = []
+    with httpx.Client(base_url=base, timeout=30) as client:
+        for i in range(count):
+            response = client.post(
+                f"/api/deployments/{data['pk']}/readings",
+                json={"signal": name, "value": green * (0.5 + (i % 10) / 40)},
+                headers={"Authorization": f"Bearer {data['alone_secret']}"},
+            )
+            assert response.status_code == 201, response.text
+            times.append(float(TIMING_RE.search(response.headers["server-timing"]).group(1)))
+    return times
+
+
 def report_pages(out: Out, prefix: str, results: list) -> None:
     server = [ms for _, ms, _ in results if ms is not None]
     rtt = [ms for _, _, ms in results if ms is not None]
@@ -328,6 +350,10 @@ def main():
         servers.wait_ready()
         pid = servers.procs[0].pid
         asyncio.run(time_pages(base, data, args.page_rate, 3))  # warm-up
+        readings_one_at_a_time(base, data, 20)  # warm-up
+        alone = readings_one_at_a_time(base, data, ALONE_READINGS)
+        out.kv("reading_alone_server_p50_ms", fmt(pct(alone, 50)))
+        out.kv("reading_alone_server_p95_ms", fmt(pct(alone, 95)))
         cpu_before = proc_cpu(pid)
         reference = asyncio.run(time_pages(base, data, args.page_rate, args.reference))
         page_cpu_s = (proc_cpu(pid) - cpu_before) / max(1, len(reference))
@@ -370,7 +396,8 @@ def main():
         out.kv("pages_not_200", sum(1 for code, _, _ in loaded + reference if code != 200))
         page_cpu = page_cpu_s * len(loaded)
         out.kv("server_cpu_pct", fmt(100 * cpu_used / flood_seconds))
-        out.kv("server_cpu_ms_per_reading", fmt(1000 * (cpu_used - page_cpu) / max(1, stored)))
+        ingest_cpu_ms = 1000 * (cpu_used - page_cpu)
+        out.kv("server_cpu_ms_per_ingest_request", fmt(ingest_cpu_ms / max(1, len(results))))
         out.kv("worker_cpu_pct", fmt(100 * worker_cpu / flood_seconds))
         out.kv("panel_refreshes", deployment_seq(data["pk"]) - seq_before)
         # django.request logs each 503 as an error; anything else is a real one.

@@ -242,3 +242,17 @@ def test_a_token_past_its_limit_is_refused_with_429_before_django(db, settings):
     assert refused[0] == 429 and 1 <= int(refused[1]["retry-after"]) <= 60
     assert refused[1]["content-type"] == "application/problem+json"
     assert other[0] == 201 and len(entered) == 1  # another token is not held back
+
+
+def test_the_v1_api_answers_a_deeply_nested_reading_with_400(live_deployment, engineer):
+    from deploychecks.api import tokens as api_tokens
+
+    _, secret = api_tokens.create_personal_token(user=engineer, name="ci", scopes=["tick"])
+    response = Client(raise_request_exception=False).post(
+        f"/api/v1/deployments/{live_deployment.pk}/readings",
+        data='{"signal": "Error rate", "value": ' + "[" * 3000 + "]" * 3000 + "}",
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {secret}",
+    )
+    assert response.status_code == 400
+    assert not Reading.objects.exists()
