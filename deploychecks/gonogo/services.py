@@ -35,6 +35,7 @@ from deploychecks.runs.models import Deployment
 logger = logging.getLogger("deploychecks.gonogo")
 
 NOTE_MAX = 500
+EDITORS_ONLY = "Only the lead and engineers of this deployment can record readings."
 # How far in the future a monitoring system's clock may be.
 CLOCK_SKEW = timedelta(seconds=60)
 
@@ -106,7 +107,7 @@ def record_reading(
     deployment = Deployment.objects.select_for_update().get(pk=deployment_id)
     role = access.role_of(user, deployment) if user is not None else None
     if not access.can_edit(role):
-        raise NotAllowed("Only the lead and engineers of this deployment can record readings.")
+        raise NotAllowed(EDITORS_ONLY)
     if deployment.is_finished:
         raise NotAllowed(
             f"This deployment is {deployment.get_status_display().lower()}; "
