@@ -214,12 +214,23 @@ async def _flood(base, data, args, result_path, start_at):
             delay = at - time.monotonic()
             if delay > 0:
                 await asyncio.sleep(delay)
+            payload = request_bytes()
             try:
-                if writer is None:
-                    reader, writer = await asyncio.open_connection(host, int(port))
-                writer.write(request_bytes())
-                await writer.drain()
-                status, headers = await _read_response(reader)
+                for attempt in (1, 2):
+                    if writer is None:
+                        reader, writer = await asyncio.open_connection(host, int(port))
+                    try:
+                        writer.write(payload)
+                        await writer.drain()
+                        status, headers = await _read_response(reader)
+                        break
+                    except (OSError, asyncio.IncompleteReadError):
+                        # The server closed an idle keep-alive connection (uvicorn:
+                        # after 5 s): once more on a new one.
+                        writer.close()
+                        writer = None
+                        if attempt == 2:
+                            raise
             except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
                 results.append((type(exc).__name__, None, None))
                 writer = None

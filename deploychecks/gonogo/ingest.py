@@ -253,6 +253,9 @@ def request_panel_refresh(deployment_id: int) -> None:
     key = f"gonogo:panel-refresh:{deployment_id}"
     claimed = cache.claim(key, delay) if hasattr(cache, "claim") else cache.add(key, 1, delay)
     if claimed:
+        if len(_claimed_until) > 1000:  # forget the windows that are over
+            for pk in [pk for pk, until in _claimed_until.items() if until <= now]:
+                del _claimed_until[pk]
         _claimed_until[deployment_id] = now + delay
         refresh_signals_panel.apply_async((deployment_id,), countdown=delay)
 
