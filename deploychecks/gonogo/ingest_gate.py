@@ -64,13 +64,23 @@ def _semaphore() -> asyncio.Semaphore:
     return current[1]
 
 
-def _used_this_minute(secret: str) -> tuple[int, int]:
-    """(readings counted for this token in the current window, seconds to its end)."""
+def _window() -> tuple[int, int]:
+    """(the current rate-limit window, seconds to its end)."""
     now = time.time()
     window = int(now // ratelimit.WINDOW_SECONDS)
-    reset = max(1, int((window + 1) * ratelimit.WINDOW_SECONDS - now))
-    used = cache.get(ratelimit.counter_key(rate_key(secret), window))
-    return int(used or 0), reset
+    return window, max(1, int((window + 1) * ratelimit.WINDOW_SECONDS - now))
+
+
+def _used(key: str, window: int) -> int:
+    """Readings counted for the token `key` names in `window` (one Redis GET)."""
+    return int(cache.get(ratelimit.counter_key(key, window)) or 0)
+
+
+# Per process: rate key -> the window in which that token used up its limit. A
+# counter never falls back below the limit within its window (a refused request
+# gives back only what it took), so the rest of the window is refused from here,
+# without Redis or a thread: a flood past its limit costs the loop alone.
+_exhausted: dict[str, int] = {}
 
 
 async def _refuse(send, status: int, detail: str, headers: dict) -> None:
@@ -102,12 +112,17 @@ def with_ingest_gate(http_app):
         secret = _bearer(scope)
         if secret:
             limit = settings.INGEST_RATE_LIMIT_PER_MINUTE
-            try:
-                used, reset = await sync_to_async(_used_this_minute, thread_sensitive=False)(secret)
-            except Exception:  # Redis down: the view lets it through too
-                logger.exception("ingest gate: rate limit not read")
-                used, reset = 0, 0
+            key, (window, reset) = rate_key(secret), _window()
+            used = limit if _exhausted.get(key) == window else 0
+            if not used:
+                try:
+                    used = await sync_to_async(_used, thread_sensitive=False)(key, window)
+                except Exception:  # Redis down: the view lets it through too
+                    logger.exception("ingest gate: rate limit not read")
             if used >= limit:
+                if len(_exhausted) > 10_000:
+                    _exhausted.clear()
+                _exhausted[key] = window
                 return await _refuse(
                     send,
                     429,

@@ -144,10 +144,7 @@ def _ingest(request, pk, *, batch: bool):
         )
     # A flood past the rate limit, and requests past INGEST_MAX_CONCURRENT, were
     # refused before Django (gonogo/ingest_gate.py, in asgi.py).
-    return _ingest_admitted(request, pk, secret.strip(), batch=batch)
-
-
-def _ingest_admitted(request, pk, secret: str, *, batch: bool):
+    secret = secret.strip()
     token = tokens.authenticate_ingest(pk, secret)
     if token is None:
         return _error(
