@@ -455,6 +455,20 @@ API_GATE_WAIT_MAX_SECONDS = envint("API_GATE_WAIT_MAX_SECONDS", 600, minimum=1)
 # ends by the clock; a lost broadcast), in seconds.
 API_GATE_RECHECK_SECONDS = envfloat("API_GATE_RECHECK_SECONDS", 15.0, minimum=0.1)
 
+# --- Go/no-go ingest (deploychecks.gonogo, POST /api/deployments/<id>/readings) -----
+# Readings one ingest token may send per minute (a batch counts each of its
+# readings), across every web process: past it, 429 with Retry-After.
+INGEST_RATE_LIMIT_PER_MINUTE = envint("INGEST_RATE_LIMIT_PER_MINUTE", 600, minimum=1)
+# Ingest requests one web process lets into Django at once; the next ones wait
+# up to a quarter second (on the event loop, no thread), then get 503 with
+# Retry-After, so a flood of readings never holds more than this many threads
+# and database connections of the process (gonogo/ingest_gate.py).
+INGEST_MAX_CONCURRENT = envint("INGEST_MAX_CONCURRENT", 2, minimum=1)
+# Open run pages see the readings of a token (their signals panel) at most this
+# many seconds late: the readings in that time share one re-judge and one
+# broadcast, sent by a worker.
+INGEST_PANEL_REFRESH_SECONDS = envfloat("INGEST_PANEL_REFRESH_SECONDS", 0.5, minimum=0.05)
+
 # --- Product limits -----------------------------------------------------------
 IMPORT_MAX_BYTES = envint("IMPORT_MAX_BYTES", 1_000_000, minimum=1)
 # Room above the import limit so an oversized paste gets the form's clear

@@ -5,8 +5,9 @@ database. Django's RedisCache raises when Redis is down, and a rendered row
 cached after commit then turned a saved note into a 500 (issue 13). Here a
 failed read is a miss and a failed write is skipped; both are logged (at most
 once per LOG_EVERY_SECONDS per process, an outage would flood the log).
-`check()` still raises (/healthz uses it), and so do incr and clear, which
-nothing here calls: a counter cannot be made up.
+`check()` still raises (/healthz uses it), and so do incr, `count` and clear:
+a counter cannot be made up. `count` and `claim` are Redis-only helpers
+(core.ratelimit, gonogo.ingest), each one round trip.
 """
 
 import logging
@@ -96,6 +97,27 @@ class TolerantRedisCache(RedisCache):
             super().delete_many(keys, version)
         except RedisError as exc:
             self._failed("delete_many", exc)
+
+    def count(self, key, amount: int, timeout: int) -> int:
+        """Add `amount` to the counter `key` and return its new value, in one
+        round trip (INCRBY and EXPIRE in a pipeline); Django's add and incr
+        take three. Raises when Redis does: a count cannot be made up."""
+        key = self.make_and_validate_key(key)
+        pipeline = self._cache.get_client(key, write=True).pipeline()
+        pipeline.incrby(key, amount)
+        pipeline.expire(key, timeout)
+        return pipeline.execute()[0]
+
+    def claim(self, key, seconds: float) -> bool:
+        """Whether this call set `key`, which lives `seconds` (to the millisecond;
+        Django's add rounds a timeout down to whole seconds, 0.5 s to none)."""
+        key = self.make_and_validate_key(key)
+        try:
+            client = self._cache.get_client(key, write=True)
+            return bool(client.set(key, 1, px=max(1, int(seconds * 1000)), nx=True))
+        except RedisError as exc:
+            self._failed("claim", exc)
+            return True
 
     def check(self) -> None:
         """A write and a read through Redis; raises when either fails."""

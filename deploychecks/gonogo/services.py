@@ -23,7 +23,6 @@ from deploychecks.gonogo import events, grading, notify
 from deploychecks.gonogo.errors import SignalError
 from deploychecks.gonogo.models import (
     DeploymentSignal,
-    IngestToken,
     Reading,
     VerdictState,
 )
@@ -97,15 +96,14 @@ def record_reading(
     observed_at=None,
     note: str = "",
     user=None,
-    token: IngestToken | None = None,
     request=None,
     now: datetime | None = None,
     idempotency_key: str = "",
 ) -> Reading:
-    """Store one reading of a signal, regrade it and re-judge the deployment.
+    """Store one reading a person typed, regrade its signal and re-judge the deployment.
 
-    Either a person (`user`, an engineer or the lead) or an ingest `token`
-    (already authenticated for this deployment) records it. Raises SignalError
+    `user` is an engineer or the lead (on the run page, or through the API with
+    their token); monitoring systems' readings go through ingest.py. Raises SignalError
     or NotAllowed and stores nothing when anything is wrong. A person's reading
     that carries the `idempotency_key` of an earlier one (the same form posted
     again) returns that reading instead of storing a second (runs.idempotency).
@@ -115,24 +113,25 @@ def record_reading(
     if len(note) > NOTE_MAX:
         raise SignalError(f"A note can be at most {NOTE_MAX} characters.")
     deployment = Deployment.objects.select_for_update().get(pk=deployment_id)
-    if token is None:
-        role = access.role_of(user, deployment) if user is not None else None
-        if not access.can_edit(role):
-            raise NotAllowed(EDITORS_ONLY)
-    elif token.deployment_id != deployment.pk or token.revoked_at is not None:
-        raise NotAllowed("This token is not valid for this deployment.")
+    role = access.role_of(user, deployment) if user is not None else None
+    if not access.can_edit(role):
+        raise NotAllowed(EDITORS_ONLY)
     if deployment.is_finished:
         raise NotAllowed(
             f"This deployment is {deployment.get_status_display().lower()}; "
             "it takes no more readings."
         )
-    key = idempotency.checked_key(idempotency_key) if token is None else ""
+    key = idempotency.checked_key(idempotency_key)
     reading_id = idempotency.first_result(user, key, idempotency.Kind.READING, deployment.pk)
     if reading_id is not None:
         return Reading.objects.get(pk=reading_id)
-    signal = DeploymentSignal.objects.filter(
-        deployment=deployment, name__iexact=str(signal_name or "").strip()
-    ).first()
+    # Locked after the deployment (the lock order of ingest.py): readings of a
+    # signal and the regrading of its latest stay in order.
+    signal = (
+        DeploymentSignal.objects.select_for_update()
+        .filter(deployment=deployment, name__iexact=str(signal_name or "").strip())
+        .first()
+    )
     if signal is None:
         known = ", ".join(deployment.signals.values_list("name", flat=True)) or "none"
         raise SignalError(f"Unknown signal {str(signal_name)[:80]!r}. Known signals: {known}.")
@@ -143,36 +142,31 @@ def record_reading(
         value=value,
         observed_at=observed_at,
         note=note,
-        source=Reading.Source.INGEST if token else Reading.Source.MANUAL,
-        recorded_by=user if token is None else None,
-        recorded_by_name=(display_name(user) if token is None else f"token {token.name}"),
-        token=token,
+        source=Reading.Source.MANUAL,
+        recorded_by=user,
+        recorded_by_name=display_name(user),
     )
     idempotency.remember(user, key, idempotency.Kind.READING, deployment, reading)
-    if token is not None:
-        IngestToken.objects.filter(pk=token.pk).update(last_used_at=now)
     seq = deployment.next_seq()
     seqs = [seq]
-    if token is None:
-        # A person's reading is audited; a monitoring feed's only when it changes a grade.
-        record_event(
-            action="reading.recorded",
-            actor=user,
-            deployment=deployment,
-            seq=seq,
-            target=signal,
-            target_repr=f"{signal.name}: {format_value(signal, value)}",
-            after={"value": value, "observed_at": observed_at, "note": note},
-            request=request,
-        )
+    # A person's reading is audited; a monitoring feed's only when it changes a grade.
+    record_event(
+        action="reading.recorded",
+        actor=user,
+        deployment=deployment,
+        seq=seq,
+        target=signal,
+        target_repr=f"{signal.name}: {format_value(signal, value)}",
+        after={"value": value, "observed_at": observed_at, "note": note},
+        request=request,
+    )
     new_grade = grading.grade(latest_value(signal), signal.thresholds)
     if new_grade != signal.grade:
         before = signal.grade or "none"
         signal.grade = new_grade
         signal.save(update_fields=["grade"])
-        if token is None:  # the reading's own number is taken by its audit event
-            seq = deployment.next_seq()
-            seqs.append(seq)
+        seq = deployment.next_seq()  # the reading's own number is taken by its audit event
+        seqs.append(seq)
         record_event(
             action="signal.grade_changed",
             actor=user,

@@ -1,5 +1,4 @@
-import json
-
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required, permission_required
 from django.core.exceptions import RequestDataTooBig
@@ -7,19 +6,28 @@ from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 from deploychecks.checklists.models import ChecklistTemplate
+from deploychecks.core import jsonbody, ratelimit
 from deploychecks.core.errors import NotAllowed, RunError
-from deploychecks.gonogo import definitions, panel, rollback, services, tokens
+from deploychecks.gonogo import (
+    definitions,
+    ingest,
+    ingest_gate,
+    panel,
+    rollback,
+    services,
+    tokens,
+)
 from deploychecks.gonogo.forms import ReadingForm, SignalDefinitionFormSet
 from deploychecks.gonogo.models import IngestToken
 from deploychecks.runs import access, idempotency
 
 INGEST_MAX_BYTES = 16 * 1024
-INGEST_FIELDS = {"signal", "value", "observed_at", "note"}
+# 500 readings with long notes; DATA_UPLOAD_MAX_MEMORY_SIZE is above it.
+INGEST_BATCH_MAX_BYTES = 1024 * 1024
 
 
 def _panel_response(request, deployment, role, *, status=200, error="", form_data=None):
@@ -102,16 +110,29 @@ def start_rollback(request, pk):
 
 
 def _error(status: int, message: str, **headers) -> JsonResponse:
-    response = JsonResponse({"error": message}, status=status)
+    """A problem (RFC 9457, as the API's) that also keeps the old `error` key."""
+    body = {"type": "about:blank", "title": PROBLEM_TITLES.get(status, "Error")}
+    body.update({"status": status, "detail": message, "error": message})
+    response = JsonResponse(body, status=status, content_type="application/problem+json")
     for name, value in headers.items():
         response[name.replace("_", "-")] = value
     return response
 
 
-@csrf_exempt  # a machine client with a bearer token, no cookies: CSRF does not apply
-@login_not_required
-def ingest_reading(request, pk):
-    """POST {"signal": name, "value": number, "observed_at": iso8601?, "note": text?}."""
+PROBLEM_TITLES = {
+    400: "Bad request",
+    401: "Unauthorized",
+    405: "Method not allowed",
+    409: "Conflict",
+    413: "Content too large",
+    415: "Unsupported media type",
+    422: "Unprocessable content",
+    429: "Too many requests",
+    503: "Service unavailable",
+}
+
+
+def _ingest(request, pk, *, batch: bool):
     if request.method != "POST":
         return _error(405, "Use POST.", Allow="POST")
     scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
@@ -121,7 +142,10 @@ def ingest_reading(request, pk):
             "Missing token: send the header “Authorization: Bearer <token>”.",
             WWW_Authenticate="Bearer",
         )
-    token = tokens.authenticate_ingest(pk, secret.strip())
+    # A flood past the rate limit, and requests past INGEST_MAX_CONCURRENT, were
+    # refused before Django (gonogo/ingest_gate.py, in asgi.py).
+    secret = secret.strip()
+    token = tokens.authenticate_ingest(pk, secret)
     if token is None:
         return _error(
             401,
@@ -129,67 +153,64 @@ def ingest_reading(request, pk):
             WWW_Authenticate='Bearer error="invalid_token"',
         )
     if request.content_type != "application/json":
-        return _error(415, "Send the reading as JSON (Content-Type: application/json).")
+        return _error(415, "Send the readings as JSON (Content-Type: application/json).")
+    max_bytes = INGEST_BATCH_MAX_BYTES if batch else INGEST_MAX_BYTES
     try:
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
         declared = 0
-    if declared > INGEST_MAX_BYTES:
-        return _error(413, f"The body is larger than {INGEST_MAX_BYTES} bytes.")
     try:
-        body = request.body
-    except RequestDataTooBig:
-        return _error(413, f"The body is larger than {INGEST_MAX_BYTES} bytes.")
-    if len(body) > INGEST_MAX_BYTES:
-        return _error(413, f"The body is larger than {INGEST_MAX_BYTES} bytes.")
+        if declared > max_bytes:
+            raise jsonbody.BodyRefused(413, f"The body is larger than {max_bytes} bytes.")
+        try:
+            body = request.body
+        except RequestDataTooBig:
+            raise jsonbody.BodyRefused(413, f"The body is larger than {max_bytes} bytes.") from None
+        data = jsonbody.loads_limited(body, max_bytes=max_bytes)
+        readings = ingest.parse_batch(data) if batch else [ingest.parse_reading(data)]
+    except jsonbody.BodyRefused as exc:
+        return _error(exc.status, exc.message)
+    allowance = ratelimit.take(
+        ingest_gate.rate_key(secret),
+        settings.INGEST_RATE_LIMIT_PER_MINUTE,
+        cost=len(readings),
+    )
+    if not allowance.allowed:
+        return _error(
+            429,
+            f"This token may send {allowance.limit} readings a minute; "
+            f"{allowance.remaining} are left in this one. Retry in {allowance.reset_seconds} s.",
+            **{k.replace("-", "_"): v for k, v in allowance.headers().items()},
+        )
     try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        return _error(400, "The body is not valid JSON.")
-    if not isinstance(data, dict):
-        return _error(400, "The body must be a JSON object.")
-    unknown = sorted(set(data) - INGEST_FIELDS)
-    if unknown:
-        return _error(400, "Unknown fields: " + ", ".join(unknown)[:200] + ".")
-    if not isinstance(data.get("signal"), str) or not data["signal"].strip():
-        return _error(400, "“signal” must be the name of a signal.")
-    if "value" not in data:
-        return _error(400, "“value” is missing.")
-    note = data.get("note", "")
-    if not isinstance(note, str):
-        return _error(400, "“note” must be text.")
-    observed_at = data.get("observed_at")
-    if observed_at is not None:
-        parsed = parse_datetime(observed_at) if isinstance(observed_at, str) else None
-        if parsed is None:
-            return _error(400, "“observed_at” must be an ISO 8601 date and time.")
-        observed_at = parsed
-    try:
-        reading = services.record_reading(
-            deployment_id=pk,
-            signal_name=data["signal"],
-            value=data["value"],
-            observed_at=observed_at,
-            note=note,
-            token=token,
-            request=request,
+        stored = ingest.record_token_readings(
+            deployment_id=pk, token=token, readings=readings, request=request
         )
     except NotAllowed as exc:
         return _error(409, exc.message)
     except RunError as exc:
         return _error(422, exc.message)
-    signal = reading.signal
-    signal.refresh_from_db(fields=["grade"])
-    return JsonResponse(
-        {
-            "id": reading.pk,
-            "signal": signal.name,
-            "value": reading.value,
-            "observed_at": reading.observed_at.isoformat(),
-            "grade": signal.grade,
-        },
-        status=201,
+    described = [ingest.describe(reading) for reading in stored]
+    response = JsonResponse(
+        {"count": len(described), "readings": described} if batch else described[0], status=201
     )
+    for name, value in allowance.headers().items():
+        response[name] = value
+    return response
+
+
+@csrf_exempt  # a machine client with a bearer token, no cookies: CSRF does not apply
+@login_not_required
+def ingest_reading(request, pk):
+    """POST {"signal": name, "value": number, "observed_at": iso8601?, "note": text?}."""
+    return _ingest(request, pk, batch=False)
+
+
+@csrf_exempt
+@login_not_required
+def ingest_batch(request, pk):
+    """POST {"readings": [reading, …]}: up to 500 readings, all stored or none."""
+    return _ingest(request, pk, batch=True)
 
 
 # --- The lead's page: ingest tokens ----------------------------------------------------

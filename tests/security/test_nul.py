@@ -81,6 +81,7 @@ FIELDS = {
     "api_pages:service_tokens": ("admin", ["name", "services", "environments"]),
     # A bearer token, JSON: tested below (test_the_ingest_api_refuses_a_nul).
     "gonogo:ingest": None,
+    "gonogo:ingest_batch": None,
 }
 # Fields a form has beyond the permission matrix's data (which sends the least it can).
 EXTRA_FIELDS = {
@@ -267,7 +268,14 @@ def test_the_ingest_api_refuses_a_nul(people, ids):
         for body in bodies
     ]
 
-    assert statuses == [400, 400, 400]
+    batch = client.post(
+        reverse("gonogo:ingest_batch", args=[ids.pk]),
+        json.dumps({"readings": [bodies[0], {"signal": ids.signal, "value": 0.2}]}),
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {secret}"},
+    )
+
+    assert statuses == [400, 400, 400] and batch.status_code == 400
     assert _snapshot() == before
 
 
