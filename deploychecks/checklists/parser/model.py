@@ -61,6 +61,10 @@ class ParsedItem:
     line: int = 0
     # The key named in the Markdown (`<!-- key: … -->`), else "" (parser.keys).
     key: str = ""
+    # Trailing `@owner` tokens and `(due …)` (parser.owners).
+    owners: list[str] = field(default_factory=list)
+    due_minutes: int | None = None
+    due_anchor: str = ""
 
 
 @dataclass
@@ -81,6 +85,8 @@ class ParsedSection:
     # Items and steps in document order.
     entries: list[ParsedItem | ParsedStep] = field(default_factory=list)
     line: int = 0
+    # Trailing `@owner` tokens of a section heading (parser.owners); a phase has none.
+    owners: list[str] = field(default_factory=list)
 
     def item_count(self) -> int:
         """Items here, those inside steps included (the outline's counts)."""
