@@ -15,6 +15,7 @@ from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.text import slugify
 
 from deploychecks.audit.services import record_event
 from deploychecks.checklists.parser.model import ChecklistParseError
@@ -53,7 +54,10 @@ def parse_due_text(text: str) -> tuple[int | None, str]:
 def _owners(value) -> list[str]:
     if isinstance(value, str):
         return parse_owner_text(value)
-    tokens = [check_token(str(t).lstrip("@")) for t in value]
+    tokens = []
+    for value_token in value:
+        text = str(value_token).strip().lstrip("@").strip('"')
+        tokens.append(check_token(slugify(text) if " " in text else text))
     return parse_owner_text(" ".join(tokens))
 
 

@@ -187,6 +187,7 @@ def release_now(
     grace = timedelta(seconds=settings.REMINDER_LATE_AFTER_SECONDS)
     reminder = Reminder.objects.create(
         deployment=deployment,
+        kind=Reminder.Kind.OVERDUE,
         title=title[:200],
         offset_minutes=0,
         due_at=due_at,

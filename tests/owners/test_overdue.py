@@ -72,7 +72,9 @@ def test_an_overdue_item_is_marked_once_and_its_owner_reminded_once(owned, lead,
     assert email.recipients == ["erin@example.com"] and email.status == "sent"
     assert ReminderDelivery.objects.get(reminder=reminder, channel="page").status == "sent"
     to_erin = [m for m in mail.outbox if m.to == ["erin@example.com"]]
-    assert len(to_erin) == 1 and "Backups verified" in to_erin[0].subject + to_erin[0].body
+    assert len(to_erin) == 1 and "Backups verified" in to_erin[0].subject
+    assert "an item you own is overdue" in to_erin[0].body
+    assert reminder.kind == "overdue"
     assert Reminder.objects.filter(deployment=owned).count() == 2  # Backups and Canary
     overdue_events = AuditEvent.objects.filter(deployment=owned, action="item.overdue")
     assert overdue_events.count() == 2
