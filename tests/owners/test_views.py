@@ -133,3 +133,12 @@ def test_my_work_shows_nothing_of_deployments_the_user_cannot_see(client, owned,
     page = client.get(reverse("owners:my_work")).text
 
     assert "owned-api" not in page and "No open items are yours." in page
+
+
+def test_the_template_page_shows_owners_and_due_times(client, owned_revision, engineer):
+    client.force_login(engineer)
+
+    page = client.get(owned_revision.get_absolute_url()).text
+
+    assert "@erin · due 2h after window start" in page
+    assert '<span class="muted small">@backend-lead</span>' in page

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from deploychecks.checklists.parser.text import contact_is_filled_in
+from deploychecks.checklists.parser.text import contact_is_filled_in, describe_due
 
 MAX_BYTES = 1_000_000
 # The longest text each field can hold: the max_length of its database column
@@ -65,6 +65,10 @@ class ParsedItem:
     owners: list[str] = field(default_factory=list)
     due_minutes: int | None = None
     due_anchor: str = ""
+
+    @property
+    def due_text(self) -> str:
+        return describe_due(self.due_minutes, self.due_anchor) if self.due_anchor else ""
 
 
 @dataclass

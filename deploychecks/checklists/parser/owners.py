@@ -20,11 +20,13 @@ import re
 from django.utils.text import slugify
 
 from deploychecks.checklists.parser.model import ChecklistParseError
+from deploychecks.checklists.parser.text import ANCHORS, describe_due
+
+__all__ = ["ANCHORS", "describe_due", "format_due", "parse_due", "split_trailing"]
 
 MAX_OWNERS = 10
 OWNER_MAX = 150  # a username's max_length
 LEAD = "lead"
-ANCHORS = {"phase": "phase start", "go_live": "go-live", "window": "window start"}
 _ANCHOR_WORDS = {
     "phase start": "phase",
     "go-live": "go_live",
@@ -105,18 +107,6 @@ def parse_due(spec: str, line: int = 0) -> tuple[int, str]:
 def format_due(minutes: int, anchor: str) -> str:
     """The Markdown of a due time: (120, 'go_live') -> '(due 2h after go-live)'."""
     return f"(due {describe_due(minutes, anchor)})"
-
-
-def describe_due(minutes: int, anchor: str) -> str:
-    """'2h after go-live': the words of a due time, shown on the run page too."""
-    size = abs(minutes)
-    if size and size % 1440 == 0:
-        amount = f"{size // 1440}d"
-    elif size and size % 60 == 0:
-        amount = f"{size // 60}h"
-    else:
-        amount = f"{size}m"
-    return f"{amount} {'before' if minutes < 0 else 'after'} {ANCHORS[anchor]}"
 
 
 def format_owners(owners) -> str:
