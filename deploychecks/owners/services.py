@@ -61,7 +61,7 @@ def _owners(value) -> list[str]:
     return parse_owner_text(" ".join(tokens))
 
 
-def _require_lead(user, role: str | None, deployment: Deployment) -> None:
+def _require_lead(role: str | None, deployment: Deployment) -> None:
     if role != "lead":
         raise NotAllowed("Only the lead of this deployment can change owners and due times.")
     if deployment.is_finished:
@@ -77,10 +77,8 @@ def set_assignment(
 ) -> Change:
     """Set an item's owners (tokens, or text like "@alice @devops-lead") and/or its
     due time (text like "2h after go-live", "" for none). The lead only."""
-    deployment, role = access.lock_with_role(user, deployment_id)
-    if role is None:
-        raise NoAccess("You do not have access to this deployment.")
-    _require_lead(user, role, deployment)
+    deployment, role = access.lock(user, deployment_id)
+    _require_lead(role, deployment)
     try:
         item = RunItem.objects.select_for_update(of=("self",)).get(
             pk=item_id, deployment_id=deployment_id
