@@ -25,4 +25,5 @@ RUN SECRET_KEY=build-only-secret-key-0123456789abcdefghij \
 
 USER deploychecks
 EXPOSE 8000
-CMD ["uvicorn", "deploychecks.asgi:application", "--host", "0.0.0.0", "--port", "8000", "--proxy-headers", "--lifespan", "on", "--ws-per-message-deflate", "false"]
+# deploychecks.serve: uvicorn, trusting X-Forwarded-For only from TRUSTED_PROXIES (none by default).
+CMD ["python", "-m", "deploychecks.serve", "--host", "0.0.0.0", "--port", "8000"]

@@ -27,8 +27,7 @@ run: install
 	env -u DATABASE_URL -u REDIS_URL $(BIN)/python manage.py migrate --no-input
 	env -u DATABASE_URL -u REDIS_URL $(BIN)/python manage.py load_demo
 	@echo "Serving on http://$(HOST):$(PORT)/ (Ctrl-C to stop)"
-	env -u DATABASE_URL -u REDIS_URL $(BIN)/uvicorn deploychecks.asgi:application \
-		--host $(HOST) --port $(PORT) --lifespan on --ws-per-message-deflate false
+	env -u DATABASE_URL -u REDIS_URL $(BIN)/python -m deploychecks.serve --host $(HOST) --port $(PORT)
 
 check-services: install
 	@DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(BIN)/python .ci/check_services.py

@@ -4,6 +4,7 @@ A bad value stops start-up with ImproperlyConfigured naming the variable, so a
 typo never silently falls back to a default.
 """
 
+import ipaddress
 import os
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlparse
@@ -61,6 +62,20 @@ def envlist(name: str, default: list[str]) -> list[str]:
     if raw is None:
         return default
     return [part.strip() for part in raw.split(",") if part.strip()]
+
+
+def envnetworks(name: str) -> list[str]:
+    """NAME: comma-separated IP addresses or networks ("10.0.0.5, 172.18.0.0/16"),
+    normalised ("10.0.0.5/32"); empty when unset. A bad entry stops start-up."""
+    networks = []
+    for part in envlist(name, []):
+        try:
+            networks.append(str(ipaddress.ip_network(part, strict=False)))
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"{name}: {part!r} is not an IP address or network (e.g. 10.0.0.5 or 10.0.0.0/24)"
+            ) from None
+    return networks
 
 
 def envsecret(name: str, default: str | None = None) -> str | None:

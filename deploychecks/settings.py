@@ -18,6 +18,7 @@ from deploychecks.env import (
     envfloat,
     envint,
     envlist,
+    envnetworks,
     envsecret,
     envstr,
     redis_url,
@@ -108,6 +109,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    # A NUL character anywhere in a request: 400 before any view (after CSRF and login).
+    "deploychecks.core.nul.RefuseNulMiddleware",
     # Last, as django-axes asks: it turns a flagged login attempt into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -400,6 +403,10 @@ CONTENT_SECURITY_POLICY = {
 }
 if envbool("BEHIND_TLS_PROXY", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# The proxies whose X-Forwarded-For is believed (addresses or networks), by the
+# login throttle, the audit log (accounts.people.client_ip) and uvicorn
+# (deploychecks.serve). None by default: every peer is the client itself.
+TRUSTED_PROXIES = envnetworks("TRUSTED_PROXIES")
 
 # --- Email --------------------------------------------------------------------
 EMAIL_BACKEND = envstr(

@@ -88,16 +88,17 @@ def start_rollback(
     *, deployment_id: int, reason: str, user, request=None, now: datetime | None = None
 ) -> RollbackEpisode:
     """Any engineer or the lead starts the rollback, giving a reason."""
-    reason = (reason or "").strip()
-    if not reason:
-        raise RunError("Starting a rollback needs a reason.")
-    if len(reason) > REASON_MAX:
-        raise RunError(f"The reason is too long (at most {REASON_MAX} characters).")
     now = now or timezone.now()
     deployment = Deployment.objects.select_for_update().get(pk=deployment_id)
     role = access.role_of(user, deployment)
     if not access.can_edit(role):
         raise NotAllowed("Only the lead and engineers of this deployment can start a rollback.")
+    # After the permission: someone who may not act learns nothing from the input.
+    reason = (reason or "").strip()
+    if not reason:
+        raise RunError("Starting a rollback needs a reason.")
+    if len(reason) > REASON_MAX:
+        raise RunError(f"The reason is too long (at most {REASON_MAX} characters).")
     if deployment.status not in (S.IN_PROGRESS, S.MONITORING):
         raise RunError(
             f"A deployment that is {deployment.get_status_display().lower()} cannot be rolled back."

@@ -36,6 +36,7 @@ from deploychecks.runs.models import Deployment
 logger = logging.getLogger("deploychecks.gonogo")
 
 NOTE_MAX = 500
+EDITORS_ONLY = "Only the lead and engineers of this deployment can record readings."
 # How far in the future a monitoring system's clock may be.
 CLOCK_SKEW = timedelta(seconds=60)
 
@@ -109,7 +110,7 @@ def record_reading(
     if token is None:
         role = access.role_of(user, deployment) if user is not None else None
         if not access.can_edit(role):
-            raise NotAllowed("Only the lead and engineers of this deployment can record readings.")
+            raise NotAllowed(EDITORS_ONLY)
     elif token.deployment_id != deployment.pk or token.revoked_at is not None:
         raise NotAllowed("This token is not valid for this deployment.")
     if deployment.is_finished:

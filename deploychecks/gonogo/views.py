@@ -37,6 +37,9 @@ def _panel_response(request, deployment, role, *, status=200, error="", form_dat
 def add_reading(request, pk):
     """An engineer types a reading on the run page."""
     deployment, role = access.get_deployment_for(request.user, pk)
+    if not access.can_edit(role):
+        # Before the form: someone who may not record learns nothing from their input.
+        return _panel_response(request, deployment, role, status=403, error=services.EDITORS_ONLY)
     form = ReadingForm(request.POST)
     if not form.is_valid():
         first = next(iter(form.errors.values()))[0]

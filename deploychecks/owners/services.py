@@ -77,6 +77,8 @@ def set_assignment(
 ) -> Change:
     """Set an item's owners (tokens, or text like "@alice @devops-lead") and/or its
     due time (text like "2h after go-live", "" for none). The lead only."""
+    # The order of docs/decisions.md: the deployment (404), the permission (403),
+    # then the input; the item comes in the form, so it is input (404 if not here).
     deployment, role = access.lock(user, deployment_id)
     _require_lead(role, deployment)
     try:

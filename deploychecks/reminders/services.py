@@ -28,6 +28,9 @@ RS = Reminder.Status
 
 
 # --- Called when the deployment goes live or ends (reminders.hooks) -------------------
+# The views refuse with these before they read a form (permission before input).
+LEAD_ONLY_RESCHEDULE = "Only the lead of this deployment can move its go-live time."
+LEAD_ONLY_WEBHOOK = "Only the lead of this deployment can change its webhook."
 
 
 def schedule_for(deployment: Deployment, *, user=None, request=None) -> int:
@@ -182,7 +185,7 @@ def reschedule(*, deployment_id: int, go_live_at: datetime, user, request=None) 
     """
     deployment = Deployment.objects.select_for_update().get(pk=deployment_id)
     if access.role_of(user, deployment) != "lead":
-        raise NotAllowed("Only the lead of this deployment can move its go-live time.")
+        raise NotAllowed(LEAD_ONLY_RESCHEDULE)
     if deployment.status != Deployment.Status.MONITORING:
         raise RunError("Only a live deployment (monitoring) has a go-live time to move.")
     if go_live_at > timezone.now():
@@ -249,7 +252,7 @@ def set_webhook(*, deployment_id: int, url: str, secret: str = "", user, request
     url = (url or "").strip()
     secret = (secret or "").strip()
     if access.role_of(user, Deployment.objects.get(pk=deployment_id)) != "lead":
-        raise NotAllowed("Only the lead of this deployment can change its webhook.")
+        raise NotAllowed(LEAD_ONLY_WEBHOOK)
     if url:
         if secret and (problem := webhooks.secret_problem(secret)):
             raise RunError(problem)

@@ -78,6 +78,8 @@ def _schedule_context(deployment, role, **forms):
 @require_POST
 def reschedule(request, pk):
     deployment, role = access.get_deployment_for(request.user, pk)
+    if role != "lead":  # before the form: the input of someone who may not is not read
+        return _lead_only(request, deployment, role, services.LEAD_ONLY_RESCHEDULE)
     form = RescheduleForm(request.POST)
     status = 422
     if form.is_valid():
@@ -104,9 +106,19 @@ def reschedule(request, pk):
     )
 
 
+def _lead_only(request, deployment, role, message: str):
+    """The schedule page with the refusal, as a refusal by the service shows it."""
+    messages.error(request, message)
+    return render(
+        request, "reminders/deployment.html", _schedule_context(deployment, role), status=403
+    )
+
+
 @require_POST
 def set_webhook(request, pk):
     deployment, role = access.get_deployment_for(request.user, pk)
+    if role != "lead":
+        return _lead_only(request, deployment, role, services.LEAD_ONLY_WEBHOOK)
     form = WebhookForm(request.POST)
     status = 422
     if form.is_valid():

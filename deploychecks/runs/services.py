@@ -219,13 +219,8 @@ def set_item_state(
     request cannot undo a tick. Any other change based on an old version is
     refused with StaleVersion.
     """
-    if state not in RunItem.State.values:
-        raise RunError(f"Unknown state {state!r}.")
-    reason = (reason or "").strip()
-    if state == RunItem.State.NA and not reason:
-        raise RunError("Marking an item N/A needs a reason.")
-    if len(reason) > REASON_MAX:
-        raise RunError(f"The reason is too long (at most {REASON_MAX} characters).")
+    # Who may, then what: an item of another deployment (or none) is a 404 and
+    # someone who may not edit a 403, whatever they sent (docs/decisions.md).
     deployment, role = access.lock(user, deployment_id)
     try:
         # The phase comes along for the fragments rendered after commit (not locked).
@@ -237,6 +232,13 @@ def set_item_state(
     except RunItem.DoesNotExist:
         raise NoAccess("No such item.") from None
     _require_edit(role, deployment, user=user, item=item)
+    if state not in RunItem.State.values:
+        raise RunError(f"Unknown state {state!r}.")
+    reason = (reason or "").strip()
+    if state == RunItem.State.NA and not reason:
+        raise RunError("Marking an item N/A needs a reason.")
+    if len(reason) > REASON_MAX:
+        raise RunError(f"The reason is too long (at most {REASON_MAX} characters).")
     if item.state == state and (state != RunItem.State.NA or item.na_reason == reason):
         return Change(item, changed=False)
     if item.version != expected_version:
@@ -365,6 +367,12 @@ def add_item_note(
     `idempotency_key` of an earlier one (the same form posted again): that
     note comes back unchanged (runs.idempotency).
     """
+    deployment, role = access.lock(user, deployment_id)
+    try:
+        item = RunItem.objects.get(pk=item_id, deployment_id=deployment_id)
+    except RunItem.DoesNotExist:
+        raise NoAccess("No such item.") from None
+    _require_edit(role, deployment)
     body = (body or "").strip()
     if not body:
         raise RunError("A note cannot be empty.")
@@ -372,12 +380,6 @@ def add_item_note(
         raise RunError(f"A note can be at most {NOTE_MAX} characters.")
     if kind not in ItemNote.Kind.values:
         raise RunError(f"Unknown kind of note {kind!r}.")
-    deployment, role = access.lock(user, deployment_id)
-    _require_edit(role, deployment)
-    try:
-        item = RunItem.objects.get(pk=item_id, deployment_id=deployment_id)
-    except RunItem.DoesNotExist:
-        raise NoAccess("No such item.") from None
     key = idempotency.checked_key(idempotency_key)
     note_id = idempotency.first_result(user, key, idempotency.Kind.NOTE, deployment.pk)
     if note_id is not None:

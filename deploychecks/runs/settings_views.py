@@ -113,11 +113,15 @@ def set_participant(request, pk):
 @require_POST
 def remove_participant(request, pk, user_id):
     deployment, role = access.get_deployment_for(request.user, pk)
+    # Someone not on this deployment (or nobody) is a 404 for everyone, as a
+    # missing object is; then only the lead may remove.
+    member = (
+        get_user_model().objects.filter(pk=user_id, participations__deployment=deployment).first()
+    )
+    if member is None:
+        return HttpResponse("No such person on this deployment.", status=404)
     if role != "lead":
         return _lead_only(request, deployment, role, "participants")
-    member = get_user_model().objects.filter(pk=user_id).first()
-    if member is None:
-        return HttpResponse("No such person.", status=404)
     try:
         team.remove_participant(
             deployment_id=deployment.pk, member_id=member.pk, user=request.user, request=request

@@ -5,7 +5,7 @@ from django.db import transaction
 
 from deploychecks.accounts.people import display_name
 from deploychecks.audit.services import record_event
-from deploychecks.core.errors import NotAllowed, RunError
+from deploychecks.core.errors import NoAccess, NotAllowed, RunError
 from deploychecks.runs import access
 from deploychecks.runs.changes import Change, resync_on_commit
 from deploychecks.runs.models import Deployment, DeploymentContact, Participant
@@ -90,7 +90,7 @@ def remove_participant(*, deployment_id: int, member_id: int, user, request=None
         .first()
     )
     if participant is None:
-        raise RunError("That person is not a participant of this deployment.")
+        raise NoAccess("That person is not a participant of this deployment.")
     member, role = participant.user, participant.role
     participant.delete()
     seq = _settings_changed(deployment, "participants")

@@ -177,8 +177,8 @@ def subcheck_state(request, pk, subcheck_id):
             request=request,
         )
     except services.RunError as exc:
-        item_id = RunSubCheck.objects.filter(pk=subcheck_id).values_list("item_id", flat=True)
-        return _refused(request, pk, item_id.first(), exc)
+        item_id = RunSubCheck.objects.filter(pk=subcheck_id, item__deployment_id=pk)
+        return _refused(request, pk, item_id.values_list("item_id", flat=True).first(), exc)
     deployment, role = access.get_deployment_for(request.user, pk)
     return _item_response(request, deployment, change.obj.item_id, role)
 
@@ -210,8 +210,10 @@ def _refused(request, pk, item_id, exc: services.RunError) -> HttpResponse:
     404 with nothing about the deployment (as `get_deployment_for` gives).
     """
     deployment, role = access.get_deployment_for(request.user, pk)  # 404 for an outsider
-    if isinstance(exc, services.NoAccess):
-        return HttpResponse(escape(exc.message), status=404)
+    if isinstance(exc, services.NoAccess) or not (
+        item_id and RunItem.objects.filter(pk=item_id, deployment=deployment).exists()
+    ):
+        return HttpResponse(escape(getattr(exc, "message", "No such item.")), status=404)
     typed = {
         "reason": request.POST.get("reason", "") if request.POST.get("state") == "na" else "",
         "note": request.POST.get("body", ""),

@@ -14,7 +14,7 @@ from django.utils import timezone
 from deploychecks.accounts.people import display_name
 from deploychecks.audit.services import record_event
 from deploychecks.core import webhooks
-from deploychecks.core.errors import NotAllowed, RunError
+from deploychecks.core.errors import NoAccess, NotAllowed, RunError
 from deploychecks.webhooks import access, tasks
 from deploychecks.webhooks.catalog import EVENT_TYPES
 from deploychecks.webhooks.models import Delivery, Subscription
@@ -172,7 +172,7 @@ def redeliver(*, subscription_id: int, delivery_id: int, user, request=None) -> 
         .first()
     )
     if original is None:
-        raise RunError("No such delivery.")
+        raise NoAccess("No such delivery.")
     if not subscription.is_active:
         raise RunError("This subscription is disabled: enable it first, then redeliver.")
     waiting = Delivery.objects.filter(

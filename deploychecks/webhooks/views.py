@@ -4,10 +4,11 @@ delivery log with "redeliver". Who may do what: webhooks.access."""
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Count, Prefetch, Q
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from deploychecks.core.errors import RunError
+from deploychecks.core.errors import NoAccess, RunError
 from deploychecks.webhooks import access, services
 from deploychecks.webhooks.forms import EditSubscriptionForm, SubscriptionForm
 from deploychecks.webhooks.models import Attempt, Delivery
@@ -137,6 +138,8 @@ def redeliver(request, subscription_id, delivery_id):
             user=request.user,
             request=request,
         )
+    except NoAccess as exc:
+        raise Http404(exc.message) from None  # another subscription's delivery, or none
     except RunError as exc:
         messages.error(request, exc.message)
     else:

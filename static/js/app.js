@@ -117,3 +117,25 @@ document.addEventListener("htmx:afterRequest", (event) => {
   const box = form ? form.querySelector('input[type="checkbox"]') : null;
   if (box) { box.checked = !box.checked; }
 });
+
+// A request refused before any view read it (a NUL character in what was sent,
+// deploychecks/core/nul.py) answers 400 with `X-Input-Refused` and
+// `HX-Reswap: none`: nothing was saved and the form keeps what was typed. Say
+// why at the top of the page until a request succeeds.
+document.addEventListener("htmx:afterRequest", (event) => {
+  const xhr = event.detail.xhr;
+  let banner = document.getElementById("refused-banner");
+  if (!xhr || !xhr.getResponseHeader("X-Input-Refused")) {
+    if (banner && event.detail.successful) { banner.remove(); }
+    return;
+  }
+  if (!banner) {
+    banner = document.createElement("p");
+    banner.id = "refused-banner";
+    banner.className = "unavailable-banner";
+    banner.setAttribute("role", "alert");
+    document.getElementById("main").prepend(banner);
+  }
+  banner.textContent = new DOMParser()
+    .parseFromString(xhr.responseText, "text/html").body.textContent.trim();
+});

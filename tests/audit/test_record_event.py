@@ -64,7 +64,7 @@ def test_forwarded_for_is_ignored_unless_trusted(make_request):
 
 
 def test_trusted_forwarded_for_uses_the_entry_our_proxy_added(settings, make_request):
-    settings.TRUST_X_FORWARDED_FOR = True
+    settings.TRUSTED_PROXIES = ["10.0.0.0/24"]
     request = make_request(remote_addr="10.0.0.2", forwarded_for="192.0.2.9, 203.0.113.50")
 
     event = record_event(action="item.ticked", request=request)
@@ -72,12 +72,19 @@ def test_trusted_forwarded_for_uses_the_entry_our_proxy_added(settings, make_req
     assert event.client_ip == "203.0.113.50"
 
 
-def test_garbage_client_ip_is_dropped(settings, make_request):
-    settings.TRUST_X_FORWARDED_FOR = True
-
-    event = record_event(action="item.ticked", request=make_request(forwarded_for="not-an-ip"))
+def test_garbage_client_ip_is_dropped(make_request):
+    event = record_event(action="item.ticked", request=make_request(remote_addr="not-an-ip"))
 
     assert event.client_ip is None
+
+
+def test_garbage_from_a_trusted_proxy_keeps_the_proxys_address(settings, make_request):
+    settings.TRUSTED_PROXIES = ["10.0.0.2"]
+    request = make_request(remote_addr="10.0.0.2", forwarded_for="unknown")
+
+    event = record_event(action="item.ticked", request=request)
+
+    assert event.client_ip == "10.0.0.2"
 
 
 def test_events_form_a_chain_from_the_genesis():

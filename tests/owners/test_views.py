@@ -142,3 +142,14 @@ def test_the_template_page_shows_owners_and_due_times(client, owned_revision, en
 
     assert "@erin · due 2h after window start" in page
     assert '<span class="muted small">@backend-lead</span>' in page
+
+
+def test_an_item_of_another_deployment_is_a_404_for_everyone(client, owned, deployment, lead):
+    client.force_login(lead)  # leads both
+    other = deployment.items.order_by("pk").first()
+
+    answer = _assign(client, owned, other.pk, "@sam")
+
+    assert answer.status_code == 404
+    other.refresh_from_db()
+    assert other.owners == []

@@ -141,14 +141,15 @@ def test_removed_participant_loses_access_at_once(
     assert event.before == {"user": "vic", "role": "viewer"} and "vic" in event.target_repr
 
 
-def test_removing_someone_who_is_not_a_participant_is_refused(deployment, lead, newcomer):
+def test_removing_someone_who_is_not_a_participant_is_not_found(deployment, lead, newcomer):
+    # Not on this deployment: as a missing object, a 404 (tests/security/test_object_ids.py).
     response = _client(lead).post(
         reverse("runs:remove_participant", args=[deployment.pk, newcomer.pk]),
         HTTP_HX_REQUEST="true",
     )
 
-    assert response.status_code == 400
-    assert "not a participant" in response.content.decode()
+    assert response.status_code == 404
+    assert "No such person on this deployment" in response.content.decode()
 
 
 def test_lead_edits_adds_and_removes_contacts(deployment, lead):
