@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "deploychecks.gonogo",
     "deploychecks.statuspage",
     "deploychecks.reminders",
+    "deploychecks.owners",
     "deploychecks.history",
     # After the features it listens to: its handlers that judge a gate run last.
     "deploychecks.webhooks",

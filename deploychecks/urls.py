@@ -10,6 +10,8 @@ urlpatterns = [
     path("deployments/", include("deploychecks.runs.urls")),
     # Approvers and signing under deployments/<pk>/, sign-off rules under templates/.
     path("", include("deploychecks.signoffs.urls")),
+    # Owners and due times: the run page's form, and "My work".
+    path("", include("deploychecks.owners.urls")),
     path("healthz", core_views.healthz, name="healthz"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -63,6 +63,9 @@ def item(i: RunItem) -> dict:
         "changed_by": i.changed_by_name or None,
         "changed_at": i.changed_at,
         "changed_via": i.changed_via,
+        "owners": i.owners,
+        "due": i.due_text,
+        "overdue_since": i.overdue_since,
         "subchecks": [subcheck(s) for s in i.subchecks.all()],
         "notes": [note(n) for n in i.notes.all()],
     }

@@ -2,7 +2,7 @@
 made from them). Text is refused with a NUL character: PostgreSQL cannot
 store one, and nobody types it."""
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from ninja import Field, Path, Schema
@@ -105,6 +105,8 @@ class TemplateItemOut(Schema):
     title: str
     summary: str
     required: bool
+    owners: list[str]
+    due: str
     subchecks: list[str]
 
 
@@ -142,6 +144,36 @@ class ImportOut(Schema):
 # --- Deployments -----------------------------------------------------------------------
 
 
+def _in_utc(value: datetime | None) -> datetime | None:
+    """PostgreSQL refuses a UTC offset beyond ±15:59 (ISO 8601 allows ±23:59):
+    a time is stored in UTC anyway, so it is converted on the way in."""
+    if value is None or value.tzinfo is None:
+        return value
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("the time is out of range") from None
+
+
+UtcTime = Annotated[datetime, AfterValidator(_in_utc)]
+
+
+class ItemAssignmentIn(In):
+    """An item's owners and due time, replacing the template's; a field left out
+    keeps the template's."""
+
+    owners: list[Text(150, 1)] | None = Field(
+        None,
+        max_length=10,
+        description="Usernames, sign-off roles by slug (devops-lead) or lead; [] for none",
+    )
+    due: Text(60) | None = Field(
+        None,
+        description="e.g. “2h after go-live”, “30m after phase start”, "
+        '“1d before window start”; "" for none',
+    )
+
+
 class DeploymentIn(In):
     template: Text(200, 1) = Field(..., description="The template's name or id")
     revision: int | None = Field(None, ge=1, description="Its revision; the latest by default")
@@ -151,8 +183,14 @@ class DeploymentIn(In):
     previous_version: Text(60) = ""
     release_name: Text(200) = Field("", description="Default: “<service> <version>”")
     lead: Text(150) = Field("", description="Username; default the token's person")
-    planned_start: datetime | None = None
+    planned_start: UtcTime | None = None
     ci: CIContext | None = None
+    items: dict[Text(80, 1), ItemAssignmentIn] | None = Field(
+        None,
+        max_length=2000,
+        description="Owners and due times by item key (GET /templates/{id} lists the keys); "
+        "an unknown key refuses the whole deployment",
+    )
 
 
 class DeploymentSummary(Schema):
@@ -209,6 +247,9 @@ class ItemOut(Schema):
     changed_by: str | None
     changed_at: datetime | None
     changed_via: dict[str, Any] | None
+    owners: list[str]
+    due: str = Field(description="e.g. “2h after go-live”; empty without a due time")
+    overdue_since: datetime | None
     subchecks: list[SubCheckOut]
     notes: list[NoteOut]
 

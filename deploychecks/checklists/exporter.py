@@ -9,6 +9,7 @@ from deploychecks.checklists.parser import (
     ParsedTemplate,
 )
 from deploychecks.checklists.parser.keys import slug_key
+from deploychecks.checklists.parser.owners import with_trailing
 
 SIGNALS_HEADING = "Go/no-go signals"
 
@@ -17,8 +18,13 @@ def indent(text: str, pad: str) -> list[str]:
     return [f"{pad}{line}" if line.strip() else "" for line in text.splitlines()]
 
 
-def heading(title: str, timing: str) -> str:
-    return f"{title} ({timing})" if timing else title
+def heading(title: str, timing: str, owners=()) -> str:
+    text = f"{title} ({timing})" if timing else title
+    return with_trailing(text, owners, None)
+
+
+def item_due(item) -> tuple[int, str] | None:
+    return (item.due_minutes, item.due_anchor) if item.due_anchor else None
 
 
 def item_lines(item, pad: str, *, done: bool = False, subchecks=(), key: str = "") -> list[str]:
@@ -34,6 +40,7 @@ def item_lines(item, pad: str, *, done: bool = False, subchecks=(), key: str = "
         summary = f"{summary} (optional)".strip()
     if summary:
         head += f" {summary}"
+    head = with_trailing(head, getattr(item, "owners", ()), item_due(item))
     if key:
         head += f" <!-- key: {key} -->"
     lines = [head]
@@ -160,7 +167,7 @@ def export_markdown(template: ParsedTemplate) -> str:
         lines += [f"## {heading(phase.title, phase.timing_label)}", ""]
         lines += _container_lines(phase)
         for section in phase.sections:
-            lines += [f"### {heading(section.title, section.timing_label)}", ""]
+            lines += [f"### {heading(section.title, section.timing_label, section.owners)}", ""]
             lines += _container_lines(section)
     lines += signals_lines(template.signals)
     if template.contacts:

@@ -93,6 +93,14 @@ class Stage(models.TextChoices):
     ROLLBACK = "rollback", "Rollback procedure"
 
 
+class DueAnchor(models.TextChoices):
+    """What an item's due time counts from (checklists.parser.owners)."""
+
+    PHASE = "phase", "phase start"
+    GO_LIVE = "go_live", "go-live"
+    WINDOW = "window", "window start"
+
+
 class Phase(models.Model):
     revision = models.ForeignKey(TemplateRevision, on_delete=models.CASCADE, related_name="phases")
     position = models.PositiveIntegerField()
@@ -119,6 +127,9 @@ class Section(models.Model):
     title = models.CharField(max_length=300)
     timing_label = models.CharField(max_length=120, blank=True)
     notes = models.TextField(blank=True)
+    # Trailing `@owner` tokens of its heading (checklists.parser.owners): the
+    # owners of its items that name none of their own.
+    owners = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["phase", "position"]
@@ -173,12 +184,21 @@ class Item(models.Model):
     # The key its Markdown names (`<!-- key: … -->`), else "": a deployment's
     # items get the slug of their title then (checklists.parser.keys).
     key = models.CharField(max_length=80, blank=True)
+    # Trailing `@owner` tokens and `(due …)` of its Markdown (checklists.parser.owners).
+    owners = models.JSONField(default=list, blank=True)
+    due_minutes = models.IntegerField(null=True, blank=True)
+    due_anchor = models.CharField(max_length=10, choices=DueAnchor.choices, blank=True)
 
     class Meta:
         ordering = ["phase", "position"]
         constraints = [
             models.UniqueConstraint(fields=["phase", "position"], name="item_position_unique"),
             _non_empty("title", "item_title_not_empty"),
+            models.CheckConstraint(
+                condition=Q(due_anchor="", due_minutes__isnull=True)
+                | (~Q(due_anchor="") & Q(due_minutes__isnull=False)),
+                name="item_due_has_anchor",
+            ),
         ]
 
     def __str__(self):

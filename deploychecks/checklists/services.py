@@ -123,6 +123,9 @@ def _save_structure(revision: TemplateRevision, parsed: ParsedTemplate) -> None:
             details=entry.details,
             required=entry.required,
             key=entry.key,
+            owners=entry.owners,
+            due_minutes=entry.due_minutes,
+            due_anchor=entry.due_anchor,
         )
         items.append(item)
         subchecks.append((item, entry.subchecks))
@@ -144,6 +147,7 @@ def _save_structure(revision: TemplateRevision, parsed: ParsedTemplate) -> None:
                     title=s.title,
                     timing_label=s.timing_label,
                     notes=s.notes,
+                    owners=s.owners,
                 ),
                 s,
             )
@@ -276,7 +280,10 @@ def load_parsed(revision: TemplateRevision) -> ParsedTemplate:
         containers: dict[int | None, ParsedSection] = {None: parsed_phase}
         for section in phase.sections.all():
             parsed_section = ParsedSection(
-                title=section.title, timing_label=section.timing_label, notes=section.notes
+                title=section.title,
+                timing_label=section.timing_label,
+                notes=section.notes,
+                owners=list(section.owners),
             )
             parsed_phase.sections.append(parsed_section)
             containers[section.pk] = parsed_section
@@ -309,4 +316,7 @@ def _parsed_item(item: Item) -> ParsedItem:
         required=item.required,
         subchecks=[ParsedSubCheck(s.title) for s in item.subchecks.all()],
         key=item.key,
+        owners=list(item.owners),
+        due_minutes=item.due_minutes,
+        due_anchor=item.due_anchor,
     )

@@ -189,7 +189,7 @@ def to_markdown(record: DeploymentRecord) -> str:
         lines += container_lines(phase.phase.notes, phase.entries, _entry_lines)
         for section in phase.sections:
             s = section.section
-            lines += [f"### {heading(s.title, s.timing_label)}", ""]
+            lines += [f"### {heading(s.title, s.timing_label, s.owners)}", ""]
             lines += container_lines(s.notes, section.entries, _entry_lines)
     if record.contacts:
         lines += [

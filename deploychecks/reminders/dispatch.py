@@ -75,6 +75,7 @@ def dispatch_due_reminders(now: datetime | None = None) -> DispatchReport:
     each step reads the clock itself at the moment it acts, as it always has.
     """
     report = DispatchReport()
+    events.dispatching.send(events.Dispatching(now=now))
     release_due_reminders(report, now=now)
     escalate_unacknowledged(report, now=now)
     deliver_pending(report, now=now)
@@ -172,6 +173,54 @@ def _release_for(deployment_id: int, now, report: DispatchReport) -> None:
             events.ReminderSent(deployment=deployment, actor=None, reminder=reminder)
         )
         report.released.append(reminder.pk)
+
+
+def release_now(
+    deployment: Deployment, *, title: str, due_at, item_ids: list[int], emails: list[str], now=None
+) -> Reminder:
+    """Raise and release one reminder that no rule scheduled (an owned item fell
+    overdue), to the same channels as a rule's: the page's toast and bell, an
+    email to `emails`, the deployment's webhook. The caller holds the deployment's
+    row lock and makes it happen once; this run's delivery step sends it."""
+    now = now or timezone.now()
+    late_by = max(now - due_at, timedelta(0))
+    grace = timedelta(seconds=settings.REMINDER_LATE_AFTER_SECONDS)
+    reminder = Reminder.objects.create(
+        deployment=deployment,
+        kind=Reminder.Kind.OVERDUE,
+        title=title[:200],
+        offset_minutes=0,
+        due_at=due_at,
+        status=RS.LATE if late_by > grace else RS.SENT,
+        sent_at=now,
+        late_by=late_by,
+        item_ids=item_ids,
+    )
+    recipients = []
+    for address in emails:
+        if (
+            address
+            and EMAIL_RE.match(address)
+            and address.lower() not in map(str.lower, recipients)
+        ):
+            recipients.append(address)
+    _create_deliveries(
+        reminder,
+        Purpose.REMINDER,
+        recipients,
+        webhook=channels.webhook_target(deployment.pk) is not None,
+        now=now,
+    )
+    record_event(
+        action="reminder.sent",
+        deployment=deployment,
+        target=reminder,
+        after={"status": reminder.status, "due_at": due_at, "late_by_seconds": _seconds(late_by)},
+    )
+    events.reminder_sent.send(
+        events.ReminderSent(deployment=deployment, actor=None, reminder=reminder)
+    )
+    return reminder
 
 
 def _superseded(reminder: Reminder, now) -> bool:

@@ -18,3 +18,15 @@ class ReminderSent(Event):
 
 
 reminder_sent = Hook("reminder sent")
+
+
+@dataclass(frozen=True)
+class Dispatching:
+    """A dispatcher run starts (before it releases anything): features that raise
+    reminders of their own at a time (an owned item falling overdue) do it now,
+    through `dispatch.release_now`, and this same run delivers them."""
+
+    now: Any = None
+
+
+dispatching = Hook("reminder dispatch run starting")

@@ -168,9 +168,15 @@ class Reminder(models.Model):
         # rule was also due: only that later one is sent (no burst of repeats).
         MISSED = "missed", "Missed (superseded)"
 
+    class Kind(models.TextChoices):
+        SCHEDULE = "schedule", "Stabilization schedule"
+        # Raised when an owned item fell overdue (deploychecks.owners, release_now).
+        OVERDUE = "overdue", "Overdue item"
+
     deployment = models.ForeignKey(
         "runs.Deployment", on_delete=models.CASCADE, related_name="reminders"
     )
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.SCHEDULE)
     # SET_NULL: editing the template's rules must not touch a running deployment.
     rule = models.ForeignKey(
         ReminderRule, null=True, blank=True, on_delete=models.SET_NULL, related_name="reminders"

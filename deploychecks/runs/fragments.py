@@ -134,16 +134,24 @@ def _load_outline(deployment: Deployment) -> list[RunPhase]:
 
 def _item_key(
     deployment: Deployment,
-    item_id: int,
-    version: int,
+    item: RunItem,
     sub_signature: int,
     note_count: int,
     can_edit: bool,
 ) -> str:
-    """An item row changes only with its version, a sub-check's version (their
-    sum only grows) or a new note (notes are never edited or deleted)."""
+    """An item row changes only with its version, its owners' version (owners, due
+    time, overdue), a sub-check's version (their sum only grows) or a new note
+    (notes are never edited or deleted)."""
     return deployment_key(
-        "run-item", PARTIALS, deployment, item_id, version, sub_signature, note_count, int(can_edit)
+        "run-item",
+        PARTIALS,
+        deployment,
+        item.pk,
+        item.version,
+        item.assign_version,
+        sub_signature,
+        note_count,
+        int(can_edit),
     )
 
 
@@ -154,7 +162,7 @@ def _attach_item_html(deployment: Deployment, phases: list[RunPhase], can_edit: 
     broadcast rendered it (item_fragments), so the page renders no item at all.
     """
     items = {
-        _item_key(deployment, i.pk, i.version, i.sub_signature, i.note_count, can_edit): i
+        _item_key(deployment, i, i.sub_signature, i.note_count, can_edit): i
         for p in phases
         for i in p.items.all()
     }
@@ -240,9 +248,7 @@ def item_fragments(
         }
         row = str(render_to_string(f"{PARTIALS}#item", context))
         # The run page's next render takes this row instead of rendering it again.
-        rows[_item_key(deployment, item.pk, item.version, sub_signature, note_count, can_edit)] = (
-            row
-        )
+        rows[_item_key(deployment, item, sub_signature, note_count, can_edit)] = row
         html[variant] = row + "".join(
             render_to_string(f"{PARTIALS}#{name}", context)
             for name in ("phase-progress", "overall-progress")

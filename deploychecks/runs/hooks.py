@@ -46,6 +46,14 @@ class ItemChanged(Event):
 
 
 @dataclass(frozen=True)
+class ItemAccess(Event):
+    """May `actor`, whose role alone does not let them, change `item`? A handler
+    answers True to let them (its owners, in deploychecks.owners)."""
+
+    item: Any = None
+
+
+@dataclass(frozen=True)
 class StatusChange(Event):
     """The deployment's status goes (or went) from `before` to `to`.
 
@@ -171,6 +179,8 @@ status_changing = Guards("status about to change (guards)")
 status_changed = Hook("status changed")
 went_live = Hook("went live (monitoring)")
 finished = Hook("finished (completed, rolled back or aborted)")
+# Handlers answer True to let a participant change an item their role would not.
+item_editors = Hook("may change an item beyond their role")
 # Handlers take a RunPage (not an Event): the features' panels on the run page.
 run_page = Hook("run page built")
 

@@ -13,7 +13,8 @@ from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 
-from deploychecks.checklists.models import Stage
+from deploychecks.checklists.models import DueAnchor, Stage
+from deploychecks.checklists.parser.owners import describe_due
 
 # A release's version as people and tools write it (2.0.0, v3.1.0-rc.1,
 # 1.0.0+build.5, a commit hash), never markup or free text: it is shown in page
@@ -144,6 +145,8 @@ class RunPhase(models.Model):
     is_rollback = models.GeneratedField(
         expression=Q(stage=Stage.ROLLBACK), output_field=models.BooleanField(), db_persist=True
     )
+    # The first change to one of its items: the anchor of "(due … after phase start)".
+    started_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["deployment_id", "position"]
@@ -163,6 +166,8 @@ class RunSection(models.Model):
     title = models.CharField(max_length=300)
     timing_label = models.CharField(max_length=120, blank=True)
     notes = models.TextField(blank=True)
+    # Owner tokens copied from the template (owners app): for its items that have none.
+    owners = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["phase_id", "position"]
@@ -228,12 +233,26 @@ class RunItem(models.Model):
     # How the API and the CLI address the item: unique per deployment, the slug of
     # its title unless the template named one (checklists.parser.keys).
     key = models.CharField(max_length=80)
+    # Owners ("alice", a role's slug "devops-lead", or "lead") and the due time,
+    # copied from the template and changed by the lead (deploychecks.owners).
+    # `assign_version` grows with each change of them or of `overdue_since` (the
+    # row's cache key; `version` is left alone so sign-offs do not go stale).
+    owners = models.JSONField(default=list, blank=True)
+    due_minutes = models.IntegerField(null=True, blank=True)
+    due_anchor = models.CharField(max_length=10, choices=DueAnchor.choices, blank=True)
+    overdue_since = models.DateTimeField(null=True, blank=True)
+    assign_version = models.PositiveIntegerField(default=1)
 
     class Meta:
         ordering = ["phase_id", "position"]
         constraints = [
             models.UniqueConstraint(fields=["phase", "position"], name="runitem_position_unique"),
             models.UniqueConstraint(fields=["deployment", "key"], name="runitem_key_unique"),
+            models.CheckConstraint(
+                condition=Q(due_anchor="", due_minutes__isnull=True)
+                | (~Q(due_anchor="") & Q(due_minutes__isnull=False)),
+                name="runitem_due_has_anchor",
+            ),
             models.CheckConstraint(
                 condition=~Q(state="na") | ~Q(na_reason=""), name="na_item_has_reason"
             ),
@@ -242,6 +261,11 @@ class RunItem(models.Model):
 
     def __str__(self):
         return self.title
+
+    @property
+    def due_text(self) -> str:
+        """'2h after go-live', or '' without a due time."""
+        return describe_due(self.due_minutes, self.due_anchor) if self.due_anchor else ""
 
 
 class RunSubCheck(models.Model):

@@ -34,9 +34,12 @@ def copy_revision(deployment: Deployment, revision) -> None:
                 title=s.title,
                 timing_label=s.timing_label,
                 notes=s.notes,
+                owners=s.owners,
             )
             for s in phase.sections.all()
         }
+        # A section's owners are its items' when they name none of their own.
+        section_owners = {s.pk: s.owners for s in phase.sections.all()}
         steps = {
             s.pk: RunStep.objects.create(
                 phase=run_phase,
@@ -60,6 +63,9 @@ def copy_revision(deployment: Deployment, revision) -> None:
                 summary=item.summary,
                 details=item.details,
                 required=item.required,
+                owners=item.owners or section_owners.get(item.section_id) or [],
+                due_minutes=item.due_minutes,
+                due_anchor=item.due_anchor,
             )
             items.append(run_item)
             template_keys[id(run_item)] = item.key

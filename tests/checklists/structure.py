@@ -64,14 +64,35 @@ def _text_block(max_lines: int = 3) -> st.SearchStrategy[str]:
 
 _subchecks = st.builds(ParsedSubCheck, title=_words(20))
 
-_items = st.builds(
-    ParsedItem,
-    title=_words(),
-    summary=st.one_of(st.just(""), _words()),
-    details=_text_block(),
-    required=st.booleans(),
-    subchecks=st.lists(_subchecks, max_size=2),
+# Owners as the Markdown names them: usernames, role slugs, the lead.
+_owners = st.lists(
+    st.sampled_from(["alice", "bob.smith", "carol_d", "devops-lead", "qa-lead", "lead"]),
+    max_size=3,
+    unique=True,
 )
+_anchors = st.sampled_from(["phase", "go_live", "window"])
+_due_minutes = st.integers(min_value=-60 * 24 * 60, max_value=60 * 24 * 60)
+
+
+@st.composite
+def _items(draw):
+    item = draw(
+        st.builds(
+            ParsedItem,
+            title=_words(),
+            summary=st.one_of(st.just(""), _words()),
+            details=_text_block(),
+            required=st.booleans(),
+            subchecks=st.lists(_subchecks, max_size=2),
+            owners=_owners,
+        )
+    )
+    if draw(st.booleans()):
+        item.due_minutes, item.due_anchor = draw(_due_minutes), draw(_anchors)
+    return item
+
+
+_items = _items()
 
 _steps = st.builds(
     ParsedStep,
@@ -88,7 +109,12 @@ _entries = st.lists(st.one_of(_items, _steps), max_size=3)
 _timing = st.one_of(st.just(""), _words(20))
 
 _sections = st.builds(
-    ParsedSection, title=_titles(), timing_label=_timing, notes=_text_block(), entries=_entries
+    ParsedSection,
+    title=_titles(),
+    timing_label=_timing,
+    notes=_text_block(),
+    entries=_entries,
+    owners=_owners,
 )
 
 

@@ -194,6 +194,7 @@ def test_show_hooks_lists_what_each_feature_connected():
         "deploychecks.webhooks.hooks.item_changed",
         "deploychecks.signoffs.hooks.invalidate_on_change",
         "deploychecks.gonogo.rollback.item_changed",
+        "deploychecks.owners.hooks.start_phase",
         "deploychecks.webhooks.hooks.judge_gate_after_item",
     ]
     assert listed["status about to change (guards)"] == [
@@ -210,3 +211,7 @@ def test_show_hooks_lists_what_each_feature_connected():
     ]
     assert listed["sign-off given or gone stale"] == ["deploychecks.webhooks.hooks.signoff_changed"]
     assert listed["reminder sent"] == ["deploychecks.webhooks.hooks.reminder_sent"]
+    assert listed["may change an item beyond their role"] == [
+        "deploychecks.owners.hooks.owner_may_change"
+    ]
+    assert listed["reminder dispatch run starting"] == ["deploychecks.owners.hooks.remind_overdue"]

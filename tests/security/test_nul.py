@@ -48,6 +48,7 @@ GET_ONLY = {
     "runs:timeline",
     "runs:presence",
     "runs:settings",
+    "owners:my_work",
     "runs:remove_participant",
     "reminders:deployment",
     "reminders:centre",

@@ -170,6 +170,12 @@ DEPLOYMENT_MATRIX = {
         "POST": LEAD_REDIRECT,
         "data": lambda ids: {"url": "https://hooks.example.com/x", "secret": WEBHOOK_SECRET},
     },
+    # Owners and due times (deploychecks.owners): the lead only; tests/owners.
+    "owners:assign": {
+        "GET": WRONG_METHOD,
+        "POST": _row(403, outsider=404, admin=404, lead=200),
+        "data": lambda ids: {"item": ids.item_id, "owners": "@erin", "due": "2h after go-live"},
+    },
     # Go/no-go (deploychecks.gonogo).
     "gonogo:add_reading": {
         "GET": WRONG_METHOD,
@@ -213,6 +219,8 @@ GLOBAL_MATRIX = {
             "environment": "production",
         },
     },
+    # "My work": each person's own items and sign-offs (tests/owners/test_views.py).
+    "owners:my_work": {"GET": EVERYONE, "POST": WRONG_METHOD},
     "checklists:list": {"GET": EVERYONE},
     "checklists:detail": {"GET": EVERYONE},
     "checklists:revision": {"GET": EVERYONE},

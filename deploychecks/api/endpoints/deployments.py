@@ -4,6 +4,7 @@ import math
 from typing import Annotated, Literal
 
 from django.contrib.auth import get_user_model
+from django.db import transaction
 from ninja import Field, Query, Router, Schema, Status
 from pydantic import StringConstraints
 
@@ -14,7 +15,9 @@ from deploychecks.api.models import ApiToken, Scope
 from deploychecks.checklists.models import ChecklistTemplate, TemplateRevision
 from deploychecks.core.errors import NoAccess, NotAllowed, RunError
 from deploychecks.history.filters import COLUMNS, HistoryFilterForm, filtered_deployments
+from deploychecks.owners import services as owners
 from deploychecks.runs import services
+from deploychecks.runs.models import Deployment
 
 router = Router(tags=["deployments"])
 PER_PAGE = 50
@@ -121,19 +124,31 @@ def create_deployment(request, payload: schemas.DeploymentIn):
     # Whoever starts it through the API works on it: a service account, or a
     # person who named someone else as lead.
     starters = [token.user] if token.user.pk != lead.pk else []
-    deployment = services.create_deployment(
-        revision,
-        user=token.user,
-        release_name=payload.release_name or f"{payload.service} {payload.version}",
-        version=payload.version,
-        previous_version=payload.previous_version,
-        service=payload.service,
-        environment=payload.environment,
-        planned_start=payload.planned_start,
-        lead=lead,
-        engineers=starters,
-        request=request,
-    )
+    # One transaction: an unknown item key or a bad owner refuses the whole deployment.
+    with transaction.atomic():
+        deployment = services.create_deployment(
+            revision,
+            user=token.user,
+            release_name=payload.release_name or f"{payload.service} {payload.version}",
+            version=payload.version,
+            previous_version=payload.previous_version,
+            service=payload.service,
+            environment=payload.environment,
+            planned_start=payload.planned_start,
+            lead=lead,
+            engineers=starters,
+            request=request,
+        )
+        if payload.items:
+            owners.assign_by_key(
+                Deployment.objects.select_for_update().get(pk=deployment.pk),
+                {
+                    key: wanted.model_dump(exclude_unset=True)
+                    for key, wanted in payload.items.items()
+                },
+                user=token.user,
+                request=request,
+            )
     deployment, _ = deployment_for(request, deployment.pk)
     return Status(201, present.detail(deployment, request))
 

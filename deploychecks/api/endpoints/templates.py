@@ -13,6 +13,7 @@ from deploychecks.checklists.exporter import export_markdown
 from deploychecks.checklists.models import ChecklistTemplate, Item, TemplateRevision
 from deploychecks.checklists.parser import ChecklistParseError, parse_checklist
 from deploychecks.checklists.parser.keys import assign_keys
+from deploychecks.checklists.parser.owners import describe_due
 from deploychecks.checklists.services import TemplateNameTaken, load_parsed, save_template
 from deploychecks.core.errors import NoAccess, NotAllowed, RunError
 
@@ -133,6 +134,8 @@ def get_template(request, template_id: schemas.Id, query: Query[RevisionQuery]):
                         "title": i.title,
                         "summary": i.summary,
                         "required": i.required,
+                        "owners": i.owners,
+                        "due": describe_due(i.due_minutes, i.due_anchor) if i.due_anchor else "",
                         "subchecks": [s.title for s in i.subchecks.all()],
                     }
                     for i in items

@@ -18,6 +18,7 @@ from deploychecks.checklists.parser.model import (
     ParsedStep,
     ParsedSubCheck,
 )
+from deploychecks.checklists.parser.owners import split_trailing
 from deploychecks.checklists.parser.text import (
     OPTIONAL_RE,
     duration_minutes,
@@ -77,6 +78,7 @@ class EntryBuilder:
         first, taken = first_line(node.text)
         if unclosed_comment(node.text):
             self.report.ignore(node.start, node.text_end, *UNCLOSED_COMMENT)
+        first, owners, due = split_trailing(first, node.start + 1)
         title, summary = split_bold(first)
         required = True
         if OPTIONAL_RE.search(summary) or OPTIONAL_RE.fullmatch(title):
@@ -92,6 +94,9 @@ class EntryBuilder:
             required=required,
             line=node.start + 1,
             key=explicit_key(raw_first, node.start + 1),
+            owners=owners,
+            due_minutes=due[0] if due else None,
+            due_anchor=due[1] if due else "",
         )
         numbers: list[int] = []
         # The title is the first line; the rest of its paragraph is details.

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from deploychecks.checklists.parser.text import contact_is_filled_in
+from deploychecks.checklists.parser.text import contact_is_filled_in, describe_due
 
 MAX_BYTES = 1_000_000
 # The longest text each field can hold: the max_length of its database column
@@ -61,6 +61,14 @@ class ParsedItem:
     line: int = 0
     # The key named in the Markdown (`<!-- key: … -->`), else "" (parser.keys).
     key: str = ""
+    # Trailing `@owner` tokens and `(due …)` (parser.owners).
+    owners: list[str] = field(default_factory=list)
+    due_minutes: int | None = None
+    due_anchor: str = ""
+
+    @property
+    def due_text(self) -> str:
+        return describe_due(self.due_minutes, self.due_anchor) if self.due_anchor else ""
 
 
 @dataclass
@@ -81,6 +89,8 @@ class ParsedSection:
     # Items and steps in document order.
     entries: list[ParsedItem | ParsedStep] = field(default_factory=list)
     line: int = 0
+    # Trailing `@owner` tokens of a section heading (parser.owners); a phase has none.
+    owners: list[str] = field(default_factory=list)
 
     def item_count(self) -> int:
         """Items here, those inside steps included (the outline's counts)."""

@@ -27,6 +27,7 @@ from deploychecks.checklists.parser.model import (
     ParsedSection,
     ParsedTemplate,
 )
+from deploychecks.checklists.parser.owners import split_trailing
 from deploychecks.checklists.parser.people import SIGNOFF_HEADING_RE, role_name, task_nodes
 from deploychecks.checklists.parser.text import split_timing, without_comments
 
@@ -152,8 +153,11 @@ class OutlineBuilder:
             if self.is_signoff(child):
                 self.roles(child)
                 continue
-            title, timing = split_timing(child.title)
-            section = ParsedSection(title=title, timing_label=timing, line=child.line + 1)
+            heading, owners, _ = split_trailing(child.title, child.line + 1, due=False)
+            title, timing = split_timing(heading)
+            section = ParsedSection(
+                title=title, timing_label=timing, line=child.line + 1, owners=owners
+            )
             self.fill(section, child.blocks)
             phase.sections.append(section)
         if any(c.entries for c in [phase, *phase.sections]):

@@ -93,3 +93,19 @@ def contact_is_filled_in(person: str, phone: str, handle: str) -> bool:
     placeholder."""
     values = [v for v in (person, phone, handle) if v.strip()]
     return bool(values) and not any(is_placeholder(v) for v in values)
+
+
+# --- Due times (parser.owners) ----------------------------------------------------------
+ANCHORS = {"phase": "phase start", "go_live": "go-live", "window": "window start"}
+
+
+def describe_due(minutes: int, anchor: str) -> str:
+    """'2h after go-live': the words of a due time, in the Markdown and on pages."""
+    size = abs(minutes)
+    if size and size % 1440 == 0:
+        amount = f"{size // 1440}d"
+    elif size and size % 60 == 0:
+        amount = f"{size // 60}h"
+    else:
+        amount = f"{size}m"
+    return f"{amount} {'before' if minutes < 0 else 'after'} {ANCHORS[anchor]}"

@@ -40,6 +40,8 @@ ACTION_LABELS = {
     "item.ticked": "ticked",
     "item.reopened": "reopened",
     "item.marked_na": "marked N/A",
+    "item.owners_changed": "changed the owners or due time of",
+    "item.overdue": "saw an item fall overdue:",
     "subcheck.ticked": "ticked sub-check",
     "subcheck.reopened": "reopened sub-check",
     "note.added": "added a note to",
