@@ -39,8 +39,12 @@ def post(request, pk):
         )
     except RunError as exc:
         if not request.htmx:
-            messages.error(request, exc.message)
-            return redirect(deployment)
+            # Without JavaScript: the form again, with the reason and what was typed.
+            context = {
+                "deployment": deployment,
+                **panel_context(deployment, request.user, role, error=exc.message, typed=typed),
+            }
+            return render(request, "statusupdates/refused.html", context, status=exc.status_code)
         return _panel(
             request, deployment, role, status=exc.status_code, error=exc.message, typed=typed
         )

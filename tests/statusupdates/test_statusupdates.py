@@ -178,3 +178,14 @@ def test_a_webhook_subscription_gets_status_update_posted(deployment, lead, admi
     assert event.payload["status_update"]["body"] == "Halfway\nsecond line"
     assert event.payload["status_update"]["rag"] == "amber"
     assert event.payload["summary"] == "Status update (Amber): Halfway"
+
+
+def test_without_javascript_a_refusal_keeps_the_text_and_a_post_returns_to_the_page(
+    client_of, deployment, lead
+):
+    refused = post_update(client_of(lead), deployment, "x" * 4001, htmx=False)
+
+    assert refused.status_code == 400
+    assert "too long" in refused.text and "x" * 4001 in refused.text
+    posted = post_update(client_of(lead), deployment, "Fine", htmx=False)
+    assert posted.status_code == 302 and posted["Location"] == f"/deployments/{deployment.pk}/"
