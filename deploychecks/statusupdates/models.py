@@ -66,3 +66,35 @@ class Follower(models.Model):
 
     def __str__(self):
         return f"{self.user_id} follows {self.deployment_id}"
+
+
+class Cadence(models.Model):
+    """How often the lead owes an update: minutes while in progress and while
+    monitoring (empty = no reminder), and the last time the lead was reminded."""
+
+    deployment = models.OneToOneField(
+        "runs.Deployment", on_delete=models.CASCADE, related_name="update_cadence"
+    )
+    in_progress_minutes = models.PositiveIntegerField(null=True, blank=True)
+    monitoring_minutes = models.PositiveIntegerField(null=True, blank=True)
+    reminded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(in_progress_minutes__isnull=True) | Q(in_progress_minutes__gte=5),
+                name="statusupd_cadence_in_progress_min",
+            ),
+            models.CheckConstraint(
+                condition=Q(monitoring_minutes__isnull=True) | Q(monitoring_minutes__gte=5),
+                name="statusupd_cadence_monitoring_min",
+            ),
+        ]
+
+    def __str__(self):
+        return f"Update cadence of {self.deployment_id}"
+
+    def minutes_for(self, status: str) -> int | None:
+        return {"in_progress": self.in_progress_minutes, "monitoring": self.monitoring_minutes}.get(
+            status
+        )

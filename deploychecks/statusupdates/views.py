@@ -6,14 +6,12 @@ from django.views.decorators.http import require_POST
 from deploychecks.core.errors import RunError
 from deploychecks.runs import access
 from deploychecks.statusupdates import services
+from deploychecks.statusupdates.cadence import set_cadence
 from deploychecks.statusupdates.panel import panel_context
 
 
-def _panel(request, deployment, role, *, status=200, error="", typed=None):
-    context = {
-        "deployment": deployment,
-        **panel_context(deployment, request.user, role, error=error, typed=typed),
-    }
+def _panel(request, deployment, role, *, status=200, **errors):
+    context = {"deployment": deployment, **panel_context(deployment, request.user, role, **errors)}
     return HttpResponse(
         render(request, "statusupdates/panel.html#panel", context).content, status=status
     )
@@ -67,5 +65,31 @@ def follow(request, pk):
             if wanted
             else "You no longer follow this deployment.",
         )
+        return redirect(deployment)
+    return _panel(request, deployment, role)
+
+
+@require_POST
+def cadence(request, pk):
+    """The lead sets how often an update is due; the reminders say when it is."""
+    deployment, role = access.get_deployment_for(request.user, pk)
+    try:
+        set_cadence(
+            deployment_id=pk,
+            user=request.user,
+            in_progress=request.POST.get("in_progress", ""),
+            monitoring=request.POST.get("monitoring", ""),
+            request=request,
+        )
+    except RunError as exc:
+        if not request.htmx:
+            context = {
+                "deployment": deployment,
+                **panel_context(deployment, request.user, role, cadence_error=exc.message),
+            }
+            return render(request, "statusupdates/refused.html", context, status=exc.status_code)
+        return _panel(request, deployment, role, status=exc.status_code, cadence_error=exc.message)
+    if not request.htmx:
+        messages.success(request, "Update cadence saved.")
         return redirect(deployment)
     return _panel(request, deployment, role)

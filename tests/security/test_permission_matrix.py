@@ -183,6 +183,11 @@ DEPLOYMENT_MATRIX = {
         "POST": _row(403, outsider=404, admin=404, lead=200),
         "data": lambda ids: {"body": "All **green** so far", "rag": "green", "public": "1"},
     },
+    "statusupdates:cadence": {
+        "GET": WRONG_METHOD,
+        "POST": _row(403, outsider=404, admin=404, lead=200),
+        "data": lambda ids: {"in_progress": "30", "monitoring": "60"},
+    },
     "statusupdates:follow": {
         "GET": WRONG_METHOD,
         "POST": READ,
