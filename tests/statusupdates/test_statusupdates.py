@@ -189,3 +189,12 @@ def test_without_javascript_a_refusal_keeps_the_text_and_a_post_returns_to_the_p
     assert "too long" in refused.text and "x" * 4001 in refused.text
     posted = post_update(client_of(lead), deployment, "Fine", htmx=False)
     assert posted.status_code == 302 and posted["Location"] == f"/deployments/{deployment.pk}/"
+
+
+def test_the_timeline_says_an_update_was_posted(client_of, deployment, lead):
+    services.post_update(deployment_id=deployment.pk, user=lead, body="Halfway")
+
+    timeline = client_of(lead).get(f"/deployments/{deployment.pk}/timeline/").text
+
+    assert 'data-action="status_update.posted"' in timeline
+    assert "posted a status update" in timeline
