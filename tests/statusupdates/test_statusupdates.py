@@ -157,6 +157,7 @@ def test_outsiders_cannot_follow(client_of, deployment, outsider):
 
 def test_a_webhook_subscription_gets_status_update_posted(deployment, lead, admin_user, settings):
     from deploychecks.webhooks import services as webhooks
+    from deploychecks.webhooks.formats import slack_text
     from deploychecks.webhooks.models import Event
 
     settings.WEBHOOK_ALLOWED_HOSTS = ["hooks.example.com"]
@@ -178,6 +179,7 @@ def test_a_webhook_subscription_gets_status_update_posted(deployment, lead, admi
     assert event.payload["status_update"]["body"] == "Halfway\nsecond line"
     assert event.payload["status_update"]["rag"] == "amber"
     assert event.payload["summary"] == "Status update (Amber): Halfway"
+    assert slack_text(event).startswith(":loudspeaker: *checkout-api 2.0.0")
 
 
 def test_without_javascript_a_refusal_keeps_the_text_and_a_post_returns_to_the_page(
