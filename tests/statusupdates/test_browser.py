@@ -8,6 +8,7 @@ from django.db import connection
 from playwright.sync_api import expect
 
 from deploychecks.statuspage import services as statuspage
+from tests.browser.fixtures import screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -59,5 +60,8 @@ def test_an_update_reaches_a_viewer_and_the_public_page_live(
     expect(public_update).to_contain_text("Canary at 5%", timeout=5_000)
     expect(public_update.locator(".badge")).to_have_text("Amber")
     expect(public.locator("#public-status")).not_to_contain_text(lead.username)
+    vic.locator("#status-updates").scroll_into_view_if_needed()
+    screenshot(vic, "status-update-viewer")
+    screenshot(public, "status-update-public")
     assert vic.console_errors == [] and lena.console_errors == []
     public_context.close()
