@@ -63,5 +63,9 @@ def test_an_update_reaches_a_viewer_and_the_public_page_live(
     vic.locator("#status-updates").scroll_into_view_if_needed()
     screenshot(vic, "status-update-viewer")
     screenshot(public, "status-update-public")
+    lena.set_viewport_size({"width": 375, "height": 800})
+    lena.locator("#status-update-form-box summary").click()
+    lena.locator("#status-updates").scroll_into_view_if_needed()
+    screenshot(lena, "status-update-lead-375")
     assert vic.console_errors == [] and lena.console_errors == []
     public_context.close()
