@@ -68,8 +68,9 @@ path = sys.argv.pop(1)
 tracemalloc.start(12)
 snaps = []
 def snap(signum, frame):
-    snaps.append(tracemalloc.take_snapshot().filter_traces(
-        [tracemalloc.Filter(False, tracemalloc.__file__), tracemalloc.Filter(False, linecache.__file__)]))
+    skip = [tracemalloc.Filter(False, tracemalloc.__file__),
+            tracemalloc.Filter(False, linecache.__file__)]
+    snaps.append(tracemalloc.take_snapshot().filter_traces(skip))
     if len(snaps) < 2:
         return
     with open(path, "a") as f:
@@ -123,6 +124,12 @@ def parse_args():
         action=argparse.BooleanOptionalAction,
         default=True,
         help="with --tickers: viewers refetch the checklist on a gap, as pages do",
+    )
+    p.add_argument(
+        "--heartbeat",
+        type=float,
+        default=25.0,
+        help="with --tickers: each viewer pings this often, as pages do (0: never)",
     )
     p.add_argument("--sample-every", type=float, default=5.0, help="RSS sampling period (s)")
     p.add_argument(

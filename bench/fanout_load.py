@@ -22,6 +22,7 @@ with messages padded to the app's mean message size.
 """
 
 import asyncio
+import contextlib
 import os
 import re
 import secrets
@@ -121,7 +122,7 @@ class Tally:
         self.last = {}  # seq -> time the last viewer had it
         self.key = {}  # seq -> (item, version) of its tick
         self.deliveries = self.gaps = self.late = self.resyncs = self.presence = 0
-        self.resync_msgs = 0
+        self.resync_msgs = self.pongs = 0
         self.bytes = 0
         self.fetches = self.fetch_errors = 0
         self.fetch_ms: list[float] = []
@@ -146,6 +147,18 @@ class Viewer:
         self.resyncing = False
         self.tasks = set()
 
+    async def heartbeat(self, ws, every: float):
+        """static/js/run.js's ping every 25 s (the server refreshes presence)."""
+        from websockets.exceptions import ConnectionClosed
+
+        await asyncio.sleep(every * secrets.randbelow(1000) / 1000)  # pages opened at random
+        try:
+            while True:
+                await ws.send('{"type": "ping"}')
+                await asyncio.sleep(every)
+        except ConnectionClosed:
+            pass
+
     async def listen(self, ws):
         from websockets.exceptions import ConnectionClosed
 
@@ -156,6 +169,8 @@ class Viewer:
                     seq = int(SEQ_RE.search(message, 0, 120).group(1))
                     tally.arrived(seq, time.perf_counter(), message)
                     self.follow(seq, RESYNC_RE.search(message, 0, 120) is not None)
+                elif message.startswith('{"type": "pong"'):
+                    tally.pongs += 1
                 else:
                     tally.presence += 1
         except ConnectionClosed:
@@ -220,10 +235,8 @@ async def close_sockets(sockets, tasks):
 
     async def one(ws):
         async with sem:
-            try:
+            with contextlib.suppress(Exception):  # already gone
                 await ws.close()
-            except Exception:  # noqa: S110 already gone
-                pass
 
     await asyncio.gather(*(one(ws) for ws in sockets))
     if tasks:
@@ -450,7 +463,6 @@ async def wait_idle(pids, quiet=0.5, limit=120.0, threshold=0.05) -> float:
 
 async def run_phase(args, target, out) -> dict:
     import httpx
-
     from fanout import proc_cpu
 
     sampler = Sampler(target.pids, args.sample_every)
@@ -464,6 +476,11 @@ async def run_phase(args, target, out) -> dict:
     tally = Tally(args.viewers, start_seq)
     viewers = [Viewer(tally, target.fetcher(i, http)) for i in range(args.viewers)]
     listen = [asyncio.create_task(v.listen(ws)) for v, ws in zip(viewers, sockets, strict=True)]
+    pings = [
+        asyncio.create_task(v.heartbeat(ws, args.heartbeat))
+        for v, ws in zip(viewers, sockets, strict=True)
+        if args.heartbeat and target.name == "app"
+    ]
 
     traced = getattr(target, "servers", None) is not None and target.servers.tracemalloc
     if traced:  # the first snapshot: connected, before any tick
@@ -524,6 +541,8 @@ async def run_phase(args, target, out) -> dict:
             unmatched += 1
             continue
         latencies.append((tally.last[seq] - t0) * 1000)
+    for task in pings:
+        task.cancel()
     await close_sockets(sockets, listen)
     await http.aclose()
     drain_s = await wait_idle(target.pids)
@@ -554,6 +573,7 @@ async def run_phase(args, target, out) -> dict:
         "resync_fetch_p95_ms": fmt(pct(tally.fetch_ms, 95)),
         "resync_fetch_errors": tally.fetch_errors,
         "presence_msgs": tally.presence,
+        "pongs": tally.pongs,
         "msg_bytes": int(tally.bytes / max(1, len(tally.key))),
         "server_cpu_ms_per_tick": fmt(tick_cpu * 1000 / max(1, len(sent))),
         "connect_s": f"{connect_s:.1f}",

@@ -155,9 +155,7 @@ def _channels_app():
         )
         await send({"type": "http.response.body", "body": body})
 
-    return ProtocolTypeRouter(
-        {"http": http, "lifespan": http, "websocket": Viewer.as_asgi()}
-    )
+    return ProtocolTypeRouter({"http": http, "lifespan": http, "websocket": Viewer.as_asgi()})
 
 
 def __getattr__(name):  # uvicorn imports `refservers:channels_app`; set up Django only then
