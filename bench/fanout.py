@@ -131,6 +131,19 @@ def parse_args():
         default=25.0,
         help="with --tickers: each viewer pings this often, as pages do (0: never)",
     )
+    p.add_argument(
+        "--storm-every",
+        type=float,
+        default=0,
+        help="with --tickers: every S seconds all viewers refetch at once, as after a "
+        "status change's resync (0: never)",
+    )
+    p.add_argument(
+        "--server-env",
+        action="append",
+        default=[],
+        help="KEY=VALUE in the web processes' environment, repeatable (e.g. MALLOC_ARENA_MAX=2)",
+    )
     p.add_argument("--sample-every", type=float, default=5.0, help="RSS sampling period (s)")
     p.add_argument(
         "--warm-seconds",
@@ -265,6 +278,7 @@ class Servers:
         self.log_dir = log_dir
         self.procs: list[subprocess.Popen] = []
         self.tracemalloc = False
+        self.env: dict[str, str] = {}
 
     def start(self):
         for port in self.ports:
@@ -297,7 +311,7 @@ class Servers:
                 subprocess.Popen(
                     cmd,
                     cwd=benchenv.ROOT,
-                    env=benchenv.child_env(),
+                    env=benchenv.child_env() | self.env,
                     stdout=log,
                     stderr=subprocess.STDOUT,
                     start_new_session=True,

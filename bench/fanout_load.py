@@ -467,7 +467,7 @@ async def run_phase(args, target, out) -> dict:
 
     sampler = Sampler(target.pids, args.sample_every)
     sampler_task = asyncio.create_task(sampler.run())
-    http = httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=50))
+    http = httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=args.viewers))
     t_connect = time.monotonic()
     sockets = await open_sockets(list(target.viewer_sockets(args.viewers)))
     connect_s = time.monotonic() - t_connect
@@ -515,7 +515,16 @@ async def run_phase(args, target, out) -> dict:
             # People do not start together: spread the tickers' phases.
             await asyncio.sleep(args.interval * (0.5 + secrets.randbelow(1000) / 1000))
 
+    async def storms():
+        while True:
+            await asyncio.sleep(args.storm_every)
+            for v in viewers:
+                v.refetch()
+
+    storm = asyncio.create_task(storms()) if args.storm_every and target.name == "app" else None
     await asyncio.gather(*(ticker(k) for k in range(args.tickers)))
+    if storm:
+        storm.cancel()
     tick_s = time.monotonic() - t_start
     if traced:  # the second: right after the ticks (the third at exit, idle)
         for pid in target.pids:
@@ -638,8 +647,8 @@ def main(args, out):
     data, tickers = {}, {}
     uvicorn_args = ([] if args.server_deflate else DEPLOYED_UVICORN_ARGS) + args.uvicorn_arg
     servers = Servers(args.workers, args.port, uvicorn_args, RESULTS, args.profile, args.app)
-    if args.tracemalloc:
-        servers.tracemalloc = True
+    servers.tracemalloc = args.tracemalloc
+    servers.env = dict(kv.split("=", 1) for kv in args.server_env)
     try:
         data = prepare_data(args.viewers, args.fresh_db)
         tickers = prepare_tickers(args.tickers)

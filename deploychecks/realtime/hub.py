@@ -26,7 +26,7 @@ REFRESH_SECONDS = 3600
 # Deliveries between two yields to the event loop (see Hub._read).
 YIELD_EVERY = 16
 # How long a run event waits for the ones numbered before it (see InOrder).
-HOLD_SECONDS = 0.25
+HOLD_SECONDS = 0.5
 
 
 class InOrder:
@@ -46,9 +46,11 @@ class InOrder:
     and messages without a seq (presence, reminders) never wait.
     """
 
-    def __init__(self, hold: float = HOLD_SECONDS):
+    def __init__(self, seq: int | None = None, hold: float = HOLD_SECONDS):
+        """`seq`: the deployment's seq when the hub joined its group, if known
+        (else the first event sets where the sequence stands)."""
         self.hold = hold
-        self.next: int | None = None  # the seq expected next
+        self.next: int | None = None if seq is None else seq + 1  # the seq expected next
         self.waiting: dict[int, tuple[float, dict]] = {}  # seq -> (arrived, message)
 
     def push(self, message: dict, now: float) -> list[dict]:
@@ -104,7 +106,8 @@ class Hub:
         self.tasks: list[asyncio.Task] = []
         self.pending: set[asyncio.Task] = set()
 
-    async def join(self, consumer) -> None:
+    async def join(self, consumer, seq: int | None = None) -> None:
+        """`seq`: the deployment's seq as the consumer read it before joining."""
         async with self.lock:
             self.consumers.add(consumer)
             if self.channel is None or any(task.done() for task in self.tasks):
@@ -113,7 +116,10 @@ class Hub:
                 self.channel = await self.layer.new_channel()
                 await self.layer.group_add(self.group, self.channel)
                 loop = asyncio.get_running_loop()
-                self.tasks = [loop.create_task(self._read()), loop.create_task(self._refresh())]
+                self.tasks = [
+                    loop.create_task(self._read(InOrder(seq))),
+                    loop.create_task(self._refresh()),
+                ]
                 self.registry[self.deployment_id] = self
 
     async def leave(self, consumer) -> None:
@@ -133,10 +139,9 @@ class Hub:
             if self.registry.get(self.deployment_id) is self:
                 del self.registry[self.deployment_id]
 
-    async def _read(self) -> None:
+    async def _read(self, order: "InOrder") -> None:
         channel = self.channel
         loop = asyncio.get_running_loop()
-        order = InOrder()
         receiving = None  # the pending receive; never cancelled while events wait
         try:
             while True:

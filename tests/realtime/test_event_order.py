@@ -29,6 +29,12 @@ def test_in_order_events_leave_at_once():
     assert order.deadline() is None
 
 
+def test_the_first_event_waits_too_when_the_hub_knows_the_seq():
+    order = InOrder(seq=4)
+    assert order.push(event(6), 0.0) == []
+    assert seqs(order.push(event(5), 0.0)) == [5, 6]
+
+
 def test_an_early_event_waits_for_the_one_before_it():
     order = InOrder()
     order.push(event(5), 0.0)
@@ -74,10 +80,9 @@ def test_events_sent_out_of_order_reach_the_socket_in_order(deployment, lead):
         await messages_until_quiet(socket)  # its own arrival's presence notice
         layer = get_channel_layer()
         group = f"deployment-{deployment.pk}"
-        # The hub learns where the sequence stands from the first event.
-        await layer.group_send(group, event(first) | {"allowed": [lead.pk]})
-        await next_message(socket)
-        for seq in (first + 2, first + 3, first + 1):
+        # From the very first event on: the hub starts from the seq its first
+        # socket read when it connected.
+        for seq in (first + 1, first + 2, first):
             await layer.group_send(group, event(seq) | {"allowed": [lead.pk]})
         received = await messages_until_quiet(socket, quiet=2 * HOLD_SECONDS)
         await socket.disconnect()
@@ -85,7 +90,7 @@ def test_events_sent_out_of_order_reach_the_socket_in_order(deployment, lead):
 
     received = async_to_sync(scenario)()
 
-    assert seqs(received) == [first + 1, first + 2, first + 3]
+    assert seqs(received) == [first, first + 1, first + 2]
 
 
 @pytest.mark.django_db(transaction=True)
