@@ -65,7 +65,7 @@ uvicorn.main()
 TRACED_UVICORN = """
 import signal, sys, tracemalloc, linecache, uvicorn
 path = sys.argv.pop(1)
-tracemalloc.start(12)
+tracemalloc.start(8)
 snaps = []
 def snap(signum, frame):
     skip = [tracemalloc.Filter(False, tracemalloc.__file__),
@@ -76,7 +76,7 @@ def snap(signum, frame):
     with open(path, "a") as f:
         stats = snaps[-1].compare_to(snaps[0], "traceback")
         f.write(f"# snapshot {len(snaps)}: traced {tracemalloc.get_traced_memory()}\\n")
-        for stat in stats[:15]:
+        for stat in stats[:25]:
             f.write(f"{stat.size_diff / 1024:+.0f} KiB, {stat.count_diff:+d} blocks\\n")
             for line in stat.traceback.format(limit=12):
                 f.write(line + "\\n")

@@ -555,6 +555,11 @@ async def run_phase(args, target, out) -> dict:
     await close_sockets(sockets, listen)
     await http.aclose()
     drain_s = await wait_idle(target.pids)
+    if traced:  # the third: idle again, every socket closed
+        await asyncio.sleep(5)
+        for pid in target.pids:
+            os.kill(pid, signal.SIGUSR1)
+        await wait_idle(target.pids, quiet=2.0, limit=120)
     sampler.sample()
     sampler_task.cancel()
     warm = args.warm_seconds if args.duration else 0

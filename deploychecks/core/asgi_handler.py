@@ -1,8 +1,62 @@
-"""Django's ASGI handler, with each HTTP request in one thread from end to end."""
+"""Django's ASGI handler, with each HTTP request in one thread from end to end,
+and only a few requests in threads at once."""
+
+import asyncio
+import weakref
+from collections import deque
 
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.core.handlers.asgi import ASGIHandler
 from django.http import FileResponse
+
+# What only reads: these wait behind the changes when the process is busy.
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class RequestSlots:
+    """At most `size` requests in threads at once; changes before reads (FIFO within each).
+
+    One process has one interpreter lock: past a few threads, more requests
+    at once add no throughput, only make each slower, hold more memory at the
+    same time, and queue in the database pool until its timeout answers 503.
+    That is what every open page refetching at once (a status change's resync,
+    hundreds of viewers reconnecting) did (issue 13, bench/fanout.py
+    --storm-every): a tick waited seconds behind 200 checklist renders, some
+    ticks answered 503, and the process's RSS rose by the peak and stayed
+    (allocator arenas held by the objects of 200 requests at once). A request
+    waiting for a slot waits on the event loop: no thread, no connection.
+    """
+
+    def __init__(self, size: int):
+        self.free = size
+        self.changes: deque[asyncio.Future] = deque()
+        self.reads: deque[asyncio.Future] = deque()
+
+    async def acquire(self, change: bool) -> None:
+        if self.free > 0 and not self.changes and not self.reads:
+            self.free -= 1
+            return
+        waiter = asyncio.get_running_loop().create_future()
+        queue = self.changes if change else self.reads
+        queue.append(waiter)
+        try:
+            await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                self.release()  # handed a slot just as it was cancelled: pass it on
+            else:
+                queue.remove(waiter)
+            raise
+
+    def release(self) -> None:
+        for queue in (self.changes, self.reads):
+            while queue:
+                waiter = queue.popleft()
+                if not waiter.done():
+                    waiter.set_result(None)  # the slot goes straight to it
+                    return
+        self.free += 1
 
 
 class ThreadedASGIHandler(ASGIHandler):
@@ -16,12 +70,35 @@ class ThreadedASGIHandler(ASGIHandler):
     waited for other people's updates several times over (bench/fanout.py).
     All of this project's middleware and views are synchronous: here a
     request crosses once, in and out. Websockets are unaffected (Channels).
+
+    At most settings.WEB_REQUEST_THREADS requests run at once (RequestSlots).
     """
+
+    def __init__(self):
+        super().__init__()
+        self.slot_count = getattr(settings, "WEB_REQUEST_THREADS", 0)
+        # Futures belong to one event loop (tests run several).
+        self._slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, RequestSlots] = (
+            weakref.WeakKeyDictionary()
+        )
 
     def load_middleware(self, is_async=False):
         super().load_middleware(is_async=False)
 
     async def run_get_response(self, request):
+        if not self.slot_count:
+            return await self._run(request)
+        loop = asyncio.get_running_loop()
+        slots = self._slots.get(loop)
+        if slots is None:
+            slots = self._slots[loop] = RequestSlots(self.slot_count)
+        await slots.acquire(change=request.method not in READ_METHODS)
+        try:
+            return await self._run(request)
+        finally:
+            slots.release()
+
+    async def _run(self, request):
         response = await sync_to_async(self.get_response, thread_sensitive=True)(request)
         response._handler_class = self.__class__
         # As Django's: the server does the chunking of files.
