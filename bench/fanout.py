@@ -88,6 +88,29 @@ signal.signal(signal.SIGTERM, snap)
 sys.argv[0] = "uvicorn"
 uvicorn.main()
 """
+# Memory probe (--tickers runs): on SIGUSR2 the web process appends one line to
+# a file: live Python blocks (sys.getallocatedblocks), then RSS as it is, after
+# gc.collect() and after glibc's malloc_trim(0). What trimming gives back was
+# free memory the allocator kept; what stays is live.
+PROBED_UVICORN = """
+import ctypes, gc, signal, sys, time, uvicorn
+path = sys.argv.pop(1)
+def rss():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) // 1024
+def probe(signum, frame):
+    before = rss()
+    collected = gc.collect()
+    after_gc = rss()
+    ctypes.CDLL("libc.so.6").malloc_trim(0)
+    with open(path, "a") as f:
+        f.write(f"{time.time():.0f} blocks={sys.getallocatedblocks()} gc={collected} "
+                f"rss={before} after_gc={after_gc} after_trim={rss()}\\n")
+signal.signal(signal.SIGUSR2, probe)
+sys.argv[0] = "uvicorn"
+uvicorn.main()
+"""
 ERROR_MARKERS = ("Traceback", "ERROR", "over capacity", "MaxConnectionsError", "ChannelFull")
 
 
@@ -278,6 +301,7 @@ class Servers:
         self.log_dir = log_dir
         self.procs: list[subprocess.Popen] = []
         self.tracemalloc = False
+        self.probe = False
         self.env: dict[str, str] = {}
 
     def start(self):
@@ -288,6 +312,8 @@ class Servers:
             log = (self.log_dir / f"server-{port}.log").open("w")
             if self.profile:
                 prof = ["-c", PROFILED_UVICORN, str(self.log_dir / f"server-{port}.prof")]
+            elif self.probe:
+                prof = ["-c", PROBED_UVICORN, str(self.log_dir / f"server-{port}.probe")]
             elif self.tracemalloc:
                 prof = ["-c", TRACED_UVICORN, str(self.log_dir / f"server-{port}.tracemalloc")]
             else:

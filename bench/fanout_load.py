@@ -279,6 +279,23 @@ class Sampler:
         return ",".join(f"{b[0] - a[0]:+.0f}" for a, b in zip(first, last, strict=True))
 
 
+async def probe(servers) -> list[str]:
+    """PROBED_UVICORN's line from every web process (live blocks, RSS before and after trim)."""
+    files = [RESULTS / f"server-{port}.probe" for port in servers.ports]
+    counts = [len(f.read_text().splitlines()) if f.exists() else 0 for f in files]
+    for pid in servers.pids:
+        os.kill(pid, signal.SIGUSR2)
+    lines = []
+    for f, n in zip(files, counts, strict=True):
+        for _ in range(100):
+            have = f.read_text().splitlines() if f.exists() else []
+            if len(have) > n:
+                lines.append(have[-1].split(" ", 1)[1])
+                break
+            await asyncio.sleep(0.1)
+    return lines
+
+
 # --- Targets: the app and the reference servers ------------------------------------------
 
 
@@ -472,6 +489,8 @@ async def run_phase(args, target, out) -> dict:
     sockets = await open_sockets(list(target.viewer_sockets(args.viewers)))
     connect_s = time.monotonic() - t_connect
     settle_s = await wait_idle(target.pids)
+    probed = getattr(target, "servers", None) is not None and target.servers.probe
+    probes_before = await probe(target.servers) if probed else []  # before any tick
     start_seq = await target.start_seq()
     tally = Tally(args.viewers, start_seq)
     viewers = [Viewer(tally, target.fetcher(i, http)) for i in range(args.viewers)]
@@ -562,6 +581,7 @@ async def run_phase(args, target, out) -> dict:
         await wait_idle(target.pids, quiet=2.0, limit=120)
     sampler.sample()
     sampler_task.cancel()
+    probes = await probe(target.servers) if probed else []
     warm = args.warm_seconds if args.duration else 0
     return {
         "target": target.name,
@@ -598,6 +618,8 @@ async def run_phase(args, target, out) -> dict:
         "rss_growth_after_warmup_mb": sampler.growth_after(warm),
         "rss_mb": ",".join(f"{hwm:.0f}" for _, hwm in sampler.rows[-1][1]),
         "rss_now_mb": ",".join(f"{rss:.0f}" for rss, _ in sampler.rows[-1][1]),
+        "memory_probe_start": " | ".join(probes_before) or "-",
+        "memory_probe_idle": " | ".join(probes) or "-",
         "load": f"{os.getloadavg()[0]:.2f}",
         "_errors": errors,
     }
@@ -653,6 +675,9 @@ def main(args, out):
     uvicorn_args = ([] if args.server_deflate else DEPLOYED_UVICORN_ARGS) + args.uvicorn_arg
     servers = Servers(args.workers, args.port, uvicorn_args, RESULTS, args.profile, args.app)
     servers.tracemalloc = args.tracemalloc
+    servers.probe = not (args.tracemalloc or args.profile)
+    for port in servers.ports:
+        (RESULTS / f"server-{port}.probe").unlink(missing_ok=True)
     servers.env = dict(kv.split("=", 1) for kv in args.server_env)
     try:
         data = prepare_data(args.viewers, args.fresh_db)

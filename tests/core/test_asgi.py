@@ -127,3 +127,41 @@ def test_request_slots_default_below_the_database_pool():
     from django.conf import settings
 
     assert 0 < settings.WEB_REQUEST_THREADS < connection.pool.max_size
+
+
+def test_an_idle_process_collects_its_garbage_once(settings, monkeypatch):
+    """Issue 13: the collector only runs on allocations, so cyclic garbage left
+    by a busy minute stayed in an idle process (tens of MB after a refetch storm)."""
+    import asyncio
+
+    from django.http import HttpResponse
+
+    from deploychecks.core import asgi_handler
+    from deploychecks.core.asgi_handler import ThreadedASGIHandler
+
+    settings.WEB_IDLE_GC_SECONDS = 0.3
+    handler = ThreadedASGIHandler()
+    monkeypatch.setattr(handler, "get_response", lambda request: HttpResponse("ok"))
+    collections = []
+    monkeypatch.setattr(asgi_handler.gc, "collect", lambda *a: collections.append(a))
+
+    async def get(path):
+        communicator = ApplicationCommunicator(handler, _scope("GET", path))
+        await communicator.send_input({"type": "http.request", "body": b""})
+        await communicator.receive_output(timeout=10)
+        await communicator.receive_output(timeout=10)
+        await communicator.wait()
+
+    async def scenario():
+        counts = []
+        for n in range(3):  # busy: a request every 0.1 s
+            await get(f"/busy-{n}/")
+            await asyncio.sleep(0.1)
+        counts.append(len(collections))
+        await asyncio.sleep(0.6)  # quiet
+        counts.append(len(collections))
+        await asyncio.sleep(0.6)  # still quiet: nothing new to collect
+        counts.append(len(collections))
+        return counts
+
+    assert async_to_sync(scenario)() == [0, 1, 1]
