@@ -167,6 +167,12 @@ def parse_args():
         default=[],
         help="KEY=VALUE in the web processes' environment, repeatable (e.g. MALLOC_ARENA_MAX=2)",
     )
+    p.add_argument(
+        "--rest",
+        type=float,
+        default=10.0,
+        help="with --tickers: seconds idle before the last RSS sample and memory probe",
+    )
     p.add_argument("--sample-every", type=float, default=5.0, help="RSS sampling period (s)")
     p.add_argument(
         "--warm-seconds",

@@ -579,6 +579,8 @@ async def run_phase(args, target, out) -> dict:
         for pid in target.pids:
             os.kill(pid, signal.SIGUSR1)
         await wait_idle(target.pids, quiet=2.0, limit=120)
+    # At rest: idle for a while (the app collects its garbage after 5 s idle).
+    await asyncio.sleep(args.rest)
     sampler.sample()
     sampler_task.cancel()
     probes = await probe(target.servers) if probed else []
