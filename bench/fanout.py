@@ -143,6 +143,12 @@ def parse_args():
         help="with --tickers: also run the websockets floor and a plain Channels app",
     )
     p.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="with --tickers: alternate app (and --baseline servers) this many times",
+    )
+    p.add_argument(
         "--resync",
         action=argparse.BooleanOptionalAction,
         default=True,

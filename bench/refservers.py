@@ -107,7 +107,15 @@ def _channels_app():
             "default": {
                 "BACKEND": "channels_redis.core.RedisChannelLayer",
                 "CONFIG": {
-                    "hosts": [os.environ["REDIS_URL"]],
+                    # As the app's settings: redis-py's default pool (100
+                    # connections) fails a burst of joins with MaxConnectionsError.
+                    "hosts": [
+                        {
+                            "address": os.environ["REDIS_URL"],
+                            "max_connections": 2000,
+                            "socket_timeout": None,
+                        }
+                    ],
                     "prefix": "bench-ref",
                     "capacity": 1000,
                 },
