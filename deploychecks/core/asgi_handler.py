@@ -91,6 +91,7 @@ class ThreadedASGIHandler(ASGIHandler):
         self._in_flight = 0
         self._last_request = 0.0
         self._idle_timer: asyncio.TimerHandle | None = None
+        self._timer_loop: asyncio.AbstractEventLoop | None = None
         # Futures belong to one event loop (tests run several).
         self._slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, RequestSlots] = (
             weakref.WeakKeyDictionary()
@@ -116,7 +117,9 @@ class ThreadedASGIHandler(ASGIHandler):
         finally:
             self._in_flight -= 1
             self._last_request = loop.time()
-            if self.idle_gc_seconds and self._idle_timer is None:
+            # (A timer of a loop that has since closed never fires: tests run several.)
+            if self.idle_gc_seconds and (self._idle_timer is None or self._timer_loop.is_closed()):
+                self._timer_loop = loop
                 self._idle_timer = loop.call_later(
                     self.idle_gc_seconds, self._collect_when_idle, loop
                 )
