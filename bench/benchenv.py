@@ -23,8 +23,10 @@ HISTORY_SEED = 2026
 
 ENV = {
     "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{BENCH_DB}",
-    # Redis db 2: the tests use db 1, so a bench never disturbs them.
-    "REDIS_URL": "redis://127.0.0.1:6379/2",
+    # Redis db 2: the tests use db 1, so a bench never disturbs them. The
+    # benches flush it: on a shared machine give each person's runs their own
+    # (BENCH_REDIS_URL), or two benches hear each other's broadcasts.
+    "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/2"),
     "SECRET_KEY": "bench-secret-key-not-for-production-0123456789",
     "AUDIT_HMAC_KEY": "bench-audit-hmac-key-not-for-production-0123456789",
     "DJANGO_SETTINGS_MODULE": "deploychecks.settings",

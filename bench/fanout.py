@@ -60,6 +60,57 @@ sys.argv[0] = "uvicorn"
 profile.enable()
 uvicorn.main()
 """
+# tracemalloc in the web process: a snapshot on SIGUSR1 and on SIGTERM; the
+# differences from the first one are written out, by traceback.
+TRACED_UVICORN = """
+import signal, sys, tracemalloc, linecache, uvicorn
+path = sys.argv.pop(1)
+tracemalloc.start(8)
+snaps = []
+def snap(signum, frame):
+    skip = [tracemalloc.Filter(False, tracemalloc.__file__),
+            tracemalloc.Filter(False, linecache.__file__)]
+    snaps.append(tracemalloc.take_snapshot().filter_traces(skip))
+    if len(snaps) < 2:
+        return
+    with open(path, "a") as f:
+        stats = snaps[-1].compare_to(snaps[0], "traceback")
+        f.write(f"# snapshot {len(snaps)}: traced {tracemalloc.get_traced_memory()}\\n")
+        for stat in stats[:25]:
+            f.write(f"{stat.size_diff / 1024:+.0f} KiB, {stat.count_diff:+d} blocks\\n")
+            for line in stat.traceback.format(limit=12):
+                f.write(line + "\\n")
+        f.write("\\n")
+    if signum == signal.SIGTERM:
+        sys.exit(0)
+signal.signal(signal.SIGUSR1, snap)
+signal.signal(signal.SIGTERM, snap)
+sys.argv[0] = "uvicorn"
+uvicorn.main()
+"""
+# Memory probe (--tickers runs): on SIGUSR2 the web process appends one line to
+# a file: live Python blocks (sys.getallocatedblocks), then RSS as it is, after
+# gc.collect() and after glibc's malloc_trim(0). What trimming gives back was
+# free memory the allocator kept; what stays is live.
+PROBED_UVICORN = """
+import ctypes, gc, signal, sys, time, uvicorn
+path = sys.argv.pop(1)
+def rss():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) // 1024
+def probe(signum, frame):
+    before = rss()
+    collected = gc.collect()
+    after_gc = rss()
+    ctypes.CDLL("libc.so.6").malloc_trim(0)
+    with open(path, "a") as f:
+        f.write(f"{time.time():.0f} blocks={sys.getallocatedblocks()} gc={collected} "
+                f"rss={before} after_gc={after_gc} after_trim={rss()}\\n")
+signal.signal(signal.SIGUSR2, probe)
+sys.argv[0] = "uvicorn"
+uvicorn.main()
+"""
 ERROR_MARKERS = ("Traceback", "ERROR", "over capacity", "MaxConnectionsError", "ChannelFull")
 
 
@@ -71,7 +122,75 @@ def parse_args():
     p.add_argument("--repeat", type=int, default=1, help="rounds in one server lifetime")
     p.add_argument("--port", type=int, default=8765, help="first port")
     p.add_argument("--warmup", type=int, default=2, help="untimed ticks at the start of a round")
-    p.add_argument("--interval", type=float, default=0.25, help="pause between ticks (s)")
+    p.add_argument(
+        "--interval",
+        type=float,
+        default=None,
+        help="pause between ticks (s; 0.25, or with --tickers each ticker's mean pause, 1.0)",
+    )
+    p.add_argument(
+        "--tickers",
+        type=int,
+        default=0,
+        help="K people ticking K items of the deployment at once (bench/fanout_load.py)",
+    )
+    p.add_argument(
+        "--duration", type=float, default=0, help="with --tickers: tick for this long (s)"
+    )
+    p.add_argument(
+        "--baseline",
+        action="store_true",
+        help="with --tickers: also run the websockets floor and a plain Channels app",
+    )
+    p.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="with --tickers: alternate app (and --baseline servers) this many times",
+    )
+    p.add_argument(
+        "--resync",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="with --tickers: viewers refetch the checklist on a gap, as pages do",
+    )
+    p.add_argument(
+        "--heartbeat",
+        type=float,
+        default=25.0,
+        help="with --tickers: each viewer pings this often, as pages do (0: never)",
+    )
+    p.add_argument(
+        "--storm-every",
+        type=float,
+        default=0,
+        help="with --tickers: every S seconds all viewers refetch at once, as after a "
+        "status change's resync (0: never)",
+    )
+    p.add_argument(
+        "--server-env",
+        action="append",
+        default=[],
+        help="KEY=VALUE in the web processes' environment, repeatable (e.g. MALLOC_ARENA_MAX=2)",
+    )
+    p.add_argument(
+        "--rest",
+        type=float,
+        default=10.0,
+        help="with --tickers: seconds idle before the last RSS sample and memory probe",
+    )
+    p.add_argument("--sample-every", type=float, default=5.0, help="RSS sampling period (s)")
+    p.add_argument(
+        "--warm-seconds",
+        type=float,
+        default=60.0,
+        help="with --duration: RSS growth is reported from this point on",
+    )
+    p.add_argument(
+        "--tracemalloc",
+        action="store_true",
+        help="uvicorn under tracemalloc; top allocations written to bench/results/",
+    )
     p.add_argument("--tick-timeout", type=float, default=10.0)
     p.add_argument(
         "--max-seconds", type=int, default=1800, help="give up (and still clean up) after this long"
@@ -193,6 +312,9 @@ class Servers:
         self.extra = extra
         self.log_dir = log_dir
         self.procs: list[subprocess.Popen] = []
+        self.tracemalloc = False
+        self.probe = False
+        self.env: dict[str, str] = {}
 
     def start(self):
         for port in self.ports:
@@ -200,11 +322,14 @@ class Servers:
                 raise SystemExit(f"port {port} is in use; pass --port")
         for port in self.ports:
             log = (self.log_dir / f"server-{port}.log").open("w")
-            prof = (
-                ["-c", PROFILED_UVICORN, str(self.log_dir / f"server-{port}.prof")]
-                if self.profile
-                else ["-m", "uvicorn"]
-            )
+            if self.profile:
+                prof = ["-c", PROFILED_UVICORN, str(self.log_dir / f"server-{port}.prof")]
+            elif self.probe:
+                prof = ["-c", PROBED_UVICORN, str(self.log_dir / f"server-{port}.probe")]
+            elif self.tracemalloc:
+                prof = ["-c", TRACED_UVICORN, str(self.log_dir / f"server-{port}.tracemalloc")]
+            else:
+                prof = ["-m", "uvicorn"]
             cmd = [
                 benchenv.PYTHON,
                 *prof,
@@ -224,7 +349,7 @@ class Servers:
                 subprocess.Popen(
                     cmd,
                     cwd=benchenv.ROOT,
-                    env=benchenv.child_env(),
+                    env=benchenv.child_env() | self.env,
                     stdout=log,
                     stderr=subprocess.STDOUT,
                     start_new_session=True,
@@ -597,7 +722,14 @@ def main():
     if soft < need:
         resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(need, soft)), hard))
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    name = f"fanout-v{args.viewers}-w{args.workers}" + (f"-{args.label}" if args.label else "")
+    load_mode = bool(args.tickers or args.duration or args.baseline)
+    if load_mode:
+        args.tickers = args.tickers or 1
+        args.interval = 1.0 if args.interval is None else args.interval
+    elif args.interval is None:
+        args.interval = 0.25
+    name = f"fanout-v{args.viewers}-w{args.workers}" + (f"-k{args.tickers}" if load_mode else "")
+    name = name + (f"-{args.label}" if args.label else "")
     out = Out(RESULTS / f"{name}-{stamp}.txt")
     m = benchenv.machine()
     out.line(f"# {' '.join(sys.argv)}")
@@ -606,6 +738,11 @@ def main():
         f"mem_gb={m['mem_gb']} cpu={m['cpu']} calib_ms={m['calib_ms']} "
         f"load={os.getloadavg()[0]:.2f}"
     )
+    if load_mode:
+        import fanout_load
+
+        fanout_load.main(args, out)
+        return
     data = {}
     uvicorn_args = ([] if args.server_deflate else DEPLOYED_UVICORN_ARGS) + args.uvicorn_arg
     servers = Servers(args.workers, args.port, uvicorn_args, RESULTS, args.profile, args.app)

@@ -48,5 +48,8 @@ application = with_lifespan(
 # allocations. A request allocates tens of thousands of objects, and with the
 # defaults the collections landed in the requests' time (bench/fanout.py, 100
 # viewers: tick server p95 37-39 ms, 29-33 ms with this).
+# The older generations every 10 collections of the younger (Python's own
+# ratio; 50 and 100 left more cyclic garbage in the process under load, issue
+# 13), and a full collection once the process is idle (core/asgi_handler).
 gc.freeze()
-gc.set_threshold(10_000, 50, 100)
+gc.set_threshold(10_000, 10, 10)

@@ -171,6 +171,14 @@ if DATABASES["default"]["ENGINE"].endswith("postgresql"):
             "timeout": envfloat("DATABASE_POOL_TIMEOUT", 1.5, minimum=0.1),
         }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# Requests of one web process running in threads at once; more wait on the
+# event loop, changes before reads (core/asgi_handler.RequestSlots). Below the
+# database pool's size, so requests never queue for a connection among
+# themselves. 0: no limit.
+WEB_REQUEST_THREADS = envint("WEB_REQUEST_THREADS", 8, minimum=0)
+# A web process with no request for this long collects its garbage once
+# (core/asgi_handler.ThreadedASGIHandler). 0: never.
+WEB_IDLE_GC_SECONDS = envint("WEB_IDLE_GC_SECONDS", 5, minimum=0)
 
 # --- Redis: channel layer, cache, Celery ---------------------------------------
 REDIS_URL = redis_url("REDIS_URL", envstr("REDIS_URL", ""))

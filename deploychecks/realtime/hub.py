@@ -25,6 +25,73 @@ logger = logging.getLogger("deploychecks.realtime")
 REFRESH_SECONDS = 3600
 # Deliveries between two yields to the event loop (see Hub._read).
 YIELD_EVERY = 16
+# How long a run event waits for the ones numbered before it (see InOrder).
+HOLD_SECONDS = 0.5
+
+
+class InOrder:
+    """Puts one deployment's run events back in `seq` order before they fan out.
+
+    Every change takes its seq under the deployment's row lock, but sends its
+    broadcast after commit, from its own request thread, Celery task or web
+    process: two changes a few milliseconds apart reach Redis in either order.
+    A page that sees seq 12 before 11 takes it as a gap and refetches its
+    whole checklist (static/js/run.js), and with hundreds of viewers that
+    refetch is the costly part (issue 13: many people ticking at once).
+
+    An event that comes early waits, at most HOLD_SECONDS, for the ones
+    before it; when they come, all leave in order. A seq that never comes
+    (its broadcast failed) lets the waiting ones go when the time is up: the
+    pages see the gap, as before. A resync event (the page refetches anyway)
+    and messages without a seq (presence, reminders) never wait.
+    """
+
+    def __init__(self, seq: int | None = None, hold: float = HOLD_SECONDS):
+        """`seq`: the deployment's seq when the hub joined its group, if known
+        (else the first event sets where the sequence stands)."""
+        self.hold = hold
+        self.next: int | None = None if seq is None else seq + 1  # the seq expected next
+        self.waiting: dict[int, tuple[float, dict]] = {}  # seq -> (arrived, message)
+
+    def push(self, message: dict, now: float) -> list[dict]:
+        """The messages that may leave now, in order (possibly none)."""
+        seq = message.get("seq") if message.get("type") == "run.event" else None
+        if seq is None:
+            return [message]
+        if self.next is None:
+            self.next = seq
+        if seq < self.next:  # late (its wait was over): the pages drop it
+            return [message]
+        if seq == self.next or message.get("resync"):
+            out = [m for s, (_, m) in sorted(self.waiting.items()) if s < seq]
+            self.waiting = {s: w for s, w in self.waiting.items() if s > seq}
+            out.append(message)
+            self.next = seq + 1
+            return out + self._release_consecutive()
+        self.waiting[seq] = (now, message)
+        return []
+
+    def deadline(self) -> float | None:
+        if not self.waiting:
+            return None
+        return min(arrived for arrived, _ in self.waiting.values()) + self.hold
+
+    def expire(self, now: float) -> list[dict]:
+        """Give up on the missing seqs once the oldest waiting event's time is up."""
+        deadline = self.deadline()
+        if deadline is None or now < deadline:
+            return []
+        out = [m for _, (_, m) in sorted(self.waiting.items())]
+        self.next = max(self.waiting) + 1
+        self.waiting = {}
+        return out
+
+    def _release_consecutive(self) -> list[dict]:
+        out = []
+        while self.next in self.waiting:
+            out.append(self.waiting.pop(self.next)[1])
+            self.next += 1
+        return out
 
 
 class Hub:
@@ -39,7 +106,8 @@ class Hub:
         self.tasks: list[asyncio.Task] = []
         self.pending: set[asyncio.Task] = set()
 
-    async def join(self, consumer) -> None:
+    async def join(self, consumer, seq: int | None = None) -> None:
+        """`seq`: the deployment's seq as the consumer read it before joining."""
         async with self.lock:
             self.consumers.add(consumer)
             if self.channel is None or any(task.done() for task in self.tasks):
@@ -48,7 +116,10 @@ class Hub:
                 self.channel = await self.layer.new_channel()
                 await self.layer.group_add(self.group, self.channel)
                 loop = asyncio.get_running_loop()
-                self.tasks = [loop.create_task(self._read()), loop.create_task(self._refresh())]
+                self.tasks = [
+                    loop.create_task(self._read(InOrder(seq))),
+                    loop.create_task(self._refresh()),
+                ]
                 self.registry[self.deployment_id] = self
 
     async def leave(self, consumer) -> None:
@@ -68,20 +139,40 @@ class Hub:
             if self.registry.get(self.deployment_id) is self:
                 del self.registry[self.deployment_id]
 
-    async def _read(self) -> None:
+    async def _read(self, order: "InOrder") -> None:
         channel = self.channel
         loop = asyncio.get_running_loop()
-        while True:
-            try:
-                message = await self.layer.receive(channel)
-            except Exception:
-                # The layer failed (Redis gone?). Close the local sockets: the
-                # pages reconnect, resync from the database, and the first join
-                # starts a new reader.
-                logger.exception("deployment %s: channel layer receive failed", self.deployment_id)
-                for consumer in list(self.consumers):
-                    loop.create_task(consumer.close(code=1011))
-                return
+        receiving = None  # the pending receive; never cancelled while events wait
+        try:
+            while True:
+                if receiving is None:
+                    receiving = loop.create_task(self.layer.receive(channel))
+                deadline = order.deadline()
+                timeout = None if deadline is None else max(0.0, deadline - loop.time())
+                done, _ = await asyncio.wait({receiving}, timeout=timeout)
+                if not done:
+                    await self._fan_out(loop, order.expire(loop.time()))
+                    continue
+                received, receiving = receiving, None
+                try:
+                    message = received.result()
+                except Exception:
+                    # The layer failed (Redis gone?). Close the local sockets: the
+                    # pages reconnect, resync from the database, and the first join
+                    # starts a new reader.
+                    logger.exception(
+                        "deployment %s: channel layer receive failed", self.deployment_id
+                    )
+                    for consumer in list(self.consumers):
+                        loop.create_task(consumer.close(code=1011))
+                    return
+                await self._fan_out(loop, order.push(message, loop.time()))
+        finally:
+            if receiving is not None:
+                receiving.cancel()
+
+    async def _fan_out(self, loop, messages: list[dict]) -> None:
+        for message in messages:
             for n, consumer in enumerate(list(self.consumers), start=1):
                 self._start(loop, self._deliver(consumer, message))
                 if n % YIELD_EVERY == 0:

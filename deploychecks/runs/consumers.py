@@ -85,7 +85,7 @@ class DeploymentConsumer(SessionWatchMixin, AsyncWebsocketConsumer):
         if self.user is None or not self.user.is_authenticated:
             await self.close(code=SESSION_ENDED)
             return
-        self.role = await database_sync_to_async(self._role)()
+        self.role, seq = await database_sync_to_async(self._role)()
         if self.role is None:
             await self.close(code=4404)
             return
@@ -95,16 +95,19 @@ class DeploymentConsumer(SessionWatchMixin, AsyncWebsocketConsumer):
         await self.watch_session()
         # The process's hub is the group member and hands broadcasts to us.
         self.hub = hub_for(self.channel_layer, self.deployment_id)
-        await self.hub.join(self)
+        # The seq read before joining: where the hub's ordering of events starts.
+        await self.hub.join(self, seq)
         await self.accept()
         await database_sync_to_async(presence.join)(
             self.deployment_id, self.user, self.channel_name
         )
         await self._announce_presence()
 
-    def _role(self):
+    def _role(self) -> tuple[str | None, int | None]:
         deployment = Deployment.objects.filter(pk=self.deployment_id).first()
-        return access.role_of(self.user, deployment) if deployment else None
+        if deployment is None:
+            return None, None
+        return access.role_of(self.user, deployment), deployment.seq
 
     async def disconnect(self, code):
         if getattr(self, "role", None) is None:
