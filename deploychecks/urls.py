@@ -12,6 +12,7 @@ urlpatterns = [
     path("", include("deploychecks.signoffs.urls")),
     # Owners and due times: the run page's form, and "My work".
     path("", include("deploychecks.owners.urls")),
+    path("", include("deploychecks.statusupdates.urls")),
     path("healthz", core_views.healthz, name="healthz"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -176,18 +176,26 @@ def _release_for(deployment_id: int, now, report: DispatchReport) -> None:
 
 
 def release_now(
-    deployment: Deployment, *, title: str, due_at, item_ids: list[int], emails: list[str], now=None
+    deployment: Deployment,
+    *,
+    title: str,
+    due_at,
+    item_ids: list[int],
+    emails: list[str],
+    now=None,
+    kind: str = Reminder.Kind.OVERDUE,
 ) -> Reminder:
     """Raise and release one reminder that no rule scheduled (an owned item fell
-    overdue), to the same channels as a rule's: the page's toast and bell, an
-    email to `emails`, the deployment's webhook. The caller holds the deployment's
-    row lock and makes it happen once; this run's delivery step sends it."""
+    overdue, a status update is due), to the same channels as a rule's: the page's
+    toast and bell, an email to `emails`, the deployment's webhook. The caller
+    holds the deployment's row lock and makes it happen once; this run's delivery
+    step sends it."""
     now = now or timezone.now()
     late_by = max(now - due_at, timedelta(0))
     grace = timedelta(seconds=settings.REMINDER_LATE_AFTER_SECONDS)
     reminder = Reminder.objects.create(
         deployment=deployment,
-        kind=Reminder.Kind.OVERDUE,
+        kind=kind,
         title=title[:200],
         offset_minutes=0,
         due_at=due_at,

@@ -172,6 +172,8 @@ class Reminder(models.Model):
         SCHEDULE = "schedule", "Stabilization schedule"
         # Raised when an owned item fell overdue (deploychecks.owners, release_now).
         OVERDUE = "overdue", "Overdue item"
+        # Raised when the lead's status update is due (deploychecks.statusupdates).
+        UPDATE_DUE = "update_due", "Status update due"
 
     deployment = models.ForeignKey(
         "runs.Deployment", on_delete=models.CASCADE, related_name="reminders"

@@ -27,6 +27,8 @@ from deploychecks.runs import access, hooks
 from deploychecks.runs.changes import resync_on_commit
 from deploychecks.runs.models import Deployment
 from deploychecks.statuspage.models import StatusPage
+from deploychecks.statusupdates.events import UpdatePosted
+from deploychecks.statusupdates.models import StatusUpdate
 
 S = Deployment.Status
 MESSAGE_MAX = 1000
@@ -187,10 +189,20 @@ def post_message(
     return page
 
 
+PUBLIC_UPDATES_SHOWN = 10
+
+
 def public_context(page: StatusPage) -> dict:
     deployment = page.deployment
     return {
         "page": page,
+        # The lead's updates marked public: their words, colour and time; never
+        # the author's name (the public page names nobody).
+        "updates": list(
+            StatusUpdate.objects.filter(deployment=deployment, public=True).only(
+                "body", "rag", "created_at"
+            )[:PUBLIC_UPDATES_SHOWN]
+        ),
         "state": public_state(deployment),
         "title": page.title or DEFAULT_TITLE,
         "now": timezone.now(),
@@ -234,3 +246,10 @@ def publish_change(event: hooks.Event) -> None:
     """Registered on runs.hooks.status_changed and gonogo.events.rollback_started:
     what the public sees follows the deployment's state."""
     publish_on_commit(event.deployment.pk)
+
+
+def publish_update(event: UpdatePosted) -> None:
+    """Registered on statusupdates.events.update_posted: a public update reaches
+    the public page (and its open sockets) at once."""
+    if event.update.public:
+        publish_on_commit(event.deployment.pk)

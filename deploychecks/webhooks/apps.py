@@ -11,6 +11,7 @@ class WebhooksConfig(AppConfig):
         from deploychecks.reminders import events as reminders
         from deploychecks.runs import hooks
         from deploychecks.signoffs import events as signoffs
+        from deploychecks.statusupdates import events as statusupdates
         from deploychecks.webhooks import hooks as webhooks
         from deploychecks.webhooks import tasks  # noqa: F401  see below
 
@@ -28,5 +29,6 @@ class WebhooksConfig(AppConfig):
         gonogo.rollback_step_done.connect(webhooks.rollback_step_done)
         gonogo.rollback_finished.connect(webhooks.rollback_finished)
         reminders.reminder_sent.connect(webhooks.reminder_sent)
+        statusupdates.update_posted.connect(webhooks.status_update_posted)
         # `tasks` is imported to register the task in every process (the embedded
         # scheduler of the web process runs it), as reminders do.

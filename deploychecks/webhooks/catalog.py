@@ -11,5 +11,6 @@ EVENT_TYPES = {
     "rollback.finished": "The rollback finished (rolled back)",
     "reminder.sent": "A stabilization reminder went out",
     "gate.opened": "The gate of the next step (go live, complete) opened",
+    "status_update.posted": "The lead posted a status update",
 }
 EVENT_CHOICES = list(EVENT_TYPES.items())

@@ -20,6 +20,7 @@ EMOJI = {
     "rollback.finished": ":leftwards_arrow_with_hook:",
     "reminder.sent": ":alarm_clock:",
     "gate.opened": ":unlock:",
+    "status_update.posted": ":loudspeaker:",
 }
 
 

@@ -10,6 +10,7 @@ from deploychecks.gonogo import events as gonogo
 from deploychecks.reminders import events as reminders
 from deploychecks.runs import hooks
 from deploychecks.signoffs import events as signoffs
+from deploychecks.statusupdates import events as statusupdates
 from deploychecks.webhooks import gates, outbox, payloads
 
 
@@ -66,3 +67,9 @@ def rollback_finished(event: gonogo.RollbackFinished) -> None:
 
 def reminder_sent(event: reminders.ReminderSent) -> None:
     outbox.record(event.deployment, "reminder.sent", lambda: payloads.reminder_sent(event))
+
+
+def status_update_posted(event: statusupdates.UpdatePosted) -> None:
+    outbox.record(
+        event.deployment, "status_update.posted", lambda: payloads.status_update_posted(event)
+    )

@@ -18,6 +18,7 @@ from deploychecks.reminders import events as reminders
 from deploychecks.runs import hooks
 from deploychecks.runs.models import Deployment
 from deploychecks.signoffs import events as signoffs
+from deploychecks.statusupdates import events as statusupdates
 
 S = Deployment.Status
 # The gate names of the API (GET …/gate?for=go-live|complete).
@@ -197,4 +198,21 @@ def gate_opened(to: str) -> dict:
         "for": GATE_NAMES[to],
         "to": to,
         "summary": f"The gate is open: {GATE_WORDS[to]}",
+    }
+
+
+def status_update_posted(event: statusupdates.UpdatePosted) -> dict:
+    update = event.update
+    first_line = update.body.splitlines()[0][:200]
+    colour = f" ({update.rag_word})" if update.rag else ""
+    return {
+        "status_update": {
+            "id": update.pk,
+            "body": update.body,  # Markdown, as the lead wrote it
+            "rag": update.rag or None,
+            "public": update.public,
+            "posted_by": update.author_name,
+            "posted_at": iso(update.created_at),
+        },
+        "summary": f"Status update{colour}: {first_line}",
     }

@@ -214,4 +214,11 @@ def test_show_hooks_lists_what_each_feature_connected():
     assert listed["may change an item beyond their role"] == [
         "deploychecks.owners.hooks.owner_may_change"
     ]
-    assert listed["reminder dispatch run starting"] == ["deploychecks.owners.hooks.remind_overdue"]
+    assert listed["reminder dispatch run starting"] == [
+        "deploychecks.owners.hooks.remind_overdue",
+        "deploychecks.statusupdates.cadence.remind_due",
+    ]
+    assert listed["status update posted"] == [
+        "deploychecks.statuspage.services.publish_update",
+        "deploychecks.webhooks.hooks.status_update_posted",
+    ]

@@ -20,6 +20,7 @@ pytestmark = pytest.mark.django_db
 # Accepts POSTs without a CSRF token, and why that is right.
 CSRF_EXEMPT = {
     "gonogo:ingest": "a machine API authenticated by a bearer token, never by cookies",
+    "gonogo:ingest_batch": "a machine API authenticated by a bearer token, never by cookies",
 }
 
 

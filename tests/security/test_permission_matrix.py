@@ -176,6 +176,23 @@ DEPLOYMENT_MATRIX = {
         "POST": _row(403, outsider=404, admin=404, lead=200),
         "data": lambda ids: {"item": ids.item_id, "owners": "@erin", "due": "2h after go-live"},
     },
+    # Status updates (deploychecks.statusupdates; tests/statusupdates): the lead
+    # posts, anyone who may read the deployment follows it.
+    "statusupdates:post": {
+        "GET": WRONG_METHOD,
+        "POST": _row(403, outsider=404, admin=404, lead=200),
+        "data": lambda ids: {"body": "All **green** so far", "rag": "green", "public": "1"},
+    },
+    "statusupdates:cadence": {
+        "GET": WRONG_METHOD,
+        "POST": _row(403, outsider=404, admin=404, lead=200),
+        "data": lambda ids: {"in_progress": "30", "monitoring": "60"},
+    },
+    "statusupdates:follow": {
+        "GET": WRONG_METHOD,
+        "POST": READ,
+        "data": lambda ids: {"follow": "1"},
+    },
     # Go/no-go (deploychecks.gonogo).
     "gonogo:add_reading": {
         "GET": WRONG_METHOD,
@@ -194,6 +211,7 @@ DEPLOYMENT_MATRIX = {
     },
     # A machine API: a bearer token, no session, no CSRF; a person's session is no key.
     "gonogo:ingest": {"GET": _row(405, anonymous=405), "POST": _row(401, anonymous=401)},
+    "gonogo:ingest_batch": {"GET": _row(405, anonymous=405), "POST": _row(401, anonymous=401)},
     # History (deploychecks.history): the permanent record and its exports.
     "history:record": {"GET": READ, "POST": WRONG_METHOD},
     "history:export": {"GET": READ, "POST": WRONG_METHOD},

@@ -16,6 +16,7 @@ from deploychecks.reminders.models import ReminderRule
 from deploychecks.runs.models import RunItem
 from deploychecks.runs.services import change_status, create_deployment, set_item_state
 from deploychecks.signoffs.services import checklist_hash, sign_off
+from deploychecks.statusupdates.services import post_update
 from tests.gates import confirmed_request, fill_contacts
 
 REMINDER_OFFSET_MINUTES = 600
@@ -137,6 +138,9 @@ def every_event(deployment, *, lead, engineer, approver):
     reading(deployment, engineer, 0)  # verdict.changed (GREEN), gate.opened again
     go_live(deployment, lead)  # deployment.status_changed
     send_reminder(deployment)  # reminder.sent
+    post_update(  # status_update.posted
+        deployment_id=deployment.pk, user=lead, body="Live; watching the error rate", rag="green"
+    )
     # item.changed, then signoff.changed (the approval goes stale)
     tick(deployment, first_after_go_live_item(deployment), engineer)
     # rollback.started, item.changed and rollback.step_done per step,

@@ -58,6 +58,7 @@ def test_every_event_type_is_written_once_per_change_in_order(
         "gate.opened",
         "deployment.status_changed",
         "reminder.sent",
+        "status_update.posted",
         "item.changed",
         "signoff.changed",
         "rollback.started",
