@@ -16,21 +16,9 @@ from deploychecks.core.errors import (
     RunError,
     StaleVersion,
 )
+from deploychecks.core.problems import TITLES
 
 CONTENT_TYPE = "application/problem+json"
-TITLES = {
-    400: "Bad request",
-    401: "Unauthorized",
-    403: "Forbidden",
-    404: "Not found",
-    405: "Method not allowed",
-    409: "Conflict",
-    413: "Content too large",
-    415: "Unsupported media type",
-    422: "Unprocessable content",
-    429: "Too many requests",
-    503: "Service unavailable",
-}
 
 
 def problem(status: int, kind: str, detail: str, *, headers=None, **extra) -> JsonResponse:

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from deploychecks.checklists.models import ChecklistTemplate
 from deploychecks.core import jsonbody, ratelimit
 from deploychecks.core.errors import NotAllowed, RunError
+from deploychecks.core.problems import TITLES
 from deploychecks.gonogo import (
     definitions,
     ingest,
@@ -111,25 +112,12 @@ def start_rollback(request, pk):
 
 def _error(status: int, message: str, **headers) -> JsonResponse:
     """A problem (RFC 9457, as the API's) that also keeps the old `error` key."""
-    body = {"type": "about:blank", "title": PROBLEM_TITLES.get(status, "Error")}
+    body = {"type": "about:blank", "title": TITLES.get(status, "Error")}
     body.update({"status": status, "detail": message, "error": message})
     response = JsonResponse(body, status=status, content_type="application/problem+json")
     for name, value in headers.items():
         response[name.replace("_", "-")] = value
     return response
-
-
-PROBLEM_TITLES = {
-    400: "Bad request",
-    401: "Unauthorized",
-    405: "Method not allowed",
-    409: "Conflict",
-    413: "Content too large",
-    415: "Unsupported media type",
-    422: "Unprocessable content",
-    429: "Too many requests",
-    503: "Service unavailable",
-}
 
 
 def _ingest(request, pk, *, batch: bool):
