@@ -207,9 +207,10 @@ def main():
     call_command("migrate", verbosity=0)
     call_command("load_demo", stdout=open(os.devnull, "w"))  # noqa: SIM115
     from django.contrib.auth import get_user_model
+    from django.db.models import F
 
     from deploychecks.reminders.models import Reminder
-    from deploychecks.runs.models import Deployment
+    from deploychecks.runs.models import Deployment, RunItem
     from deploychecks.runs.services import change_status
 
     lead = get_user_model().objects.get(username="lead")
@@ -252,6 +253,14 @@ def main():
     observer.start()
     time.sleep(1)
 
+    # Past the go-live gate, as set-up: the pre-go-live items done and the
+    # template's placeholder contacts filled in (tests/gates.py does the same).
+    RunItem.objects.filter(
+        deployment=deployment, phase__stage="before", state=RunItem.State.OPEN
+    ).update(state=RunItem.State.DONE, version=F("version") + 1)
+    deployment.contacts.filter(filled_in=False).update(
+        person="On call", phone="+1 555 0100", handle="@on-call", filled_in=True
+    )
     change_status(deployment_id=deployment.pk, to="monitoring", user=lead)
     deployment.refresh_from_db()
     go_live = deployment.go_live_at
