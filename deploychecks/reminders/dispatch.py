@@ -322,7 +322,10 @@ def escalate_unacknowledged(report: DispatchReport, now: datetime | None = None)
         return
     now = now or timezone.now()
     cutoff = now - schedule_delta(settings.REMINDER_ESCALATE_MINUTES)
+    # Only the stabilization schedule climbs the contact ladder: an overdue item's
+    # reminder goes to its owners alone.
     overdue = Reminder.objects.filter(
+        kind=Reminder.Kind.SCHEDULE,
         status__in=[RS.SENT, RS.LATE],
         escalated_at__isnull=True,
         sent_at__lte=cutoff,
@@ -341,6 +344,7 @@ def _escalate_for(deployment_id: int, cutoff, now, report: DispatchReport) -> No
         Reminder.objects.select_for_update(skip_locked=True)
         .filter(
             deployment=deployment,
+            kind=Reminder.Kind.SCHEDULE,
             status__in=[RS.SENT, RS.LATE],
             escalated_at__isnull=True,
             sent_at__lte=cutoff,
