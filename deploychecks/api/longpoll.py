@@ -44,7 +44,7 @@ def wants_long_poll(scope) -> tuple[int, str, int] | None:
     if set(query) - {"for", "wait"} or any(len(values) != 1 for values in query.values()):
         return None
     target, wait = query.get("for", [""])[0], query.get("wait", ["0"])[0]
-    if target not in present.GATES or not wait.isdigit() or len(wait) > 6:
+    if target not in present.GATES or not wait.isdecimal() or len(wait) > 6:
         return None
     seconds = int(wait)
     if not 1 <= seconds <= settings.API_GATE_WAIT_MAX_SECONDS:

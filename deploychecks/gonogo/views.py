@@ -231,7 +231,7 @@ def ingest_tokens(request, pk):
     if request.method == "POST":
         try:
             if request.POST.get("revoke"):
-                token_id = int(request.POST["revoke"]) if request.POST["revoke"].isdigit() else 0
+                token_id = int(request.POST["revoke"]) if request.POST["revoke"].isdecimal() else 0
                 tokens.revoke_ingest_token(
                     deployment_id=deployment.pk,
                     token_id=token_id,

@@ -22,7 +22,7 @@ def assign(request, pk):
     try:
         change = services.set_assignment(
             deployment_id=pk,
-            item_id=int(item_id) if item_id.isdigit() else 0,
+            item_id=int(item_id) if item_id.isascii() and item_id.isdecimal() else 0,
             owners=typed["owners"],
             # Empty keeps the due time, "none" removes it.
             due=services.UNCHANGED if not due else ("" if due.lower() == "none" else due),

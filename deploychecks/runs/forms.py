@@ -92,7 +92,7 @@ class DeploymentForm(forms.Form):
 
     def _shown_revision(self, revisions):
         chosen = self.data.get("revision") if self.is_bound else self.initial.get("revision")
-        if chosen is not None and str(chosen).isdigit():
+        if chosen is not None and str(chosen).isdecimal() and str(chosen).isascii():
             found = revisions.filter(pk=int(chosen)).first()
             if found is not None:
                 return found

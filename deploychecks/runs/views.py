@@ -77,7 +77,7 @@ def _timeline_context(request, deployment):
     actor = request.GET.get("actor", "")
     kind = request.GET.get("kind", "")
     events = audit_timeline(
-        deployment, actor_id=int(actor) if actor.isdigit() else None, action_prefix=kind or None
+        deployment, actor_id=int(actor) if actor.isdecimal() else None, action_prefix=kind or None
     )
     actors = (
         deployment.audit_events.exclude(actor__isnull=True)

@@ -153,3 +153,13 @@ def test_an_item_of_another_deployment_is_a_404_for_everyone(client, owned, depl
     assert answer.status_code == 404
     other.refresh_from_db()
     assert other.owners == []
+
+
+@pytest.mark.parametrize("item_id", ["²", "١٢٣٤٥٦٧٨٩٠١٢٣٤٥٦٧٨٩٠", "-1", ""])
+def test_an_odd_item_id_is_refused_not_a_server_error(client, owned, lead, item_id):
+    # "²".isdigit() is True but int("²") raises: a 500 before.
+    client.force_login(lead)
+
+    answer = _assign(client, owned, item_id, "@sam")
+
+    assert 400 <= answer.status_code < 500
