@@ -163,3 +163,27 @@ def test_an_odd_item_id_is_refused_not_a_server_error(client, owned, lead, item_
     answer = _assign(client, owned, item_id, "@sam")
 
     assert 400 <= answer.status_code < 500
+
+
+def test_changing_only_the_due_time_keeps_the_owners(client, owned, lead):
+    client.force_login(lead)
+    backups = item(owned, "Backups verified")  # @erin, due 2h after window start
+
+    answer = _assign(client, owned, backups.pk, "", due="3h after go-live")
+
+    assert answer.status_code == 200
+    backups.refresh_from_db()
+    assert backups.owners == ["erin"]  # an empty owners field wiped them before
+    assert (backups.due_minutes, backups.due_anchor) == (180, "go_live")
+
+
+def test_none_removes_the_owners_and_empty_keeps_both(client, owned, lead):
+    client.force_login(lead)
+    backups = item(owned, "Backups verified")
+
+    assert "(unchanged)" in _assign(client, owned, backups.pk, "", due="").text
+    _assign(client, owned, backups.pk, "none", due="")
+
+    backups.refresh_from_db()
+    assert backups.owners == []
+    assert (backups.due_minutes, backups.due_anchor) == (120, "window")
