@@ -187,3 +187,46 @@ def test_none_removes_the_owners_and_empty_keeps_both(client, owned, lead):
     backups.refresh_from_db()
     assert backups.owners == []
     assert (backups.due_minutes, backups.due_anchor) == (120, "window")
+
+
+def _checkbox(html, dom_id):
+    return html.split(f'id="{dom_id}"')[1].split(">")[0]
+
+
+def test_an_owner_who_is_no_engineer_gets_tick_and_na_but_no_note_form(client, owned, approver):
+    client.force_login(approver)
+    canary = item(owned, "Canary healthy")  # @qa-lead: Quinn, the QA Lead's approver
+    canary.subchecks.create(position=1, title="Error budget checked")
+
+    page = client.get(reverse("runs:detail", args=[owned.pk]) + "?mine=1").text
+    assert f'id="item-{canary.pk}-na"' in page  # owners may mark N/A
+    assert f'id="item-{canary.pk}-note"' not in page  # add_item_note refuses owners (403)
+
+    ticked = client.post(
+        reverse("runs:item_state", args=[owned.pk, canary.pk]),
+        {"state": "done", "version": 1},
+        headers={"HX-Request": "true"},
+    ).text
+    assert "disabled" not in _checkbox(ticked, f"item-{canary.pk}-check")
+    assert f'id="item-{canary.pk}-note"' not in ticked
+
+    sub = canary.subchecks.get()
+    answer = client.post(
+        reverse("runs:subcheck_state", args=[owned.pk, sub.pk]),
+        {"done": "true", "version": 1},
+        headers={"HX-Request": "true"},
+    )
+    assert answer.status_code == 200
+    # The row stays the owner's: it came back read-only before.
+    assert "disabled" not in _checkbox(answer.text, f"sub-{sub.pk}-check")
+    assert "disabled" not in _checkbox(answer.text, f"item-{canary.pk}-check")
+    assert f'id="item-{canary.pk}-note"' not in answer.text
+
+
+def test_an_engineer_still_gets_the_note_form(client, owned, engineer):
+    client.force_login(engineer)
+    backups = item(owned, "Backups verified")
+
+    page = client.get(reverse("runs:detail", args=[owned.pk])).text
+
+    assert f'id="item-{backups.pk}-note"' in page
