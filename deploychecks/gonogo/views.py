@@ -11,6 +11,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from deploychecks.checklists.models import ChecklistTemplate
 from deploychecks.core import jsonbody, ratelimit
+from deploychecks.core.bearer import bearer_secret
 from deploychecks.core.errors import NotAllowed, RunError
 from deploychecks.gonogo import (
     definitions,
@@ -135,8 +136,8 @@ PROBLEM_TITLES = {
 def _ingest(request, pk, *, batch: bool):
     if request.method != "POST":
         return _error(405, "Use POST.", Allow="POST")
-    scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not secret.strip():
+    secret = bearer_secret(request.headers.get("Authorization", ""))
+    if not secret:
         return _error(
             401,
             "Missing token: send the header “Authorization: Bearer <token>”.",
@@ -144,7 +145,6 @@ def _ingest(request, pk, *, batch: bool):
         )
     # A flood past the rate limit, and requests past INGEST_MAX_CONCURRENT, were
     # refused before Django (gonogo/ingest_gate.py, in asgi.py).
-    secret = secret.strip()
     token = tokens.authenticate_ingest(pk, secret)
     if token is None:
         return _error(
