@@ -24,7 +24,7 @@ def test_the_run_page_shows_owners_and_due_times_from_the_markdown(client, owned
 
     page = client.get(reverse("runs:detail", args=[owned.pk])).content.decode()
 
-    assert '<span class="owner">@erin</span>' in page
+    assert '<span class="owner"><bdi>@erin</bdi></span>' in page
     assert "Due 2h after window start" in page
     assert "My items (1)" in page
     assert 'id="owners-form"' not in page  # the lead's form only
@@ -43,7 +43,7 @@ def test_the_lead_changes_owners_from_the_run_page(client, owned, lead):
     assert canary.owners == ["sam"] and canary.due_anchor == ""
     assert AuditEvent.objects.filter(action="item.owners_changed", actor=lead).count() == 1
     page = client.get(reverse("runs:detail", args=[owned.pk])).text
-    assert '<span class="owner">@sam</span>' in page
+    assert '<span class="owner"><bdi>@sam</bdi></span>' in page
 
 
 def test_a_bad_owner_comes_back_with_the_reason_and_what_was_typed(client, owned, lead):
@@ -113,7 +113,9 @@ def test_my_work_lists_owned_items_and_waiting_signoffs(client, owned, lead, app
 
     assert "Canary healthy" in page  # through the QA Lead role
     assert "Backups verified" not in page
-    assert "QA Lead</a> on owned-api 1.0" in page
+    # People's text isolated from the page's direction (<bdi>).
+    assert "<bdi>QA Lead</bdi></a> on <bdi>owned-api</bdi> <bdi>1.0</bdi>" in page
+    assert "<td><bdi>owned-api</bdi> <bdi>1.0</bdi>" in page
     assert "30m after window start" in page
     assert 'aria-current="page">My work</a>' in page
 
