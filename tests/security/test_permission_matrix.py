@@ -194,6 +194,7 @@ DEPLOYMENT_MATRIX = {
     },
     # A machine API: a bearer token, no session, no CSRF; a person's session is no key.
     "gonogo:ingest": {"GET": _row(405, anonymous=405), "POST": _row(401, anonymous=401)},
+    "gonogo:ingest_batch": {"GET": _row(405, anonymous=405), "POST": _row(401, anonymous=401)},
     # History (deploychecks.history): the permanent record and its exports.
     "history:record": {"GET": READ, "POST": WRONG_METHOD},
     "history:export": {"GET": READ, "POST": WRONG_METHOD},
