@@ -27,6 +27,7 @@ from deploychecks.api import present, problems
 from deploychecks.api.auth import RateLimited, deployment_for, need, sign_in
 from deploychecks.api.models import Scope
 from deploychecks.api.watch import Waiter, watch_for
+from deploychecks.core.bearer import scope_bearer
 from deploychecks.core.errors import RunError
 from deploychecks.runs.models import Deployment
 
@@ -44,22 +45,14 @@ def wants_long_poll(scope) -> tuple[int, str, int] | None:
     if set(query) - {"for", "wait"} or any(len(values) != 1 for values in query.values()):
         return None
     target, wait = query.get("for", [""])[0], query.get("wait", ["0"])[0]
-    if target not in present.GATES or not wait.isdigit() or len(wait) > 6:
+    if target not in present.GATES or not wait.isdecimal() or len(wait) > 6:
         return None
     seconds = int(wait)
     if not 1 <= seconds <= settings.API_GATE_WAIT_MAX_SECONDS:
         return None
-    if not _bearer(scope):
+    if not scope_bearer(scope):
         return None
     return int(match["pk"]), target, seconds
-
-
-def _bearer(scope) -> str:
-    for name, value in scope.get("headers", ()):
-        if name == b"authorization":
-            scheme, _, secret = value.decode("latin-1").partition(" ")
-            return secret.strip() if scheme.lower() == "bearer" else ""
-    return ""
 
 
 def _first_look(scope, deployment_id: int, target: str):
@@ -69,7 +62,7 @@ def _first_look(scope, deployment_id: int, target: str):
     """
     request = ASGIRequest(scope, _EmptyBody())
     try:
-        token = sign_in(request, _bearer(scope))
+        token = sign_in(request, scope_bearer(scope))
         if token is None:
             return _unauthorized(), None
         need(request, Scope.READ)

@@ -5,11 +5,13 @@ store one, and nobody types it."""
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from ninja import Field, Path, Schema
 from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
 
 from deploychecks.core import provenance
 from deploychecks.core.text import NOTE_MAX, REASON_MAX
+from deploychecks.runs.models import PLANNED_START_MESSAGE, validate_planned_start
 
 
 def _no_nul(value: str) -> str:
@@ -158,6 +160,16 @@ def _in_utc(value: datetime | None) -> datetime | None:
 UtcTime = Annotated[datetime, AfterValidator(_in_utc)]
 
 
+def _near_today(value: datetime | None) -> datetime | None:
+    """A planned start within PLANNED_START_YEARS of today (due times add to it)."""
+    if value is not None:
+        try:
+            validate_planned_start(value if value.tzinfo else value.replace(tzinfo=UTC))
+        except DjangoValidationError:
+            raise ValueError(PLANNED_START_MESSAGE) from None
+    return value
+
+
 class ItemAssignmentIn(In):
     """An item's owners and due time, replacing the template's; a field left out
     keeps the template's."""
@@ -183,7 +195,7 @@ class DeploymentIn(In):
     previous_version: Text(60) = ""
     release_name: Text(200) = Field("", description="Default: “<service> <version>”")
     lead: Text(150) = Field("", description="Username; default the token's person")
-    planned_start: UtcTime | None = None
+    planned_start: Annotated[UtcTime, AfterValidator(_near_today)] | None = None
     ci: CIContext | None = None
     items: dict[Text(80, 1), ItemAssignmentIn] | None = Field(
         None,

@@ -21,7 +21,7 @@ def _lines(text: str) -> list[str]:
 
 
 def _days(value: str) -> int:
-    return int(value) if value.isdigit() and len(value) < 5 else 0
+    return int(value) if value.isdecimal() and len(value) < 5 else 0
 
 
 def _respond(request, template: str, context: dict, new_secret: str | None, error: str):

@@ -68,7 +68,7 @@ def _print(args, human: str, body) -> None:
 
 def _deployment(args) -> int:
     value = args.deployment or os.environ.get("DEPLOYCHECKS_DEPLOYMENT", "")
-    if not value.isdigit():
+    if not value.isdecimal():
         raise Failure(BROKEN, "Name the deployment: --deployment ID or DEPLOYCHECKS_DEPLOYMENT.")
     return int(value)
 

@@ -45,9 +45,7 @@ def take(key: str, limit: int, *, cost: int = 1, now: float | None = None) -> Al
     the service, and refusing every client because Redis blinked would be the
     worse failure.
     """
-    now = time.time() if now is None else now
-    window = int(now // WINDOW_SECONDS)
-    reset = max(1, int((window + 1) * WINDOW_SECONDS - now))
+    window, reset = window_at(time.time() if now is None else now)
     counter = counter_key(key, window)
     try:
         used = _count(counter, cost)
@@ -58,6 +56,12 @@ def take(key: str, limit: int, *, cost: int = 1, now: float | None = None) -> Al
         logger.exception("rate limit of %s not counted", key)
         return Allowance(True, limit, limit, reset)
     return Allowance(True, limit, max(0, limit - used), reset)
+
+
+def window_at(now: float) -> tuple[int, int]:
+    """(the rate-limit window `now` falls in, whole seconds to its end, at least 1)."""
+    window = int(now // WINDOW_SECONDS)
+    return window, max(1, int((window + 1) * WINDOW_SECONDS - now))
 
 
 def counter_key(key: str, window: int) -> str:

@@ -100,7 +100,7 @@ def _float_or_none(value, label: str, number: int) -> float | None:
         return None
     try:
         result = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise SignalError(f"Signal {number}: the {label} must be a number.") from None
     if not math.isfinite(result):
         raise SignalError(f"Signal {number}: the {label} must be a finite number.")

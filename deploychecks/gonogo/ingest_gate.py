@@ -29,6 +29,7 @@ from django.conf import settings
 from django.core.cache import cache
 
 from deploychecks.core import ratelimit
+from deploychecks.core.bearer import scope_bearer
 from deploychecks.gonogo.tokens import hash_token
 
 logger = logging.getLogger("deploychecks.gonogo")
@@ -47,14 +48,6 @@ def rate_key(secret: str) -> str:
     return f"ingest:{hash_token(secret)[:16]}"
 
 
-def _bearer(scope) -> str:
-    for name, value in scope.get("headers", ()):
-        if name == b"authorization":
-            scheme, _, secret = value.decode("latin-1").partition(" ")
-            return secret.strip() if scheme.lower() == "bearer" else ""
-    return ""
-
-
 def _semaphore() -> asyncio.Semaphore:
     loop = asyncio.get_running_loop()
     size = settings.INGEST_MAX_CONCURRENT
@@ -62,13 +55,6 @@ def _semaphore() -> asyncio.Semaphore:
     if current is None or current[0] != size:
         current = _slots[loop] = (size, asyncio.Semaphore(size))
     return current[1]
-
-
-def _window() -> tuple[int, int]:
-    """(the current rate-limit window, seconds to its end)."""
-    now = time.time()
-    window = int(now // ratelimit.WINDOW_SECONDS)
-    return window, max(1, int((window + 1) * ratelimit.WINDOW_SECONDS - now))
 
 
 def _used(key: str, window: int) -> int:
@@ -109,10 +95,10 @@ def with_ingest_gate(http_app):
     async def app(scope, receive, send):
         if scope["type"] != "http" or scope["method"] != "POST" or not PATH_RE.match(scope["path"]):
             return await http_app(scope, receive, send)
-        secret = _bearer(scope)
+        secret = scope_bearer(scope)
         if secret:
             limit = settings.INGEST_RATE_LIMIT_PER_MINUTE
-            key, (window, reset) = rate_key(secret), _window()
+            key, (window, reset) = rate_key(secret), ratelimit.window_at(time.time())
             used = limit if _exhausted.get(key) == window else 0
             if not used:
                 try:

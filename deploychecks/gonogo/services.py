@@ -61,7 +61,10 @@ def parse_value(raw, signal: DeploymentSignal) -> float:
             raise SignalError(f"The value for “{signal.name}” must be a number.") from None
     if not isinstance(raw, int | float):
         raise SignalError(f"The value for “{signal.name}” must be a number.")
-    value = float(raw)
+    try:
+        value = float(raw)
+    except OverflowError:  # an integer of hundreds of digits
+        value = math.inf
     if not math.isfinite(value):
         raise SignalError(f"The value for “{signal.name}” must be a finite number.")
     if signal.is_boolean and value not in (0.0, 1.0):

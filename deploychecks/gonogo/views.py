@@ -11,6 +11,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from deploychecks.checklists.models import ChecklistTemplate
 from deploychecks.core import jsonbody, ratelimit
+from deploychecks.core.bearer import bearer_secret
 from deploychecks.core.errors import NotAllowed, RunError
 from deploychecks.core.problems import TITLES
 from deploychecks.gonogo import (
@@ -123,8 +124,8 @@ def _error(status: int, message: str, **headers) -> JsonResponse:
 def _ingest(request, pk, *, batch: bool):
     if request.method != "POST":
         return _error(405, "Use POST.", Allow="POST")
-    scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not secret.strip():
+    secret = bearer_secret(request.headers.get("Authorization", ""))
+    if not secret:
         return _error(
             401,
             "Missing token: send the header “Authorization: Bearer <token>”.",
@@ -132,7 +133,6 @@ def _ingest(request, pk, *, batch: bool):
         )
     # A flood past the rate limit, and requests past INGEST_MAX_CONCURRENT, were
     # refused before Django (gonogo/ingest_gate.py, in asgi.py).
-    secret = secret.strip()
     token = tokens.authenticate_ingest(pk, secret)
     if token is None:
         return _error(
@@ -219,7 +219,7 @@ def ingest_tokens(request, pk):
     if request.method == "POST":
         try:
             if request.POST.get("revoke"):
-                token_id = int(request.POST["revoke"]) if request.POST["revoke"].isdigit() else 0
+                token_id = int(request.POST["revoke"]) if request.POST["revoke"].isdecimal() else 0
                 tokens.revoke_ingest_token(
                     deployment_id=deployment.pk,
                     token_id=token_id,

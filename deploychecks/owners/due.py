@@ -30,7 +30,10 @@ def due_at(item, deployment, phase) -> datetime | None:
     start = anchor_time(item.due_anchor, deployment, phase)
     if start is None:
         return None
-    return start + schedule_delta(item.due_minutes)
+    try:
+        return start + schedule_delta(item.due_minutes)
+    except OverflowError:  # an anchor near year 9999 (a planned start typed far ahead)
+        return None
 
 
 def due_text(item) -> str:

@@ -48,7 +48,8 @@ def _choices(deployment) -> list:
 
 def _only_mine(page, mine: set[int]) -> None:
     """Keep only the viewer's items; an owner whose role cannot edit gets their
-    own rows editable (the services let owners tick what they own)."""
+    own rows tickable (the services let owners tick, mark N/A and tick the
+    sub-checks of what they own) without the notes form (notes are refused)."""
     phases = page.load_phases()
     editable = (
         not access.can_edit(page.role) and not page.deployment.is_finished and page.role is not None
@@ -68,7 +69,12 @@ def _only_mine(page, mine: set[int]) -> None:
                 for item in _items_of(kept):
                     item.html = render_to_string(
                         "runs/detail.html#item",
-                        {"deployment": page.deployment, "item": item, "can_edit": True},
+                        {
+                            "deployment": page.deployment,
+                            "item": item,
+                            "can_edit": False,  # no notes: add_item_note refuses owners
+                            "can_tick": True,
+                        },
                     )
 
 

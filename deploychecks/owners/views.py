@@ -16,16 +16,18 @@ def assign(request, pk):
     deployment, role = access.get_deployment_for(request.user, pk)
     item_id = request.POST.get("item", "")
     due = request.POST.get("due", "").strip()
-    typed = {"item": item_id, "owners": request.POST.get("owners", ""), "due": due}
+    owners = request.POST.get("owners", "").strip()
+    typed = {"item": item_id, "owners": owners, "due": due}
     error = saved = ""
     status = 200
     try:
         change = services.set_assignment(
             deployment_id=pk,
-            item_id=int(item_id) if item_id.isdigit() else 0,
-            owners=typed["owners"],
-            # Empty keeps the due time, "none" removes it.
-            due=services.UNCHANGED if not due else ("" if due.lower() == "none" else due),
+            item_id=int(item_id) if item_id.isascii() and item_id.isdecimal() else 0,
+            # Either field: empty keeps what the item has, "none" removes it (so a
+            # lead changing only the due time never wipes the owners).
+            owners=_kept_or_removed(owners),
+            due=_kept_or_removed(due),
             user=request.user,
             request=request,
         )
@@ -48,6 +50,12 @@ def assign(request, pk):
             return redirect(deployment)
         return render(request, "owners/assigned.html", context, status=status)
     return HttpResponse(render(request, "owners/panel.html#panel", context).content, status=status)
+
+
+def _kept_or_removed(typed: str):
+    if not typed:
+        return services.UNCHANGED
+    return "" if typed.lower() in ("none", "@none") else typed
 
 
 @require_GET

@@ -23,6 +23,7 @@ class RemindersConfig(AppConfig):
         )
         hooks.went_live.connect(reminders.schedule)
         hooks.finished.connect(reminders.cancel)
+        hooks.item_changed.connect(reminders.close_overdue)
         # `tasks` is imported to register the task in every process, not only in
         # Celery workers (whose autodiscovery is lazy): the embedded scheduler of
         # the web process runs it.

@@ -30,13 +30,14 @@ def centre_context(deployment, *, error: str = "", limit: int = 30) -> dict:
             for d in reminder.deliveries.all()
             if d.status == "failed" or (d.status == "pending" and d.last_error)
         ]
-    # The bell counts what still asks for action: once the deployment has ended
-    # (its pending reminders cancelled), nothing does, acknowledged or not.
+    # The bell counts what still asks for action while the deployment runs (an
+    # overdue item's reminder goes out in progress too); once it has ended (its
+    # pending reminders cancelled), nothing does, acknowledged or not.
     open_count = (
         Reminder.objects.filter(
             deployment=deployment, status__in=[Reminder.Status.SENT, Reminder.Status.LATE]
         ).count()
-        if deployment.status == Deployment.Status.MONITORING
+        if deployment.status in (Deployment.Status.IN_PROGRESS, Deployment.Status.MONITORING)
         else 0
     )
     next_due = (

@@ -1,12 +1,16 @@
 """dispatch_due_reminders: release due reminders, escalate, deliver every channel once.
 
 One run, started by the single beat entry every REMINDER_DISPATCH_SECONDS (or
-by the embedded scheduler inside the web process), does three things, each
+by the embedded scheduler inside the web process), does four things, each
 claim in its own short transaction with SELECT ... FOR UPDATE SKIP LOCKED so
 any number of runs can overlap (two beats, two workers) without sharing work.
 Release and escalation go one deployment at a time, its row locked first
 (the lock order of docs/decisions.md: deployment row, then the audit chain):
 
+0. Announce: the `dispatching` hook's handlers run first (owners marks items
+   overdue and raises their reminders, released by this same run). Each
+   handler is isolated: one that raises is logged and the run goes on, so one
+   feature's bad data never stops reminders for every deployment.
 1. Release: every pending reminder whose due_at has passed is marked sent (or
    late, or missed when a later occurrence of the same rule is also due) and
    gets one ReminderDelivery row per channel, in the same transaction. A
@@ -68,14 +72,15 @@ class DispatchReport:
 
 
 def dispatch_due_reminders(now: datetime | None = None) -> DispatchReport:
-    """One run of the three steps below.
+    """One run of the steps in the module docstring (announce, release, escalate,
+    deliver).
 
     `now` stands in for the clock, as in gonogo's services, so tests can step
     past a backoff or a lease without sleeping. Left out (always, in production),
     each step reads the clock itself at the moment it acts, as it always has.
     """
     report = DispatchReport()
-    events.dispatching.send(events.Dispatching(now=now))
+    _announce(events.Dispatching(now=now))
     release_due_reminders(report, now=now)
     escalate_unacknowledged(report, now=now)
     deliver_pending(report, now=now)
@@ -89,6 +94,15 @@ def dispatch_due_reminders(now: datetime | None = None) -> DispatchReport:
             len(report.failed),
         )
     return report
+
+
+def _announce(event: events.Dispatching) -> None:
+    """Call every `dispatching` handler; one that raises is logged and skipped."""
+    for handler in events.dispatching.handlers:
+        try:
+            handler(event)
+        except Exception:
+            logger.exception("reminders: dispatching handler %r failed", handler)
 
 
 # --- 1. Release --------------------------------------------------------------------------
@@ -316,7 +330,10 @@ def escalate_unacknowledged(report: DispatchReport, now: datetime | None = None)
         return
     now = now or timezone.now()
     cutoff = now - schedule_delta(settings.REMINDER_ESCALATE_MINUTES)
+    # Only the stabilization schedule climbs the contact ladder: an overdue item's
+    # reminder goes to its owners alone.
     overdue = Reminder.objects.filter(
+        kind=Reminder.Kind.SCHEDULE,
         status__in=[RS.SENT, RS.LATE],
         escalated_at__isnull=True,
         sent_at__lte=cutoff,
@@ -335,6 +352,7 @@ def _escalate_for(deployment_id: int, cutoff, now, report: DispatchReport) -> No
         Reminder.objects.select_for_update(skip_locked=True)
         .filter(
             deployment=deployment,
+            kind=Reminder.Kind.SCHEDULE,
             status__in=[RS.SENT, RS.LATE],
             escalated_at__isnull=True,
             sent_at__lte=cutoff,

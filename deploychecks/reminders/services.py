@@ -180,6 +180,48 @@ def acknowledge(
     return Change(reminder, changed=True)
 
 
+def close_overdue(deployment, item, *, user, request=None) -> list[int]:
+    """An item left OPEN (ticked or N/A): its overdue reminders that went out are
+    acknowledged by whoever closed it, so the bell stops counting them. Called
+    from the item change, inside its transaction (the deployment's row locked)."""
+    closed = []
+    reminders = Reminder.objects.select_for_update().filter(
+        deployment=deployment,
+        kind=Reminder.Kind.OVERDUE,
+        status__in=[RS.SENT, RS.LATE],
+        item_ids__contains=[item.pk],
+    )
+    for reminder in reminders.order_by("pk"):
+        before = {"status": reminder.status}
+        reminder.status = RS.ACKNOWLEDGED
+        reminder.acknowledged_by = user
+        reminder.acknowledged_by_name = display_name(user) if user else ""
+        reminder.acknowledged_at = timezone.now()
+        reminder.acknowledged_note = f"“{item.title}” is {item.get_state_display().lower()}."
+        reminder.save(
+            update_fields=[
+                "status",
+                "acknowledged_by",
+                "acknowledged_by_name",
+                "acknowledged_at",
+                "acknowledged_note",
+            ]
+        )
+        record_event(
+            action="reminder.acknowledged",
+            actor=user,
+            deployment=deployment,
+            target=reminder,
+            before=before,
+            after={"status": reminder.status, "note": reminder.acknowledged_note},
+            request=request,
+        )
+        closed.append(reminder.pk)
+    if closed:
+        live.refresh_on_commit(deployment.pk)
+    return closed
+
+
 @transaction.atomic
 def reschedule(*, deployment_id: int, go_live_at: datetime, user, request=None) -> Change:
     """Correct the go-live time; the pending reminders move with it. Lead only.

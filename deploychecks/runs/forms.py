@@ -3,7 +3,7 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 
 from deploychecks.checklists.models import TemplateRevision
-from deploychecks.runs.models import Participant, validate_version
+from deploychecks.runs.models import Participant, validate_planned_start, validate_version
 
 
 def _person(user) -> str:
@@ -45,6 +45,7 @@ class DeploymentForm(forms.Form):
     planned_start = forms.DateTimeField(
         required=False,
         label="Planned window start",
+        validators=[validate_planned_start],
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
     )
     engineers = UserChoiceField(queryset=get_user_model().objects.none(), required=False)
@@ -91,7 +92,7 @@ class DeploymentForm(forms.Form):
 
     def _shown_revision(self, revisions):
         chosen = self.data.get("revision") if self.is_bound else self.initial.get("revision")
-        if chosen is not None and str(chosen).isdigit():
+        if chosen is not None and str(chosen).isdecimal() and str(chosen).isascii():
             found = revisions.filter(pk=int(chosen)).first()
             if found is not None:
                 return found

@@ -6,12 +6,16 @@ Every state change goes through `runs.services`; each bumps the deployment's
 `seq`, which orders the live broadcasts and the audit log.
 """
 
+from datetime import timedelta
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.urls import reverse
+from django.utils import timezone
 
 from deploychecks.checklists.models import DueAnchor, Stage
 from deploychecks.checklists.parser.owners import describe_due
@@ -24,6 +28,19 @@ validate_version = RegexValidator(
     "Enter a version such as 2.0.0, v3.1.0-rc.1 or a commit hash: letters, digits and "
     ". + _ - only, starting with a letter or a digit, at most 60 characters.",
 )
+
+# A planned start further than this from today is a typo (a year 9999 would make
+# every due time after it overflow Python's datetime).
+PLANNED_START_YEARS = 10
+PLANNED_START_MESSAGE = f"Enter a planned start within {PLANNED_START_YEARS} years of today."
+
+
+def validate_planned_start(value) -> None:
+    """Raise ValidationError for a planned start more than PLANNED_START_YEARS away."""
+    if value is None:
+        return
+    if abs(value - timezone.now()) > timedelta(days=365 * PLANNED_START_YEARS):
+        raise ValidationError(PLANNED_START_MESSAGE)
 
 
 class Deployment(models.Model):

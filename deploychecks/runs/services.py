@@ -56,7 +56,9 @@ __all__ = [  # the error family is part of what callers of these services catch
 def _require_edit(role: str, deployment: Deployment, *, user=None, item=None) -> None:
     """Lead and engineers change any item; with `item`, a feature may let someone
     else change that one (its owners: runs.hooks.item_editors)."""
-    if not access.can_edit(role) and not (item is not None and _may_edit(deployment, user, item)):
+    if not access.can_edit(role) and not (
+        item is not None and may_edit_item(deployment, user, item)
+    ):
         raise NotAllowed(
             "Only the lead, engineers and this item's owners can change it."
             if item is not None
@@ -69,7 +71,8 @@ def _require_edit(role: str, deployment: Deployment, *, user=None, item=None) ->
         )
 
 
-def _may_edit(deployment: Deployment, user, item) -> bool:
+def may_edit_item(deployment: Deployment, user, item) -> bool:
+    """May `user`, whose role alone does not let them, change `item` (its owner)?"""
     event = hooks.ItemAccess(deployment=deployment, actor=user, item=item)
     return any(hooks.item_editors.send(event))
 
@@ -301,7 +304,11 @@ def set_item_state(
         request=request,
     )
     change = Change(item, changed=True, seq=seq)
-    _broadcast_item(deployment, item.pk, seq, "item", change, item=item)
+    # An owner who is no engineer gets the row as the view renders it for them
+    # (tick and N/A, no notes), not the editors' fragment.
+    _broadcast_item(
+        deployment, item.pk, seq, "item", change, item=item, keep_html=access.can_edit(role)
+    )
     verb = {"done": "was ticked", "open": "was reopened", "na": "was marked N/A"}[state]
     _item_changed(
         hooks.ItemChanged(
@@ -445,8 +452,10 @@ def _broadcast_item(
     kind: str,
     change: Change,
     item: RunItem | None = None,
+    keep_html: bool = True,
 ) -> None:
-    """After commit: render the item once, keep the editable html for the response.
+    """After commit: render the item once, keep the editable html for the response
+    (with `keep_html`).
 
     `item` is the row as this transaction saved it (with its phase), if the
     caller has it: nothing else changes it before commit.
@@ -455,7 +464,8 @@ def _broadcast_item(
     def build():
         # `deployment` is the row this transaction locked and updated.
         fragments = item_fragments(deployment, item_id, item=item)
-        change.html = fragments["html_edit"]
+        if keep_html:
+            change.html = fragments["html_edit"]
         return item_message(deployment, item_id, seq, kind, fragments)
 
     broadcast_on_commit(deployment.pk, build)

@@ -77,7 +77,7 @@ def _timeline_context(request, deployment):
     actor = request.GET.get("actor", "")
     kind = request.GET.get("kind", "")
     events = audit_timeline(
-        deployment, actor_id=int(actor) if actor.isdigit() else None, action_prefix=kind or None
+        deployment, actor_id=int(actor) if actor.isdecimal() else None, action_prefix=kind or None
     )
     actors = (
         deployment.audit_events.exclude(actor__isnull=True)
@@ -130,13 +130,22 @@ def _item_response(request, deployment, item_id, role, *, status=200, error="", 
     item = _items_queryset().select_related("phase").get(pk=item_id, deployment=deployment)
     phase = item.phase
     phase.progress = progress(list(RunItem.objects.filter(phase=phase).only("state")))
+    can_edit = access.can_edit(role) and not deployment.is_finished
     context = {
         "deployment": deployment,
         "item": item,
         "phase": phase,
         "error": error,
         "typed": typed or {},
-        "can_edit": access.can_edit(role) and not deployment.is_finished,
+        "can_edit": can_edit,
+        # An owner who is no engineer ticks, marks N/A and ticks sub-checks of
+        # what they own; notes stay with the lead and engineers.
+        "can_tick": can_edit
+        or (
+            role is not None
+            and not deployment.is_finished
+            and services.may_edit_item(deployment, request.user, item)
+        ),
         "overall": progress(list(RunItem.objects.filter(deployment=deployment).only("state"))),
     }
     html = "".join(

@@ -1,5 +1,7 @@
 """Owners and due times in the Markdown: trailing `@owner` tokens and `(due …)`."""
 
+import time
+
 import pytest
 
 from deploychecks.checklists.exporter import export_markdown
@@ -95,3 +97,28 @@ def test_export_writes_owners_and_due_times_back():
         "- [ ] **Smoke tests** (optional) @lead (due 30m after phase start) <!-- key: smoke -->"
         in markdown
     )
+
+
+@pytest.mark.parametrize("where", ["item", "heading"])
+def test_a_huge_line_of_owners_is_refused_quickly(where):
+    # 200 KB of "@a @a …": each tail search scans the line, so reading every
+    # token was quadratic (72 s for 120 KB).
+    tail = " @a" * 70_000
+    line = f"### Backend{tail}" if where == "heading" else f"- [ ] **Backups**{tail}"
+    started = time.monotonic()
+
+    with pytest.raises(ChecklistParseError) as refused:
+        parse_checklist(f"# T\n\n## P\n\n{line}\n- [ ] **B**\n")
+
+    assert time.monotonic() - started < 1.0
+    assert refused.value.message == "at most 10 owners per line"
+    assert refused.value.line == 5
+
+
+def test_ten_owners_are_read_and_eleven_refused():
+    nine = " ".join(f"@u{n}" for n in range(9))
+    item = _items(parse_checklist(f'# T\n\n## P\n\n- [ ] **A** {nine} @"QA Lead"\n'))[0]
+    assert item.owners == [*(f"u{n}" for n in range(9)), "qa-lead"]
+
+    with pytest.raises(ChecklistParseError, match="at most 10 owners per line"):
+        parse_checklist(f"# T\n\n## P\n\n- [ ] **A** {nine} @u9 @u10\n")

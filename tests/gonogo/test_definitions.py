@@ -101,3 +101,11 @@ def test_placeholder_contacts_reach_the_deployment_as_not_filled_in(seed_bytes, 
         False,
         False,
     ]
+
+
+def test_a_huge_integer_threshold_is_refused_as_a_number_error():
+    from deploychecks.gonogo.definitions import _float_or_none
+    from deploychecks.gonogo.errors import SignalError
+
+    with pytest.raises(SignalError, match="must be a number"):
+        _float_or_none(10**400, "green threshold", 1)  # float() raised OverflowError

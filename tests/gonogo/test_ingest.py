@@ -136,6 +136,7 @@ BAD_BODIES = [
     ({"signal": "Error rate", "value": [1]}, 422, "must be a number"),
     ({"signal": "Error rate", "value": "NaN"}, 422, "finite"),
     ({"signal": "Error rate", "value": 1e400}, 422, "finite"),
+    ({"signal": "Error rate", "value": 10**400}, 422, "finite"),  # float() overflowed: 500
     ({"signal": "Error rate"}, 400, "“value” is missing"),
     ({"value": 1}, 400, "“signal” must be"),
     ({"signal": "CPU", "value": 1}, 422, "Unknown signal 'CPU'"),

@@ -45,7 +45,7 @@ def test_an_owner_change_reaches_a_viewers_page(owned, lead, viewer):
 
     assert (event["kind"], event["seq"]) == ("item", done.seq)
     assert f'id="item-{canary.pk}"' in event["html"]
-    assert '<span class="owner">@sam</span>' in event["html"]
+    assert '<span class="owner"><bdi>@sam</bdi></span>' in event["html"]
 
 
 def test_an_item_falling_overdue_reaches_a_viewers_page(owned, lead, viewer):

@@ -9,6 +9,7 @@ from django.utils import timezone
 from deploychecks.audit.models import AuditEvent
 from deploychecks.owners import services
 from deploychecks.owners.due import due_at
+from deploychecks.reminders.centre import centre_context
 from deploychecks.reminders.dispatch import dispatch_due_reminders
 from deploychecks.reminders.models import Reminder, ReminderDelivery
 from deploychecks.runs import services as runs
@@ -125,3 +126,41 @@ def test_a_planned_deployment_is_never_swept(owned):
     owned.save(update_fields=["planned_start"])
 
     assert services.remind_overdue() == []
+
+
+def test_the_bell_counts_overdue_reminders_while_in_progress(owned, lead):
+    _start(owned, lead, planned_hours_ago=3)  # Backups and Canary fall overdue
+
+    dispatch_due_reminders()
+
+    owned.refresh_from_db()
+    assert owned.status == "in_progress"
+    assert centre_context(owned)["open_count"] == 2
+
+
+def test_ticking_an_overdue_item_closes_its_reminder(owned, lead, engineer):
+    _start(owned, lead, planned_hours_ago=3)
+    backups = item(owned, "Backups verified")
+    canary = item(owned, "Canary healthy")
+    dispatch_due_reminders()
+    backups.refresh_from_db()
+
+    runs.set_item_state(
+        deployment_id=owned.pk,
+        item_id=backups.pk,
+        state="done",
+        expected_version=backups.version,
+        user=engineer,
+    )
+
+    closed = Reminder.objects.get(deployment=owned, item_ids=[backups.pk])
+    assert closed.status == "acknowledged"
+    assert closed.acknowledged_by == engineer
+    assert closed.acknowledged_note == "“Backups verified” is done."
+    still = Reminder.objects.get(deployment=owned, item_ids=[canary.pk])
+    assert still.status in ("sent", "late")
+    owned.refresh_from_db()
+    assert centre_context(owned)["open_count"] == 1
+    assert AuditEvent.objects.filter(
+        deployment=owned, action="reminder.acknowledged", target_id=str(closed.pk)
+    ).exists()

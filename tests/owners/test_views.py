@@ -24,7 +24,7 @@ def test_the_run_page_shows_owners_and_due_times_from_the_markdown(client, owned
 
     page = client.get(reverse("runs:detail", args=[owned.pk])).content.decode()
 
-    assert '<span class="owner">@erin</span>' in page
+    assert '<span class="owner"><bdi>@erin</bdi></span>' in page
     assert "Due 2h after window start" in page
     assert "My items (1)" in page
     assert 'id="owners-form"' not in page  # the lead's form only
@@ -43,7 +43,7 @@ def test_the_lead_changes_owners_from_the_run_page(client, owned, lead):
     assert canary.owners == ["sam"] and canary.due_anchor == ""
     assert AuditEvent.objects.filter(action="item.owners_changed", actor=lead).count() == 1
     page = client.get(reverse("runs:detail", args=[owned.pk])).text
-    assert '<span class="owner">@sam</span>' in page
+    assert '<span class="owner"><bdi>@sam</bdi></span>' in page
 
 
 def test_a_bad_owner_comes_back_with_the_reason_and_what_was_typed(client, owned, lead):
@@ -113,7 +113,9 @@ def test_my_work_lists_owned_items_and_waiting_signoffs(client, owned, lead, app
 
     assert "Canary healthy" in page  # through the QA Lead role
     assert "Backups verified" not in page
-    assert "QA Lead</a> on owned-api 1.0" in page
+    # People's text isolated from the page's direction (<bdi>).
+    assert "<bdi>QA Lead</bdi></a> on <bdi>owned-api</bdi> <bdi>1.0</bdi>" in page
+    assert "<td><bdi>owned-api</bdi> <bdi>1.0</bdi>" in page
     assert "30m after window start" in page
     assert 'aria-current="page">My work</a>' in page
 
@@ -153,3 +155,80 @@ def test_an_item_of_another_deployment_is_a_404_for_everyone(client, owned, depl
     assert answer.status_code == 404
     other.refresh_from_db()
     assert other.owners == []
+
+
+@pytest.mark.parametrize("item_id", ["²", "١٢٣٤٥٦٧٨٩٠١٢٣٤٥٦٧٨٩٠", "-1", ""])
+def test_an_odd_item_id_is_refused_not_a_server_error(client, owned, lead, item_id):
+    # "²".isdigit() is True but int("²") raises: a 500 before.
+    client.force_login(lead)
+
+    answer = _assign(client, owned, item_id, "@sam")
+
+    assert 400 <= answer.status_code < 500
+
+
+def test_changing_only_the_due_time_keeps_the_owners(client, owned, lead):
+    client.force_login(lead)
+    backups = item(owned, "Backups verified")  # @erin, due 2h after window start
+
+    answer = _assign(client, owned, backups.pk, "", due="3h after go-live")
+
+    assert answer.status_code == 200
+    backups.refresh_from_db()
+    assert backups.owners == ["erin"]  # an empty owners field wiped them before
+    assert (backups.due_minutes, backups.due_anchor) == (180, "go_live")
+
+
+def test_none_removes_the_owners_and_empty_keeps_both(client, owned, lead):
+    client.force_login(lead)
+    backups = item(owned, "Backups verified")
+
+    assert "(unchanged)" in _assign(client, owned, backups.pk, "", due="").text
+    _assign(client, owned, backups.pk, "none", due="")
+
+    backups.refresh_from_db()
+    assert backups.owners == []
+    assert (backups.due_minutes, backups.due_anchor) == (120, "window")
+
+
+def _checkbox(html, dom_id):
+    return html.split(f'id="{dom_id}"')[1].split(">")[0]
+
+
+def test_an_owner_who_is_no_engineer_gets_tick_and_na_but_no_note_form(client, owned, approver):
+    client.force_login(approver)
+    canary = item(owned, "Canary healthy")  # @qa-lead: Quinn, the QA Lead's approver
+    canary.subchecks.create(position=1, title="Error budget checked")
+
+    page = client.get(reverse("runs:detail", args=[owned.pk]) + "?mine=1").text
+    assert f'id="item-{canary.pk}-na"' in page  # owners may mark N/A
+    assert f'id="item-{canary.pk}-note"' not in page  # add_item_note refuses owners (403)
+
+    ticked = client.post(
+        reverse("runs:item_state", args=[owned.pk, canary.pk]),
+        {"state": "done", "version": 1},
+        headers={"HX-Request": "true"},
+    ).text
+    assert "disabled" not in _checkbox(ticked, f"item-{canary.pk}-check")
+    assert f'id="item-{canary.pk}-note"' not in ticked
+
+    sub = canary.subchecks.get()
+    answer = client.post(
+        reverse("runs:subcheck_state", args=[owned.pk, sub.pk]),
+        {"done": "true", "version": 1},
+        headers={"HX-Request": "true"},
+    )
+    assert answer.status_code == 200
+    # The row stays the owner's: it came back read-only before.
+    assert "disabled" not in _checkbox(answer.text, f"sub-{sub.pk}-check")
+    assert "disabled" not in _checkbox(answer.text, f"item-{canary.pk}-check")
+    assert f'id="item-{canary.pk}-note"' not in answer.text
+
+
+def test_an_engineer_still_gets_the_note_form(client, owned, engineer):
+    client.force_login(engineer)
+    backups = item(owned, "Backups verified")
+
+    page = client.get(reverse("runs:detail", args=[owned.pk])).text
+
+    assert f'id="item-{backups.pk}-note"' in page

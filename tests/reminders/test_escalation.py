@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from deploychecks.audit.models import AuditEvent
 from deploychecks.reminders import services
-from deploychecks.reminders.dispatch import dispatch_due_reminders
+from deploychecks.reminders.dispatch import dispatch_due_reminders, release_now
 from deploychecks.reminders.models import Reminder, ReminderDelivery
 from deploychecks.runs.models import DeploymentContact
 from tests.reminders.conftest import shift_into_past
@@ -130,3 +130,22 @@ def test_without_contacts_escalation_is_recorded_but_reaches_nobody(live_deploym
     reminder = Reminder.objects.get(pk__in=report.escalated)
     assert reminder.escalated_to == "nobody (no contacts)"
     assert not mail.outbox
+
+
+def test_an_overdue_items_reminder_never_climbs_the_contact_ladder(live_deployment, contacts):
+    # Raised by deploychecks.owners for an item past its due time: for its owners only.
+    overdue = release_now(
+        live_deployment,
+        title="Overdue: Backups verified",
+        due_at=timezone.now() - timedelta(minutes=20),
+        item_ids=[],
+        emails=["erin@example.com"],
+    )
+    Reminder.objects.filter(pk=overdue.pk).update(sent_at=timezone.now() - timedelta(minutes=16))
+
+    report = dispatch_due_reminders()
+
+    overdue.refresh_from_db()
+    assert overdue.pk not in report.escalated
+    assert overdue.escalated_at is None
+    assert not ReminderDelivery.objects.filter(reminder=overdue, purpose="escalation").exists()

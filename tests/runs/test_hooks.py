@@ -194,6 +194,7 @@ def test_show_hooks_lists_what_each_feature_connected():
         "deploychecks.webhooks.hooks.item_changed",
         "deploychecks.signoffs.hooks.invalidate_on_change",
         "deploychecks.gonogo.rollback.item_changed",
+        "deploychecks.reminders.hooks.close_overdue",
         "deploychecks.owners.hooks.start_phase",
         "deploychecks.webhooks.hooks.judge_gate_after_item",
     ]

@@ -57,3 +57,14 @@ def test_the_service_refuses_markup_whoever_calls_it(revision, lead):
             revision, user=lead, release_name="R", version="<img src=x>", service="s", lead=lead
         )
     assert not lead.led_deployments.exists()
+
+
+def test_an_odd_revision_id_is_answered_not_a_server_error(revision, lead):
+    # "²".isdigit() is True but int("²") raises: a 500 before.
+    client = Client()
+    client.force_login(may_start_deployments(lead))
+    data = {"revision": "²", "release_name": "R", "version": "2.1.0", "service": "billing"}
+    response = client.post(reverse("runs:create"), data)
+
+    assert response.status_code == 422
+    assert not lead.led_deployments.exists()

@@ -24,7 +24,7 @@ def find_item(deployment, ref: str) -> RunItem:
     """An item by its key, or else by its id (a key always wins)."""
     items = present.items_queryset().filter(deployment=deployment)
     item = items.filter(key=ref).first()
-    if item is None and ref.isdigit() and len(ref) < 19:
+    if item is None and ref.isdecimal() and len(ref) < 19:
         item = items.filter(pk=int(ref)).first()
     if item is None:
         raise NoAccess(f"No item “{ref[:80]}” in this deployment.")

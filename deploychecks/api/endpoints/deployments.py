@@ -79,7 +79,7 @@ def list_deployments(request, filters: Query[DeploymentFilters]):
 def _revision(name_or_id: str, number: int | None) -> TemplateRevision:
     templates = ChecklistTemplate.objects.all()
     template = templates.filter(name=name_or_id).first()
-    if template is None and name_or_id.isdigit():
+    if template is None and name_or_id.isdecimal():
         template = templates.filter(pk=int(name_or_id)).first()
     if template is None:
         raise NoAccess(f"No template named “{name_or_id[:80]}”.")

@@ -61,8 +61,14 @@ def split_trailing(
     read_due = due
     owners: list[str] = []
     due = None
+    read = 0
     while True:
         if match := _OWNER_TAIL_RE.search(text):
+            # Each search scans the line: stop past MAX_OWNERS tokens, else a long
+            # line of "@a @a …" takes quadratic time (72 s for 120 KB).
+            read += 1
+            if read > MAX_OWNERS:
+                raise ChecklistParseError(f"at most {MAX_OWNERS} owners per line", line or None)
             quoted = match.group("quoted") is not None
             name = match.group("quoted") if quoted else match.group("name")
             rest = text[: match.start()].rstrip()

@@ -14,7 +14,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, template, revision, **options):
         query = ChecklistTemplate.objects.filter(name=template)
-        if template.isdigit():
+        if template.isdecimal():
             query = ChecklistTemplate.objects.filter(pk=int(template)) | query
         found = query.first()
         if found is None:

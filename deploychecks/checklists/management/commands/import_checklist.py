@@ -90,7 +90,7 @@ class Command(BaseCommand):
     def _template(self, ref: str) -> ChecklistTemplate:
         query = (
             ChecklistTemplate.objects.filter(pk=int(ref))
-            if ref.isdigit()
+            if ref.isdecimal()
             else ChecklistTemplate.objects.filter(name=ref)
         )
         template = query.first()
