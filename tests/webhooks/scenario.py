@@ -110,6 +110,12 @@ def send_reminder(deployment):
     release_due_reminders(DispatchReport(), now=due)
 
 
+def post_status_update(deployment, lead):
+    post_update(
+        deployment_id=deployment.pk, user=lead, body="Live; watching the error rate", rag="green"
+    )
+
+
 def first_after_go_live_item(deployment):
     return (
         RunItem.objects.filter(deployment=deployment, phase__stage="after")
@@ -138,9 +144,7 @@ def every_event(deployment, *, lead, engineer, approver):
     reading(deployment, engineer, 0)  # verdict.changed (GREEN), gate.opened again
     go_live(deployment, lead)  # deployment.status_changed
     send_reminder(deployment)  # reminder.sent
-    post_update(  # status_update.posted
-        deployment_id=deployment.pk, user=lead, body="Live; watching the error rate", rag="green"
-    )
+    post_status_update(deployment, lead)  # status_update.posted
     # item.changed, then signoff.changed (the approval goes stale)
     tick(deployment, first_after_go_live_item(deployment), engineer)
     # rollback.started, item.changed and rollback.step_done per step,

@@ -111,6 +111,7 @@ def test_a_receiver_sees_every_event_once_in_order_across_a_worker_restart(
     # Part two, while no worker runs: it waits in the outbox.
     scenario.go_live(a, lead)
     scenario.send_reminder(a)
+    scenario.post_status_update(a, lead)
     scenario.tick(a, scenario.first_after_go_live_item(a), engineer)
     scenario.roll_back(a, engineer)
     for item in b.items.order_by("pk")[3:5]:
