@@ -8,7 +8,7 @@ class GoNoGoConfig(AppConfig):
 
     def ready(self):
         from deploychecks.checklists.services import register_signal_source
-        from deploychecks.gonogo import gate, rollback
+        from deploychecks.gonogo import gate, ingest, rollback
         from deploychecks.gonogo import hooks as gonogo
         from deploychecks.gonogo.definitions import parsed_signals
         from deploychecks.runs import hooks
@@ -20,4 +20,6 @@ class GoNoGoConfig(AppConfig):
         hooks.item_changed.connect(rollback.item_changed)
         hooks.status_changed.connect(rollback.status_changed)
         hooks.status_changing.connect(gate.gonogo_guard)
+        # Finishing waits for a reading being stored, and refuses the ones after it.
+        hooks.finished.connect(ingest.close_signals)
         hooks.run_page.connect(gonogo.run_page_panels)

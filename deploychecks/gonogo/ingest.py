@@ -17,6 +17,12 @@ transaction, re-judge, broadcast on commit. The lock order of every writer
 that touches both is deployment row → signal row (services.record_reading
 too), and the fast path takes the signal alone, so they cannot deadlock.
 
+A finished deployment takes no reading, on either path, whatever the timing:
+finishing locks the deployment's signals (`close_signals`, on runs.hooks.finished)
+before it commits, and the fast paths read the status again once they hold their
+signals (a fresh statement, so they see a finish that committed while they waited).
+A reading is therefore committed before the finish or refused after it.
+
 A batch is all or nothing: every reading is checked before any is stored,
 and it is judged as of its last reading per signal, as if its readings had
 arrived together.
@@ -156,10 +162,10 @@ def record_token_readings(
 # --- The fast path -----------------------------------------------------------------
 
 
-# One statement, no transaction around it: the signal's row share-locked (it
-# waits for the locked path, which holds it for update, and then sees the grade
-# that path left), the grade still the one the value has, and no reading of the
-# signal observed later (so this one becomes the latest).
+# One statement: the signal's row share-locked until the commit (it waits for the
+# locked path and for a finish, which hold it for update, and then sees the grade
+# the locked path left), the grade still the one the value has, and no reading of
+# the signal observed later (so this one becomes the latest).
 _INSERT_IF_GRADE_HOLDS = """
 INSERT INTO gonogo_reading
     (signal_id, value, observed_at, note, source, recorded_by_name, token_id, created_at)
@@ -176,13 +182,25 @@ RETURNING id
 
 
 def _record_one_fast(deployment_id, token, reading, now) -> list[Reading] | None:
-    """One reading in three round trips (signal, insert, and the token before)."""
+    """One reading in a few round trips (signal, insert, status again, and the token before)."""
     signals = _signals(deployment_id, [reading], lock=False, with_deployment=True)
     signal = next(iter(signals.values()))
     _check_open(signal.deployment, token)
     row = _rows([reading], signals, token, now)[0]
     if not signal.grade or grading.grade(row.value, signal.thresholds) != signal.grade:
         return None
+    with transaction.atomic():
+        inserted = _insert_if_grade_holds(row, signal, token, now)
+        if inserted is None:  # the grade moved meanwhile, or a later reading came first
+            return None
+        _check_still_open(deployment_id)  # raises: the insert is rolled back
+    row.pk, row.created_at = inserted[0], now
+    _touch(token, now)
+    after_commit(lambda: request_panel_refresh(deployment_id), "panel refresh")
+    return [row]
+
+
+def _insert_if_grade_holds(row, signal, token, now):
     with connection.cursor() as cursor:
         cursor.execute(
             _INSERT_IF_GRADE_HOLDS,
@@ -198,13 +216,7 @@ def _record_one_fast(deployment_id, token, reading, now) -> list[Reading] | None
                 "grade": signal.grade,
             },
         )
-        inserted = cursor.fetchone()
-    if inserted is None:  # the grade moved meanwhile, or a later reading came first
-        return None
-    row.pk, row.created_at = inserted[0], now
-    _touch(token, now)
-    after_commit(lambda: request_panel_refresh(deployment_id), "panel refresh")
-    return [row]
+        return cursor.fetchone()
 
 
 @transaction.atomic
@@ -213,6 +225,7 @@ def _record_fast(deployment_id, token, readings, now) -> list[Reading] | None:
     signals = _signals(deployment_id, readings, lock=True, with_deployment=True)
     deployment = next(iter(signals.values())).deployment
     _check_open(deployment, token)
+    _check_still_open(deployment_id)
     rows = _rows(readings, signals, token, now)
     for signal, own in _by_signal(rows).items():
         if not signal.grade:  # the first reading of this signal grades it
@@ -402,11 +415,36 @@ def _last(rows: list[Reading]) -> Reading:
 def _check_open(deployment: Deployment, token: IngestToken) -> None:
     if token.deployment_id != deployment.pk or token.revoked_at is not None:
         raise NotAllowed("This token is not valid for this deployment.")
+    _refuse_if_finished(deployment)
+
+
+def _check_still_open(deployment_id: int) -> None:
+    """The status as committed now (a statement of its own, after the signals are held):
+    a finish that committed while this request waited for them refuses it."""
+    _refuse_if_finished(Deployment.objects.only("status").get(pk=deployment_id))
+
+
+def _refuse_if_finished(deployment: Deployment) -> None:
     if deployment.is_finished:
         raise NotAllowed(
             f"This deployment is {deployment.get_status_display().lower()}; "
             "it takes no more readings."
         )
+
+
+def close_signals(change) -> None:
+    """Finishing holds the deployment's signals until it commits, so a fast-path reading
+    is committed before the finish or waits and is refused after it.
+
+    Registered on runs.hooks.finished (inside the change's transaction, after the
+    deployment's row lock: the locked path's order, deployment then signals).
+    """
+    list(
+        DeploymentSignal.objects.filter(deployment=change.deployment)
+        .select_for_update()
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
 
 
 def _touch(token: IngestToken, now: datetime) -> None:

@@ -21,7 +21,9 @@ from deploychecks.gonogo.models import DeploymentSignal, Reading
 from deploychecks.gonogo.services import record_reading
 from deploychecks.gonogo.tokens import create_ingest_token
 from deploychecks.realtime.broadcast import group_name
+from deploychecks.runs import hooks
 from deploychecks.runs.models import Deployment
+from deploychecks.runs.services import change_status
 
 
 @pytest.fixture
@@ -63,15 +65,17 @@ def _seq(deployment) -> int:
     return Deployment.objects.values_list("seq", flat=True).get(pk=deployment.pk)
 
 
-def test_a_reading_that_keeps_its_grade_is_stored_with_three_queries_and_no_audit(
+def test_a_reading_that_keeps_its_grade_is_stored_with_four_queries_and_no_audit(
     live_deployment, token, scheduled, django_assert_max_num_queries
 ):
     _post(live_deployment, token, 0.1)  # the signal's first reading grades it (green)
     seq, events = _seq(live_deployment), AuditEvent.objects.count()
-    # The token, the signal, the insert that checks the grade still holds.
-    with django_assert_max_num_queries(3) as queries:
+    # The token, the signal, the insert that checks the grade still holds, the status
+    # read again (and, in this test's transaction, a savepoint and its release).
+    with django_assert_max_num_queries(6) as queries:
         response = _post(live_deployment, token, 0.2)
-    sql = [q["sql"] for q in queries.captured_queries]
+    sql = [q["sql"] for q in queries.captured_queries if "SAVEPOINT" not in q["sql"]]
+    assert len(sql) == 4, sql
     assert not any("FOR UPDATE" in q or "audit_" in q for q in sql), sql
     assert response.json()["grade"] == "green"
     assert (_seq(live_deployment), AuditEvent.objects.count()) == (seq, events)
@@ -189,3 +193,92 @@ def test_concurrent_readings_by_tokens_and_people_end_with_the_grade_of_the_late
     latest = Reading.objects.filter(signal=signal).order_by("-observed_at", "-pk").first()
     assert Reading.objects.filter(signal=signal).count() == 36
     assert signal.grade == grading.grade(latest.value, signal.thresholds)
+
+
+def _reading_in_a_thread(deployment, secret, value, outcome):
+    def send():
+        try:
+            response = Client().post(
+                f"/api/deployments/{deployment.pk}/readings",
+                data=json.dumps({"signal": "Error rate", "value": value}),
+                content_type="application/json",
+                HTTP_AUTHORIZATION=f"Bearer {secret}",
+            )
+            outcome.append(response.status_code)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=send)
+    thread.start()
+    return thread
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_reading_checked_open_before_the_deployment_finished_is_refused_after_it(
+    purge_audit_events, monkeypatch, live_deployment, token, lead, scheduled
+):
+    """The fast path read the status (open), the deployment was aborted and committed,
+    then the reading went on: it is refused, nothing stored (it was stored before)."""
+    _post(live_deployment, token, 0.1)
+    checked, go_on = threading.Event(), threading.Event()
+    check_open = ingest._check_open
+
+    def check_open_then_pause(deployment, token):
+        check_open(deployment, token)
+        checked.set()
+        assert go_on.wait(10)
+
+    monkeypatch.setattr(ingest, "_check_open", check_open_then_pause)
+    outcome = []
+    thread = _reading_in_a_thread(live_deployment, token, 0.2, outcome)
+    try:
+        assert checked.wait(10)
+        change_status(deployment_id=live_deployment.pk, to="aborted", user=lead)
+    finally:
+        go_on.set()
+        thread.join(10)
+    assert outcome == [409]
+    assert Reading.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_finishing_waits_for_a_reading_being_stored_and_later_ones_are_refused(
+    purge_audit_events, live_deployment, token, lead, scheduled
+):
+    """Finishing holds the signals until its commit: a reading that arrives meanwhile
+    waits for it and is refused, so no reading is committed after the finish."""
+    _post(live_deployment, token, 0.1)
+    finishing, finish = threading.Event(), threading.Event()
+
+    def hold_the_finish(change):
+        finishing.set()
+        assert finish.wait(10)
+
+    hooks.finished.connect(hold_the_finish)
+    errors = []
+
+    def abort():
+        try:
+            change_status(deployment_id=live_deployment.pk, to="aborted", user=lead)
+        except Exception as exc:  # noqa: BLE001  reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    aborting = threading.Thread(target=abort)
+    aborting.start()
+    outcome = []
+    try:
+        assert finishing.wait(10)
+        thread = _reading_in_a_thread(live_deployment, token, 0.2, outcome)
+        time.sleep(0.5)
+        assert outcome == []  # waiting for the signal the finish holds
+        finish.set()
+        thread.join(10)
+    finally:
+        finish.set()
+        aborting.join(10)
+        hooks.finished.disconnect(hold_the_finish)
+    assert errors == []
+    assert outcome == [409]
+    assert Reading.objects.count() == 1
