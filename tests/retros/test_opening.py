@@ -1,0 +1,54 @@
+"""A retrospective opens when a deployment completes or is rolled back, exactly once."""
+
+import pytest
+
+from deploychecks.audit.models import AuditEvent
+from deploychecks.retros.models import DEFAULT_SECTIONS, Retrospective
+from deploychecks.retros.services import open_retro
+from deploychecks.runs.services import change_status
+from tests.gates import go_live, override, ready_to_complete
+
+pytestmark = pytest.mark.django_db
+
+
+def _opened(deployment) -> int:
+    return AuditEvent.objects.filter(deployment=deployment, action="retro.opened").count()
+
+
+def test_no_retro_while_running(deployment, lead):
+    go_live(deployment, lead)
+    assert not Retrospective.objects.filter(deployment=deployment).exists()
+
+
+def test_opens_once_on_completion_with_the_default_sections(deployment, lead):
+    go_live(deployment, lead)
+    ready_to_complete(deployment)
+    override(deployment, lead, "completed", "The approvers are away; the CTO said go")
+    deployment.refresh_from_db()
+    assert deployment.status == "completed"
+    retro = Retrospective.objects.get(deployment=deployment)
+    assert retro.outcome == "completed" and retro.status == "open"
+    assert [s.title for s in retro.sections.all()] == list(DEFAULT_SECTIONS)
+    assert _opened(deployment) == 1
+    # Opening again (a second finish can only come from code): nothing new.
+    assert open_retro(deployment, outcome="completed") is None
+    assert Retrospective.objects.filter(deployment=deployment).count() == 1
+    assert _opened(deployment) == 1
+
+
+def test_opens_once_on_rollback(worked):
+    retro = Retrospective.objects.get(deployment=worked)
+    assert retro.outcome == "rolled_back"
+    assert _opened(worked) == 1
+    event = AuditEvent.objects.get(deployment=worked, action="retro.opened")
+    # In the same transaction as the status change, after it.
+    status = AuditEvent.objects.filter(
+        deployment=worked, action="deployment.status", after__status="rolled_back"
+    ).get()
+    assert event.seq > status.seq
+
+
+def test_no_retro_when_aborted(deployment, lead):
+    change_status(deployment_id=deployment.pk, to="in_progress", user=lead)
+    change_status(deployment_id=deployment.pk, to="aborted", user=lead)
+    assert not Retrospective.objects.filter(deployment=deployment).exists()
