@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from deploychecks.accounts.people import display_name
 from deploychecks.audit.services import record_event
-from deploychecks.core.errors import NotAllowed, RunError
+from deploychecks.core.errors import NoAccess, NotAllowed, RunError
 from deploychecks.retros.hooks import metrics_of
 from deploychecks.retros.models import DEFAULT_SECTIONS, FollowUp, RetroSection, Retrospective
 from deploychecks.runs import access
@@ -94,7 +94,7 @@ def _locked(user, deployment_id: int, *, publish: bool = False):
     deployment, role = access.lock(user, deployment_id)
     retro = Retrospective.objects.select_for_update().filter(deployment=deployment).first()
     if retro is None:
-        raise RunError(
+        raise NoAccess(
             "This deployment has no retrospective: it opens when it completes or is rolled back."
         )
     if publish:
@@ -130,7 +130,7 @@ def save_section(*, deployment_id: int, user, section_id, body: str, request=Non
         raise RunError("The retrospective is published: its sections cannot change any more.")
     section = RetroSection.objects.filter(retro=retro, pk=_int(section_id)).first()
     if section is None:
-        raise RunError("No such section in this retrospective.")
+        raise NoAccess("No such section in this retrospective.")
     body = _text(body, limit=BODY_MAX, what="text")
     if body == section.body:
         return section
@@ -222,7 +222,7 @@ def set_follow_up_done(
     deployment, _role, retro = _locked(user, deployment_id)
     follow_up = FollowUp.objects.filter(retro=retro, pk=_int(follow_up_id)).first()
     if follow_up is None:
-        raise RunError("No such follow-up in this retrospective.")
+        raise NoAccess("No such follow-up in this retrospective.")
     if follow_up.is_done == done:
         return follow_up
     follow_up.done_at = timezone.now() if done else None

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 from deploychecks.core.errors import RunError
 from deploychecks.retros import services
 from deploychecks.retros.hooks import metrics_of
-from deploychecks.retros.models import Retrospective
+from deploychecks.retros.models import FollowUp, RetroSection, Retrospective
 from deploychecks.runs import access
 
 
@@ -61,6 +61,9 @@ def _refused(request, deployment, role, exc: RunError, **typed):
 @require_POST
 def section(request, pk, section_id):
     deployment, role = access.get_deployment_for(request.user, pk)
+    # Another deployment's section, or none: 404 for everyone, before any role check.
+    if not RetroSection.objects.filter(pk=section_id, retro__deployment=deployment).exists():
+        raise Http404("No such section")
     body = request.POST.get("body", "")
     try:
         saved = services.save_section(
@@ -93,6 +96,8 @@ def add_follow_up(request, pk):
 @require_POST
 def follow_up_done(request, pk, follow_up_id):
     deployment, role = access.get_deployment_for(request.user, pk)
+    if not FollowUp.objects.filter(pk=follow_up_id, deployment=deployment).exists():
+        raise Http404("No such follow-up")
     done = request.POST.get("done") == "1"
     try:
         services.set_follow_up_done(
