@@ -76,7 +76,10 @@ def _at(deployment, title, when):
 @pytest.fixture
 def worked(small_deployment, lead, engineer, second_engineer, approver):
     """Worked through and rolled back; see the module docstring."""
-    d = small_deployment
+    return work_through(small_deployment, lead, engineer, second_engineer, approver)
+
+
+def work_through(d, lead, engineer, second_engineer, approver):
     now = timezone.now()
     change_status(deployment_id=d.pk, to="in_progress", user=lead)
     tick(d, "Backup created", engineer)
