@@ -52,3 +52,28 @@ def test_no_retro_when_aborted(deployment, lead):
     change_status(deployment_id=deployment.pk, to="in_progress", user=lead)
     change_status(deployment_id=deployment.pk, to="aborted", user=lead)
     assert not Retrospective.objects.filter(deployment=deployment).exists()
+
+
+def test_show_hooks_lists_the_retro_after_the_rollback_closes():
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("show_hooks", stdout=out, no_color=True)
+    listed: dict[str, list[str]] = {}
+    event = ""
+    for line in out.getvalue().splitlines():
+        if line.startswith("  "):
+            listed[event].append(line.strip())
+        else:
+            event = line
+            listed[event] = []
+    changed = listed["status changed"]
+    # The rollback episode is closed (its timing audited) before the retro opens.
+    assert changed.index("deploychecks.gonogo.rollback.status_changed") < changed.index(
+        "deploychecks.retros.services.open_on_finish"
+    )
+    assert listed["retrospective metrics (from the record)"] == [
+        "deploychecks.history.retro_metrics.deployment_metrics"
+    ]
