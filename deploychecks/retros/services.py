@@ -107,7 +107,12 @@ def _locked(user, deployment_id: int, *, publish: bool = False):
     return deployment, role, retro
 
 
-def _audit(deployment, user, request, action, target, target_repr, *, before=None, after=None):
+def _audit(
+    deployment, user, request, action, target, target_repr, *, before=None, after=None, resync=False
+):
+    """Audit under the next sequence number and tell open run pages after commit: a
+    resync only when the run page shows the change (its retro link's state), else
+    just the sequence number, so the pages' sequence stays whole."""
     seq = deployment.next_seq()
     record_event(
         action=action,
@@ -120,7 +125,7 @@ def _audit(deployment, user, request, action, target, target_repr, *, before=Non
         after=after,
         request=request,
     )
-    resync_on_commit(deployment.pk, seq, "retro")
+    resync_on_commit(deployment.pk, seq, "retro", resync=resync)
 
 
 @transaction.atomic
@@ -265,6 +270,7 @@ def publish(*, deployment_id: int, user, request=None) -> Retrospective:
             "sections": {s.title: s.body for s in retro.sections.all()},
             "follow_ups": list(retro.follow_ups.values_list("title", flat=True)),
         },
+        resync=True,
     )
     return retro
 

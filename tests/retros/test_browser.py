@@ -133,3 +133,8 @@ def test_a_retrospective_with_metrics_that_equal_the_records(
     ]
     assert frozen == retro_phases
     assert lena.console_errors == [] and record.console_errors == []
+
+    # On a phone (375 px) the page does not scroll sideways.
+    phone = open_as(engineer, f"/deployments/{d.pk}/retro/", width=375, height=800)
+    expect(phone.locator("#retro-metrics")).to_be_visible()
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 375
