@@ -212,9 +212,10 @@ def to_markdown(record: DeploymentRecord) -> str:
 
 def _retro_lines(retro) -> list[str]:
     """The published retrospective. Plain bullets, never task items: re-imported as a
-    template it stays a note, not a phase of items."""
+    template it stays a note, not a phase of items; its heading is not the bare
+    "Retrospective" that declares a template's retro sections (retros.services)."""
     lines = [
-        "## Retrospective",
+        "## Retrospective (published)",
         "",
         f"> Published by {_one_line(retro.published_by_name)} at {_utc_text(retro.published_at)}.",
         "",

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from deploychecks.accounts.people import display_name
 from deploychecks.audit.services import record_event
+from deploychecks.checklists.models import TemplateNote
 from deploychecks.core.errors import NoAccess, NotAllowed, RunError
 from deploychecks.retros.hooks import metrics_of
 from deploychecks.retros.models import DEFAULT_SECTIONS, FollowUp, RetroSection, Retrospective
@@ -33,6 +34,11 @@ BODY_MAX = 10000
 TITLE_MAX = 300
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _links = URLValidator(schemes=["http", "https"])
+# A template declares its retro sections under a heading "Retrospective" (kept as a
+# note of the template, so the template export writes it back): one bullet a section.
+SECTIONS_NOTE = "retrospective"
+SECTIONS_MAX = 12
+_BULLET = re.compile(r"^(?:[-*+]|\d+[.)])\s+(.+)$")
 
 
 def may_write(role: str | None) -> bool:
@@ -63,16 +69,50 @@ def open_on_finish(change) -> None:
     open_retro(change.deployment, outcome=change.to, actor=change.actor, request=change.request)
 
 
+def template_sections(deployment) -> list[str]:
+    """The sections the deployment's template declares, else the defaults.
+
+    In the Markdown, a heading "Retrospective" with a list, one item a section:
+
+        ## Retrospective
+
+        - Timeline
+        - Customer impact
+        - Follow-ups
+
+    Top-level list lines only (indented lines continue an item); emphasis markers
+    and a checkbox are dropped; at most SECTIONS_MAX, each once.
+    """
+    notes = TemplateNote.objects.filter(revision_id=deployment.revision_id).order_by("position")
+    for note in notes:
+        if note.title.strip().lower() != SECTIONS_NOTE:
+            continue
+        titles: list[str] = []
+        for line in note.body.splitlines():
+            match = _BULLET.match(line)
+            if not match:
+                continue
+            title = re.sub(r"^\[[ xX]\]\s*", "", match.group(1))
+            title = _text(title.replace("**", "").replace("__", ""), limit=10**6, what="title")
+            title = " ".join(title.split())[:200]
+            if title and title not in titles:
+                titles.append(title)
+        if titles:
+            return titles[:SECTIONS_MAX]
+    return list(DEFAULT_SECTIONS)
+
+
 def open_retro(deployment, *, outcome: str, actor=None, request=None) -> Retrospective | None:
-    """Open the retrospective with the default sections, inside the caller's transaction
-    (the deployment row locked). Returns None if it was open already."""
+    """Open the retrospective with the template's sections (`template_sections`),
+    inside the caller's transaction (the deployment row locked). Returns None if it
+    was open already."""
     if Retrospective.objects.filter(deployment=deployment).exists():
         return None
     now = timezone.now()
+    titles = template_sections(deployment)
     retro = Retrospective.objects.create(deployment=deployment, outcome=outcome, opened_at=now)
     RetroSection.objects.bulk_create(
-        RetroSection(retro=retro, position=n, title=title)
-        for n, title in enumerate(DEFAULT_SECTIONS)
+        RetroSection(retro=retro, position=n, title=title) for n, title in enumerate(titles)
     )
     record_event(
         action="retro.opened",
@@ -81,7 +121,7 @@ def open_retro(deployment, *, outcome: str, actor=None, request=None) -> Retrosp
         seq=deployment.next_seq(),
         target=retro,
         target_repr=f"retrospective of {deployment}",
-        after={"outcome": outcome, "sections": list(DEFAULT_SECTIONS)},
+        after={"outcome": outcome, "sections": titles},
         request=request,
     )
     return retro

@@ -77,3 +77,54 @@ def test_show_hooks_lists_the_retro_after_the_rollback_closes():
     assert listed["retrospective metrics (from the record)"] == [
         "deploychecks.history.retro_metrics.deployment_metrics"
     ]
+
+
+RETRO_HEADING = """## Retrospective
+
+- **Timeline**
+- Customer impact
+  (who noticed, and how)
+- Timeline
+1. Actions
+
+## Approval sign-off"""
+
+
+def test_a_template_declares_its_sections_under_a_retrospective_heading(
+    lead, engineer, second_engineer, viewer, approver
+):
+    from deploychecks.checklists.exporter import export_markdown
+    from deploychecks.checklists.parser import parse_checklist
+    from deploychecks.checklists.services import load_parsed, save_template
+    from deploychecks.gonogo.rollback import start_rollback
+    from deploychecks.runs.services import create_deployment
+    from tests.history.worked import TEMPLATE, tick
+
+    source = TEMPLATE.replace("## Approval sign-off", RETRO_HEADING)
+    revision = save_template(parse_checklist(source), source=source)
+    # The template export writes the heading back; importing that gives the same note.
+    exported = export_markdown(load_parsed(revision))
+    assert "## Retrospective\n" in exported and "- Customer impact" in exported
+    again = parse_checklist(exported)
+    assert [(n.title, n.body) for n in again.notes] == [
+        (n.title, n.body) for n in parse_checklist(source).notes
+    ]
+
+    d = create_deployment(
+        revision,
+        user=lead,
+        release_name="R",
+        version="1.0",
+        service="svc",
+        lead=lead,
+        engineers=[engineer, second_engineer],
+        approvers={approver: "QA Lead"},
+        viewers=[viewer],
+    )
+    go_live(d, lead)
+    start_rollback(deployment_id=d.pk, reason="Errors", user=engineer)
+    tick(d, "Redeploy the previous version", engineer)
+    retro = Retrospective.objects.get(deployment=d)
+    assert [s.title for s in retro.sections.all()] == ["Timeline", "Customer impact", "Actions"]
+    event = AuditEvent.objects.get(deployment=d, action="retro.opened")
+    assert event.after["sections"] == ["Timeline", "Customer impact", "Actions"]
