@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "deploychecks.reminders",
     "deploychecks.owners",
     "deploychecks.statusupdates",
+    "deploychecks.retros",
     "deploychecks.history",
     # After the features it listens to: its handlers that judge a gate run last.
     "deploychecks.webhooks",

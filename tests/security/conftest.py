@@ -101,6 +101,8 @@ def ids(deployment, first_item, member, newcomer, revision, lead):
         chart="rollback-rate",  # history:chart_csv
         subscription_id=None,
         delivery_id=None,
+        section_id=None,
+        follow_up_id=None,
     )
     # Other apps' objects, looked up by label so this file does not depend on them.
     if Reminder := _model("reminders.Reminder"):
@@ -116,6 +118,21 @@ def ids(deployment, first_item, member, newcomer, revision, lead):
     if Subscription:
         values.subscription_id = subscription.pk
         values.delivery_id = subscription.deliveries.order_by("pk").first().pk
+    if _model("retros.Retrospective"):
+        # A retrospective opens when a deployment finishes; opened here on the live
+        # one so that its URLs can be tried (tests/retros tests the opening).
+        from deploychecks.retros import services as retros
+
+        locked = Deployment.objects.select_for_update().get(pk=deployment.pk)
+        retro = retros.open_retro(locked, outcome="completed")
+        values.section_id = retro.sections.order_by("position").first().pk
+        values.follow_up_id = retros.add_follow_up(
+            deployment_id=deployment.pk,
+            user=lead,
+            title="Matrix follow-up",
+            owner_id=lead.pk,
+            due_date="2030-01-01",
+        ).pk
     if deployment_signals := getattr(deployment, "signals", None):
         signal = deployment_signals.order_by("pk").first()
         values.signal = signal.name if signal else None

@@ -57,6 +57,7 @@ GET_ONLY = {
     "history:export",
     "history:analytics",
     "history:chart_csv",
+    "retros:page",
     "checklists:list",
     "checklists:detail",
     "checklists:revision",

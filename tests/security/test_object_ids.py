@@ -42,6 +42,22 @@ def _other_reminder(other):
     return reminder.pk
 
 
+def _open_retro(deployment):
+    """A retrospective on B (opened here on the live deployment), with a follow-up."""
+    from deploychecks.retros import services as retros
+
+    retros.open_retro(
+        Deployment.objects.select_for_update().get(pk=deployment.pk), outcome="completed"
+    )
+    retros.add_follow_up(
+        deployment_id=deployment.pk,
+        user=deployment.lead,
+        title="B's follow-up",
+        owner_id=deployment.lead_id,
+        due_date="2030-01-01",
+    )
+
+
 # URL keyword -> the id of such an object on the other deployment B.
 OTHER_IDS = {
     "item_id": lambda other: other.items.order_by("pk").first().pk,
@@ -52,6 +68,8 @@ OTHER_IDS = {
     "reminder_id": _other_reminder,
     # Someone on B only: not a participant of A.
     "user_id": lambda other: other.participants.get(role="viewer", user__username="bea").user_id,
+    "section_id": lambda other: other.retrospective.sections.order_by("pk").first().pk,
+    "follow_up_id": lambda other: other.follow_ups.order_by("pk").first().pk,
     # Not an object: an export format (an unknown one is a 404, tests/history).
     "fmt": None,
 }
@@ -78,6 +96,8 @@ def other(revision, people, make_user):
     Deployment.objects.filter(pk=deployment.pk).update(
         started_at=now - timedelta(hours=2), go_live_at=now - timedelta(hours=1)
     )
+    if apps.is_installed("deploychecks.retros"):
+        _open_retro(deployment)
     return deployment
 
 
