@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "deploychecks.statuspage",
     "deploychecks.reminders",
     "deploychecks.owners",
+    "deploychecks.mentions",
     "deploychecks.statusupdates",
     "deploychecks.history",
     # After the features it listens to: its handlers that judge a gate run last.
