@@ -484,7 +484,7 @@ def _note_for_change(user, deployment_id: int, note_id: int):
         )
     is_author = note.author_id is not None and note.author_id == user.pk
     if not (role == "lead" or is_admin(user) or (is_author and access.can_edit(role))):
-        raise NotAllowed("Only the note's author and the deployment's lead can change it.")
+        raise NotAllowed("Only the author of this note and the deployment lead can change it.")
     if note.is_deleted:
         raise RunError("This note was deleted; it cannot be changed.")
     return deployment, note
