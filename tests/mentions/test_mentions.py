@@ -1,7 +1,6 @@
 """@name in a note: told once through the reminder channels, only people on the deployment."""
 
 import pytest
-from django.core import mail
 from django.test import Client
 from django.urls import reverse
 
