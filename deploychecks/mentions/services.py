@@ -8,7 +8,7 @@ from deploychecks.audit.services import record_event
 from deploychecks.core.errors import MentionRefused
 from deploychecks.mentions.models import Mention
 from deploychecks.mentions.parsing import mentioned_names
-from deploychecks.reminders.dispatch import release_now
+from deploychecks.reminders.dispatch import release_now, send_page_at_once
 from deploychecks.reminders.models import Reminder
 from deploychecks.runs.models import Participant
 
@@ -75,6 +75,7 @@ def notify_mentioned(*, deployment, item, note, actor, previous_body: str = "", 
         # The page's toast goes to this person only (reminders.live).
         reminder.notify = [f"{USER_PREFIX}{user.pk}"]
         reminder.save(update_fields=["notify"])
+        send_page_at_once(reminder, now=now)
         mention.reminder = reminder
         mention.save(update_fields=["reminder"])
         record_event(

@@ -46,6 +46,8 @@ def send_toast(reminder, *, escalation: str = "") -> None:
     ]
     if reminder.kind == reminder.Kind.MENTION and only:
         message["only"] = only
+        # The others' bells list it too: they re-read the centre without a toast.
+        send_refresh(reminder.deployment_id)
     send_to_deployment(reminder.deployment_id, message)
 
 
