@@ -360,6 +360,13 @@ class ItemNote(models.Model):
     def is_deleted(self) -> bool:
         return self.deleted_at is not None
 
+    @property
+    def text(self) -> str:
+        """The body, or for a tombstone what the record shows in its place."""
+        if self.deleted_at is None:
+            return self.body
+        return f"Note deleted by {self.deleted_by_name} at {self.deleted_at:%Y-%m-%d %H:%M} UTC"
+
 
 class DeploymentRole(models.Model):
     """A sign-off role copied from the template (Engineering Manager, QA Lead…).

@@ -119,7 +119,7 @@ def test_a_refused_reply_keeps_its_text_in_the_reply_form(deployment, engineer, 
 
     assert response.status_code == 422
     html = response.content.decode()
-    assert f'id="note-{parent.pk}-reply" open' in html
+    assert f'id="thread-note-{parent.pk}-reply" open' in html
     assert ">cc @otto</textarea>" in html
     assert ItemNote.objects.filter(item=first_item).count() == 1
 

@@ -42,8 +42,8 @@ def test_a_reply_is_kept_under_the_note_it_answers(deployment, engineer, lead, f
     assert reply.reply_to_id == parent.pk
     html = response.content.decode()
     # In the thread, the reply comes right after its parent, one level deeper.
-    assert html.index(f'id="note-{parent.pk}"') < html.index(f'id="note-{reply.pk}"')
-    assert f'id="note-{reply.pk}" class="note note-note note-reply depth-1"' in html
+    assert html.index(f'id="thread-note-{parent.pk}"') < html.index(f'id="thread-note-{reply.pk}"')
+    assert f'id="thread-note-{reply.pk}" class="note note-note note-reply depth-1"' in html
     event = deployment.audit_events.get(action="note.added", after__note_id=reply.pk)
     assert event.after["reply_to"] == parent.pk
 
