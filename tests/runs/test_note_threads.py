@@ -203,3 +203,18 @@ def test_every_viewer_gets_the_edit_live_and_the_page_cache_follows(
     delete_item_note(deployment_id=deployment.pk, note_id=note.pk, user=lead)
     page = client.get(deployment.get_absolute_url()).content.decode()
     assert ">After</bdi>" not in page and "Note deleted by" in page
+
+
+@pytest.mark.parametrize("reply_to", ["abc", "-1", str(2**70), "0"])
+def test_a_bad_reply_to_is_refused_not_a_server_error(deployment, engineer, first_item, reply_to):
+    response = _post(
+        _client(engineer),
+        "runs:add_note",
+        deployment,
+        first_item.pk,
+        {"body": "Odd reply", "reply_to": reply_to},
+    )
+
+    assert response.status_code == 400
+    assert "not on this item" in response.content.decode()
+    assert not ItemNote.objects.filter(body="Odd reply").exists()
