@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "deploychecks.statuspage",
     "deploychecks.reminders",
     "deploychecks.owners",
+    "deploychecks.mentions",
     "deploychecks.statusupdates",
     "deploychecks.retros",
     "deploychecks.history",

@@ -102,7 +102,7 @@ def _annotations(item: RunItem) -> list[str]:
     for note in item.notes_list:
         notes.append(
             f"{note.get_kind_display()} by {_one_line(note.author_name)} at "
-            f"{_utc_text(note.created_at)}: {_one_line(note.body)}"
+            f"{_utc_text(note.created_at)}: {_one_line(note.text)}"
         )
     lines = []
     for text in notes:
@@ -317,7 +317,7 @@ def to_csv(record: DeploymentRecord) -> str:
                 item.title,
             ]
             notes = " | ".join(
-                f"{n.get_kind_display()} by {n.author_name} at {utc(n.created_at)}: {n.body}"
+                f"{n.get_kind_display()} by {n.author_name} at {utc(n.created_at)}: {n.text}"
                 for n in item.notes_list
             )
             writer.writerow(

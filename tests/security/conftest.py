@@ -9,7 +9,7 @@ from django.contrib.auth.models import Group
 from django.test import Client
 from django.utils import timezone
 
-from deploychecks.runs.models import Deployment, Participant, RunSubCheck
+from deploychecks.runs.models import Deployment, ItemNote, Participant, RunSubCheck
 from tests.conftest import may_start_deployments
 from tests.gates import go_live
 
@@ -61,7 +61,7 @@ def _model(label):
 
 
 @pytest.fixture
-def ids(deployment, first_item, member, newcomer, revision, lead):
+def ids(deployment, first_item, member, newcomer, revision, lead, engineer):
     """Real ids for every URL keyword and every form field the matrix needs.
 
     The deployment is live (monitoring, went live an hour ago), so that the
@@ -103,6 +103,10 @@ def ids(deployment, first_item, member, newcomer, revision, lead):
         delivery_id=None,
         section_id=None,
         follow_up_id=None,
+        # runs:edit_note / delete_note: the engineer's note (the lead may change it too).
+        note_id=ItemNote.objects.create(
+            item=first_item, author=engineer, author_name="erin", body="Checked with the on-call."
+        ).pk,
     )
     # Other apps' objects, looked up by label so this file does not depend on them.
     if Reminder := _model("reminders.Reminder"):

@@ -13,7 +13,7 @@ import pytest
 from django.apps import apps
 from django.utils import timezone
 
-from deploychecks.runs.models import Deployment, RunSubCheck
+from deploychecks.runs.models import Deployment, ItemNote, RunSubCheck
 from deploychecks.runs.services import create_deployment
 from tests.gates import go_live
 from tests.security.conftest import client_for
@@ -66,6 +66,14 @@ OTHER_IDS = {
     ),
     "role_id": lambda other: other.signoff_roles.order_by("position").first().pk,
     "reminder_id": _other_reminder,
+    "note_id": lambda other: (
+        ItemNote.objects.create(
+            item=other.items.order_by("pk").first(),
+            author=other.lead,
+            author_name="lena",
+            body="On B only.",
+        ).pk
+    ),
     # Someone on B only: not a participant of A.
     "user_id": lambda other: other.participants.get(role="viewer", user__username="bea").user_id,
     "section_id": lambda other: other.retrospective.sections.order_by("pk").first().pk,

@@ -133,6 +133,16 @@ DEPLOYMENT_MATRIX = {
         "POST": WORK,
         "data": lambda ids: {"body": "Checked with the on-call."},
     },
+    # A note's author (the engineer here) and the lead; the rest who see it, 403.
+    "runs:edit_note": {
+        "GET": WRONG_METHOD,
+        "POST": _row(403, outsider=404, admin=404, engineer=200, lead=200),
+        "data": lambda ids: {"body": "Checked with the on-call, twice."},
+    },
+    "runs:delete_note": {
+        "GET": WRONG_METHOD,
+        "POST": _row(403, outsider=404, admin=404, engineer=200, lead=200),
+    },
     "runs:subcheck_state": {
         "GET": WRONG_METHOD,
         "POST": WORK,
