@@ -1,7 +1,7 @@
 """axe-core (through axe-playwright-python) on a page open in Chromium.
 
     from tests.browser.axe import assert_no_violations
-    assert_no_violations(page)            # the whole page, WCAG 2.0/2.1/2.2 A and AA + best practices
+    assert_no_violations(page)  # the whole page: WCAG 2.x A and AA, best practices
 
 A failure lists each violated rule with its impact, help text and the first
 offending elements' selectors, so it can be fixed without rerunning.

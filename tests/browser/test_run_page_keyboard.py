@@ -46,9 +46,11 @@ def test_the_first_phase_fits_on_one_laptop_screen(open_as, deployment, lead, en
     # One line each: no row is taller than two lines of text.
     heights = [rows.nth(i).bounding_box()["height"] for i in range(15)]
     assert max(heights) <= 48, heights
+    # For docs/screenshots: the first phase from its top, with the timeline beside it.
+    phase.evaluate("el => window.scrollTo(0, el.getBoundingClientRect().top + scrollY - 8)")
     screenshot(page, "run-page-1280")
     page.set_viewport_size(PHONE)
-    page.evaluate("window.scrollTo(0, 0)")
+    phase.evaluate("el => window.scrollTo(0, el.getBoundingClientRect().top + scrollY - 8)")
     screenshot(page, "run-page-375")
 
 
@@ -80,9 +82,7 @@ def test_keyboard_only_ticking_with_j_k_x_is_saved_and_seen_by_another_viewer(
     expect(erin.locator(f"#item-{items[1].pk}-check")).to_be_focused()
     erin.keyboard.press("x")
 
-    expect(erin.locator(f"#item-{items[1].pk}")).to_have_class(
-        "run-item state-done", timeout=5_000
-    )
+    expect(erin.locator(f"#item-{items[1].pk}")).to_have_class("run-item state-done", timeout=5_000)
     expect(sam.locator(f"#item-{items[1].pk}")).to_have_class("run-item state-done", timeout=5_000)
     expect(sam.locator(f"#item-{items[1].pk}-check")).to_be_checked()
     assert RunItem.objects.get(pk=items[1].pk).state == "done"
