@@ -67,6 +67,28 @@ def test_the_skip_link_is_first_and_lands_on_the_first_checkbox(open_as, deploym
     expect(page.locator(f"#phase-{first.phase_id} > summary")).to_be_focused()
 
 
+def test_without_script_the_skip_link_and_two_tabs_reach_the_first_checkbox(
+    browser, open_as, deployment, engineer
+):
+    page = open_as(engineer, "/healthz")
+    cookies = page.context.cookies()
+    context = browser.new_context(java_script_enabled=False, viewport=WIDE)
+    context.add_cookies(cookies)
+    plain = context.new_page()
+    plain.goto(page.url.replace("/healthz", deployment.get_absolute_url()))
+    first = _items(deployment)[0]
+    plain.keyboard.press("Tab")
+    expect(plain.locator(":focus")).to_have_text("Skip to the checklist")
+    plain.keyboard.press("Enter")
+    tabs = 0
+    while tabs < 10 and plain.evaluate("document.activeElement.id") != f"item-{first.pk}-check":
+        plain.keyboard.press("Tab")
+        tabs += 1
+    print(f"without script: Tab, Enter, then {tabs} Tab presses to the first checkbox")
+    assert tabs == 2  # the first phase's summary, then the checkbox
+    context.close()
+
+
 def test_keyboard_only_ticking_with_j_k_x_is_saved_and_seen_by_another_viewer(
     open_as, deployment, engineer, second_engineer
 ):
