@@ -64,6 +64,8 @@ def test_offline_pauses_every_change_and_back_online_the_page_equals_the_databas
     row = page.locator(f"#item-{first.pk}")
     box = row.locator("form.tick input[type=checkbox]")
     expect(box).to_be_enabled()
+    # The side timeline loads with the page: not cut by going offline (htmx logs that).
+    expect(page.locator("#timeline ol.timeline")).to_be_visible()
 
     page.context.set_offline(True)
 
