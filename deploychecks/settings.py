@@ -100,6 +100,9 @@ MIDDLEWARE = [
     "deploychecks.core.middleware.ContentSecurityPolicyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Pages compressed (gzip) when asked, static files being WhiteNoise's own;
+    # on BREACH see docs/decisions.md ("Run page served gzip-compressed").
+    "django.middleware.gzip.GZipMiddleware",
     "deploychecks.core.middleware.RequestIdMiddleware",
     # While PostgreSQL is known to be down: 503 at once (after WhiteNoise, before the session).
     "deploychecks.core.database.DatabaseAvailabilityMiddleware",
