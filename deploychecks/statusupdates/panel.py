@@ -8,8 +8,19 @@ EARLIER_SHOWN = 20
 
 
 def panel_context(
-    deployment, user, role, *, error: str = "", typed=None, cadence_error: str = ""
+    deployment,
+    user,
+    role,
+    *,
+    error: str = "",
+    typed=None,
+    cadence_error: str = "",
+    error_field: str = "",
+    cadence_typed=None,
 ) -> dict:
+    """`error_field` names the field the error is about ("body", "rag",
+    "in_progress", "monitoring"): it is marked invalid, described by the error
+    and focused. `cadence_typed` is what the lead typed into a refused cadence."""
     updates = list(StatusUpdate.objects.filter(deployment=deployment)[: EARLIER_SHOWN + 1])
     cadence = Cadence.objects.filter(deployment=deployment).first()
     is_lead = role == "lead"
@@ -23,6 +34,8 @@ def panel_context(
             "next_due": due_at(deployment, cadence, updates[0].created_at if updates else None),
             "can_set_cadence": is_lead and not deployment.is_finished,
             "cadence_error": cadence_error,
+            "cadence_typed": cadence_typed,
+            "error_field": error_field if (error or cadence_error) else "",
             "rag_choices": StatusUpdate.Rag.choices,
             "error": error,
             "typed": typed or {},

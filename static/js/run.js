@@ -225,7 +225,8 @@
   function resync() {
     if (resyncing) { return; }
     resyncing = true;
-    fetch(root.dataset.resyncUrl, { headers: { "HX-Request": "true" }, credentials: "same-origin" })
+    // With the page's query: a filtered view ("My items", ?mine=1) stays filtered.
+    fetch(root.dataset.resyncUrl + location.search, { headers: { "HX-Request": "true" }, credentials: "same-origin" })
       .then(function (r) { if (!r.ok) { throw new Error("HTTP " + r.status); } return r.text(); })
       .then(function (html) {
         replaceById(html);

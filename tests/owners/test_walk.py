@@ -1,0 +1,130 @@
+"""Found walking through owners and status updates as a new user, in Chromium."""
+
+import threading
+
+import pytest
+from django.db import connection
+from playwright.sync_api import expect
+
+from deploychecks.runs import services as runs
+from deploychecks.statusupdates.services import post_update
+from tests.owners.conftest import item
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def _in_thread(function):
+    # Playwright owns this thread's event loop; the broadcast needs a loop of its own.
+    errors = []
+
+    def run():
+        try:
+            function()
+        except Exception as exc:  # surfaced below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    assert errors == []
+
+
+def test_my_items_survives_the_live_refresh(open_as, owned, lead, approver, purge_audit_events):
+    """The page resyncs when its socket opens and after a status update; "My items"
+    stayed in the address bar but the checklist came back whole (and an approver
+    owning an item through @qa-lead lost its checkbox)."""
+    canary = item(owned, "Canary healthy")  # @qa-lead: Quinn, an approver
+    _in_thread(lambda: runs.change_status(deployment_id=owned.pk, to="in_progress", user=lead))
+    quinn = open_as(approver, owned.get_absolute_url() + "?mine=1")
+    expect(quinn.locator("#run[data-ws=open]")).to_have_count(1, timeout=10_000)
+    quinn.wait_for_load_state("networkidle")
+    expect(quinn.locator("#owners-panel")).to_contain_text("Showing only the 1 item you own")
+    expect(quinn.locator(".run-item")).to_have_count(1)
+    expect(quinn.locator(f"#item-{canary.pk}-check")).to_be_enabled()
+
+    _in_thread(lambda: post_update(deployment_id=owned.pk, user=lead, body="Halfway"))
+    expect(quinn.locator("#status-update-latest")).to_contain_text("Halfway", timeout=5_000)
+    expect(quinn.locator("#owners-panel")).to_contain_text("Showing only the 1 item you own")
+    expect(quinn.locator(".run-item")).to_have_count(1)
+
+    quinn.locator(f"#item-{canary.pk}-check").check()
+    expect(quinn.locator(f"#item-{canary.pk}")).to_have_class("run-item state-done")
+    canary.refresh_from_db()
+    assert canary.state == "done"
+    assert quinn.console_errors == []
+
+
+def _lead_page(open_as, owned, lead):
+    _in_thread(lambda: runs.change_status(deployment_id=owned.pk, to="in_progress", user=lead))
+    page = open_as(lead, owned.get_absolute_url())
+    expect(page.locator("#run[data-ws=open]")).to_have_count(1, timeout=10_000)
+    page.wait_for_load_state("networkidle")
+    return page
+
+
+def test_owners_form_errors_are_at_their_field_and_focused(
+    open_as, owned, lead, purge_audit_events
+):
+    """A refused owner or due time: the field is invalid, described by the error and
+    focused (the focus fell back to the page), and what was typed stays."""
+    migrations = item(owned, "Migrations reviewed")
+    page = _lead_page(open_as, owned, lead)
+    page.locator("#owners-form summary").click()
+    page.locator("#owners-item").select_option(str(migrations.pk))
+    page.locator("#owners-owners").fill("@erin")
+    page.locator("#owners-due").fill("banana")
+    page.locator("#owners-due").press("Enter")
+
+    due = page.locator("#owners-due")
+    expect(page.locator("#owners-error")).to_contain_text("is not a due time")
+    expect(due).to_be_focused()
+    expect(due).to_have_attribute("aria-invalid", "true")
+    expect(due).to_have_attribute("aria-describedby", "owners-error owners-help")
+    expect(due).to_have_value("banana")
+    expect(page.locator("#owners-owners")).to_have_value("@erin")
+    expect(page.locator("#owners-owners")).not_to_have_attribute("aria-invalid", "true")
+
+    # A name that is nobody here is refused at the owners field, not saved silently.
+    due.fill("")
+    page.locator("#owners-owners").fill("@erin @nosuchuser")
+    page.locator("#owners-owners").press("Enter")
+    owners = page.locator("#owners-owners")
+    expect(page.locator("#owners-error")).to_contain_text("“@nosuchuser” is nobody here")
+    expect(owners).to_be_focused()
+    expect(owners).to_have_attribute("aria-invalid", "true")
+    before = migrations.owners  # the section's @backend-lead
+    migrations.refresh_from_db()
+    assert migrations.owners == before == ["backend-lead"]
+    assert page.console_errors == [] or all("400" in e for e in page.console_errors)
+
+
+def test_status_update_and_cadence_errors_keep_the_text_at_the_field(
+    open_as, owned, lead, purge_audit_events
+):
+    page = _lead_page(open_as, owned, lead)
+    page.locator("#status-update-form-box summary").click()
+    body = page.locator("#status-update-body")
+    body.fill("   ")  # passes `required`, refused as empty
+    page.get_by_role("button", name="Post update").click()
+    body = page.locator("#status-update-body")
+    expect(page.locator("#status-update-error")).to_contain_text("cannot be empty")
+    expect(body).to_be_focused()
+    expect(body).to_have_attribute("aria-invalid", "true")
+    expect(body).to_have_attribute("aria-describedby", "status-update-error")
+
+    page.locator("#status-cadence-box summary").click()
+    page.locator("#status-cadence-in-progress").fill("30")
+    page.locator("#status-cadence-monitoring").fill("2")
+    page.get_by_role("button", name="Save cadence").click()
+    monitoring = page.locator("#status-cadence-monitoring")
+    expect(page.locator("#status-cadence-error")).to_contain_text("monitoring cadence")
+    # What was typed stays (it came back empty), the wrong field is marked and focused.
+    expect(page.locator("#status-cadence-in-progress")).to_have_value("30")
+    expect(monitoring).to_have_value("2")
+    expect(monitoring).to_be_focused()
+    expect(monitoring).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#status-cadence-in-progress")).not_to_have_attribute(
+        "aria-invalid", "true"
+    )
