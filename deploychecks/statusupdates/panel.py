@@ -17,10 +17,13 @@ def panel_context(
     cadence_error: str = "",
     error_field: str = "",
     cadence_typed=None,
+    saved: str = "",
 ) -> dict:
     """`error_field` names the field the error is about ("body", "rag",
     "in_progress", "monitoring"): it is marked invalid, described by the error
-    and focused. `cadence_typed` is what the lead typed into a refused cadence."""
+    and focused. `cadence_typed` is what the lead typed into a refused cadence.
+    `saved` ("update", "cadence"): the form just saved, whose box (closed again)
+    keeps the keyboard focus on its summary instead of the page's start."""
     updates = list(StatusUpdate.objects.filter(deployment=deployment)[: EARLIER_SHOWN + 1])
     cadence = Cadence.objects.filter(deployment=deployment).first()
     is_lead = role == "lead"
@@ -35,6 +38,7 @@ def panel_context(
             "can_set_cadence": is_lead and not deployment.is_finished,
             "cadence_error": cadence_error,
             "cadence_typed": cadence_typed,
+            "saved": saved,
             "error_field": error_field if (error or cadence_error) else "",
             "rag_choices": StatusUpdate.Rag.choices,
             "error": error,

@@ -63,7 +63,7 @@ def post(request, pk):
     if not request.htmx:
         messages.success(request, "Status update posted.")
         return redirect(deployment)
-    return _panel(request, deployment, role)
+    return _panel(request, deployment, role, saved="update")
 
 
 def _post_error_field(exc: RunError, body: str) -> str:
@@ -132,4 +132,4 @@ def cadence(request, pk):
     if not request.htmx:
         messages.success(request, "Update cadence saved.")
         return redirect(deployment)
-    return _panel(request, deployment, role)
+    return _panel(request, deployment, role, saved="cadence")

@@ -119,7 +119,11 @@ function showRelativeTimes(root) {
   root.querySelectorAll("time[data-relative]").forEach((el) => {
     const at = Date.parse(el.getAttribute("datetime"));
     if (Number.isNaN(at)) { return; }
-    const text = timesince((now - at) / 1000) + " " + el.dataset.relative;
+    // "from now" marks a due time: "in 5 minutes" ahead of it, "5 minutes ago" past it
+    // (the clamp to 0 made every future time "0 minutes from now").
+    const text = el.dataset.relative === "from now"
+      ? (at >= now ? "in " + timesince((at - now) / 1000) : timesince((now - at) / 1000) + " ago")
+      : timesince((now - at) / 1000) + " " + el.dataset.relative;
     if (el.textContent !== text) { el.textContent = text; }
   });
 }

@@ -1,5 +1,6 @@
 """Found walking through owners and status updates as a new user, in Chromium."""
 
+import re
 import threading
 
 import pytest
@@ -128,3 +129,49 @@ def test_status_update_and_cadence_errors_keep_the_text_at_the_field(
     expect(page.locator("#status-cadence-in-progress")).not_to_have_attribute(
         "aria-invalid", "true"
     )
+
+
+def test_my_work_says_when_an_item_is_due_ahead_and_past(
+    open_as, owned, lead, engineer, purge_audit_events
+):
+    """Every due time ahead read "0 minutes from now" (the relative time was clamped)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    backups = item(owned, "Backups verified")  # @erin (due 2h after window start)
+    _in_thread(lambda: runs.change_status(deployment_id=owned.pk, to="in_progress", user=lead))
+    owned.refresh_from_db()
+    owned.planned_start = timezone.now() - timedelta(minutes=30)  # due in 1 h 30
+    owned.save(update_fields=["planned_start"])
+    erin = open_as(engineer, "/my-work/")
+    due = erin.locator(f"#work-item-{backups.pk} time")
+    expect(due).to_have_text(re.compile(r"^in 1 hour, (29|30) minutes$"))
+
+    owned.planned_start = timezone.now() - timedelta(hours=3)  # due an hour ago
+    owned.save(update_fields=["planned_start"])
+    erin.reload()
+    expect(due).to_have_text("1 hour ago")
+
+
+def test_after_saving_the_focus_stays_in_the_panel(open_as, owned, lead, purge_audit_events):
+    """Saving a form closes its box; the focus fell back to the start of the page."""
+    page = _lead_page(open_as, owned, lead)
+    page.locator("#status-cadence-box summary").click()
+    page.locator("#status-cadence-in-progress").fill("30")
+    page.locator("#status-cadence-in-progress").press("Enter")
+    summary = page.locator("#status-cadence-box summary")
+    expect(summary).to_contain_text("every 30 min in progress")
+    expect(summary).to_be_focused()
+
+    page.locator("#status-update-form-box summary").click()
+    page.locator("#status-update-body").fill("All **green**")
+    page.get_by_role("button", name="Post update").click()
+    expect(page.locator("#status-update-latest")).to_contain_text("All green")
+    expect(page.locator("#status-update-form-box summary")).to_be_focused()
+
+    page.locator("#owners-form summary").click()
+    page.locator("#owners-owners").fill("@erin")
+    page.locator("#owners-owners").press("Enter")
+    expect(page.locator("#owners-panel .saved")).to_contain_text("owners @erin")
+    expect(page.locator("#owners-form summary")).to_be_focused()
