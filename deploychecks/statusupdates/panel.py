@@ -3,6 +3,7 @@ ones folded, the follow button, and the lead's form (runs.hooks.run_page)."""
 
 from deploychecks.statusupdates.cadence import due_at
 from deploychecks.statusupdates.models import Cadence, Follower, StatusUpdate
+from deploychecks.statusupdates.services import BODY_MAX
 
 EARLIER_SHOWN = 20
 
@@ -39,12 +40,20 @@ def panel_context(
             "cadence_error": cadence_error,
             "cadence_typed": cadence_typed,
             "saved": saved,
+            "body_max": BODY_MAX,
+            "body_count": _count((typed or {}).get("body", "")),
             "error_field": error_field if (error or cadence_error) else "",
             "rag_choices": StatusUpdate.Rag.choices,
             "error": error,
             "typed": typed or {},
         }
     }
+
+
+def _count(body: str) -> str:
+    """The counter's words, as static/js/app.js writes them."""
+    words = f"{len(body):,} / {BODY_MAX:,}"
+    return words + (f": {len(body) - BODY_MAX:,} over the limit" if len(body) > BODY_MAX else "")
 
 
 def run_page_panel(page) -> None:

@@ -54,7 +54,10 @@ function formAlert(form, text) {
 const NUMBER = new Intl.NumberFormat("en");
 
 function updateCounter(field) {
-  const counter = document.getElementById(field.getAttribute("aria-describedby") || "");
+  // The counter is the described-by element whose id ends in "-count" (an error
+  // may describe the field too).
+  const ids = (field.getAttribute("aria-describedby") || "").split(/\s+/);
+  const counter = document.getElementById(ids.find((id) => id.endsWith("-count")) || ids[0] || "");
   const limit = Number(field.dataset.maxChars);
   if (!counter || !limit) { return; }
   const length = field.value.length;

@@ -113,7 +113,9 @@ def test_status_update_and_cadence_errors_keep_the_text_at_the_field(
     expect(page.locator("#status-update-error")).to_contain_text("cannot be empty")
     expect(body).to_be_focused()
     expect(body).to_have_attribute("aria-invalid", "true")
-    expect(body).to_have_attribute("aria-describedby", "status-update-error")
+    expect(body).to_have_attribute(
+        "aria-describedby", "status-update-error status-update-body-count"
+    )
 
     page.locator("#status-cadence-box summary").click()
     page.locator("#status-cadence-in-progress").fill("30")
@@ -155,8 +157,16 @@ def test_my_work_says_when_an_item_is_due_ahead_and_past(
 
 
 def test_after_saving_the_focus_stays_in_the_panel(open_as, owned, lead, purge_audit_events):
-    """Saving a form closes its box; the focus fell back to the start of the page."""
+    """Saving a form closes its box; the focus fell back to the start of the page.
+    (The status update goes last: it makes every page resync, which re-renders
+    the panels and their "saved" lines.)"""
     page = _lead_page(open_as, owned, lead)
+    page.locator("#owners-form summary").click()
+    page.locator("#owners-owners").fill("@erin")
+    page.locator("#owners-owners").press("Enter")
+    expect(page.locator("#owners-panel .saved")).to_contain_text("owners @erin")
+    expect(page.locator("#owners-form summary")).to_be_focused()
+
     page.locator("#status-cadence-box summary").click()
     page.locator("#status-cadence-in-progress").fill("30")
     page.locator("#status-cadence-in-progress").press("Enter")
@@ -169,9 +179,33 @@ def test_after_saving_the_focus_stays_in_the_panel(open_as, owned, lead, purge_a
     page.get_by_role("button", name="Post update").click()
     expect(page.locator("#status-update-latest")).to_contain_text("All green")
     expect(page.locator("#status-update-form-box summary")).to_be_focused()
+    # The update makes every page resync (this one too): the focus stays put.
+    page.wait_for_timeout(1500)
+    expect(page.locator("#status-update-form-box summary")).to_be_focused()
 
-    page.locator("#owners-form summary").click()
-    page.locator("#owners-owners").fill("@erin")
-    page.locator("#owners-owners").press("Enter")
-    expect(page.locator("#owners-panel .saved")).to_contain_text("owners @erin")
-    expect(page.locator("#owners-form summary")).to_be_focused()
+
+def test_a_long_status_update_is_not_cut_but_given_back_with_the_reason(
+    open_as, owned, lead, purge_audit_events
+):
+    """maxlength cut a pasted update at 4,000 characters without a word."""
+    page = _lead_page(open_as, owned, lead)
+    page.locator("#status-update-form-box summary").click()
+    body = page.locator("#status-update-body")
+    body.fill("y" * 4100)
+    expect(body).to_have_value("y" * 4100)
+    expect(page.locator("#status-update-body-count")).to_have_text(
+        "4,100 / 4,000: 100 over the limit"
+    )
+    page.get_by_role("button", name="Post update").click()
+    body = page.locator("#status-update-body")
+    expect(page.locator("#status-update-error")).to_contain_text("too long")
+    expect(body).to_have_value("y" * 4100)
+    expect(body).to_be_focused()
+    expect(page.locator("#status-update-body-count")).to_have_text(
+        "4,100 / 4,000: 100 over the limit"
+    )
+    body.press("End")
+    body.press("Backspace")
+    expect(page.locator("#status-update-body-count")).to_have_text(
+        "4,099 / 4,000: 99 over the limit"
+    )
