@@ -10,7 +10,9 @@ from deploychecks.runs.models import RunItem
 MINE = "mine"
 
 
-def panel_context(page, *, error: str = "", saved: str = "", typed=None) -> dict:
+def panel_context(
+    page, *, error: str = "", saved: str = "", typed=None, error_field: str = ""
+) -> dict:
     deployment, user, request = page.deployment, page.request.user, page.request
     directory = Directory.of(deployment)
     rows = list(
@@ -32,6 +34,9 @@ def panel_context(page, *, error: str = "", saved: str = "", typed=None) -> dict
             "can_assign": is_lead,
             "items": _choices(deployment) if is_lead else [],
             "error": error,
+            # The field the error is about ("item", "owners", "due"): marked
+            # invalid, described by the error and focused.
+            "error_field": error_field if error else "",
             "saved": saved,
             "typed": typed or {},
         }

@@ -13,7 +13,9 @@ import logging
 from collections.abc import Mapping
 from datetime import datetime
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -34,6 +36,14 @@ logger = logging.getLogger("deploychecks.owners")
 
 RUNNING = (Deployment.Status.IN_PROGRESS, Deployment.Status.MONITORING)
 UNCHANGED = object()
+
+
+class FieldError(RunError):
+    """A refused owners/due input; `field` ("owners", "due") is the form field it is about."""
+
+    def __init__(self, message: str, field: str):
+        super().__init__(message)
+        self.field = field
 
 
 def parse_due_text(text: str) -> tuple[int | None, str]:
@@ -87,8 +97,44 @@ def set_assignment(
         )
     except RunItem.DoesNotExist:
         raise NoAccess("No such item.") from None
-    changed = _apply(deployment, item, owners=owners, due=due, user=user, request=request)
+    changed = _apply(
+        deployment, item, owners=owners, due=due, user=user, request=request, check_people=True
+    )
     return Change(item, changed=changed is not None, seq=changed)
+
+
+def _check_people(deployment: Deployment, owners: list[str]) -> None:
+    """The lead's form names people who exist and can see the deployment: a typo
+    ("@nosuchuser") would otherwise give the item to nobody, silently."""
+    directory = Directory.of(deployment)
+    names = [directory.key(t)[5:] for t in owners if directory.key(t).startswith("user:")]
+    if not names:
+        return
+    users = {
+        u.name: u
+        for u in get_user_model()
+        .objects.annotate(name=Lower("username"))
+        .filter(name__in=names, is_active=True)
+    }
+    allowed = access.allowed_user_ids(deployment.pk)
+    for token in owners:
+        key = directory.key(token)
+        if not key.startswith("user:"):
+            continue
+        user = users.get(key[5:])
+        if user is None:
+            raise FieldError(
+                f"“@{token[:40]}” is nobody here: no user has that name and no sign-off "
+                "role of this deployment has that slug. Use a username, a sign-off role "
+                '(@devops-lead or @"DevOps Lead") or @lead.',
+                "owners",
+            )
+        if user.pk not in allowed:
+            raise FieldError(
+                f"“@{token[:40]}” cannot see this deployment: add them to its team "
+                "first, or name someone who can.",
+                "owners",
+            )
 
 
 def assign_by_key(deployment: Deployment, assignments: Mapping, *, user, request=None) -> list:
@@ -118,15 +164,22 @@ def assign_by_key(deployment: Deployment, assignments: Mapping, *, user, request
     return changed
 
 
-def _apply(deployment, item: RunItem, *, owners, due, user, request) -> int | None:
+def _apply(
+    deployment, item: RunItem, *, owners, due, user, request, check_people=False
+) -> int | None:
     """Write the new owners/due time of a locked item; its seq, or None if unchanged."""
     try:
         new_owners = item.owners if owners is UNCHANGED else _owners(owners or [])
+    except OwnerError as exc:
+        raise FieldError(str(exc), "owners") from None
+    try:
         minutes, anchor = (
             (item.due_minutes, item.due_anchor) if due is UNCHANGED else parse_due_text(due)
         )
     except OwnerError as exc:
-        raise RunError(str(exc)) from None
+        raise FieldError(str(exc), "due") from None
+    if check_people and owners is not UNCHANGED:
+        _check_people(deployment, new_owners)
     before = {"owners": item.owners, "due": due_text(item)}
     if new_owners == item.owners and (minutes, anchor) == (item.due_minutes, item.due_anchor):
         return None

@@ -18,7 +18,7 @@ def assign(request, pk):
     due = request.POST.get("due", "").strip()
     owners = request.POST.get("owners", "").strip()
     typed = {"item": item_id, "owners": owners, "due": due}
-    error = saved = ""
+    error = saved = error_field = ""
     status = 200
     try:
         change = services.set_assignment(
@@ -33,6 +33,7 @@ def assign(request, pk):
         )
     except services.RunError as exc:
         error, status = exc.message, exc.status_code
+        error_field = getattr(exc, "field", "") or ("item" if status == 404 else "")
     else:
         owners = " ".join(f"@{o}" for o in change.obj.owners) or "nobody"
         saved = f"“{change.obj.title}”: owners {owners}" + (
@@ -42,7 +43,7 @@ def assign(request, pk):
     page = RunPage(request, deployment, role, {})
     context = {
         "deployment": deployment,
-        **panel_context(page, error=error, saved=saved, typed=typed),
+        **panel_context(page, error=error, saved=saved, typed=typed, error_field=error_field),
     }
     if not request.htmx:
         if not error:

@@ -58,7 +58,8 @@ def parse_minutes(value: str, what: str) -> int | None:
     value = (value or "").strip()
     if not value:
         return None
-    if not value.isdigit() or not SHORTEST <= int(value) <= LONGEST:
+    # isascii/isdecimal: "²".isdigit() is True and int("²") raises.
+    if not (value.isascii() and value.isdecimal()) or not SHORTEST <= int(value) <= LONGEST:
         raise RunError(
             f"The {what} cadence is a number of minutes from {SHORTEST} to {LONGEST}, or empty."
         )

@@ -54,7 +54,10 @@ function formAlert(form, text) {
 const NUMBER = new Intl.NumberFormat("en");
 
 function updateCounter(field) {
-  const counter = document.getElementById(field.getAttribute("aria-describedby") || "");
+  // The counter is the described-by element whose id ends in "-count" (an error
+  // may describe the field too).
+  const ids = (field.getAttribute("aria-describedby") || "").split(/\s+/);
+  const counter = document.getElementById(ids.find((id) => id.endsWith("-count")) || ids[0] || "");
   const limit = Number(field.dataset.maxChars);
   if (!counter || !limit) { return; }
   const length = field.value.length;
@@ -119,7 +122,11 @@ function showRelativeTimes(root) {
   root.querySelectorAll("time[data-relative]").forEach((el) => {
     const at = Date.parse(el.getAttribute("datetime"));
     if (Number.isNaN(at)) { return; }
-    const text = timesince((now - at) / 1000) + " " + el.dataset.relative;
+    // "from now" marks a due time: "in 5 minutes" ahead of it, "5 minutes ago" past it
+    // (the clamp to 0 made every future time "0 minutes from now").
+    const text = el.dataset.relative === "from now"
+      ? (at >= now ? "in " + timesince((at - now) / 1000) : timesince((now - at) / 1000) + " ago")
+      : timesince((now - at) / 1000) + " " + el.dataset.relative;
     if (el.textContent !== text) { el.textContent = text; }
   });
 }

@@ -11,6 +11,7 @@
   "use strict";
   var root, statusEl, lastSeq, socket, retry = 0, heartbeat = null, resyncing = false, queued = [];
   var reconnectTimer = null, refocusRow = null;
+  var checklistSwaps = 0;  // htmx answers that replaced the whole #checklist
   var OFFLINE_TEXT = "Offline: changes paused. Reconnecting…";
   var PAUSED_STATES = { reconnecting: true, closed: true, ended: true };
   // Controls that send a change: checkboxes (a tick sends on change) and buttons.
@@ -236,10 +237,15 @@
   function resync() {
     if (resyncing) { return; }
     resyncing = true;
-    fetch(root.dataset.resyncUrl, { headers: { "HX-Request": "true" }, credentials: "same-origin" })
+    var swapsBefore = checklistSwaps;
+    // With the page's query: a filtered view ("My items", ?mine=1) stays filtered.
+    fetch(root.dataset.resyncUrl + location.search, { headers: { "HX-Request": "true" }, credentials: "same-origin" })
       .then(function (r) { if (!r.ok) { throw new Error("HTTP " + r.status); } return r.text(); })
       .then(function (html) {
-        replaceById(html);
+        // An htmx answer that replaced the checklist meanwhile (a refused go-live,
+        // say) was rendered after this fetch left: it is the fresher, and this
+        // one would wipe what it says. Its seq is taken instead.
+        if (checklistSwaps === swapsBefore) { replaceById(html); }
         var fresh = document.getElementById("checklist");
         lastSeq = parseInt(fresh.dataset.seq, 10);
         root.dataset.seq = String(lastSeq);
@@ -355,7 +361,7 @@
     foldForPhone(root);
     // A status change answered by htmx renders the next gates.
     document.addEventListener("htmx:afterSwap", function (evt) {
-      if (evt.target.id === "checklist") { foldForPhone(evt.target); }
+      if (evt.target.id === "checklist") { checklistSwaps += 1; foldForPhone(evt.target); }
     });
     connect();
     // An open socket can outlive the network by minutes (until TCP gives up):

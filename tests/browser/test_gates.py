@@ -9,7 +9,9 @@ from deploychecks.gonogo.rollback import start_rollback
 from deploychecks.gonogo.services import record_reading
 from deploychecks.runs.models import GateOverride, RunItem
 from deploychecks.runs.services import change_status
+from deploychecks.statusupdates.services import post_update
 from tests.browser.fixtures import screenshot
+from tests.browser.test_gonogo import _in_thread
 from tests.browser.test_signoff_flow import PASSWORD, _set_server_password
 from tests.gates import go_live, tick_needed
 
@@ -142,3 +144,36 @@ def test_completing_early(open_as, deployment, lead, purge_audit_events):
     assert [c["key"] for c in record.conditions] == ["window"]
     assert AuditEvent.objects.filter(action="deployment.override", actor=lead).exists()
     screenshot(page, "gate-completed-early-override")
+
+
+def test_a_resync_answered_after_the_refusal_does_not_wipe_it(
+    open_as, deployment, lead, purge_audit_events
+):
+    """The race behind this file's rare failure at `_refused`: a resync fetched
+    before the refusal but answered after it replaced the checklist with one
+    without the refusal (the gate no longer "refused", the reason gone). It
+    happened when the page's resync on socket open was still on its way (the
+    "networkidle" wait returns at once once reached) or an event came in."""
+    change_status(deployment_id=deployment.pk, to="in_progress", user=lead)
+    _open_before_item(deployment)
+    page = _open(open_as, lead, deployment)
+    held = []
+    page.route("**/checklist/", lambda route: held.append(route))
+    # An event that asks every open page to resync (a status change of another
+    # kind would do too): its fetch is held until after the refusal.
+    _in_thread(lambda: post_update(deployment_id=deployment.pk, user=lead, body="Going live soon"))
+    for _ in range(100):
+        if held:
+            break
+        page.wait_for_timeout(50)
+    assert held, "the page did not resync"
+
+    _press(page, "Go live: start monitoring")
+    gate = _refused(page, "monitoring", "Going live needs")
+    with page.expect_response(lambda r: r.url.endswith("/checklist/")):
+        held[0].continue_()
+    page.unroute("**/checklist/")
+    page.wait_for_timeout(300)  # the stale answer is applied (or dropped) by now
+    expect(gate).to_have_class("gate refused")
+    expect(page.locator("#status-error")).to_contain_text("cannot be")
+    expect(page.locator("#status-update-latest")).to_contain_text("Going live soon")

@@ -56,3 +56,34 @@ def test_make_runs_steps_serve_the_demo_on_sqlite(tmp_path):
     done = _manage(env, "shell", stdin=PAGES)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "pages-ok" in done.stdout
+
+
+TICK = """
+from django.contrib.auth import get_user_model
+from deploychecks.runs.models import Deployment, RunItem
+from deploychecks.runs import services
+
+deployment = Deployment.objects.first()
+lead = deployment.lead
+item = RunItem.objects.filter(deployment=deployment, state="open").order_by("pk").first()
+change = services.set_item_state(
+    deployment_id=deployment.pk, item_id=item.pk, state="done",
+    expected_version=item.version, user=lead,
+)
+assert RunItem.objects.get(pk=item.pk).state == "done"
+print("tick-ok")
+"""
+
+
+def test_a_tick_is_saved_on_sqlite(tmp_path):
+    """Ticking closes the item's overdue reminders; their query once used a JSON
+    `contains` lookup that SQLite refuses, so every tick under `make run` was a 500."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env["DATA_DIR"] = str(tmp_path)
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    for step in (("migrate", "--no-input"), ("load_demo",)):
+        done = _manage(env, *step)
+        assert done.returncode == 0, done.stderr[-3000:]
+    done = _manage(env, "shell", stdin=TICK)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "tick-ok" in done.stdout

@@ -87,7 +87,9 @@ def test_a_bad_owner_or_due_time_is_refused_with_its_reason(owned, lead, owners,
         )
 
     # Its own reason, not any refusal (the lead-only one mentions neither).
-    assert type(refused.value) is RunError
+    # A plain refusal (400) that names its form field, not a NotAllowed (403).
+    assert type(refused.value) is services.FieldError and refused.value.status_code == 400
+    assert refused.value.field == ("owners" if owners.startswith("@bad") else "due")
     assert refused.value.message.startswith(reason)
     canary.refresh_from_db()
     assert canary.owners == ["qa-lead"] and canary.assign_version == 1

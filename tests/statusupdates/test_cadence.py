@@ -91,3 +91,15 @@ def test_no_reminder_without_a_cadence_or_once_finished(deployment, lead):
     dispatch_due_reminders()  # in progress: only the monitoring cadence is set
 
     assert not Reminder.objects.filter(kind="update_due").exists()
+
+
+def test_a_cadence_in_odd_digits_is_refused_not_a_500(client_of, deployment, lead):
+    """ "²".isdigit() is True and int("²") raises: it was a 500."""
+    client = client_of(lead)
+    url = f"/deployments/{deployment.pk}/status-updates/cadence/"
+    response = client.post(
+        url, {"in_progress": "²", "monitoring": ""}, headers={"HX-Request": "true"}
+    )
+    assert response.status_code == 400
+    assert "a number of minutes" in response.content.decode()
+    assert 'value="²"' in response.content.decode()
