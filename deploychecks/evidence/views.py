@@ -1,0 +1,172 @@
+from django.conf import settings
+from django.contrib import messages
+from django.core.files.storage import default_storage
+from django.core.files.uploadhandler import FileUploadHandler, StopUpload
+from django.db.models import Prefetch
+from django.http import FileResponse, Http404, HttpResponse
+from django.shortcuts import redirect
+from django.template.loader import render_to_string
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.http import require_GET, require_POST
+
+from deploychecks.core.errors import NoAccess, RunError
+from deploychecks.evidence import content, services
+from deploychecks.runs import access, hooks
+from deploychecks.runs.models import ItemNote, RunItem, RunSubCheck
+
+# Room for the form's other fields and the multipart framing around the file.
+FORM_OVERHEAD = 64 * 1024
+
+
+class _SizeLimit(FileUploadHandler):
+    """Stops reading an upload past the limit, instead of spooling a huge body
+    to disk first; the view then refuses it with the limit in the message."""
+
+    def __init__(self, request, limit: int):
+        super().__init__(request)
+        self.limit = limit
+        self.seen = 0
+
+    def receive_data_chunk(self, raw_data, start):
+        self.seen += len(raw_data)
+        if self.seen > self.limit:
+            self.request.evidence_too_large = True
+            raise StopUpload(connection_reset=False)
+        return raw_data
+
+    def file_complete(self, file_size):
+        return None
+
+
+def _item_row(request, deployment, role, item_id, *, status=200, error="", typed=None):
+    """The item's row as the run page shows it to this person (runs' `item` partial)."""
+    item = (
+        RunItem.objects.select_related("phase")
+        .prefetch_related(
+            Prefetch("subchecks", queryset=RunSubCheck.objects.order_by("position")),
+            Prefetch("notes", queryset=ItemNote.objects.order_by("created_at", "pk")),
+            *hooks.item_rows.send(None),
+        )
+        .get(pk=item_id, deployment=deployment)
+    )
+    open_checklist = not deployment.is_finished
+    can_edit = access.can_edit(role) and open_checklist
+    context = {
+        "deployment": deployment,
+        "item": item,
+        "phase": item.phase,
+        "can_edit": can_edit,
+        "can_tick": can_edit
+        or (
+            open_checklist
+            and any(
+                hooks.item_editors.send(
+                    hooks.ItemAccess(deployment=deployment, actor=request.user, item=item)
+                )
+            )
+        ),
+        "evidence_error": error,
+        "evidence_typed": typed or {},
+    }
+    html = render_to_string("runs/detail.html#item", context, request=request)
+    return HttpResponse(html, status=status)
+
+
+@csrf_exempt  # the upload handler must be in place before CSRF reads the body:
+@require_POST
+def add(request, pk, item_id):
+    """The item's "Add evidence" form: a link, or a file (one or the other)."""
+    request.upload_handlers.insert(
+        0, _SizeLimit(request, settings.EVIDENCE_MAX_BYTES + FORM_OVERHEAD)
+    )
+    return _add(request, pk, item_id)
+
+
+@csrf_protect  # …and CSRF is checked here, as for every other change.
+def _add(request, pk, item_id):
+    deployment, role = access.get_deployment_for(request.user, pk)  # 404 for an outsider
+    post = request.POST
+    upload = request.FILES.get("file")
+    typed = {"url": post.get("url", ""), "title": post.get("title", "")}
+    try:
+        if getattr(request, "evidence_too_large", False) or _declared_too_large(request):
+            # Who may, before what: an outsider never learns more than a 404.
+            services.locked_item_check(request.user, pk, item_id)
+            raise RunError(
+                f"This file is larger than {settings.EVIDENCE_MAX_BYTES / 1_000_000:.1f} MB, "
+                "the limit for evidence files. Add a smaller excerpt or a link instead."
+            )
+        if upload is not None and typed["url"].strip():
+            services.locked_item_check(request.user, pk, item_id)
+            raise RunError("Add a link or a file, one at a time: this form had both.")
+        if upload is not None:
+            services.add_file(
+                deployment_id=pk,
+                item_id=item_id,
+                upload=upload,
+                title=post.get("title", ""),
+                note_id=post.get("note") or None,
+                user=request.user,
+                request=request,
+            )
+        else:
+            services.add_link(
+                deployment_id=pk,
+                item_id=item_id,
+                url=post.get("url", ""),
+                title=post.get("title", ""),
+                note_id=post.get("note") or None,
+                user=request.user,
+                request=request,
+            )
+    except RunError as exc:
+        if (
+            isinstance(exc, NoAccess)
+            or not RunItem.objects.filter(pk=item_id, deployment=deployment).exists()
+        ):
+            raise Http404("No such item.") from None
+        if not request.htmx:
+            messages.error(request, exc.message)
+            return redirect(f"{deployment.get_absolute_url()}#item-{item_id}")
+        return _item_row(
+            request,
+            deployment,
+            role,
+            item_id,
+            status=exc.status_code,
+            error=exc.message,
+            typed=typed,
+        )
+    if not request.htmx:
+        messages.success(request, "Evidence added.")
+        return redirect(f"{deployment.get_absolute_url()}#item-{item_id}")
+    return _item_row(request, deployment, role, item_id)
+
+
+def _declared_too_large(request) -> bool:
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return False
+    return length > settings.EVIDENCE_MAX_BYTES + FORM_OVERHEAD
+
+
+@require_GET
+def download(request, pk, evidence_id):
+    """A file, for anyone who may read the deployment: always an attachment, with
+    the type read from its bytes, never sniffed by the browser, under the app's CSP."""
+    try:
+        evidence = services.evidence_for_download(request.user, pk, evidence_id)
+    except NoAccess:
+        raise Http404("No such file.") from None
+    file_type = content.by_content_type(evidence.content_type) or content.TEXT
+    try:
+        handle = default_storage.open(evidence.file.name, "rb")
+    except FileNotFoundError:
+        raise Http404("This file is no longer stored.") from None
+    response = FileResponse(
+        handle, as_attachment=True, filename=evidence.filename, content_type=file_type.content_type
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    return response
