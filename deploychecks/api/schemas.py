@@ -245,6 +245,19 @@ class NoteOut(Schema):
     created_at: datetime
 
 
+class EvidenceOut(Schema):
+    id: int
+    kind: Literal["link", "file"]
+    title: str
+    url: str = Field(description="The link (kind “link”), or where to download the file")
+    filename: str = Field(description="A file's name, with the extension of its real type")
+    content_type: str = Field(description="A file's type, read from its bytes")
+    size: int
+    sha256: str
+    added_by: str
+    created_at: datetime
+
+
 class ItemOut(Schema):
     id: int
     key: str
@@ -264,6 +277,8 @@ class ItemOut(Schema):
     overdue_since: datetime | None
     subchecks: list[SubCheckOut]
     notes: list[NoteOut]
+    evidence_required: bool = Field(description="A tick is refused until the item has evidence")
+    evidence: list[EvidenceOut]
 
 
 class PhaseOut(Schema):
@@ -319,6 +334,12 @@ class NoteIn(In):
     ci: CIContext | None = None
 
 
+class EvidenceLinkIn(In):
+    url: Url = Field(..., min_length=1, description="http(s) only; never fetched by the server")
+    title: Text(200) = Field("", description="Shown instead of the URL; the URL without one")
+    ci: CIContext | None = None
+
+
 class StatusIn(In):
     to: Literal["in_progress", "monitoring", "completed", "rolled_back", "aborted"]
     reason: Text(REASON_MAX) = ""
@@ -343,6 +364,10 @@ class StatusChangeOut(ChangeOut):
 
 class NoteChangeOut(ChangeOut):
     note: NoteOut
+
+
+class EvidenceChangeOut(ChangeOut):
+    evidence: EvidenceOut
 
 
 class GateOut(Schema):
