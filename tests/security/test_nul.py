@@ -55,6 +55,7 @@ GET_ONLY = {
     "history:list",
     "history:record",
     "history:export",
+    "evidence:download",
     "history:analytics",
     "history:chart_csv",
     "checklists:list",
@@ -89,6 +90,7 @@ EXTRA_FIELDS = {
     "signoffs:sign": ["comment", "password"],
     "runs:item_state": ["reason"],
     "runs:add_note": ["kind"],
+    "evidence:add": ["note"],
 }
 OK_STATUSES = range(200, 400)
 

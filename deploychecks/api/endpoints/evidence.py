@@ -21,7 +21,7 @@ router = Router(tags=["changes"])
     response={201: schemas.EvidenceChangeOut, **CHANGE_ERRORS},
     summary="Add a link as evidence to an item (never fetched by the server)",
 )
-def add_link(
+def add_evidence_link(
     request, deployment_id: schemas.Id, item: schemas.ItemRef, payload: schemas.EvidenceLinkIn
 ):
     need(request, Scope.TICK)
