@@ -39,7 +39,7 @@ def Text(max_length: int, min_length: int = 0):  # noqa: N802  a type, used like
 
 # The schema says what the validators check, so that a client (and schemathesis)
 # can tell a valid request from the document alone.
-WEB_URL = r"^(https?://[^\s/?#]+[^\s]*)?$"
+WEB_URL = r"^(https?://[^\s/?#\x00]+[^\s\x00]*)?$"
 Url = Annotated[
     str,
     StringConstraints(max_length=provenance.URL_MAX, pattern=WEB_URL),

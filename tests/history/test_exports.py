@@ -328,7 +328,7 @@ def _documented_fields(markdown: str) -> dict[str, set[str]]:
         heading = re.match(r"^### `([^`]+)`", line)
         if heading:
             current = fields.setdefault(heading.group(1), set())
-        elif current is not None and (row := re.match(r"^\| `([a-z_]+)` \|", line)):
+        elif current is not None and (row := re.match(r"^\| `([a-z0-9_]+)` \|", line)):
             current.add(row.group(1))
     return fields
 
