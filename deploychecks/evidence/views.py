@@ -12,6 +12,32 @@ from deploychecks.runs import access, hooks
 from deploychecks.runs.models import ItemNote, RunItem, RunSubCheck
 
 
+def _may_add(request, deployment, role, item) -> bool:
+    """Whoever may tick the item (the lead, engineers, its owners), while it is open."""
+    if deployment.is_finished:
+        return False
+    return access.can_edit(role) or any(
+        hooks.item_editors.send(
+            hooks.ItemAccess(deployment=deployment, actor=request.user, item=item)
+        )
+    )
+
+
+@require_GET
+def form(request, pk, item_id):
+    """The "Add evidence" form of one item, fetched when its panel is first opened."""
+    deployment, role = access.get_deployment_for(request.user, pk)  # 404 for an outsider
+    item = RunItem.objects.filter(pk=item_id, deployment=deployment).first()
+    if item is None:
+        raise Http404("No such item.")
+    if not _may_add(request, deployment, role, item):
+        return HttpResponse(
+            "Only the lead, engineers and this item's owners can add evidence to it.", status=403
+        )
+    context = {"deployment": deployment, "item": item, "evidence_typed": {}}
+    return HttpResponse(render_to_string("evidence/form.html", context, request=request))
+
+
 def _item_row(request, deployment, role, item_id, *, status=200, error="", typed=None):
     """The item's row as the run page shows it to this person (runs' `item` partial)."""
     item = (
@@ -23,22 +49,13 @@ def _item_row(request, deployment, role, item_id, *, status=200, error="", typed
         )
         .get(pk=item_id, deployment=deployment)
     )
-    open_checklist = not deployment.is_finished
-    can_edit = access.can_edit(role) and open_checklist
+    can_edit = access.can_edit(role) and not deployment.is_finished
     context = {
         "deployment": deployment,
         "item": item,
         "phase": item.phase,
         "can_edit": can_edit,
-        "can_tick": can_edit
-        or (
-            open_checklist
-            and any(
-                hooks.item_editors.send(
-                    hooks.ItemAccess(deployment=deployment, actor=request.user, item=item)
-                )
-            )
-        ),
+        "can_tick": can_edit or _may_add(request, deployment, role, item),
         "evidence_error": error,
         "evidence_typed": typed or {},
     }
@@ -105,7 +122,8 @@ def add(request, pk, item_id):
     if not request.htmx:
         messages.success(request, "Evidence added.")
         return redirect(f"{deployment.get_absolute_url()}#item-{item_id}")
-    return _item_row(request, deployment, role, item_id)
+    # The panel stays open, its form empty, for the next piece.
+    return _item_row(request, deployment, role, item_id, typed={"url": "", "title": ""})
 
 
 @require_GET

@@ -352,3 +352,17 @@ def test_evidence_on_a_note_must_be_a_note_of_that_item(small, plain_item, requi
         user=engineer,
     )
     assert kept.obj.note == note
+
+
+def test_the_form_comes_when_the_panel_opens_for_who_may_add(small, plain_item, engineer, viewer):
+    url = reverse("evidence:form", args=[small.pk, plain_item.pk])
+    page = client_for(engineer).get(small.get_absolute_url()).content.decode()
+
+    form = client_for(engineer).get(url, HTTP_HX_REQUEST="true")
+    refused = client_for(viewer).get(url, HTTP_HX_REQUEST="true")
+
+    # The run page carries a slot per item, not 89 forms.
+    assert f'hx-get="{url}"' in page and f'id="evidence-url-{plain_item.pk}"' not in page
+    assert form.status_code == 200
+    assert f'id="evidence-url-{plain_item.pk}"' in form.content.decode()
+    assert refused.status_code == 403

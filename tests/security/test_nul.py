@@ -56,6 +56,7 @@ GET_ONLY = {
     "history:record",
     "history:export",
     "evidence:download",
+    "evidence:form",
     "history:analytics",
     "history:chart_csv",
     "checklists:list",

@@ -200,6 +200,7 @@ DEPLOYMENT_MATRIX = {
         "POST": WORK,
         "data": lambda ids: {"url": "https://ci.example.com/runs/1", "title": "CI run"},
     },
+    "evidence:form": {"GET": WORK, "POST": WRONG_METHOD},
     "evidence:download": {"GET": READ, "POST": WRONG_METHOD},
     # Go/no-go (deploychecks.gonogo).
     "gonogo:add_reading": {
