@@ -366,3 +366,13 @@ def test_the_form_comes_when_the_panel_opens_for_who_may_add(small, plain_item, 
     assert form.status_code == 200
     assert f'id="evidence-url-{plain_item.pk}"' in form.content.decode()
     assert refused.status_code == 403
+
+
+def test_the_timeline_tells_who_added_evidence(small, plain_item, engineer):
+    services.add_link(
+        deployment_id=small.pk, item_id=plain_item.pk, url="https://x.example/", user=engineer
+    )
+
+    html = client_for(engineer).get(reverse("runs:timeline", args=[small.pk])).content.decode()
+
+    assert '<span data-action="evidence.added">added evidence to</span>' in html
