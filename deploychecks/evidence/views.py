@@ -76,7 +76,11 @@ def add(request, pk, item_id):
     deployment, role = access.get_deployment_for(request.user, pk)  # 404 for an outsider
     post = request.POST
     upload = request.FILES.get("file")
-    typed = {"url": post.get("url", ""), "title": post.get("title", "")}
+    typed = {
+        "url": post.get("url", ""),
+        "title": post.get("title", ""),
+        "note": post.get("note", ""),
+    }
     try:
         if upload is not None and typed["url"].strip():
             services.locked_item_check(request.user, pk, item_id)
@@ -123,7 +127,7 @@ def add(request, pk, item_id):
         messages.success(request, "Evidence added.")
         return redirect(f"{deployment.get_absolute_url()}#item-{item_id}")
     # The panel stays open, its form empty, for the next piece.
-    return _item_row(request, deployment, role, item_id, typed={"url": "", "title": ""})
+    return _item_row(request, deployment, role, item_id, typed={"url": "", "title": "", "note": ""})
 
 
 @require_GET

@@ -376,3 +376,22 @@ def test_the_timeline_tells_who_added_evidence(small, plain_item, engineer):
     html = client_for(engineer).get(reverse("runs:timeline", args=[small.pk])).content.decode()
 
     assert '<span data-action="evidence.added">added evidence to</span>' in html
+
+
+def test_a_note_can_carry_evidence_from_the_form(small, plain_item, engineer):
+    from deploychecks.runs.services import add_item_note
+
+    note = add_item_note(
+        deployment_id=small.pk, item_id=plain_item.pk, body="Restore took 3 min", user=engineer
+    ).obj
+    client = client_for(engineer)
+    form = client.get(reverse("evidence:form", args=[small.pk, plain_item.pk])).content.decode()
+
+    response = _add(
+        client, small, plain_item, {"url": "https://x.example/log", "note": str(note.pk)}
+    )
+
+    assert f'<option value="{note.pk}">Note by erin: Restore took 3 min</option>' in form
+    assert response.status_code == 200
+    assert Evidence.objects.get().note == note
+    assert "for a note, " in response.content.decode()
