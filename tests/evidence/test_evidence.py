@@ -395,3 +395,24 @@ def test_a_note_can_carry_evidence_from_the_form(small, plain_item, engineer):
     assert response.status_code == 200
     assert Evidence.objects.get().note == note
     assert "for a note, " in response.content.decode()
+
+
+def test_an_items_owner_who_is_no_engineer_may_back_it(lead, engineer, viewer):
+    from deploychecks.checklists.parser import parse_checklist
+    from deploychecks.checklists.services import save_template
+    from deploychecks.runs.services import create_deployment
+
+    revision = save_template(
+        parse_checklist("# T\n\n## P\n\n- [ ] **Owned** @vic\n- [ ] **Not owned**\n"), user=lead
+    )
+    deployment = create_deployment(
+        revision, user=lead, release_name="R", version="1", service="s", lead=lead, viewers=[viewer]
+    )
+    owned, other = deployment.items.get(title="Owned"), deployment.items.get(title="Not owned")
+    client = client_for(viewer)
+
+    mine = _add(client, deployment, owned, {"url": "https://x.example/1"})
+    not_mine = _add(client, deployment, other, {"url": "https://x.example/2"})
+
+    assert (mine.status_code, not_mine.status_code) == (200, 403)
+    assert list(Evidence.objects.values_list("item__title", flat=True)) == ["Owned"]
