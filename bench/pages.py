@@ -11,7 +11,7 @@ progress bar; later runs reuse it). Each page is requested --warmup times, then
 demo manager on the history pages); the time is the whole Django stack (every
 middleware, the view, the template) without HTTP parsing or network, taken from
 the app's `Server-Timing` header. Prints `<page>_ms=` (median), `<page>_p95_ms=`,
-`<page>_queries=` and `<page>_bytes=` per page.
+`<page>_queries=`, `<page>_bytes=` and `<page>_gzip_bytes=` per page.
 
     .venv/bin/python bench/pages.py                    # every page, both databases
     .venv/bin/python bench/pages.py --history          # history_ms, record_ms, analytics_ms…
@@ -27,6 +27,7 @@ HISTORY_PAGES if it needs the seeded history.
 """
 
 import argparse
+import gzip
 import math
 import os
 import re
@@ -226,6 +227,8 @@ def measure(client, url: str, warmup: int, requests: int, before=None) -> dict:
         "p95_ms": pct(times, 95),
         "queries": len(queries.captured_queries),
         "bytes": len(response.content),
+        # About what GZipMiddleware sends a browser that asks for gzip.
+        "gzip_bytes": len(gzip.compress(response.content, compresslevel=6)),
     }
 
 
@@ -329,6 +332,7 @@ def main():
         emit(f"{name}_p95_ms={result['p95_ms']:.1f}")
         emit(f"{name}_queries={result['queries']}")
         emit(f"{name}_bytes={result['bytes']}")
+        emit(f"{name}_gzip_bytes={result['gzip_bytes']}")
     emit(f"# saved {out_path.relative_to(benchenv.ROOT)}")
     out_path.write_text("\n".join(lines) + "\n")
 

@@ -82,8 +82,10 @@ INSTALLED_APPS = [
     "deploychecks.statuspage",
     "deploychecks.reminders",
     "deploychecks.owners",
+    "deploychecks.mentions",
     "deploychecks.statusupdates",
     "deploychecks.evidence",
+    "deploychecks.retros",
     "deploychecks.history",
     # After the features it listens to: its handlers that judge a gate run last.
     "deploychecks.webhooks",
@@ -99,6 +101,9 @@ MIDDLEWARE = [
     "deploychecks.core.middleware.ContentSecurityPolicyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Pages compressed (gzip) when asked, static files being WhiteNoise's own;
+    # on BREACH see docs/decisions.md ("Run page served gzip-compressed").
+    "django.middleware.gzip.GZipMiddleware",
     "deploychecks.core.middleware.RequestIdMiddleware",
     # While PostgreSQL is known to be down: 503 at once (after WhiteNoise, before the session).
     "deploychecks.core.database.DatabaseAvailabilityMiddleware",

@@ -15,6 +15,8 @@ urlpatterns = [
     path("", include("deploychecks.statusupdates.urls")),
     # Evidence: the item's "Add evidence" form and the file downloads.
     path("", include("deploychecks.evidence.urls")),
+    # Retrospectives under deployments/<pk>/retro/.
+    path("", include("deploychecks.retros.urls")),
     path("healthz", core_views.healthz, name="healthz"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

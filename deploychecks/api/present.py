@@ -46,7 +46,16 @@ def subcheck(sub: RunSubCheck) -> dict:
 
 
 def note(n: ItemNote) -> dict:
-    return {"kind": n.kind, "author": n.author_name, "body": n.body, "created_at": n.created_at}
+    return {
+        "kind": n.kind,
+        "author": n.author_name,
+        "body": n.body,
+        "created_at": n.created_at,
+        "id": n.pk,
+        "reply_to": n.reply_to_id,
+        "edited_at": n.edited_at,
+        "deleted": n.is_deleted,
+    }
 
 
 def evidence(e) -> dict:

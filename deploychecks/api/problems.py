@@ -11,6 +11,7 @@ from django.http import JsonResponse
 from deploychecks.core.errors import (
     GateClosed,
     IllegalTransition,
+    MentionRefused,
     NoAccess,
     NotAllowed,
     RunError,
@@ -50,6 +51,8 @@ def from_run_error(exc: RunError, current=None) -> JsonResponse:
         return problem(409, "stale-version", exc.message, current=current)
     if isinstance(exc, IllegalTransition):
         return problem(409, "illegal-transition", exc.message, current=current)
+    if isinstance(exc, MentionRefused):
+        return problem(422, "mention-refused", exc.message, refused=exc.names)
     if isinstance(exc, NoAccess):
         return problem(404, "not-found", exc.message)
     if isinstance(exc, NotAllowed):

@@ -243,6 +243,10 @@ class NoteOut(Schema):
     author: str
     body: str
     created_at: datetime
+    id: int
+    reply_to: int | None = Field(None, description="the note this one replies to")
+    edited_at: datetime | None = None
+    deleted: bool = Field(False, description="a tombstone: its text is gone")
 
 
 class EvidenceOut(Schema):
@@ -329,8 +333,16 @@ class SubCheckStateIn(In):
 
 
 class NoteIn(In):
-    body: Text(NOTE_MAX, 1)
+    body: Text(NOTE_MAX, 1) = Field(
+        ...,
+        description="@name tells that person (the lead or a participant of the deployment); "
+        "an @name of anyone else refuses the note with 422 (problem type mention-refused, "
+        "`refused` lists the names)",
+    )
     kind: Literal["note", "deviation"] = "note"
+    reply_to: int | None = Field(
+        None, ge=1, le=2**63 - 1, description="id of a note of the same item this one answers"
+    )
     ci: CIContext | None = None
 
 

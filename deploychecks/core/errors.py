@@ -29,6 +29,17 @@ class NoAccess(NotAllowed):
     status_code = 404
 
 
+class MentionRefused(RunError):
+    """A note @mentions someone who cannot be told (HTTP 422): not on the
+    deployment, or no such user. `names` are the refused names, as typed."""
+
+    status_code = 422
+
+    def __init__(self, message: str, names: list[str]):
+        super().__init__(message)
+        self.names = names
+
+
 class StaleVersion(RunError):
     """The client changed something based on an old version (HTTP 409).
 

@@ -58,6 +58,8 @@ def _item_row(request, deployment, role, item_id, *, status=200, error="", typed
         "can_tick": can_edit or _may_add(request, deployment, role, item),
         "evidence_error": error,
         "evidence_typed": typed or {},
+        # The item's expanded part stays open to show the form (runs' `typed`).
+        "typed": {"evidence": True} if typed else {},
     }
     if not context["can_tick"]:
         context["error"] = error  # no evidence form to show it in: at the item

@@ -26,6 +26,7 @@ from django.utils import timezone
 from deploychecks.accounts.people import is_manager
 from deploychecks.history.percentiles import Percentile, percentile_sql
 from deploychecks.reminders.models import Reminder
+from deploychecks.retros.models import FollowUp
 from deploychecks.runs import access
 from deploychecks.runs.models import Deployment, GateOverride, RunItem, RunPhase
 from deploychecks.signoffs.models import SignOff
@@ -357,6 +358,36 @@ def reminder_acknowledgements(deployments: QuerySet) -> Result:
     return Result(rows, facts)
 
 
+def follow_ups_open_per_week(deployments: QuerySet) -> Result:
+    """Per week (Monday): the retrospectives' follow-ups open at the end of the week,
+    and those added and done in it; from the first week one was added to the last
+    week one was added or done."""
+    follow_ups = FollowUp.objects.filter(deployment__in=deployments.values("pk"))
+    added = (
+        follow_ups.annotate(week=TruncWeek("created_at")).values("week").annotate(n=Count("pk"))
+    ).order_by()
+    done = (
+        follow_ups.filter(done_at__isnull=False)
+        .annotate(week=TruncWeek("done_at"))
+        .values("week")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    added_by_week = {_local_day(row["week"]): row["n"] for row in added}
+    done_by_week = {_local_day(row["week"]): row["n"] for row in done}
+    if not added_by_week:
+        return Result([], [])
+    rows, week, last = [], min(added_by_week), max(added_by_week | done_by_week)
+    open_now = 0
+    while week <= last:
+        n_added, n_done = added_by_week.get(week, 0), done_by_week.get(week, 0)
+        open_now += n_added - n_done
+        rows.append((week.isoformat(), open_now, n_added, n_done))
+        week += timedelta(days=7)
+    total = sum(added_by_week.values())
+    return Result(rows, [("Open now", f"{open_now} of {total} follow-ups")])
+
+
 CHARTS = {
     chart.slug: chart
     for chart in (
@@ -418,8 +449,18 @@ CHARTS = {
             ("Time to acknowledge", "Reminders"),
             reminder_acknowledgements,
         ),
+        Chart(
+            "follow-ups-open",
+            "Follow-ups open per week",
+            "Follow-ups of retrospectives (of the deployments counted) still open at the end of "
+            "each week (starting Monday): added up to then and not yet marked done.",
+            ("Week", "Open", "Added", "Done"),
+            follow_ups_open_per_week,
+        ),
     )
 }
+# Charts whose numbers move after a deployment finished: keyed by their own version too.
+FOLLOWS_FOLLOW_UPS = {"follow-ups-open"}
 
 
 # --- Caching ------------------------------------------------------------------------------
@@ -448,6 +489,14 @@ def data_versions(deployments: QuerySet) -> tuple[str, str]:
     return _digest(rows), _digest([row for row in rows if row[0] in FINISHED])
 
 
+def follow_ups_version(deployments: QuerySet) -> tuple:
+    """Changes when a follow-up is added, removed, done or reopened (one aggregate)."""
+    numbers = FollowUp.objects.filter(deployment__in=deployments.values("pk")).aggregate(
+        n=Count("pk"), last=Max("pk"), done=Count("done_at"), last_done=Max("done_at")
+    )
+    return tuple(sorted(numbers.items()))
+
+
 def report(user, filters: Filters, *, manager: bool | None = None) -> dict:
     """Every chart's rows for `user` and `filters`, each from the cache while its data is unchanged.
 
@@ -464,6 +513,9 @@ def report(user, filters: Filters, *, manager: bool | None = None) -> dict:
     keys = {
         slug: f"{base}:{slug}:{every if slug in COUNTS_UNFINISHED else finished}" for slug in CHARTS
     }
+    follow_ups = _digest(follow_ups_version(deployments))
+    for slug in FOLLOWS_FOLLOW_UPS:
+        keys[slug] += f":{follow_ups}"
     found = cache.get_many(keys.values())
     computed = {}
     for slug, key in keys.items():

@@ -239,6 +239,22 @@ def _draw(spec: Chart, rows: list[tuple]):
             values=values,
         )
         return svg, series
+    if spec.slug == "follow-ups-open":
+        series = [("followups", "Open")]
+        values = [[row[1]] for row in rows]
+        desc = (
+            f"Follow-ups open at the end of each of {len(labels)} weeks from {labels[0]} to "
+            f"{labels[-1]}; {rows[-1][1]} open in the last week."
+        )
+        svg = charts.stacked_bars(
+            chart_id=chart_id,
+            title=spec.title,
+            desc=desc,
+            labels=labels,
+            series=series,
+            values=values,
+        )
+        return svg, series
     if spec.slug == "rollback-rate":
         rates = [row[3] for row in rows]
         known = [

@@ -102,7 +102,7 @@ def _annotations(item: RunItem) -> list[str]:
     for note in item.notes_list:
         notes.append(
             f"{note.get_kind_display()} by {_one_line(note.author_name)} at "
-            f"{_utc_text(note.created_at)}: {_one_line(note.body)}"
+            f"{_utc_text(note.created_at)}: {_one_line(note.text)}"
         )
     for evidence in item.evidence_list:
         notes.append(
@@ -221,7 +221,62 @@ def to_markdown(record: DeploymentRecord) -> str:
         lines.append("")
     if record.roles:
         lines += _signoff_lines(record)
+    if record.retro:
+        lines += _retro_lines(record.retro)
     return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _retro_lines(retro) -> list[str]:
+    """The published retrospective. Plain bullets, never task items: re-imported as a
+    template it stays a note, not a phase of items; its heading is not the bare
+    "Retrospective" that declares a template's retro sections (retros.services)."""
+    lines = [
+        "## Retrospective (published)",
+        "",
+        f"> Published by {_one_line(retro.published_by_name)} at {_utc_text(retro.published_at)}.",
+        "",
+    ]
+    for section in retro.sections_list:
+        lines += [f"### {_one_line(section.title)}", ""]
+        body = [_one_line(line) for line in section.body.splitlines() if line.strip()]
+        lines += [*(f"> {line}" for line in body), ""] if body else ["> —", ""]
+    lines += ["### Follow-up actions", ""]
+    for f in retro.follow_ups_list:
+        state = f"done {_utc_text(f.done_at)}" if f.is_done else "open"
+        link = f" ({_link(f.link)})" if f.link else ""
+        lines.append(
+            f"- {_one_line(f.title)}: {_one_line(f.owner_name)}, due {f.due_date.isoformat()}, "
+            f"{state}{link}"
+        )
+    if not retro.follow_ups_list:
+        lines.append("- none")
+    lines.append("")
+    m = retro.metrics or {}
+    lines += ["### Metrics", ""]
+    lines += [f"- Total duration: {m.get('duration', '—')}"]
+    lines += [
+        f"- Phase {_one_line(p['title'])}: planned {_one_line(p['planned'])}, step budget "
+        f"{p['budget']}, actual {p['actual']}"
+        for p in m.get("phases", [])
+    ]
+    for key, label in RETRO_COUNTS:
+        lines.append(f"- {label}: {len(m.get(key) or [])}")
+    if m.get("rollback"):
+        r = m["rollback"]
+        lines.append(
+            f"- Rollback: decided in {r['decide']}, took {r['actual']} of {r['budget_minutes']} min"
+        )
+    return [*lines, ""]
+
+
+RETRO_COUNTS = (
+    ("overrun_steps", "Overrun steps"),
+    ("na_items", "Items marked N/A"),
+    ("overrides", "Gate overrides"),
+    ("stale_signoffs", "Stale sign-offs"),
+    ("verdict_changes", "Verdict changes"),
+    ("late_acks", "Reminders acknowledged late"),
+)
 
 
 def _cell(value: str) -> str:
@@ -280,7 +335,7 @@ def to_csv(record: DeploymentRecord) -> str:
                 item.title,
             ]
             notes = " | ".join(
-                f"{n.get_kind_display()} by {n.author_name} at {utc(n.created_at)}: {n.body}"
+                f"{n.get_kind_display()} by {n.author_name} at {utc(n.created_at)}: {n.text}"
                 for n in item.notes_list
             )
             writer.writerow(
@@ -324,12 +379,81 @@ def to_csv(record: DeploymentRecord) -> str:
                         ]
                     ]
                 )
+    if record.retro:
+        writer.writerows([csv_cell(v) for v in row] for row in _retro_rows(record.retro))
     return out.getvalue()
 
 
 def _evidence_cell(evidence) -> str:
     what = evidence.url if evidence.kind == "link" else f"file {evidence.filename}"
     return f"{evidence.title} ({what}) by {evidence.added_by_name} at {utc(evidence.created_at)}"
+
+
+def _retro_rows(retro) -> list[list]:
+    """The published retrospective after the items, in the same columns: phase
+    "Retrospective", section the part (a section's title, "Follow-up actions",
+    "Metrics"), item its text, a follow-up's title or a metric's name."""
+
+    def row(section, item, *, state="", by="", at=None, notes="", key=""):
+        return [
+            "Retrospective",
+            section,
+            "",
+            item,
+            "",
+            state,
+            "",
+            by,
+            utc(at),
+            "",
+            "",
+            notes,
+            key,
+            "",
+            "",
+            "",
+        ]
+
+    rows = [row(s.title, s.body, key=f"retro-section-{s.position}") for s in retro.sections_list]
+    for f in retro.follow_ups_list:
+        notes = f"owner {f.owner_name}; due {f.due_date.isoformat()}"
+        if f.link:
+            notes += f"; {f.link}"
+        rows.append(
+            row(
+                "Follow-up actions",
+                f.title,
+                state="done" if f.is_done else "open",
+                by=f.done_by_name,
+                at=f.done_at,
+                notes=notes,
+                key=f"retro-follow-up-{f.pk}",
+            )
+        )
+    m = retro.metrics or {}
+    rows.append(row("Metrics", "Total duration", notes=m.get("duration", ""), key="retro-duration"))
+    for p in m.get("phases", []):
+        rows.append(
+            row(
+                "Metrics",
+                f"Phase: {p['title']}",
+                notes=f"planned {p['planned']}; step budget {p['budget']}; actual {p['actual']}",
+                key="retro-phase",
+            )
+        )
+    for name, label in RETRO_COUNTS:
+        rows.append(row("Metrics", label, notes=str(len(m.get(name) or [])), key=f"retro-{name}"))
+    if m.get("rollback"):
+        r = m["rollback"]
+        rows.append(
+            row(
+                "Metrics",
+                "Rollback",
+                notes=f"decided in {r['decide']}; took {r['actual']} of {r['budget_minutes']} min",
+                key="retro-rollback",
+            )
+        )
+    return rows
 
 
 # --- JSON --------------------------------------------------------------------------
@@ -563,6 +687,7 @@ def to_data(record: DeploymentRecord) -> dict:
             "budget_minutes": rollback.budget_minutes,
             "actual_seconds": _seconds(record.rollback_actual),
         },
+        "retrospective": _retro_data(record.retro),
         "audit": {
             "verified": record.chain.ok,
             "event_count": record.chain.count,
@@ -588,6 +713,31 @@ def to_data(record: DeploymentRecord) -> dict:
                 for e in record.events
             ],
         },
+    }
+
+
+def _retro_data(retro) -> dict | None:
+    if retro is None:
+        return None
+    return {
+        "published_at": utc(retro.published_at),
+        "published_by": retro.published_by_name,
+        "outcome": retro.outcome,
+        "sections": [{"title": s.title, "body": s.body} for s in retro.sections_list],
+        "follow_ups": [
+            {
+                "id": f.pk,
+                "title": f.title,
+                "owner": f.owner_name,
+                "due_date": f.due_date.isoformat(),
+                "link": f.link,
+                "done": f.is_done,
+                "done_at": utc(f.done_at),
+                "done_by": f.done_by_name or None,
+            }
+            for f in retro.follow_ups_list
+        ],
+        "metrics": retro.metrics,
     }
 
 

@@ -22,6 +22,7 @@ from deploychecks.gonogo.grading import describe_bound
 from deploychecks.gonogo.models import DeploymentSignal, Reading, RollbackEpisode
 from deploychecks.gonogo.series import format_value
 from deploychecks.reminders.models import Reminder
+from deploychecks.retros.models import FollowUp, RetroSection, Retrospective
 from deploychecks.runs.fragments import arrange
 from deploychecks.runs.models import (
     Deployment,
@@ -119,6 +120,8 @@ class DeploymentRecord:
     verdict_changes: list[AuditEvent] = field(default_factory=list)
     # Status changes made past unmet gate conditions, oldest first.
     overrides: list[GateOverride] = field(default_factory=list)
+    # The published retrospective (its sections_list and follow_ups_list), or None.
+    retro: Retrospective | None = None
 
     @property
     def items(self) -> list[RunItem]:
@@ -311,6 +314,27 @@ def load_record(
         chain=verify_events(events) if chain is None else chain,
         verdict_changes=[e for e in events if e.action == "verdict.changed"],
         overrides=list(GateOverride.objects.filter(deployment=deployment).order_by("created_at")),
+        retro=load_published_retro(deployment),
+    )
+
+
+def load_published_retro(deployment: Deployment) -> Retrospective | None:
+    """The deployment's retrospective once published (one query, three when there is one)."""
+    return (
+        Retrospective.objects.filter(deployment=deployment, status=Retrospective.Status.PUBLISHED)
+        .prefetch_related(
+            Prefetch(
+                "sections",
+                queryset=RetroSection.objects.order_by("position"),
+                to_attr="sections_list",
+            ),
+            Prefetch(
+                "follow_ups",
+                queryset=FollowUp.objects.order_by("due_date", "pk"),
+                to_attr="follow_ups_list",
+            ),
+        )
+        .first()
     )
 
 

@@ -14,7 +14,7 @@ import os
 import threading
 from bisect import bisect_left
 from contextlib import contextmanager
-from typing import TypedDict
+from typing import NotRequired, TypedDict
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -47,6 +47,9 @@ class ReminderNotice(TypedDict):
     type: str  # "reminder.notice" -> consumer method reminder_notice
     text: str  # the websocket text: {"type": "toast", ...} or {"type": "reminders"}
     allowed: list[int]  # sorted, as in RunEvent
+    # If given, only these users' views show it (a mention's toast); the others,
+    # still allowed, just skip it.
+    only: NotRequired[list[int]]
 
 
 class SessionCheck(TypedDict):

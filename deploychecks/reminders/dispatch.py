@@ -37,6 +37,7 @@ from django.db.models import Case, IntegerField, Q, Value, When
 from django.utils import timezone
 
 from deploychecks.audit.services import record_event
+from deploychecks.core.commit import after_commit
 from deploychecks.reminders import delivery as channels
 from deploychecks.reminders import events, live
 from deploychecks.reminders.models import CONTACT_PREFIX, Reminder, ReminderDelivery
@@ -243,6 +244,20 @@ def release_now(
         events.ReminderSent(deployment=deployment, actor=None, reminder=reminder)
     )
     return reminder
+
+
+def send_page_at_once(reminder: Reminder, now=None) -> None:
+    """Send the page toast of a reminder `release_now` just raised as soon as its
+    transaction commits, not at the next dispatcher run: for a mention, whose
+    person is likely looking at the page. Its page delivery is recorded as sent
+    in the same transaction, so no run sends it again; a toast lost on the way
+    costs only the toast (the bell is re-read on every notice and reconnect).
+    Email and webhook still go out with the next run."""
+    now = now or timezone.now()
+    ReminderDelivery.objects.filter(
+        reminder=reminder, purpose=Purpose.REMINDER, channel=Channel.PAGE, status=DS.PENDING
+    ).update(status=DS.SENT, sent_at=now, attempts=1)
+    after_commit(lambda: live.send_toast(reminder), "reminder toast")
 
 
 def _superseded(reminder: Reminder, now) -> bool:

@@ -174,6 +174,8 @@ class Reminder(models.Model):
         OVERDUE = "overdue", "Overdue item"
         # Raised when the lead's status update is due (deploychecks.statusupdates).
         UPDATE_DUE = "update_due", "Status update due"
+        # Raised when someone is @mentioned in a note (deploychecks.mentions).
+        MENTION = "mention", "Mention"
 
     deployment = models.ForeignKey(
         "runs.Deployment", on_delete=models.CASCADE, related_name="reminders"

@@ -146,6 +146,8 @@ class DeploymentConsumer(SessionWatchMixin, AsyncWebsocketConsumer):
         if self.user.pk not in event["allowed"]:
             await self.close(code=4403)
             return
+        if "only" in event and self.user.pk not in event["only"]:
+            return
         await self.send(text_data=event["text"])
 
     async def presence_changed(self, event):

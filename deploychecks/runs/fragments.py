@@ -6,7 +6,6 @@ templates/runs/detail.html, so what arrives live equals what a reload shows.
 
 from django.core.cache import cache
 from django.db.models import (
-    Count,
     IntegerField,
     OuterRef,
     Prefetch,
@@ -129,7 +128,7 @@ def _load_outline(deployment: Deployment) -> list[RunPhase]:
         deployment,
         items=RunItem.objects.order_by("position").annotate(
             sub_signature=per_item(RunSubCheck.objects, Sum("version")),
-            note_count=per_item(ItemNote.objects, Count("pk")),
+            note_signature=per_item(ItemNote.objects, Sum("version")),
         ),
     )
 
@@ -138,12 +137,12 @@ def _item_key(
     deployment: Deployment,
     item: RunItem,
     sub_signature: int,
-    note_count: int,
+    note_signature: int,
     can_edit: bool,
 ) -> str:
     """An item row changes only with its version, its owners' version (owners, due
-    time, overdue), a sub-check's version (their sum only grows) or a new note
-    (notes are never edited or deleted)."""
+    time, overdue), a sub-check's version (their sum only grows) or a note's
+    (added, edited or deleted: the sum of their versions only grows)."""
     return deployment_key(
         "run-item",
         PARTIALS,
@@ -152,7 +151,7 @@ def _item_key(
         item.version,
         item.assign_version,
         sub_signature,
-        note_count,
+        note_signature,
         int(can_edit),
     )
 
@@ -164,7 +163,7 @@ def _attach_item_html(deployment: Deployment, phases: list[RunPhase], can_edit: 
     broadcast rendered it (item_fragments), so the page renders no item at all.
     """
     items = {
-        _item_key(deployment, i, i.sub_signature, i.note_count, can_edit): i
+        _item_key(deployment, i, i.sub_signature, i.note_signature, can_edit): i
         for p in phases
         for i in p.items.all()
     }
@@ -236,7 +235,7 @@ def item_fragments(
     phase.progress = _progress_from_states(s for p, s in states if p == item.phase_id)
     overall = _progress_from_states(s for _, s in states)
     sub_signature = sum(sub.version for sub in item.subchecks.all())
-    note_count = len(item.notes.all())
+    note_signature = sum(note.version for note in item.notes.all())
     html, rows = {}, {}
     for variant, editable in (("html_edit", True), ("html_read", False)):
         can_edit = editable and not deployment.is_finished
@@ -250,7 +249,7 @@ def item_fragments(
         }
         row = str(render_to_string(f"{PARTIALS}#item", context))
         # The run page's next render takes this row instead of rendering it again.
-        rows[_item_key(deployment, item, sub_signature, note_count, can_edit)] = row
+        rows[_item_key(deployment, item, sub_signature, note_signature, can_edit)] = row
         html[variant] = row + "".join(
             render_to_string(f"{PARTIALS}#{name}", context)
             for name in ("phase-progress", "overall-progress")

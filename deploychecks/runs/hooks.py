@@ -46,6 +46,18 @@ class ItemChanged(Event):
 
 
 @dataclass(frozen=True)
+class NoteSaved(Event):
+    """A note was added (`created`) or edited; `previous_body` is its text before
+    the edit ("" when added). A handler raises a RunError to refuse it (an
+    @mention of someone who is not on the deployment): nothing is saved."""
+
+    item: Any = None
+    note: Any = None  # runs.models.ItemNote, as saved
+    created: bool = True
+    previous_body: str = ""
+
+
+@dataclass(frozen=True)
 class ItemAccess(Event):
     """May `actor`, whose role alone does not let them, change `item`? A handler
     answers True to let them (its owners, in deploychecks.owners)."""
@@ -187,6 +199,8 @@ status_changing = Guards("status about to change (guards)")
 status_changed = Hook("status changed")
 went_live = Hook("went live (monitoring)")
 finished = Hook("finished (completed, rolled back or aborted)")
+# Handlers take a NoteSaved: a note added or edited (mentions).
+note_saved = Hook("note added or edited")
 # Handlers answer True to let a participant change an item their role would not.
 item_editors = Hook("may change an item beyond their role")
 # Handlers take a RunPage (not an Event): the features' panels on the run page.

@@ -313,7 +313,13 @@ class RunSubCheck(models.Model):
 
 
 class ItemNote(models.Model):
-    """A short note or deviation on an item; notes are never edited, only added."""
+    """A short note or deviation on an item, in the item's thread.
+
+    A note may reply to another note of the same item. Its author (or the lead)
+    may edit it (each edit bumps `version` and is audited with what changed) or
+    delete it: a deleted note stays as a tombstone, its text gone, so the
+    thread and the replies keep their place (the audit log keeps the fact).
+    """
 
     class Kind(models.TextChoices):
         NOTE = "note", "Note"
@@ -327,15 +333,42 @@ class ItemNote(models.Model):
     kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.NOTE)
     body = models.TextField(max_length=2000)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Never deleted (a deletion leaves a tombstone), so a reply keeps its parent.
+    reply_to = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="replies"
+    )
+    # Grows with every edit and the deletion: the item row's cache key sums it.
+    version = models.PositiveIntegerField(default=1)
+    edited_at = models.DateTimeField(null=True, blank=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    deleted_by_name = models.CharField(max_length=150, blank=True)
 
     class Meta:
         ordering = ["item_id", "created_at", "pk"]
-        constraints = [models.CheckConstraint(condition=~Q(body=""), name="note_body_not_empty")]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(body="") | Q(deleted_at__isnull=False), name="note_body_not_empty"
+            ),
+            models.CheckConstraint(
+                condition=Q(deleted_at__isnull=True) | Q(body=""), name="note_tombstone_has_no_text"
+            ),
+        ]
         # On PostgreSQL a trigram index on UPPER(body) serves the history list's
         # search (`body__icontains`); it is created by migration 0003 only there.
 
     def __str__(self):
         return f"{self.get_kind_display()} by {self.author_name}"
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
+
+    @property
+    def text(self) -> str:
+        """The body, or for a tombstone what the record shows in its place."""
+        if self.deleted_at is None:
+            return self.body
+        return f"Note deleted by {self.deleted_by_name} at {self.deleted_at:%Y-%m-%d %H:%M} UTC"
 
 
 class DeploymentRole(models.Model):

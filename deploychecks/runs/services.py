@@ -13,7 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from deploychecks.accounts.people import display_name
+from deploychecks.accounts.people import display_name, is_admin
 from deploychecks.audit.services import record_event
 from deploychecks.checklists.services import revision_with_structure
 from deploychecks.core import provenance
@@ -390,12 +390,14 @@ def add_item_note(
     kind: str = ItemNote.Kind.NOTE,
     request=None,
     idempotency_key: str = "",
+    reply_to_id: int | None = None,
 ) -> Change:
-    """Add a note (or deviation) to an item.
+    """Add a note (or deviation) to an item, or a reply to one of its notes.
 
-    Notes are never edited, so each call adds one, unless it carries the
-    `idempotency_key` of an earlier one (the same form posted again): that
-    note comes back unchanged (runs.idempotency).
+    Each call adds one, unless it carries the `idempotency_key` of an earlier
+    one (the same form posted again): that note comes back unchanged
+    (runs.idempotency). The `note_saved` hook's handlers may refuse it
+    (mentions: an @name who is not on the deployment).
     """
     deployment, role = access.lock(user, deployment_id)
     try:
@@ -413,6 +415,7 @@ def add_item_note(
         )
     if kind not in ItemNote.Kind.values:
         raise RunError(f"Unknown kind of note {kind!r}.")
+    reply_to = _reply_to(item, reply_to_id)
     key = idempotency.checked_key(idempotency_key)
     note_id = idempotency.first_result(user, key, idempotency.Kind.NOTE, deployment.pk)
     if note_id is not None:
@@ -421,18 +424,29 @@ def add_item_note(
             raise RunError("This form was already used for another item: reload the page.")
         return Change(note, changed=False)
     note = ItemNote.objects.create(
-        item=item, author=user, author_name=display_name(user), kind=kind, body=body
+        item=item,
+        author=user,
+        author_name=display_name(user),
+        kind=kind,
+        body=body,
+        reply_to=reply_to,
     )
     idempotency.remember(user, key, idempotency.Kind.NOTE, deployment, note)
     seq = deployment.next_seq()
+    after = {"kind": kind, "body": body, "note_id": note.pk}
+    if reply_to is not None:
+        after["reply_to"] = reply_to.pk
     record_event(
         action=f"{kind}.added",
         actor=user,
         deployment=deployment,
         seq=seq,
         target=item,
-        after={"kind": kind, "body": body, "note_id": note.pk},
+        after=after,
         request=request,
+    )
+    hooks.note_saved.send(
+        hooks.NoteSaved(deployment=deployment, actor=user, request=request, item=item, note=note)
     )
     change = Change(note, changed=True, seq=seq)
     _broadcast_item(deployment, item.pk, seq, "note", change)
@@ -447,6 +461,129 @@ def _check_tick(deployment: Deployment, item: RunItem, user, request) -> None:
     if unmet:
         reasons = " ".join(dict.fromkeys(condition.needs for condition in unmet))
         raise GateClosed(f"“{item.title}” cannot be ticked yet: {reasons}", unmet)
+
+
+def _reply_to(item: RunItem, reply_to_id) -> ItemNote | None:
+    """The note a reply answers: one of the same item's, not deleted."""
+    if reply_to_id in (None, ""):
+        return None
+    try:
+        parent = ItemNote.objects.get(pk=int(reply_to_id), item=item)
+    except (ItemNote.DoesNotExist, TypeError, ValueError, OverflowError):
+        raise RunError("The note you reply to is not on this item.") from None
+    if parent.is_deleted:
+        raise RunError("The note you reply to was deleted; add a note to the item instead.")
+    return parent
+
+
+def _note_for_change(user, deployment_id: int, note_id: int):
+    """The deployment (locked), the note (locked) and the user's role, after the
+    checks every edit and deletion make: only the note's author (still a lead or
+    engineer) or the deployment's lead, or an admin, may change a note."""
+    deployment, role = access.lock(user, deployment_id)
+    note = (
+        ItemNote.objects.select_for_update(of=("self",))
+        .select_related("item")
+        .filter(pk=note_id, item__deployment_id=deployment_id)
+        .first()
+    )
+    if note is None:
+        raise NoAccess("No such note.")
+    if deployment.is_finished:
+        raise NotAllowed(
+            f"This deployment is {deployment.get_status_display().lower()}; "
+            "its checklist is closed."
+        )
+    is_author = note.author_id is not None and note.author_id == user.pk
+    if not (role == "lead" or is_admin(user) or (is_author and access.can_edit(role))):
+        raise NotAllowed("Only the author of this note and the deployment lead can change it.")
+    if note.is_deleted:
+        raise RunError("This note was deleted; it cannot be changed.")
+    return deployment, note
+
+
+@transaction.atomic
+def edit_item_note(
+    *,
+    deployment_id: int,
+    note_id: int,
+    body: str,
+    user,
+    expected_version: int | None = None,
+    request=None,
+) -> Change:
+    """Change a note's text; the audit log keeps the text before and after.
+
+    With `expected_version`, an edit of a note someone changed meanwhile is
+    refused (409) rather than overwriting their change.
+    """
+    deployment, note = _note_for_change(user, deployment_id, note_id)
+    if expected_version is not None and expected_version != note.version:
+        raise StaleVersion("Someone changed this note meanwhile: read it again.", note)
+    body = (body or "").strip()
+    if not body:
+        raise RunError("A note cannot be empty: delete it instead.")
+    if len(body) > NOTE_MAX:
+        raise RunError(
+            f"This note is {len(body):,} characters long; a note can be at most {NOTE_MAX:,}."
+        )
+    if body == note.body:
+        return Change(note, changed=False)
+    previous = note.body
+    note.body = body
+    note.version += 1
+    note.edited_at = timezone.now()
+    note.save(update_fields=["body", "version", "edited_at"])
+    seq = deployment.next_seq()
+    record_event(
+        action=f"{note.kind}.edited",
+        actor=user,
+        deployment=deployment,
+        seq=seq,
+        target=note.item,
+        before={"body": previous},
+        after={"body": body, "note_id": note.pk, "version": note.version},
+        request=request,
+    )
+    hooks.note_saved.send(
+        hooks.NoteSaved(
+            deployment=deployment,
+            actor=user,
+            request=request,
+            item=note.item,
+            note=note,
+            created=False,
+            previous_body=previous,
+        )
+    )
+    change = Change(note, changed=True, seq=seq)
+    _broadcast_item(deployment, note.item_id, seq, "note", change)
+    return change
+
+
+@transaction.atomic
+def delete_item_note(*, deployment_id: int, note_id: int, user, request=None) -> Change:
+    """Delete a note: its text goes, a tombstone ("Note deleted by X at T") stays
+    in the thread, and the audit log keeps the fact."""
+    deployment, note = _note_for_change(user, deployment_id, note_id)
+    note.body = ""
+    note.version += 1
+    note.deleted_at = timezone.now()
+    note.deleted_by_name = display_name(user)
+    note.save(update_fields=["body", "version", "deleted_at", "deleted_by_name"])
+    seq = deployment.next_seq()
+    record_event(
+        action=f"{note.kind}.deleted",
+        actor=user,
+        deployment=deployment,
+        seq=seq,
+        target=note.item,
+        after={"note_id": note.pk, "author": note.author_name},
+        request=request,
+    )
+    change = Change(note, changed=True, seq=seq)
+    _broadcast_item(deployment, note.item_id, seq, "note", change)
+    return change
 
 
 def _item_changed(event: hooks.ItemChanged) -> None:

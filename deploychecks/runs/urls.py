@@ -13,6 +13,8 @@ urlpatterns = [
     path("<int:pk>/override/", gate_views.override, name="override"),
     path("<int:pk>/items/<int:item_id>/state/", views.item_state, name="item_state"),
     path("<int:pk>/items/<int:item_id>/notes/", views.add_note, name="add_note"),
+    path("<int:pk>/notes/<int:note_id>/edit/", views.edit_note, name="edit_note"),
+    path("<int:pk>/notes/<int:note_id>/delete/", views.delete_note, name="delete_note"),
     path(
         "<int:pk>/subchecks/<int:subcheck_id>/state/", views.subcheck_state, name="subcheck_state"
     ),

@@ -16,7 +16,7 @@ from deploychecks.runs.fragments import (
     _items_queryset,
     progress,
 )
-from deploychecks.runs.models import RunItem, RunSubCheck
+from deploychecks.runs.models import ItemNote, RunItem, RunSubCheck
 from deploychecks.runs.page import page_context
 from deploychecks.runs.presence import viewers_now
 
@@ -214,11 +214,47 @@ def add_note(request, pk, item_id):
             user=request.user,
             request=request,
             idempotency_key=request.POST.get(idempotency.FIELD, ""),
+            reply_to_id=request.POST.get("reply_to") or None,
         )
     except services.RunError as exc:
         return _refused(request, pk, item_id, exc)
     deployment, role = access.get_deployment_for(request.user, pk)
     return _item_response(request, deployment, item_id, role)
+
+
+def _note_item_id(pk, note_id):
+    """The item of a note of this deployment, or None."""
+    notes = ItemNote.objects.filter(pk=note_id, item__deployment_id=pk)
+    return notes.values_list("item_id", flat=True).first()
+
+
+@require_POST
+def edit_note(request, pk, note_id):
+    try:
+        change = services.edit_item_note(
+            deployment_id=pk,
+            note_id=note_id,
+            body=request.POST.get("body", ""),
+            expected_version=_int(request.POST.get("version"), None),
+            user=request.user,
+            request=request,
+        )
+    except services.RunError as exc:
+        return _refused(request, pk, _note_item_id(pk, note_id), exc)
+    deployment, role = access.get_deployment_for(request.user, pk)
+    return _item_response(request, deployment, change.obj.item_id, role)
+
+
+@require_POST
+def delete_note(request, pk, note_id):
+    try:
+        change = services.delete_item_note(
+            deployment_id=pk, note_id=note_id, user=request.user, request=request
+        )
+    except services.RunError as exc:
+        return _refused(request, pk, _note_item_id(pk, note_id), exc)
+    deployment, role = access.get_deployment_for(request.user, pk)
+    return _item_response(request, deployment, change.obj.item_id, role)
 
 
 def _refused(request, pk, item_id, exc: services.RunError) -> HttpResponse:
@@ -238,6 +274,11 @@ def _refused(request, pk, item_id, exc: services.RunError) -> HttpResponse:
         "reason": request.POST.get("reason", "") if request.POST.get("state") == "na" else "",
         "note": request.POST.get("body", ""),
         "note_kind": request.POST.get("kind", ""),
+        # Which note's reply or edit form it came from (runs/item/notes.html).
+        "reply_to": request.POST.get("reply_to", ""),
+        "edit_note": str(request.resolver_match.kwargs["note_id"])
+        if request.resolver_match.url_name == "edit_note"
+        else "",
     }
     return _item_response(
         request, deployment, item_id, role, status=exc.status_code, error=exc.message, typed=typed

@@ -249,6 +249,8 @@
 
   function refreshTimeline() {
     var panel = document.getElementById("timeline-panel");
+    // Not while offline: the resync once back refreshes it (htmx would log the failure).
+    if (isPaused() || navigator.onLine === false) { return; }
     if (panel && panel.open && window.htmx) { htmx.trigger("#timeline", "refresh"); }
   }
 

@@ -155,6 +155,29 @@ def open_as(browser, live_server_url):
     yield open_page
     for context in contexts:
         context.close()
+    _wait_for_the_server_to_settle()
+
+
+def _wait_for_the_server_to_settle(seconds: float = 5.0) -> None:
+    """Wait (a little) until the server has no query running in the test database.
+
+    A page closed just now may have left requests the server is still answering
+    (a resync, the side timeline); the flush after a transactional test then
+    waits for their locks, and PostgreSQL may break the tie by failing the flush.
+    """
+    from django.db import connection
+
+    sql = (
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+        " AND pid <> pg_backend_pid() AND state IN ('active', 'idle in transaction')"
+    )
+    deadline = time.monotonic() + seconds
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            cursor.execute(sql)
+            if cursor.fetchone()[0] == 0:
+                return
+            time.sleep(0.05)
 
 
 def screenshot(page, name: str) -> str:

@@ -42,6 +42,7 @@ def test_an_na_reason_of_only_spaces_is_refused_in_the_row_and_kept(
     _live(page)
     item, row = _first_row(page, deployment)
 
+    row.locator(".item-more > summary").click()  # the line opens: details, notes, N/A
     row.locator("summary", has_text="Mark N/A").click()
     row.locator(".na-form textarea").fill("     ")
     row.locator(".na-form button[type=submit]").click()
@@ -65,6 +66,7 @@ def test_a_note_over_the_limit_is_counted_refused_and_kept_whole(
     note = row.locator(".note-form textarea")
     counter = page.locator(f"#note-{item.pk}-count")
 
+    row.locator(".item-more > summary").click()  # the line opens: details, notes, N/A
     row.locator("summary", has_text="Add note").click()
     expect(counter).to_have_text("0 / 2,000")
     expect(counter).to_have_attribute("aria-live", "polite")

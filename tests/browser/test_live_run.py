@@ -34,6 +34,7 @@ def test_tick_note_and_presence_reach_the_other_browser(
     expect(sam.locator(f"{row} .who time")).to_have_text(re.compile(r"^\d+ minutes? ago$"))
     expect(sam.locator("#overall-progress")).to_contain_text("1 of 89 done")
 
+    erin.locator(f"{row}-more > summary").click()  # the line opens: details, notes, N/A
     erin.locator(f"{row}-note summary").click()
     erin.fill(f"#note-{first_item.pk}", "Smoke tests took 4 min <b>longer</b>")
     erin.locator(f"{row}-note button[type=submit]").click()

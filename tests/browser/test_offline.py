@@ -64,6 +64,8 @@ def test_offline_pauses_every_change_and_back_online_the_page_equals_the_databas
     row = page.locator(f"#item-{first.pk}")
     box = row.locator("form.tick input[type=checkbox]")
     expect(box).to_be_enabled()
+    # The side timeline loads with the page: not cut by going offline (htmx logs that).
+    expect(page.locator("#timeline ol.timeline")).to_be_visible()
 
     page.context.set_offline(True)
 
@@ -130,6 +132,7 @@ def test_a_change_whose_request_fails_is_put_back_and_said_so(
     expect(box).not_to_be_checked()
 
     # An N/A that fails keeps the typed reason, and the item stays open.
+    row.locator(f"#item-{first_item.pk}-more > summary").click()  # the line opens
     row.locator(f"#item-{first_item.pk}-na summary").click()
     reason = row.locator(".na-form textarea")
     reason.fill("Covered by the canary")
@@ -178,6 +181,7 @@ def test_na_reason_typed_before_a_conflict_stays_in_its_field(
         _live(page)
     row = f"#item-{first_item.pk}"
 
+    erin.locator(f"{row}-more > summary").click()  # the line opens: details, notes, N/A
     erin.locator(f"{row}-na summary").click()
     erin.locator(f"{row} .na-form textarea").fill("No schema change in this release")
     held["on"] = True

@@ -12,6 +12,7 @@ def test_a_note_with_a_nul_is_refused_with_a_message_and_kept(
     page = open_as(engineer, deployment.get_absolute_url())
     expect(page.locator("#run[data-ws=open]")).to_have_count(1, timeout=10_000)
     row = f"#item-{first_item.pk}"
+    page.locator(f"{row}-more > summary").click()  # the line opens: details, notes, N/A
     page.locator(f"{row}-note summary").click()
     page.fill(f"#note-{first_item.pk}", "Pasted \x00 from a log")
     page.locator(f"{row}-note button[type=submit]").click()

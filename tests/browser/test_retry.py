@@ -33,6 +33,7 @@ def test_a_note_sent_again_after_a_lost_answer_is_stored_once(
 
     page.route(re.compile(r".*/notes/$"), lose_the_first_answer)
     row = f"#item-{first_item.pk}"
+    page.locator(f"{row}-more > summary").click()  # the line opens: details, notes, N/A
     page.locator(f"{row}-note summary").click()
     page.fill(f"#note-{first_item.pk}", "Cache warmed up")
     page.locator(f"{row}-note button[type=submit]").click()

@@ -67,6 +67,7 @@ def test_a_long_unbroken_note_wraps_on_a_phone(open_as, deployment, engineer, fi
     add_item_note(deployment_id=deployment.pk, item_id=first_item.pk, body=url, user=engineer)
 
     page = _open(open_as, engineer, deployment, **PHONE)
+    page.locator(f"#item-{first_item.pk}-more > summary").click()  # notes open with the line
 
     note = _box(page, f"#item-{first_item.pk} .notes-thread li")
     item = _box(page, f"#item-{first_item.pk}")
@@ -174,6 +175,7 @@ def test_focus_returns_to_the_item_after_submitting(
 ):
     page = _open(open_as, engineer, deployment)
     row = f"#item-{first_item.pk}"
+    page.locator(f"#item-{first_item.pk}-more > summary").click()  # the line opens
     page.locator(f"#item-{first_item.pk}-{tool} summary").focus()
     page.keyboard.press("Enter")  # opens the form
     page.keyboard.press("Tab")

@@ -34,7 +34,8 @@ def test_evidence_required_refuses_a_bare_tick(
     expect(erin.locator(row)).to_have_class("run-item state-open")
     assert RunItem.objects.get(pk=required_item.pk).state == "open"
 
-    # A link as evidence: listed at once, and on the viewer's page live.
+    # A link as evidence: listed at once, and on the viewer's page live. (The
+    # refusal left the item's expanded part open, with its Evidence panel.)
     erin.locator(f"{row}-evidence summary").click()
     erin.fill(f"#evidence-url-{required_item.pk}", "https://backup.example.com/restore/9")
     erin.fill(f"#evidence-title-{required_item.pk}", "Restore drill <log>")
@@ -42,6 +43,7 @@ def test_evidence_required_refuses_a_bare_tick(
     link = erin.locator(f'{row} .evidence-list a[href="https://backup.example.com/restore/9"]')
     expect(link).to_have_text("Restore drill <log>", timeout=5_000)
     expect(vic.locator(f"{row}-evidence-badge")).to_contain_text("Evidence: 1", timeout=5_000)
+    vic.locator(f"{row}-more-s").click()
     vic.locator(f"{row}-evidence summary").click()
     expect(vic.locator(f"{row} .evidence-list")).to_contain_text("Restore drill <log>")
 
@@ -53,6 +55,7 @@ def test_evidence_required_refuses_a_bare_tick(
 
     # A screenshot as a file on another item, through the same form.
     other = f"#item-{plain_item.pk}"
+    erin.locator(f"{other}-more-s").click()
     erin.locator(f"{other}-evidence summary").click()
     erin.set_input_files(
         f"#evidence-file-{plain_item.pk}",

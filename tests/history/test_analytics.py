@@ -39,6 +39,7 @@ from deploychecks.reminders.models import Reminder
 from deploychecks.runs.models import Deployment, DeploymentRole, GateOverride, RunItem
 from deploychecks.runs.services import change_status, create_deployment
 from deploychecks.signoffs.models import SignOff
+from tests.retros.data import follow_up
 
 pytestmark = pytest.mark.django_db
 HOSTILE_ITEM = "<script>alert('item')</script>"
@@ -193,6 +194,9 @@ def history(revision, lead, engineer, outsider, approver, second_engineer):
     _override(d1, "monitoring", at("03-02T11:00"), lead)
     _override(d1, "completed", at("03-05T09:00"), lead)
     _override(d3, "completed", at("04-08T10:00"), outsider)
+    # Follow-ups of d1's retrospective: one done a week later, one still open.
+    follow_up(d1, at("03-05T10:00"), at("03-12T10:00"))
+    follow_up(d1, at("03-05T11:00"))
     return {
         "d1": d1,
         "d2": d2,

@@ -364,6 +364,17 @@ def test_json_matches_its_documented_schema(worked, viewer, engineer, settings):
         conditions=[{"key": "signoff:1", "kind": "signoff", "label": "QA Lead"}],
         created_at=timezone.now(),
     )
+    # Rolled back: its retrospective opened; published with a follow-up, it is exported.
+    from deploychecks.retros import services as retros
+
+    retros.add_follow_up(
+        deployment_id=worked.pk,
+        user=worked.lead,
+        title="Alert sooner",
+        owner_id=worked.lead_id,
+        due_date="2027-01-15",
+    )
+    retros.publish(deployment_id=worked.pk, user=worked.lead)
     data = _json(viewer, worked)
     docs = (settings.BASE_DIR / "docs" / "export-schema.md").read_text()
 

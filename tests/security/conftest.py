@@ -9,7 +9,7 @@ from django.contrib.auth.models import Group
 from django.test import Client
 from django.utils import timezone
 
-from deploychecks.runs.models import Deployment, Participant, RunSubCheck
+from deploychecks.runs.models import Deployment, ItemNote, Participant, RunSubCheck
 from tests.conftest import may_start_deployments
 from tests.gates import go_live
 
@@ -61,7 +61,7 @@ def _model(label):
 
 
 @pytest.fixture
-def ids(deployment, first_item, member, newcomer, revision, lead):
+def ids(deployment, first_item, member, newcomer, revision, lead, engineer):
     """Real ids for every URL keyword and every form field the matrix needs.
 
     The deployment is live (monitoring, went live an hour ago), so that the
@@ -102,6 +102,12 @@ def ids(deployment, first_item, member, newcomer, revision, lead):
         subscription_id=None,
         delivery_id=None,
         evidence_id=None,
+        section_id=None,
+        follow_up_id=None,
+        # runs:edit_note / delete_note: the engineer's note (the lead may change it too).
+        note_id=ItemNote.objects.create(
+            item=first_item, author=engineer, author_name="erin", body="Checked with the on-call."
+        ).pk,
     )
     # Other apps' objects, looked up by label so this file does not depend on them.
     if Reminder := _model("reminders.Reminder"):
@@ -126,6 +132,21 @@ def ids(deployment, first_item, member, newcomer, revision, lead):
         values.evidence_id = evidence.add_file(
             deployment_id=deployment.pk, item_id=first_item.pk, upload=screenshot, user=lead
         ).obj.pk
+    if _model("retros.Retrospective"):
+        # A retrospective opens when a deployment finishes; opened here on the live
+        # one so that its URLs can be tried (tests/retros tests the opening).
+        from deploychecks.retros import services as retros
+
+        locked = Deployment.objects.select_for_update().get(pk=deployment.pk)
+        retro = retros.open_retro(locked, outcome="completed")
+        values.section_id = retro.sections.order_by("position").first().pk
+        values.follow_up_id = retros.add_follow_up(
+            deployment_id=deployment.pk,
+            user=lead,
+            title="Matrix follow-up",
+            owner_id=lead.pk,
+            due_date="2030-01-01",
+        ).pk
     if deployment_signals := getattr(deployment, "signals", None):
         signal = deployment_signals.order_by("pk").first()
         values.signal = signal.name if signal else None

@@ -59,6 +59,7 @@ GET_ONLY = {
     "evidence:form",
     "history:analytics",
     "history:chart_csv",
+    "retros:page",
     "checklists:list",
     "checklists:detail",
     "checklists:revision",

@@ -13,7 +13,7 @@ import pytest
 from django.apps import apps
 from django.utils import timezone
 
-from deploychecks.runs.models import Deployment, RunSubCheck
+from deploychecks.runs.models import Deployment, ItemNote, RunSubCheck
 from deploychecks.runs.services import create_deployment
 from tests.gates import go_live
 from tests.security.conftest import client_for
@@ -47,6 +47,22 @@ def _other_evidence(other):
     return Evidence.objects.filter(deployment=other).order_by("pk").first().pk
 
 
+def _open_retro(deployment):
+    """A retrospective on B (opened here on the live deployment), with a follow-up."""
+    from deploychecks.retros import services as retros
+
+    retros.open_retro(
+        Deployment.objects.select_for_update().get(pk=deployment.pk), outcome="completed"
+    )
+    retros.add_follow_up(
+        deployment_id=deployment.pk,
+        user=deployment.lead,
+        title="B's follow-up",
+        owner_id=deployment.lead_id,
+        due_date="2030-01-01",
+    )
+
+
 # URL keyword -> the id of such an object on the other deployment B.
 OTHER_IDS = {
     "item_id": lambda other: other.items.order_by("pk").first().pk,
@@ -56,8 +72,18 @@ OTHER_IDS = {
     "role_id": lambda other: other.signoff_roles.order_by("position").first().pk,
     "reminder_id": _other_reminder,
     "evidence_id": _other_evidence,
+    "note_id": lambda other: (
+        ItemNote.objects.create(
+            item=other.items.order_by("pk").first(),
+            author=other.lead,
+            author_name="lena",
+            body="On B only.",
+        ).pk
+    ),
     # Someone on B only: not a participant of A.
     "user_id": lambda other: other.participants.get(role="viewer", user__username="bea").user_id,
+    "section_id": lambda other: other.retrospective.sections.order_by("pk").first().pk,
+    "follow_up_id": lambda other: other.follow_ups.order_by("pk").first().pk,
     # Not an object: an export format (an unknown one is a 404, tests/history).
     "fmt": None,
 }
@@ -95,6 +121,8 @@ def other(revision, people, make_user):
     Deployment.objects.filter(pk=deployment.pk).update(
         started_at=now - timedelta(hours=2), go_live_at=now - timedelta(hours=1)
     )
+    if apps.is_installed("deploychecks.retros"):
+        _open_retro(deployment)
     return deployment
 
 

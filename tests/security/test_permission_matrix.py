@@ -48,6 +48,8 @@ LEAD = _row(403, outsider=404, admin=404, lead=200)
 LEAD_HIDDEN = _row(404, lead=200)
 # Actions that answer with a redirect back to their page (no htmx partial).
 LEAD_REDIRECT = _row(403, outsider=404, admin=404, lead=302)
+# A retrospective: written by every participant (a redirect back to its page).
+RETRO_WRITE = _row(302, outsider=404, admin=404, manager=403)
 # The wrong method. Refused before the deployment is looked up, so the answer
 # is the same for a deployment that does not exist: nothing is learned.
 WRONG_METHOD = _row(405)
@@ -130,6 +132,16 @@ DEPLOYMENT_MATRIX = {
         "GET": WRONG_METHOD,
         "POST": WORK,
         "data": lambda ids: {"body": "Checked with the on-call."},
+    },
+    # A note's author (the engineer here) and the lead; the rest who see it, 403.
+    "runs:edit_note": {
+        "GET": WRONG_METHOD,
+        "POST": _row(403, outsider=404, admin=404, engineer=200, lead=200),
+        "data": lambda ids: {"body": "Checked with the on-call, twice."},
+    },
+    "runs:delete_note": {
+        "GET": WRONG_METHOD,
+        "POST": _row(403, outsider=404, admin=404, engineer=200, lead=200),
     },
     "runs:subcheck_state": {
         "GET": WRONG_METHOD,
@@ -224,6 +236,34 @@ DEPLOYMENT_MATRIX = {
     # History (deploychecks.history): the permanent record and its exports.
     "history:record": {"GET": READ, "POST": WRONG_METHOD},
     "history:export": {"GET": READ, "POST": WRONG_METHOD},
+    # Retrospectives (deploychecks.retros; tests/retros): everyone who may read the
+    # deployment reads it; participants write it (redirect back); the lead or a
+    # manager publishes it.
+    "retros:page": {"GET": READ, "POST": WRONG_METHOD},
+    "retros:section": {
+        "GET": WRONG_METHOD,
+        "POST": RETRO_WRITE,
+        "data": lambda ids: {"body": "The backups were quick."},
+    },
+    "retros:add_follow_up": {
+        "GET": WRONG_METHOD,
+        "POST": RETRO_WRITE,
+        "data": lambda ids: {
+            "title": "Alert sooner",
+            "owner": Deployment.objects.get(pk=ids.pk).lead_id,
+            "due_date": "2030-01-01",
+            "link": "https://tracker.example.com/OPS-1",
+        },
+    },
+    "retros:follow_up_done": {
+        "GET": WRONG_METHOD,
+        "POST": RETRO_WRITE,
+        "data": lambda ids: {"done": "1"},
+    },
+    "retros:publish": {
+        "GET": WRONG_METHOD,
+        "POST": _row(403, outsider=404, admin=404, lead=302, manager=302),
+    },
     # Public status page (deploychecks.statuspage): its lead-only management page.
     "statuspage:manage": {
         "GET": LEAD_HIDDEN,

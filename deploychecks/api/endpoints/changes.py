@@ -103,8 +103,12 @@ def set_subcheck_state(
 
 @router.post(
     "/{deployment_id}/items/{item}/notes",
-    response={201: schemas.NoteChangeOut, **CHANGE_ERRORS},
-    summary="Add a note or a deviation to an item",
+    response={201: schemas.NoteChangeOut, **CHANGE_ERRORS, 422: schemas.Problem},
+    summary="Add a note or a deviation to an item, or a reply to one of its notes",
+    description="`reply_to` names a note of the same item (400 if it is not one, or "
+    "was deleted). Each @name in the body must be the lead or a participant of the "
+    "deployment: they are told once (page toast and bell, email). Any other @name "
+    "refuses the note with 422 `mention-refused`, and nothing is saved.",
 )
 def add_note(request, deployment_id: schemas.Id, item: schemas.ItemRef, payload: schemas.NoteIn):
     need(request, Scope.TICK)
@@ -118,6 +122,7 @@ def add_note(request, deployment_id: schemas.Id, item: schemas.ItemRef, payload:
         kind=payload.kind,
         user=request.api_token.user,
         request=request,
+        reply_to_id=payload.reply_to,
     )
     return Status(201, {"changed": True, "seq": change.seq, "note": present.note(change.obj)})
 

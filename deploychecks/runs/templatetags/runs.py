@@ -73,6 +73,12 @@ ACTION_LABELS = {
     "status_update.followed": "followed the status updates",
     "status_update.unfollowed": "stopped following the status updates",
     "status_update.cadence_set": "set the status update cadence",
+    "retro.opened": "opened the retrospective",
+    "retro.section_edited": "edited the retrospective",
+    "retro.follow_up_added": "added a follow-up",
+    "retro.follow_up_done": "marked a follow-up done",
+    "retro.follow_up_reopened": "reopened a follow-up",
+    "retro.published": "published the retrospective",
     "reminders.scheduled": "scheduled the stabilization reminders",
     "reminders.cancelled": "cancelled the pending reminders",
     "reminders.webhook_changed": "changed the reminder webhook",
@@ -81,6 +87,11 @@ ACTION_LABELS = {
     "reminder.escalated": "escalated the reminder",
     "reminder.acknowledged": "acknowledged",
     "deployment.go_live_moved": "moved the go-live time",
+    "note.edited": "edited a note on",
+    "note.deleted": "deleted a note on",
+    "deviation.edited": "edited a deviation on",
+    "deviation.deleted": "deleted a deviation on",
+    "mention.notified": "mentioned someone on",
 }
 
 
@@ -114,3 +125,24 @@ def reltime(value, suffix: str = "ago"):
         suffix,
         local.strftime("%b %d, %H:%M"),
     )
+
+
+@register.filter
+def note_thread(notes) -> list:
+    """An item's notes (in the order written) as (note, depth) in thread order:
+    each reply right under the note it answers, one level deeper (at most 3,
+    so a long exchange stays readable on a phone)."""
+    notes = list(notes)
+    children: dict = {}
+    ids = {n.pk for n in notes}
+    for note in notes:
+        parent = note.reply_to_id if note.reply_to_id in ids else None
+        children.setdefault(parent, []).append(note)
+    ordered: list = []
+    # Depth first without recursion: a chain of replies may be long.
+    stack = [(note, 0) for note in reversed(children.get(None, []))]
+    while stack:
+        note, depth = stack.pop()
+        ordered.append((note, min(depth, 3)))
+        stack.extend((reply, depth + 1) for reply in reversed(children.get(note.pk, [])))
+    return ordered

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("runs", "0011_owners_due_times_and_phase_start"),
+        ("runs", "0012_note_threads"),
     ]
 
     operations = [
