@@ -102,13 +102,24 @@
     // page: put it back on the item (its checkbox, or the row when N/A) after a
     // tick, a note or an N/A, unless the answer focused a field itself (a
     // refused reason comes back with autofocus).
+    // The item's line stays open (its details, notes and N/A) if the person had
+    // opened it: the server renders it closed unless it gives back typed text.
+    var reopenRow = null;
     document.addEventListener("htmx:beforeSwap", function (evt) {
       var row = itemRowOf(evt.detail);
       var active = document.activeElement;
       refocusRow = row && evt.detail.shouldSwap && active && row.contains(active) ? row.id : null;
+      var more = row && evt.detail.shouldSwap && row.querySelector("details.item-more");
+      reopenRow = more && more.open ? row.id : null;
     });
     document.addEventListener("htmx:afterSwap", function (evt) {
       var row = evt.target;
+      if (reopenRow) {  // (on an outerHTML swap the event's target may be the old row)
+        var fresh = document.getElementById(reopenRow);
+        var more = fresh && fresh.querySelector("details.item-more");
+        if (more) { more.open = true; }
+        reopenRow = null;
+      }
       if (!refocusRow || row.id !== refocusRow) { return; }
       refocusRow = null;
       if (row.contains(document.activeElement)) { return; }

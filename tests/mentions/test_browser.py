@@ -55,7 +55,8 @@ def test_a_mention_reaches_another_users_page_live(
         expect(page.locator(".reminder-count")).to_have_text("0")
     row = f"#item-{first_item.pk}"
 
-    # Erin writes a note mentioning Vic, with the keyboard.
+    # Erin opens the item's line and writes a note mentioning Vic, with the keyboard.
+    erin.locator(f"{row}-more > summary").click()
     erin.locator(f"{row}-note summary").focus()
     erin.keyboard.press("Enter")
     erin.fill(f"#note-{first_item.pk}", "@vic can you confirm the dashboards?")

@@ -24,6 +24,8 @@ def test_reply_edit_and_delete_reach_the_other_viewer_live(
     for page in (erin, lena):
         expect(page.locator("#run[data-ws=open]")).to_have_count(1, timeout=10_000)
     row = f"#item-{first_item.pk}"
+    for page in (erin, lena):  # each opens the item's line: its notes and forms
+        page.locator(f"{row}-more > summary").click()
 
     _open(erin, erin.locator(f"{row}-note summary"))
     erin.fill(f"#note-{first_item.pk}", "Is the canary healthy?")
@@ -32,6 +34,8 @@ def test_reply_edit_and_delete_reach_the_other_viewer_live(
         "Is the canary healthy?", timeout=5_000
     )
     parent = ItemNote.objects.get(item=first_item)
+    # Her own answer re-renders the row: the line she opened stays open.
+    expect(erin.locator(f"{row}-more")).to_have_attribute("open", "")
 
     # Lena replies (keyboard only); Erin sees it, indented under the question.
     _open(lena, lena.locator(f"#thread-note-{parent.pk}-reply summary"))

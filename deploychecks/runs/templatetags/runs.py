@@ -128,6 +128,12 @@ def reltime(value, suffix: str = "ago"):
 
 
 @register.filter
+def notes_kept(notes) -> int:
+    """How many of an item's notes are not deleted (the count on the item's line)."""
+    return sum(1 for note in notes if not note.is_deleted)
+
+
+@register.filter
 def note_thread(notes) -> list:
     """An item's notes (in the order written) as (note, depth) in thread order:
     each reply right under the note it answers, one level deeper (at most 3,
