@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "deploychecks.owners",
     "deploychecks.mentions",
     "deploychecks.statusupdates",
+    "deploychecks.evidence",
     "deploychecks.retros",
     "deploychecks.history",
     # After the features it listens to: its handlers that judge a gate run last.
@@ -490,6 +491,13 @@ IMPORT_MAX_BYTES = envint("IMPORT_MAX_BYTES", 1_000_000, minimum=1)
 # "larger than 1 MB" message rather than Django's bare 400; beyond this, 400.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 4 * IMPORT_MAX_BYTES + 100_000
 FILE_UPLOAD_MAX_MEMORY_SIZE = IMPORT_MAX_BYTES + 100_000
+
+# --- Evidence (deploychecks.evidence) ---------------------------------------------
+# Uploaded evidence files, through Django's default storage. Never served from
+# here by a web server: only the download view (access checked) reads them.
+MEDIA_ROOT = Path(envstr("MEDIA_ROOT", str(DATA_DIR / "media")))
+# The largest evidence file (a screenshot, a log excerpt, a PDF), in bytes.
+EVIDENCE_MAX_BYTES = envint("EVIDENCE_MAX_BYTES", 10 * 1024 * 1024, minimum=1)
 
 LOGGING = {
     "version": 1,

@@ -13,6 +13,8 @@ urlpatterns = [
     # Owners and due times: the run page's form, and "My work".
     path("", include("deploychecks.owners.urls")),
     path("", include("deploychecks.statusupdates.urls")),
+    # Evidence: the item's "Add evidence" form and the file downloads.
+    path("", include("deploychecks.evidence.urls")),
     # Retrospectives under deployments/<pk>/retro/.
     path("", include("deploychecks.retros.urls")),
     path("healthz", core_views.healthz, name="healthz"),

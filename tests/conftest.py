@@ -37,6 +37,9 @@ def pytest_configure(config):
     # here, not into the checkout's var/ (each test's own is set below).
     witness_dir = tempfile.mkdtemp(prefix="deploychecks-test-witness-")
     os.environ["AUDIT_WITNESS_PATH"] = str(Path(witness_dir) / "audit-witness.jsonl")
+    # Evidence files (deploychecks.evidence) go to a temporary folder, in this
+    # process (below) and in the web processes tests start.
+    os.environ["MEDIA_ROOT"] = tempfile.mkdtemp(prefix="deploychecks-test-media-")
 
 
 def pytest_collection_modifyitems(config, items):
@@ -99,6 +102,11 @@ def private_channel_prefix():
     layers["default"]["CONFIG"]["prefix"] = f"{config['prefix']}-test-{uuid.uuid4().hex[:8]}"
     with override_settings(CHANNEL_LAYERS=layers):
         yield
+
+
+@pytest.fixture(autouse=True)
+def _media_in_tmp(settings):
+    settings.MEDIA_ROOT = os.environ["MEDIA_ROOT"]
 
 
 @pytest.fixture(autouse=True)

@@ -10,7 +10,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from deploychecks.api import problems
 from deploychecks.api.auth import BearerToken, RateLimited
-from deploychecks.api.endpoints import audit_log, changes, deployments, gate, templates
+from deploychecks.api.endpoints import audit_log, changes, deployments, evidence, gate, templates
 from deploychecks.core.errors import RunError
 
 DESCRIPTION = """\
@@ -63,6 +63,7 @@ api = DeploychecksAPI(
 api.add_router("/templates", templates.router)
 api.add_router("/deployments", deployments.router)
 api.add_router("/deployments", changes.router)
+api.add_router("/deployments", evidence.router)
 api.add_router("/deployments", gate.router)
 api.add_router("/deployments", audit_log.router)
 

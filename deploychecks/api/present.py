@@ -2,6 +2,7 @@
 schemas in schemas.py describe)."""
 
 from django.db.models import Prefetch
+from django.urls import reverse
 
 from deploychecks.gonogo.series import current_verdict
 from deploychecks.runs import hooks
@@ -57,6 +58,24 @@ def note(n: ItemNote) -> dict:
     }
 
 
+def evidence(e) -> dict:
+    """One piece of evidence (deploychecks.evidence.models.Evidence)."""
+    return {
+        "id": e.pk,
+        "kind": e.kind,
+        "title": e.title,
+        "url": e.url
+        if e.kind == "link"
+        else reverse("evidence:download", args=[e.deployment_id, e.pk]),
+        "filename": e.filename,
+        "content_type": e.content_type,
+        "size": e.size,
+        "sha256": e.sha256,
+        "added_by": e.added_by_name,
+        "created_at": e.created_at,
+    }
+
+
 def item(i: RunItem) -> dict:
     return {
         "id": i.pk,
@@ -77,6 +96,8 @@ def item(i: RunItem) -> dict:
         "overdue_since": i.overdue_since,
         "subchecks": [subcheck(s) for s in i.subchecks.all()],
         "notes": [note(n) for n in i.notes.all()],
+        "evidence_required": i.evidence_required,
+        "evidence": [evidence(e) for e in i.evidence.all()],
     }
 
 
@@ -84,6 +105,7 @@ def items_queryset():
     return RunItem.objects.select_related("section", "step").prefetch_related(
         Prefetch("subchecks", queryset=RunSubCheck.objects.order_by("position")),
         Prefetch("notes", queryset=ItemNote.objects.order_by("created_at", "pk")),
+        *hooks.item_rows.send(None),  # the item's evidence
     )
 
 

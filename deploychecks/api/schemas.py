@@ -39,7 +39,7 @@ def Text(max_length: int, min_length: int = 0):  # noqa: N802  a type, used like
 
 # The schema says what the validators check, so that a client (and schemathesis)
 # can tell a valid request from the document alone.
-WEB_URL = r"^(https?://[^\s/?#]+[^\s]*)?$"
+WEB_URL = r"^(https?://[^\s/?#\x00]+[^\s\x00]*)?$"
 Url = Annotated[
     str,
     StringConstraints(max_length=provenance.URL_MAX, pattern=WEB_URL),
@@ -249,6 +249,19 @@ class NoteOut(Schema):
     deleted: bool = Field(False, description="a tombstone: its text is gone")
 
 
+class EvidenceOut(Schema):
+    id: int
+    kind: Literal["link", "file"]
+    title: str
+    url: str = Field(description="The link (kind “link”), or where to download the file")
+    filename: str = Field(description="A file's name, with the extension of its real type")
+    content_type: str = Field(description="A file's type, read from its bytes")
+    size: int
+    sha256: str
+    added_by: str
+    created_at: datetime
+
+
 class ItemOut(Schema):
     id: int
     key: str
@@ -268,6 +281,8 @@ class ItemOut(Schema):
     overdue_since: datetime | None
     subchecks: list[SubCheckOut]
     notes: list[NoteOut]
+    evidence_required: bool = Field(description="A tick is refused until the item has evidence")
+    evidence: list[EvidenceOut]
 
 
 class PhaseOut(Schema):
@@ -331,6 +346,12 @@ class NoteIn(In):
     ci: CIContext | None = None
 
 
+class EvidenceLinkIn(In):
+    url: Url = Field(..., min_length=1, description="http(s) only; never fetched by the server")
+    title: Text(200) = Field("", description="Shown instead of the URL; the URL without one")
+    ci: CIContext | None = None
+
+
 class StatusIn(In):
     to: Literal["in_progress", "monitoring", "completed", "rolled_back", "aborted"]
     reason: Text(REASON_MAX) = ""
@@ -355,6 +376,10 @@ class StatusChangeOut(ChangeOut):
 
 class NoteChangeOut(ChangeOut):
     note: NoteOut
+
+
+class EvidenceChangeOut(ChangeOut):
+    evidence: EvidenceOut
 
 
 class GateOut(Schema):

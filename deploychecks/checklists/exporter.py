@@ -10,6 +10,7 @@ from deploychecks.checklists.parser import (
 )
 from deploychecks.checklists.parser.keys import slug_key
 from deploychecks.checklists.parser.owners import with_trailing
+from deploychecks.checklists.parser.text import EVIDENCE_MARKER
 
 SIGNALS_HEADING = "Go/no-go signals"
 
@@ -40,6 +41,8 @@ def item_lines(item, pad: str, *, done: bool = False, subchecks=(), key: str = "
         summary = f"{summary} (optional)".strip()
     if summary:
         head += f" {summary}"
+    if getattr(item, "evidence_required", False):
+        head += f" {EVIDENCE_MARKER}"
     head = with_trailing(head, getattr(item, "owners", ()), item_due(item))
     if key:
         head += f" <!-- key: {key} -->"

@@ -188,6 +188,9 @@ class Item(models.Model):
     owners = models.JSONField(default=list, blank=True)
     due_minutes = models.IntegerField(null=True, blank=True)
     due_anchor = models.CharField(max_length=10, choices=DueAnchor.choices, blank=True)
+    # `(evidence required)` in its Markdown (checklists.parser.text): ticking it
+    # needs a link or a file first (deploychecks.evidence).
+    evidence_required = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["phase", "position"]

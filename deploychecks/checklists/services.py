@@ -126,6 +126,7 @@ def _save_structure(revision: TemplateRevision, parsed: ParsedTemplate) -> None:
             owners=entry.owners,
             due_minutes=entry.due_minutes,
             due_anchor=entry.due_anchor,
+            evidence_required=entry.evidence_required,
         )
         items.append(item)
         subchecks.append((item, entry.subchecks))
@@ -319,4 +320,5 @@ def _parsed_item(item: Item) -> ParsedItem:
         owners=list(item.owners),
         due_minutes=item.due_minutes,
         due_anchor=item.due_anchor,
+        evidence_required=item.evidence_required,
     )

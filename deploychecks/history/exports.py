@@ -104,10 +104,26 @@ def _annotations(item: RunItem) -> list[str]:
             f"{note.get_kind_display()} by {_one_line(note.author_name)} at "
             f"{_utc_text(note.created_at)}: {_one_line(note.text)}"
         )
+    for evidence in item.evidence_list:
+        notes.append(
+            f"Evidence by {_one_line(evidence.added_by_name)} at "
+            f"{_utc_text(evidence.created_at)}: {_evidence_text(evidence)}"
+        )
     lines = []
     for text in notes:
         lines += [">", f"> {text}"] if lines else [f"> {text}"]
     return lines
+
+
+def _evidence_text(evidence) -> str:
+    """A link as a Markdown link (http(s) only, as stored); a file by its name,
+    size and SHA-256, which identify it in the record without its bytes."""
+    if evidence.kind == "link":
+        return f"[{_one_line(evidence.title)}](<{_link(evidence.url)}>)"
+    return (
+        f"{_one_line(evidence.title)} (file {_one_line(evidence.filename)}, "
+        f"{evidence.size:,} bytes, SHA-256 {evidence.sha256})"
+    )
 
 
 def _item_lines(item: RunItem, pad: str) -> list[str]:
@@ -284,6 +300,8 @@ CSV_COLUMNS = [
     "notes",
     "key",
     "via",
+    "evidence_required",
+    "evidence",
 ]
 # A spreadsheet runs a cell that starts with one of these as a formula.
 # A spreadsheet runs a text cell starting with one of these as a formula.
@@ -335,6 +353,8 @@ def to_csv(record: DeploymentRecord) -> str:
                         notes,
                         item.key,
                         provenance.describe(item.changed_via),
+                        "yes" if item.evidence_required else "no",
+                        " | ".join(_evidence_cell(e) for e in item.evidence_list),
                     ]
                 ]
             )
@@ -354,12 +374,19 @@ def to_csv(record: DeploymentRecord) -> str:
                             "",
                             "",
                             "",
+                            "",
+                            "",
                         ]
                     ]
                 )
     if record.retro:
         writer.writerows([csv_cell(v) for v in row] for row in _retro_rows(record.retro))
     return out.getvalue()
+
+
+def _evidence_cell(evidence) -> str:
+    what = evidence.url if evidence.kind == "link" else f"file {evidence.filename}"
+    return f"{evidence.title} ({what}) by {evidence.added_by_name} at {utc(evidence.created_at)}"
 
 
 def _retro_rows(retro) -> list[list]:
@@ -382,6 +409,8 @@ def _retro_rows(retro) -> list[list]:
             "",
             notes,
             key,
+            "",
+            "",
             "",
         ]
 
@@ -473,6 +502,23 @@ def _item(item: RunItem) -> dict:
                 "created_at": utc(n.created_at),
             }
             for n in item.notes_list
+        ],
+        "evidence_required": item.evidence_required,
+        "evidence": [
+            {
+                "id": e.pk,
+                "kind": e.kind,
+                "title": e.title,
+                "url": e.url or None,
+                "filename": e.filename or None,
+                "content_type": e.content_type or None,
+                "size": e.size if e.kind == "file" else None,
+                "sha256": e.sha256 or None,
+                "note_id": e.note_id,
+                "added_by": e.added_by_name,
+                "created_at": utc(e.created_at),
+            }
+            for e in item.evidence_list
         ],
     }
 

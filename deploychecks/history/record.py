@@ -17,6 +17,7 @@ from django.db.models import Prefetch, Q
 
 from deploychecks.audit.models import AuditEvent
 from deploychecks.audit.services import GENESIS_HASH, actor_consistent, compute_hash
+from deploychecks.evidence.models import Evidence
 from deploychecks.gonogo.grading import describe_bound
 from deploychecks.gonogo.models import DeploymentSignal, Reading, RollbackEpisode
 from deploychecks.gonogo.series import format_value
@@ -249,6 +250,11 @@ def load_record(
         ),
         Prefetch(
             "notes", queryset=ItemNote.objects.order_by("created_at", "pk"), to_attr="notes_list"
+        ),
+        Prefetch(
+            "evidence",
+            queryset=Evidence.objects.order_by("created_at", "pk"),
+            to_attr="evidence_list",
         ),
     )
     phases = list(

@@ -19,7 +19,7 @@ from django.utils.safestring import mark_safe
 
 from deploychecks.core.render_cache import deployment_key
 from deploychecks.realtime.broadcast import run_event
-from deploychecks.runs import access
+from deploychecks.runs import access, hooks
 from deploychecks.runs.models import Deployment, ItemNote, RunItem, RunPhase, RunSubCheck
 
 PARTIALS = "runs/detail.html"
@@ -30,6 +30,8 @@ def _item_prefetches() -> list[Prefetch]:
     return [
         Prefetch("subchecks", queryset=RunSubCheck.objects.order_by("position")),
         Prefetch("notes", queryset=ItemNote.objects.order_by("created_at", "pk")),
+        # The features' rows an item shows (deploychecks.evidence).
+        *hooks.item_rows.send(None),
     ]
 
 

@@ -66,6 +66,14 @@ class ItemAccess(Event):
 
 
 @dataclass(frozen=True)
+class ItemTicking(Event):
+    """`item` (locked) is about to be ticked by `actor`: guards of `item_ticking`
+    return the Unmet conditions that refuse it (evidence it needs, say)."""
+
+    item: Any = None
+
+
+@dataclass(frozen=True)
 class StatusChange(Event):
     """The deployment's status goes (or went) from `before` to `to`.
 
@@ -180,7 +188,7 @@ class Hook:
 class Guards(Hook):
     """Checks of a status change; each returns the Unmet conditions it finds."""
 
-    def unmet(self, change: StatusChange) -> list[Unmet]:
+    def unmet(self, change: Event) -> list[Unmet]:
         return [condition for found in self.send(change) for condition in found or ()]
 
 
@@ -197,6 +205,11 @@ note_saved = Hook("note added or edited")
 item_editors = Hook("may change an item beyond their role")
 # Handlers take a RunPage (not an Event): the features' panels on the run page.
 run_page = Hook("run page built")
+# Guards of a tick (ItemTicking): a refusal names every reason, nothing is saved.
+item_ticking = Guards("item about to be ticked (guards)")
+# Handlers take None and return a django Prefetch: the rows of a feature that an
+# item row shows (its evidence), loaded with the items in one query each.
+item_rows = Hook("item row prefetches")
 
 
 def describe(verb: str, unmet: list[Unmet], *, most: int = 5) -> str:

@@ -259,6 +259,9 @@ class RunItem(models.Model):
     due_anchor = models.CharField(max_length=10, choices=DueAnchor.choices, blank=True)
     overdue_since = models.DateTimeField(null=True, blank=True)
     assign_version = models.PositiveIntegerField(default=1)
+    # Copied from the template: ticking it needs evidence first (the
+    # `item_ticking` guard of deploychecks.evidence).
+    evidence_required = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["phase_id", "position"]

@@ -271,6 +271,8 @@ def set_item_state(
             "meanwhile; here is its current state.",
             item,
         )
+    if state == RunItem.State.DONE:
+        _check_tick(deployment, item, user, request)
     before = {"state": item.state, "na_reason": item.na_reason, "version": item.version}
     item.state = state
     item.na_reason = reason if state == RunItem.State.NA else ""
@@ -449,6 +451,16 @@ def add_item_note(
     change = Change(note, changed=True, seq=seq)
     _broadcast_item(deployment, item.pk, seq, "note", change)
     return change
+
+
+def _check_tick(deployment: Deployment, item: RunItem, user, request) -> None:
+    """The features' guards of a tick (evidence it needs): refused with every reason."""
+    unmet = hooks.item_ticking.unmet(
+        hooks.ItemTicking(deployment=deployment, actor=user, request=request, item=item)
+    )
+    if unmet:
+        reasons = " ".join(dict.fromkeys(condition.needs for condition in unmet))
+        raise GateClosed(f"“{item.title}” cannot be ticked yet: {reasons}", unmet)
 
 
 def _reply_to(item: RunItem, reply_to_id) -> ItemNote | None:

@@ -66,6 +66,7 @@ def copy_revision(deployment: Deployment, revision) -> None:
                 owners=item.owners or section_owners.get(item.section_id) or [],
                 due_minutes=item.due_minutes,
                 due_anchor=item.due_anchor,
+                evidence_required=item.evidence_required,
             )
             items.append(run_item)
             template_keys[id(run_item)] = item.key

@@ -85,6 +85,7 @@ def _items(draw):
             required=st.booleans(),
             subchecks=st.lists(_subchecks, max_size=2),
             owners=_owners,
+            evidence_required=st.booleans(),
         )
     )
     if draw(st.booleans()):

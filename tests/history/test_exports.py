@@ -328,7 +328,7 @@ def _documented_fields(markdown: str) -> dict[str, set[str]]:
         heading = re.match(r"^### `([^`]+)`", line)
         if heading:
             current = fields.setdefault(heading.group(1), set())
-        elif current is not None and (row := re.match(r"^\| `([a-z_]+)` \|", line)):
+        elif current is not None and (row := re.match(r"^\| `([a-z0-9_]+)` \|", line)):
             current.add(row.group(1))
     return fields
 
@@ -347,7 +347,11 @@ def _at(data, path: str):
 
 
 def test_json_matches_its_documented_schema(worked, viewer, engineer, settings):
+    from deploychecks.evidence.services import add_link
     from deploychecks.gonogo.rollback import start_rollback
+
+    first = worked.items.order_by("phase__position", "position").first()
+    add_link(deployment_id=worked.pk, item_id=first.pk, url="https://ci.example/1", user=engineer)
 
     start_rollback(deployment_id=worked.pk, reason="Errors", user=engineer)
     change_status(deployment_id=worked.pk, to="rolled_back", user=worked.lead)

@@ -196,8 +196,13 @@ def test_show_hooks_lists_what_each_feature_connected():
         "deploychecks.gonogo.rollback.item_changed",
         "deploychecks.reminders.hooks.close_overdue",
         "deploychecks.owners.hooks.start_phase",
+        "deploychecks.evidence.hooks.keep_api_evidence",
         "deploychecks.webhooks.hooks.judge_gate_after_item",
     ]
+    assert listed["item about to be ticked (guards)"] == [
+        "deploychecks.evidence.hooks.needs_evidence"
+    ]
+    assert listed["item row prefetches"] == ["deploychecks.evidence.hooks.item_evidence"]
     assert listed["status about to change (guards)"] == [
         "deploychecks.runs.gates.items_guard",
         "deploychecks.runs.gates.window_guard",

@@ -119,7 +119,7 @@ def test_deletion_leaves_a_tombstone_and_the_audit_keeps_the_fact(
     assert "Secret-ish text" not in page
     assert "Note deleted by <bdi>erin</bdi>" in page
     assert ">An answer</bdi>" in page  # the reply keeps its place
-    assert "1<span class=\"visually-hidden\"> note</span>" in page  # the line counts the reply only
+    assert '1<span class="visually-hidden"> note</span>' in page  # the line counts the reply only
     event = deployment.audit_events.get(action="note.deleted")
     assert event.after == {"note_id": note.pk, "author": "erin"}
     # A tombstone cannot be edited or answered.

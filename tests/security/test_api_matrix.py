@@ -97,6 +97,11 @@ OPERATIONS = {
         "POST", lambda ids: _item(ids) + "/notes", lambda ids: {"body": "From the matrix"},
         "tick", "edit", 201,
     ),
+    "add_evidence_link": (
+        "POST", lambda ids: _item(ids) + "/evidence",
+        lambda ids: {"url": "https://ci.example.com/runs/1", "title": "CI run"},
+        "tick", "edit", 201,
+    ),
     "add_reading": (
         "POST",
         lambda ids: f"/deployments/{ids.pk}/readings",

@@ -55,6 +55,8 @@ GET_ONLY = {
     "history:list",
     "history:record",
     "history:export",
+    "evidence:download",
+    "evidence:form",
     "history:analytics",
     "history:chart_csv",
     "retros:page",
@@ -90,6 +92,7 @@ EXTRA_FIELDS = {
     "signoffs:sign": ["comment", "password"],
     "runs:item_state": ["reason"],
     "runs:add_note": ["kind"],
+    "evidence:add": ["note"],
 }
 OK_STATUSES = range(200, 400)
 

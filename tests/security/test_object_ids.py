@@ -42,6 +42,11 @@ def _other_reminder(other):
     return reminder.pk
 
 
+def _other_evidence(other):
+    Evidence = apps.get_model("evidence.Evidence")
+    return Evidence.objects.filter(deployment=other).order_by("pk").first().pk
+
+
 def _open_retro(deployment):
     """A retrospective on B (opened here on the live deployment), with a follow-up."""
     from deploychecks.retros import services as retros
@@ -66,6 +71,7 @@ OTHER_IDS = {
     ),
     "role_id": lambda other: other.signoff_roles.order_by("position").first().pk,
     "reminder_id": _other_reminder,
+    "evidence_id": _other_evidence,
     "note_id": lambda other: (
         ItemNote.objects.create(
             item=other.items.order_by("pk").first(),
@@ -100,6 +106,17 @@ def other(revision, people, make_user):
         viewers=[people["viewer"], bea],
     )
     go_live(deployment, people["lead"])
+    if apps.is_installed("deploychecks.evidence"):
+        from django.core.files.uploadedfile import SimpleUploadedFile
+
+        from deploychecks.evidence import services as evidence
+
+        evidence.add_file(
+            deployment_id=deployment.pk,
+            item_id=deployment.items.order_by("pk").first().pk,
+            upload=SimpleUploadedFile("b.log", b"deploy B ok\n"),
+            user=people["lead"],
+        )
     now = timezone.now()
     Deployment.objects.filter(pk=deployment.pk).update(
         started_at=now - timedelta(hours=2), go_live_at=now - timedelta(hours=1)

@@ -205,6 +205,15 @@ DEPLOYMENT_MATRIX = {
         "POST": READ,
         "data": lambda ids: {"follow": "1"},
     },
+    # Evidence (deploychecks.evidence; tests/evidence): who may tick an item adds
+    # evidence to it; anyone who may read the deployment downloads its files.
+    "evidence:add": {
+        "GET": WRONG_METHOD,
+        "POST": WORK,
+        "data": lambda ids: {"url": "https://ci.example.com/runs/1", "title": "CI run"},
+    },
+    "evidence:form": {"GET": WORK, "POST": WRONG_METHOD},
+    "evidence:download": {"GET": READ, "POST": WRONG_METHOD},
     # Go/no-go (deploychecks.gonogo).
     "gonogo:add_reading": {
         "GET": WRONG_METHOD,

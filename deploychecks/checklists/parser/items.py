@@ -23,6 +23,7 @@ from deploychecks.checklists.parser.text import (
     OPTIONAL_RE,
     duration_minutes,
     split_bold,
+    split_evidence_marker,
     without_comments,
     without_duration,
 )
@@ -78,6 +79,7 @@ class EntryBuilder:
         first, taken = first_line(node.text)
         if unclosed_comment(node.text):
             self.report.ignore(node.start, node.text_end, *UNCLOSED_COMMENT)
+        first, evidence_required = split_evidence_marker(first)
         first, owners, due = split_trailing(first, node.start + 1)
         title, summary = split_bold(first)
         required = True
@@ -97,6 +99,7 @@ class EntryBuilder:
             owners=owners,
             due_minutes=due[0] if due else None,
             due_anchor=due[1] if due else "",
+            evidence_required=evidence_required,
         )
         numbers: list[int] = []
         # The title is the first line; the rest of its paragraph is details.

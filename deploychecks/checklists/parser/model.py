@@ -65,6 +65,8 @@ class ParsedItem:
     owners: list[str] = field(default_factory=list)
     due_minutes: int | None = None
     due_anchor: str = ""
+    # `(evidence required)` on its line (parser.text.split_evidence_marker).
+    evidence_required: bool = False
 
     @property
     def due_text(self) -> str:

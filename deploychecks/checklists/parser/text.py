@@ -34,6 +34,29 @@ def split_bold(text: str) -> tuple[str, str]:
     return bold.strip(), rest.strip()
 
 
+# "(evidence required)" on an item's line, after its bold title: ticking the item
+# needs a link or a file first (deploychecks.evidence). Emphasis around it is allowed.
+EVIDENCE_MARKER = "(evidence required)"
+_EVIDENCE_RE = re.compile(r"(?:^|\s)[*_]?\(\s*evidence\s+required\s*\)[*_]?(?=\s|$)", re.I)
+
+
+def split_evidence_marker(text: str) -> tuple[str, bool]:
+    """'**Title** summary (evidence required) @dba' -> ('**Title** summary @dba', True).
+
+    Only outside a leading bold title (a title may say anything), and never the
+    whole line: "(evidence required)" alone is the item's title."""
+    m = _BOLD_LEAD_RE.match(text)
+    start = 0
+    if m:
+        start = m.start("rest") if m.group("bold") is not None else m.start("rest2")
+    head, tail = text[:start], text[start:]
+    rest, found = _EVIDENCE_RE.subn(" ", tail)
+    if not found or not (head + rest).strip():
+        return text, False
+    rest = " ".join(rest.split())
+    return (f"{head} {rest}" if head and rest else head + rest).strip(), True
+
+
 def split_timing(title: str) -> tuple[str, str]:
     """'Deploy (1 hour before)' -> ('Deploy', '1 hour before')."""
     m = _TRAILING_PAREN_RE.match(title)

@@ -46,6 +46,7 @@ ACTION_LABELS = {
     "subcheck.reopened": "reopened sub-check",
     "note.added": "added a note to",
     "deviation.added": "recorded a deviation on",
+    "evidence.added": "added evidence to",
     "participant.added": "added a participant:",
     "participant.changed": "changed the role of",
     "participant.removed": "removed a participant:",
