@@ -48,4 +48,4 @@ def test_a_note_sent_again_after_a_lost_answer_is_stored_once(
     assert re.fullmatch(r"[0-9a-f]{32}", keys[0])
     assert first_item.notes.count() == 1
     # The row that came back holds a fresh form: its next note is a new one.
-    assert page.locator(f"{row} input[name=idempotency_key]").input_value() == ""
+    assert page.locator(f"{row}-note input[name=idempotency_key]").input_value() == ""
