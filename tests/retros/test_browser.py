@@ -5,15 +5,13 @@ import re
 import threading
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from django.db import connection
 from playwright.sync_api import expect
 
+from tests.browser.axe import assert_no_violations
 from tests.retros.conftest import work_through
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
 
 
 def _in_thread(function):
@@ -33,16 +31,6 @@ def _in_thread(function):
     thread.join()
     assert errors == []
     return result[0]
-
-
-def _axe_violations(page) -> list[str]:
-    options = {"resultTypes": ["violations"], "runOnly": {"type": "tag", "values": AXE_TAGS}}
-    found = Axe().run(page, options=options).response["violations"]
-    return [
-        f"{v['id']} ({v['impact']}): {v['help']}: "
-        + "; ".join(" ".join(map(str, n["target"])) for n in v["nodes"][:5])
-        for v in found
-    ]
 
 
 def _cells(page, selector) -> list[list[str]]:
@@ -107,8 +95,8 @@ def test_a_retrospective_with_metrics_that_equal_the_records(
 
     # axe-core: no violation on the retro page, open (with its forms) and as a reader.
     lena = open_as(lead, f"/deployments/{d.pk}/retro/")
-    assert _axe_violations(lena) == []
-    assert _axe_violations(retro) == []
+    assert_no_violations(lena)
+    assert_no_violations(retro)
 
     # Written, given a follow-up and published from the page; then in the record.
     lena.get_by_label("What went well: text").fill("Backups were quick.")
@@ -123,7 +111,7 @@ def test_a_retrospective_with_metrics_that_equal_the_records(
     lena.get_by_role("button", name="Publish the retrospective").click()
     expect(lena.locator(".messages")).to_contain_text("part of the record")
     expect(lena.locator("textarea")).to_have_count(0)
-    assert _axe_violations(lena) == []
+    assert_no_violations(lena)
     record.reload()
     section = record.locator("#retrospective")
     expect(section).to_contain_text("Backups were quick.")
