@@ -2,34 +2,11 @@
 some items, two ticked, a note, a status update, the public status page on.
 For the run page's layout, accessibility and screenshot tests."""
 
-import threading
-
-from django.db import connection
-
 from deploychecks.owners import services as owners
 from deploychecks.runs.services import add_item_note, set_item_state
 from deploychecks.statuspage import services as statuspage
 from deploychecks.statusupdates import services as statusupdates
-
-
-def in_thread(work):
-    """Playwright owns this thread's event loop; a broadcast after commit needs its own."""
-    result, errors = [], []
-
-    def run():
-        try:
-            result.append(work())
-        except Exception as exc:  # noqa: BLE001  re-raised below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    worker = threading.Thread(target=run)
-    worker.start()
-    worker.join()
-    if errors:
-        raise errors[0]
-    return result[0]
+from tests.browser.threads import in_thread
 
 
 def furnish(deployment, lead, engineer):

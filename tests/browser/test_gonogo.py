@@ -1,10 +1,8 @@
 """Two people watch one deployment: a red signal and then the rollback reach both at once."""
 
-import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 from playwright.sync_api import expect
 
@@ -12,28 +10,9 @@ from deploychecks.gonogo.models import RollbackEpisode
 from deploychecks.gonogo.services import record_reading
 from tests import gates
 from tests.browser.fixtures import screenshot
+from tests.browser.threads import in_thread as _in_thread
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def _in_thread(work):
-    """Run `work` in another thread: Playwright owns this thread's event loop, and a
-    broadcast after commit calls async_to_sync."""
-    errors = []
-
-    def run():
-        try:
-            work()
-        except Exception as exc:  # noqa: BLE001  re-raised below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    worker = threading.Thread(target=run)
-    worker.start()
-    worker.join()
-    if errors:
-        raise errors[0]
 
 
 @pytest.fixture

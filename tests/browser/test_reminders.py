@@ -1,36 +1,17 @@
 """Reminders in the browser: a toast on every open view, the bell, acknowledging live."""
 
-import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from playwright.sync_api import expect
 
 from deploychecks.reminders.dispatch import dispatch_due_reminders
 from tests import gates
 from tests.browser.fixtures import screenshot
+from tests.browser.threads import in_thread as _in_thread
 from tests.reminders.conftest import go_live, shift_into_past
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def _in_thread(function):
-    # Playwright owns this thread's event loop; the broadcast needs a loop of its own.
-    errors = []
-
-    def run():
-        try:
-            function()
-        except Exception as exc:  # surfaced below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    thread.join()
-    assert errors == []
 
 
 def test_toast_on_every_view_and_acknowledge_from_the_bell(

@@ -1,17 +1,16 @@
 """The run page as a first real team met it: on a phone, with the keyboard, with
 hostile text. Each test failed before its fix (issue 12, section 4)."""
 
-import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 from playwright.sync_api import expect
 
 from deploychecks.runs.services import add_item_note, set_item_state
 from deploychecks.signoffs import services as signoffs
 from tests import gates
+from tests.browser.threads import in_thread as _in_thread
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -22,25 +21,6 @@ RLO = "\u202e"  # RIGHT-TO-LEFT OVERRIDE: reverses what follows, up to the parag
 @pytest.fixture(autouse=True)
 def _audit(purge_audit_events):
     """Every test here writes audit events."""
-
-
-def _in_thread(work):
-    """Playwright owns this thread's event loop; a broadcast after commit needs its own."""
-    errors = []
-
-    def run():
-        try:
-            work()
-        except Exception as exc:  # noqa: BLE001  re-raised below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    worker = threading.Thread(target=run)
-    worker.start()
-    worker.join()
-    if errors:
-        raise errors[0]
 
 
 def _open(open_as, user, deployment, **viewport):

@@ -1,36 +1,16 @@
 """A mention reaching another user's page live: the toast and the bell, and the
 link leads to the item."""
 
-import threading
-
 import pytest
-from django.db import connection
 from playwright.sync_api import expect
 
 from deploychecks.reminders.dispatch import dispatch_due_reminders
 from deploychecks.reminders.models import Reminder
 from deploychecks.runs.status import change_status
 from tests.browser.fixtures import screenshot
+from tests.browser.threads import in_thread as _in_thread
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def _in_thread(function):
-    # Playwright owns this thread's event loop; the dispatcher needs one of its own.
-    errors = []
-
-    def run():
-        try:
-            function()
-        except Exception as exc:  # surfaced below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    thread.join()
-    assert errors == []
 
 
 def test_a_mention_reaches_another_users_page_live(

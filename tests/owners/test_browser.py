@@ -1,38 +1,19 @@
 """In Chromium: an owner and a due time from the Markdown on the run page, the row
 turning overdue live with its reminder toast, and "My items"."""
 
-import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 from playwright.sync_api import expect
 
 from deploychecks.reminders.dispatch import dispatch_due_reminders
 from deploychecks.runs import services as runs
 from tests.browser.fixtures import screenshot
+from tests.browser.threads import in_thread as _in_thread
 from tests.owners.conftest import item
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def _in_thread(function):
-    # Playwright owns this thread's event loop; the broadcast needs a loop of its own.
-    errors = []
-
-    def run():
-        try:
-            function()
-        except Exception as exc:  # surfaced below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    thread.join()
-    assert errors == []
 
 
 def _start_three_hours_into_the_window(deployment, lead):

@@ -1,35 +1,16 @@
 """Found walking through owners and status updates as a new user, in Chromium."""
 
 import re
-import threading
 
 import pytest
-from django.db import connection
 from playwright.sync_api import expect
 
 from deploychecks.runs import services as runs
 from deploychecks.statusupdates.services import post_update
+from tests.browser.threads import in_thread as _in_thread
 from tests.owners.conftest import item
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def _in_thread(function):
-    # Playwright owns this thread's event loop; the broadcast needs a loop of its own.
-    errors = []
-
-    def run():
-        try:
-            function()
-        except Exception as exc:  # surfaced below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    thread.join()
-    assert errors == []
 
 
 def test_my_items_survives_the_live_refresh(open_as, owned, lead, approver, purge_audit_events):

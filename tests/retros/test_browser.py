@@ -2,35 +2,15 @@
 published and then shown in the record; axe-core finds no violation on its page."""
 
 import re
-import threading
 
 import pytest
-from django.db import connection
 from playwright.sync_api import expect
 
 from tests.browser.axe import assert_no_violations
+from tests.browser.threads import in_thread as _in_thread
 from tests.retros.conftest import work_through
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def _in_thread(function):
-    # Playwright owns this thread's event loop; the services' broadcasts need their own.
-    result, errors = [], []
-
-    def run():
-        try:
-            result.append(function())
-        except Exception as exc:  # surfaced below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    thread.join()
-    assert errors == []
-    return result[0]
 
 
 def _cells(page, selector) -> list[list[str]]:

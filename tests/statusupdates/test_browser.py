@@ -1,35 +1,14 @@
 """In Chromium: the lead posts a status update from the run page; it appears live on
 a viewer's run page and on the public status page."""
 
-import threading
-
 import pytest
-from django.db import connection
 from playwright.sync_api import expect
 
 from deploychecks.statuspage import services as statuspage
 from tests.browser.fixtures import screenshot
+from tests.browser.threads import in_thread as _in_thread
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def _in_thread(function):
-    # Playwright owns this thread's event loop; the broadcast needs a loop of its own.
-    result, errors = [], []
-
-    def run():
-        try:
-            result.append(function())
-        except Exception as exc:  # surfaced below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    thread.join()
-    assert errors == []
-    return result[0]
 
 
 def test_an_update_reaches_a_viewer_and_the_public_page_live(
