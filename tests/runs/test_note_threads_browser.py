@@ -45,6 +45,13 @@ def test_reply_edit_and_delete_reach_the_other_viewer_live(
     lena.locator(f"#thread-note-{parent.pk}-reply button[type=submit]").press("Enter")
     reply = erin.locator(f"{row} .notes-thread .note-reply")
     expect(reply).to_contain_text("Yes, error rate flat.", timeout=5_000)
+    # Edit and Delete are offered on one's own notes (and to the lead on all).
+    answer = ItemNote.objects.get(reply_to=parent)
+    expect(erin.locator(f"#thread-note-{answer.pk}-reply")).to_be_visible()
+    expect(erin.locator(f"#thread-note-{answer.pk}-edit")).to_be_hidden()
+    expect(erin.locator(f"#thread-note-{answer.pk}-delete")).to_be_hidden()
+    expect(erin.locator(f"#thread-note-{parent.pk}-edit")).to_be_visible()
+    expect(lena.locator(f"#thread-note-{parent.pk}-edit")).to_be_visible()
 
     # Erin edits her note; Lena sees the new text marked "edited".
     _open(erin, erin.locator(f"#thread-note-{parent.pk}-edit summary"))
