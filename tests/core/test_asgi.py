@@ -81,6 +81,9 @@ def test_only_a_few_requests_run_in_threads_at_once_and_changes_go_first(setting
     handler = ThreadedASGIHandler()
     lock = threading.Lock()
     running, peak, order = [0], [0], []
+    # The first reads hold their slots until the tick waits for one, so the test
+    # does not depend on how fast a loaded machine starts threads.
+    tick_waiting = threading.Event()
 
     def get_response(request):
         from django.http import HttpResponse
@@ -89,7 +92,14 @@ def test_only_a_few_requests_run_in_threads_at_once_and_changes_go_first(setting
             running[0] += 1
             peak[0] = max(peak[0], running[0])
             order.append(f"{request.method} {request.path}")  # in the order they start
-        time.sleep(0.2)
+            started = len(order)
+        if request.method == "GET" and started <= 2:
+            tick_waiting.wait(10)
+            # The second one holds its slot a while longer: the slot the first frees
+            # is the one that must go to the tick.
+            time.sleep(0.05 if started == 1 else 0.5)
+        else:
+            time.sleep(0.05)
         with lock:
             running[0] -= 1
         return HttpResponse("ok")
@@ -110,9 +120,16 @@ def test_only_a_few_requests_run_in_threads_at_once_and_changes_go_first(setting
     async def storm():
         import asyncio
 
-        reads = [request("GET", f"/read-{n}/", 0) for n in range(6)]
+        reads = [asyncio.ensure_future(request("GET", f"/read-{n}/", 0)) for n in range(6)]
         # A tick made while the reads wait for a slot.
-        tick = request("POST", "/tick/", 0.05)
+        tick = asyncio.ensure_future(request("POST", "/tick/", 0.05))
+        loop = asyncio.get_running_loop()
+        for _ in range(1000):  # until the tick waits in the queue of changes
+            slots = handler._slots.get(loop)
+            if slots is not None and slots.changes:
+                break
+            await asyncio.sleep(0.01)
+        tick_waiting.set()
         return await asyncio.gather(*reads, tick)
 
     statuses = async_to_sync(storm)()
