@@ -80,8 +80,17 @@ def test_a_retrospective_with_metrics_that_equal_the_records(
 
     # Written, given a follow-up and published from the page; then in the record.
     lena.get_by_label("What went well: text").fill("Backups were quick.")
+    lena.get_by_label("What did not go well: text").fill("The canary alert was late.")
     lena.get_by_role("button", name="Save “What went well”").click()
     expect(lena.locator(".messages")).to_contain_text("saved")
+    # Saving one section keeps what was typed, unsaved, in another (marked so).
+    expect(lena.get_by_label("What did not go well: text")).to_have_value(
+        "The canary alert was late."
+    )
+    expect(lena.locator(".retro-draft")).to_contain_text("Not saved yet")
+    lena.get_by_role("button", name="Save “What did not go well”").click()
+    expect(lena.locator(".messages")).to_contain_text("saved")
+    expect(lena.locator(".retro-draft")).to_have_count(0)
     lena.get_by_label("What has to be done").fill("Alert on slow migrations")
     lena.get_by_label("Owner").select_option(label="erin")
     lena.get_by_label("Due date").fill("2027-01-15")
