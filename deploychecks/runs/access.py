@@ -3,7 +3,7 @@
 from django.db.models import OuterRef, Q, Subquery
 from django.http import Http404
 
-from deploychecks.accounts.people import MANAGERS_GROUP, is_manager
+from deploychecks.accounts.people import MANAGERS_GROUP, is_admin, is_manager
 from deploychecks.core.errors import NoAccess
 from deploychecks.runs.models import Deployment, Participant
 
@@ -82,6 +82,19 @@ def lock(user, pk: int) -> tuple[Deployment, str]:
 
 def can_edit(role: str | None) -> bool:
     return role in ("lead", "engineer")
+
+
+def may_change_any_note(user, role: str | None) -> bool:
+    """The deployment's lead, and an admin who works on it (lead or engineer), may
+    edit or delete anyone's note; an admin only watching it (manager, viewer,
+    approver) may not."""
+    return role == "lead" or (can_edit(role) and is_admin(user))
+
+
+def may_change_note(user, role: str | None, author_id: int | None) -> bool:
+    """One's own note while still editing the deployment, or anyone's as above."""
+    is_author = author_id is not None and author_id == user.pk
+    return (is_author and can_edit(role)) or may_change_any_note(user, role)
 
 
 def get_deployment_for(user, pk: int, *, for_update: bool = False) -> tuple[Deployment, str]:

@@ -3,7 +3,6 @@ panels (runs.hooks.run_page) and the phases (cached HTML unless rollback mode)."
 
 from dataclasses import dataclass, field
 
-from deploychecks.accounts.people import is_admin
 from deploychecks.accounts.reauth import reauth_is_fresh
 from deploychecks.core.errors import GateClosed
 from deploychecks.runs import access, hooks, status
@@ -106,7 +105,7 @@ def page_context(request, deployment, role, *, refused=None) -> dict:
         "can_edit": can_edit,
         # Any note's Edit/Delete (else only one's own: static/js/notes.js hides the others,
         # the rows being shared by every editor; runs.services checks every change).
-        "may_change_any_note": role == "lead" or is_admin(request.user),
+        "may_change_any_note": access.may_change_any_note(request.user, role),
         "transitions": transitions,
         # Rows of the contacts table still holding placeholders: never escalated
         # to, and going live asks for them (runs.gates.contacts_unmet).

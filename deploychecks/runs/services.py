@@ -13,7 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from deploychecks.accounts.people import display_name, is_admin
+from deploychecks.accounts.people import display_name
 from deploychecks.audit.services import record_event
 from deploychecks.checklists.services import revision_with_structure
 from deploychecks.core import provenance
@@ -479,7 +479,7 @@ def _reply_to(item: RunItem, reply_to_id) -> ItemNote | None:
 def _note_for_change(user, deployment_id: int, note_id: int):
     """The deployment (locked), the note (locked) and the user's role, after the
     checks every edit and deletion make: only the note's author (still a lead or
-    engineer) or the deployment's lead, or an admin, may change a note."""
+    engineer) or the deployment's lead, or an admin working on it, may change a note."""
     deployment, role = access.lock(user, deployment_id)
     note = (
         ItemNote.objects.select_for_update(of=("self",))
@@ -494,8 +494,7 @@ def _note_for_change(user, deployment_id: int, note_id: int):
             f"This deployment is {deployment.get_status_display().lower()}; "
             "its checklist is closed."
         )
-    is_author = note.author_id is not None and note.author_id == user.pk
-    if not (role == "lead" or is_admin(user) or (is_author and access.can_edit(role))):
+    if not access.may_change_note(user, role, note.author_id):
         raise NotAllowed("Only the author of this note and the deployment lead can change it.")
     if note.is_deleted:
         raise RunError("This note was deleted; it cannot be changed.")

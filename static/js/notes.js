@@ -1,5 +1,5 @@
 // A note's Edit and Delete are offered to its author, the deployment lead and
-// admins. Item rows are rendered once for every editor (cached and broadcast), so
+// admins working on it (lead or engineer). Item rows are rendered once for every editor (cached and broadcast), so
 // the server renders them for all and this hides them on notes that are not the
 // reader's own; the server refuses anyone else anyway (runs.services).
 (function () {

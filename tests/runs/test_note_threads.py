@@ -4,7 +4,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from deploychecks.runs.models import ItemNote
+from deploychecks.runs.models import ItemNote, Participant
 from deploychecks.runs.services import add_item_note, delete_item_note, edit_item_note
 
 pytestmark = pytest.mark.django_db
@@ -153,6 +153,35 @@ def test_only_the_author_or_the_lead_may_edit_or_delete(
     assert lead_edit.status_code == 200
     note.refresh_from_db()
     assert note.body == "Lead fix"
+
+
+def test_an_admin_changes_others_notes_only_where_they_work(
+    deployment, engineer, second_engineer, viewer, admin_user, first_item
+):
+    note = _note(deployment, first_item, engineer, "Erin's note")
+    as_viewer = Participant.objects.create(deployment=deployment, user=admin_user, role="viewer")
+
+    # Watching (a viewer here; a manager elsewhere): admin rights elsewhere change nothing.
+    client = _client(admin_user)
+    edit = _post(client, "runs:edit_note", deployment, note.pk, {"body": "Admin fix"})
+    delete = _post(client, "runs:delete_note", deployment, note.pk, {})
+    assert (edit.status_code, delete.status_code) == (403, 403)
+    assert 'data-any-note="1"' not in client.get(deployment.get_absolute_url()).content.decode()
+    note.refresh_from_db()
+    assert note.body == "Erin's note" and note.deleted_at is None
+
+    # Working on it (an engineer here): the admin may moderate.
+    as_viewer.role = "engineer"
+    as_viewer.save(update_fields=["role"])
+    assert 'data-any-note="1"' in client.get(deployment.get_absolute_url()).content.decode()
+    edit = _post(client, "runs:edit_note", deployment, note.pk, {"body": "Admin fix"})
+    assert edit.status_code == 200
+    note.refresh_from_db()
+    assert note.body == "Admin fix"
+    # An engineer who is no admin still may not.
+    assert 'data-any-note="1"' not in (
+        _client(second_engineer).get(deployment.get_absolute_url()).content.decode()
+    )
 
 
 def test_outsider_gets_404_for_notes(deployment, engineer, outsider, first_item):
