@@ -3,8 +3,8 @@
 import pytest
 from django.db import transaction
 from django.test import Client
-from django.utils import timezone
 from django.urls import reverse
+from django.utils import timezone
 
 from deploychecks.mentions.models import Mention
 from deploychecks.mentions.parsing import highlight, mentioned_names
