@@ -498,8 +498,12 @@ def _item(item: RunItem) -> dict:
                 "id": n.pk,
                 "kind": n.kind,
                 "author": n.author_name,
-                "body": n.body,
+                "body": n.body,  # empty for a deleted note: a tombstone keeps no text
                 "created_at": utc(n.created_at),
+                "reply_to": n.reply_to_id,
+                "edited_at": utc(n.edited_at),
+                "deleted_at": utc(n.deleted_at),
+                "deleted_by": (n.deleted_by_name or None) if n.deleted_at else None,
             }
             for n in item.notes_list
         ],

@@ -204,8 +204,13 @@ def release_now(
     overdue, a status update is due), to the same channels as a rule's: the page's
     toast and bell, an email to `emails`, the deployment's webhook. The caller
     holds the deployment's row lock and makes it happen once; this run's delivery
-    step sends it."""
+    step sends it.
+
+    A mention is personal: it goes to the bell, the toast and the email of the
+    person mentioned only, never to the deployment's webhook (a chat channel) nor
+    to the webhook subscriptions (no `reminder_sent`)."""
     now = now or timezone.now()
+    personal = kind == Reminder.Kind.MENTION
     late_by = max(now - due_at, timedelta(0))
     grace = timedelta(seconds=settings.REMINDER_LATE_AFTER_SECONDS)
     reminder = Reminder.objects.create(
@@ -231,7 +236,7 @@ def release_now(
         reminder,
         Purpose.REMINDER,
         recipients,
-        webhook=channels.webhook_target(deployment.pk) is not None,
+        webhook=not personal and channels.webhook_target(deployment.pk) is not None,
         now=now,
     )
     record_event(
@@ -240,9 +245,10 @@ def release_now(
         target=reminder,
         after={"status": reminder.status, "due_at": due_at, "late_by_seconds": _seconds(late_by)},
     )
-    events.reminder_sent.send(
-        events.ReminderSent(deployment=deployment, actor=None, reminder=reminder)
-    )
+    if not personal:
+        events.reminder_sent.send(
+            events.ReminderSent(deployment=deployment, actor=None, reminder=reminder)
+        )
     return reminder
 
 

@@ -12,7 +12,8 @@ from deploychecks.runs.hooks import Event, Hook
 
 @dataclass(frozen=True)
 class ReminderSent(Event):
-    """A due reminder was released to its channels (sent, or sent late)."""
+    """A due reminder was released to its channels (sent, or sent late); never
+    sent for a mention, which is for the person mentioned only."""
 
     reminder: Any = None  # reminders.models.Reminder, as saved
 

@@ -15,8 +15,14 @@ from deploychecks.audit.models import AuditEvent
 from deploychecks.checklists.models import TemplateRevision
 from deploychecks.checklists.services import load_parsed
 from deploychecks.history.exports_pdf import url_fetcher
-from deploychecks.runs.models import Deployment, GateOverride, RunItem, RunSubCheck
-from deploychecks.runs.services import add_item_note, change_status, create_deployment
+from deploychecks.runs.models import Deployment, GateOverride, ItemNote, RunItem, RunSubCheck
+from deploychecks.runs.services import (
+    add_item_note,
+    change_status,
+    create_deployment,
+    delete_item_note,
+    edit_item_note,
+)
 from tests.history.worked import client_for, item, tick
 
 pytestmark = pytest.mark.django_db
@@ -306,6 +312,54 @@ def test_json_holds_the_complete_record_as_in_the_database(worked, viewer):
     assert data["verdict_changes"] and data["verdict_changes"][0]["from"] == "none"
     assert len(data["reminders"]) == worked.reminders.count() > 0
     assert data["rollback"] is None
+
+
+def test_json_notes_carry_their_thread_edits_and_tombstones(worked, viewer, engineer, lead):
+    backup = item(worked, "Backup created")
+    first = ItemNote.objects.get(item=backup)
+    reply = add_item_note(
+        deployment_id=worked.pk,
+        item_id=backup.pk,
+        body="Was that the full backup?",
+        user=lead,
+        reply_to_id=first.pk,
+    ).obj
+    edit_item_note(
+        deployment_id=worked.pk, note_id=first.pk, body="Backup took 45 minutes", user=engineer
+    )
+    delete_item_note(deployment_id=worked.pk, note_id=reply.pk, user=lead)
+    first.refresh_from_db()
+    reply.refresh_from_db()
+
+    notes = next(
+        i for p in _json(viewer, worked)["phases"] for i in p["items"] if i["id"] == backup.pk
+    )["notes"]
+
+    assert notes == [
+        {
+            "id": first.pk,
+            "kind": "note",
+            "author": "erin",
+            "body": "Backup took 45 minutes",
+            "created_at": first.created_at.isoformat(),
+            "reply_to": None,
+            "edited_at": first.edited_at.isoformat(),
+            "deleted_at": None,
+            "deleted_by": None,
+        },
+        {
+            "id": reply.pk,
+            "kind": "note",
+            "author": "Lena Lead",
+            "body": "",  # a tombstone keeps no text
+            "created_at": reply.created_at.isoformat(),
+            "reply_to": first.pk,
+            "edited_at": None,
+            "deleted_at": reply.deleted_at.isoformat(),
+            "deleted_by": "Lena Lead",
+        },
+    ]
+    assert first.edited_at is not None and reply.deleted_at is not None
 
 
 def test_json_audit_events_carry_their_hashes_and_the_chain_status(worked, viewer):

@@ -1,15 +1,20 @@
 """@name in a note: told once through the reminder channels, only people on the deployment."""
 
 import pytest
+from django.db import transaction
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from deploychecks.mentions.models import Mention
 from deploychecks.mentions.parsing import highlight, mentioned_names
-from deploychecks.reminders.dispatch import dispatch_due_reminders
-from deploychecks.reminders.models import Reminder
+from deploychecks.reminders.dispatch import dispatch_due_reminders, release_now
+from deploychecks.reminders.models import Reminder, ReminderDelivery
 from deploychecks.runs.models import ItemNote
 from deploychecks.runs.services import add_item_note, edit_item_note
+from deploychecks.webhooks import services as webhooks
+from deploychecks.webhooks.catalog import EVENT_TYPES
+from deploychecks.webhooks.models import Event
 
 pytestmark = pytest.mark.django_db
 
@@ -54,6 +59,39 @@ def test_a_mentioned_participant_is_told_exactly_once(
     assert "mentioned @vic" in email.subject
     assert f"{deployment.get_absolute_url()}#item-{first_item.pk}" in email.body
     assert deployment.audit_events.filter(action="mention.notified").count() == 1
+
+
+def test_a_mention_is_personal_and_never_posted_to_a_webhook(
+    settings, deployment, engineer, viewer, first_item, admin_user
+):
+    # The deployment has a reminder webhook (chat) and a subscription to every event.
+    settings.WEBHOOK_ALLOWED_HOSTS = ["127.0.0.1"]
+    settings.WEBHOOK_DELIVER_ON_COMMIT = False
+    settings.REMINDER_WEBHOOK_URL = "http://127.0.0.1:9/hook"
+    settings.REMINDER_WEBHOOK_SECRET = "whsec_" + "A" * 32
+    webhooks.create_subscription(
+        user=admin_user,
+        name="Chat",
+        url="http://127.0.0.1:9/events",
+        service="",
+        event_types=list(EVENT_TYPES),
+    )
+
+    add_item_note(
+        deployment_id=deployment.pk, item_id=first_item.pk, body="@vic look", user=engineer
+    )
+
+    mention = _mentions_of(viewer).get()  # the person's own reminder: bell, toast, email
+    channels = set(mention.deliveries.values_list("channel", flat=True))
+    assert channels == {ReminderDelivery.Channel.PAGE, ReminderDelivery.Channel.EMAIL}
+    assert not Event.objects.filter(deployment=deployment, type="reminder.sent").exists()
+    # The same release for an overdue item does reach both webhooks.
+    with transaction.atomic():
+        overdue = release_now(
+            deployment, title="Overdue", due_at=timezone.now(), item_ids=[], emails=[]
+        )
+    assert overdue.deliveries.filter(channel=ReminderDelivery.Channel.WEBHOOK).exists()
+    assert Event.objects.filter(deployment=deployment, type="reminder.sent").count() == 1
 
 
 def test_an_edit_tells_only_the_people_it_adds(deployment, engineer, viewer, approver, first_item):
