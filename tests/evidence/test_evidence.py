@@ -202,9 +202,54 @@ def test_an_upload_far_over_the_limit_is_refused_with_the_limit(
 
     response = _add(client_for(engineer), small, plain_item, {"file": huge})
 
-    assert response.status_code == 400
-    assert "evidence files can be at most" in response.content.decode()
+    # Its Content-Length alone is over the limit and the envelope: refused unread.
+    assert response.status_code == 413
+    assert "evidence files can be at most 1000 bytes" in response.content.decode()
     assert not Evidence.objects.exists()
+
+
+def _announcing(client, deployment, item, length, **extra):
+    """A small form whose Content-Length says `length`: read, it would fail."""
+    return client.post(
+        reverse("evidence:add", args=[deployment.pk, item.pk]),
+        {"url": "https://x.example/"},
+        CONTENT_LENGTH=str(length),
+        **extra,
+    )
+
+
+def test_an_upload_announced_over_the_limit_is_refused_before_its_body_is_read(
+    small, plain_item, engineer, settings
+):
+    settings.EVIDENCE_MAX_BYTES = 10 * 1024 * 1024
+    client = client_for(engineer)
+
+    htmx = _announcing(client, small, plain_item, 2 * 1024**3, HTTP_HX_REQUEST="true")
+    plain = _announcing(client, small, plain_item, 11 * 1024 * 1024)
+
+    message = (
+        "This upload is 2 GB; evidence files can be at most 10 MB. Nothing was read or "
+        "saved. Add a smaller excerpt or a link instead."
+    )
+    assert htmx.status_code == 413
+    assert message in htmx.content.decode()
+    assert htmx["HX-Reswap"] == "none"
+    assert plain.status_code == 413
+    assert plain.content.decode() == message.replace("2 GB", "11 MB")
+    assert not Evidence.objects.exists()
+
+
+def test_an_oversized_upload_tells_outsiders_nothing_more(
+    small, plain_item, viewer, outsider, settings
+):
+    settings.EVIDENCE_MAX_BYTES = 1000
+    length = 10 * 1024 * 1024
+
+    stranger = _announcing(client_for(outsider), small, plain_item, length)
+    reader = _announcing(client_for(viewer), small, plain_item, length)
+
+    assert stranger.status_code == 404
+    assert reader.status_code == 403
 
 
 @pytest.mark.parametrize(
