@@ -83,3 +83,17 @@ def by_content_type(content_type: str) -> FileType | None:
         if file_type.content_type == content_type:
             return file_type
     return None
+
+
+def size_label(n_bytes: int) -> str:
+    """A size for people, the one way the evidence pages and messages say it:
+    powers of 1024 named KB, MB, GB as Django's `filesizeformat` does for the
+    files listed, at most one decimal ("10 MB", "10.6 MB", "1000 bytes")."""
+    if n_bytes < 1024:
+        return "1 byte" if n_bytes == 1 else f"{n_bytes} bytes"
+    value = n_bytes / 1024
+    for unit in ("KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            break
+        value /= 1024
+    return f"{value:.1f}".removesuffix(".0") + f" {unit}"

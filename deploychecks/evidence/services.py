@@ -61,6 +61,8 @@ def _note(item: RunItem, note_id) -> ItemNote | None:
     )
     if note is None:
         raise RunError("That note is not on this item.")
+    if note.is_deleted:
+        raise RunError("That note was deleted; attach the evidence to the item or another note.")
     return note
 
 
@@ -164,9 +166,12 @@ def _check_file(upload) -> tuple[content.FileType, str]:
         raise RunError("Choose a file to add.")
     limit = settings.EVIDENCE_MAX_BYTES
     if upload.size > limit:
+        size, most = content.size_label(upload.size), content.size_label(limit)
+        # Rounded, a file a few bytes over reads as the limit itself: say "just over".
+        size = f"just over {most}" if size == most else size
         raise RunError(
-            f"This file is {upload.size / 1_000_000:.1f} MB; evidence files can be at most "
-            f"{limit / 1_000_000:.1f} MB. Add a smaller excerpt or a link instead."
+            f"This file is {size}; evidence files can be at most {most}. "
+            "Add a smaller excerpt or a link instead."
         )
     if not upload.size:
         raise RunError("This file is empty.")

@@ -89,9 +89,15 @@
       var row = itemRowOf(evt.detail);
       if (!row) { return; }
       var xhr = evt.detail.xhr;
+      evt.detail.isError = false;  // handled here
+      if (xhr.getResponseHeader("X-Input-Refused")) {
+        // Refused before any view read it (a NUL, an upload over the limit):
+        // app.js says why in its banner; the row and what was typed stay.
+        evt.detail.shouldSwap = false;
+        return;
+      }
       var isRow = xhr.responseText.indexOf('id="' + row.id + '"') !== -1;
       var refusal = [400, 403, 409, 422].indexOf(xhr.status) !== -1;
-      evt.detail.isError = false;  // handled here
       if (isRow && (xhr.status < 300 || refusal)) {
         evt.detail.shouldSwap = true;
       } else {

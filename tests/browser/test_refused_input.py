@@ -24,3 +24,38 @@ def test_a_note_with_a_nul_is_refused_with_a_message_and_kept(
     assert first_item.notes.count() == 0
     # The browser logs every 4xx answer; nothing else went wrong.
     assert [e for e in page.console_errors if "status of 400" not in e] == []
+
+
+def test_an_upload_over_the_limit_is_said_once_and_the_row_stays(
+    open_as, deployment, engineer, first_item, purge_audit_events
+):
+    """The 413 of deploychecks/evidence/middleware.py, played by the route (a real
+    upload over 10 MB takes Chromium too long): the banner says why, and the item
+    does not add "unexpected answer from the server" of its own."""
+    page = open_as(engineer, deployment.get_absolute_url())
+    expect(page.locator("#run[data-ws=open]")).to_have_count(1, timeout=10_000)
+    row = f"#item-{first_item.pk}"
+    message = (
+        "This upload is 11 MB; evidence files can be at most 10 MB. Nothing was read or saved."
+    )
+    page.route(
+        f"**/items/{first_item.pk}/evidence/",
+        lambda route: route.fulfill(
+            status=413,
+            content_type="text/html",
+            headers={"HX-Reswap": "none", "X-Input-Refused": "too-large"},
+            body=f'<p class="error refused-notice" role="alert">{message}</p>',
+        ),
+    )
+    page.locator(f"{row}-more > summary").click()
+    page.locator(f"{row}-evidence > summary").click()
+    page.set_input_files(
+        f"#evidence-file-{first_item.pk}",
+        files=[{"name": "big.png", "mimeType": "image/png", "buffer": b"\x89PNG\r\n\x1a\n"}],
+    )
+    page.locator(f"{row}-evidence button[type=submit]").click()
+
+    expect(page.locator("#refused-banner[role=alert]")).to_have_text(message)
+    expect(page.locator(f"{row} .item-error")).to_have_text("")
+    expect(page.locator(f"#evidence-file-{first_item.pk}")).to_have_count(1)
+    assert [e for e in page.console_errors if "status of 413" not in e] == []

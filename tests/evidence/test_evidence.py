@@ -11,9 +11,11 @@ from django.test import Client
 from django.urls import reverse
 
 from deploychecks.audit.models import AuditEvent
+from deploychecks.core.middleware import ContentSecurityPolicyMiddleware
 from deploychecks.evidence import services
+from deploychecks.evidence.content import size_label
 from deploychecks.evidence.models import Evidence
-from deploychecks.runs.services import RunError
+from deploychecks.runs.services import RunError, add_item_note, delete_item_note
 from tests.evidence.conftest import HTML, PNG, client_for
 
 pytestmark = pytest.mark.django_db
@@ -200,9 +202,95 @@ def test_an_upload_far_over_the_limit_is_refused_with_the_limit(
 
     response = _add(client_for(engineer), small, plain_item, {"file": huge})
 
-    assert response.status_code == 400
-    assert "evidence files can be at most" in response.content.decode()
+    # Its Content-Length alone is over the limit and the envelope: refused unread.
+    assert response.status_code == 413
+    assert "evidence files can be at most 1000 bytes" in response.content.decode()
     assert not Evidence.objects.exists()
+
+
+def _announcing(client, deployment, item, length, **extra):
+    """A small form whose Content-Length says `length`: read, it would fail."""
+    return client.post(
+        reverse("evidence:add", args=[deployment.pk, item.pk]),
+        {"url": "https://x.example/"},
+        CONTENT_LENGTH=str(length),
+        **extra,
+    )
+
+
+def test_an_upload_announced_over_the_limit_is_refused_before_its_body_is_read(
+    small, plain_item, engineer, settings
+):
+    settings.EVIDENCE_MAX_BYTES = 10 * 1024 * 1024
+    client = client_for(engineer)
+
+    htmx = _announcing(client, small, plain_item, 2 * 1024**3, HTTP_HX_REQUEST="true")
+    plain = _announcing(client, small, plain_item, 11 * 1024 * 1024)
+
+    message = (
+        "This upload is 2 GB; evidence files can be at most 10 MB. Nothing was read or "
+        "saved. Add a smaller excerpt or a link instead."
+    )
+    assert htmx.status_code == 413
+    assert message in htmx.content.decode()
+    assert htmx["HX-Reswap"] == "none"
+    assert plain.status_code == 413
+    assert plain.content.decode() == message.replace("2 GB", "11 MB")
+    assert not Evidence.objects.exists()
+
+
+def test_an_oversized_upload_tells_outsiders_nothing_more(
+    small, plain_item, viewer, outsider, settings
+):
+    settings.EVIDENCE_MAX_BYTES = 1000
+    length = 10 * 1024 * 1024
+
+    stranger = _announcing(client_for(outsider), small, plain_item, length)
+    reader = _announcing(client_for(viewer), small, plain_item, length)
+
+    assert stranger.status_code == 404
+    assert reader.status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("n_bytes", "label"),
+    [
+        (1, "1 byte"),
+        (1000, "1000 bytes"),
+        (1536, "1.5 KB"),
+        (10 * 1024 * 1024, "10 MB"),
+        (10 * 1024 * 1024 + 600 * 1024, "10.6 MB"),
+        (3 * 1024**3, "3 GB"),
+    ],
+)
+def test_sizes_read_in_one_unit(n_bytes, label):
+    assert size_label(n_bytes) == label
+
+
+def test_the_refusal_and_the_form_give_the_same_limit(small, plain_item, engineer, settings):
+    settings.EVIDENCE_MAX_BYTES = 1536
+    big = SimpleUploadedFile("big.png", PNG + b"\x00" * 2000, content_type="image/png")
+    client = client_for(engineer)
+
+    refused = _add(client, small, plain_item, {"file": big}).content.decode()
+    form = client.get(reverse("evidence:form", args=[small.pk, plain_item.pk])).content.decode()
+
+    assert "This file is 2 KB; evidence files can be at most 1.5 KB." in refused
+    assert "a text log excerpt, at most 1.5 KB." in form
+
+
+def test_a_file_a_few_bytes_over_is_just_over_the_limit(small, plain_item, engineer, settings):
+    settings.EVIDENCE_MAX_BYTES = 1536
+    upload = SimpleUploadedFile("a.png", PNG + b"\x00" * (1540 - len(PNG)))
+
+    with pytest.raises(RunError) as refused:
+        services.add_file(
+            deployment_id=small.pk, item_id=plain_item.pk, upload=upload, user=engineer
+        )
+
+    assert refused.value.message.startswith(
+        "This file is just over 1.5 KB; evidence files can be at most 1.5 KB."
+    )
 
 
 def test_a_link_and_a_file_at_once_are_refused(small, plain_item, engineer, png_upload):
@@ -230,14 +318,11 @@ def test_download_is_an_attachment_never_sniffed_under_the_csp(small, plain_item
     assert response.status_code == 200
     assert b"".join(response.streaming_content) == PNG
     assert response["Content-Type"] == "image/png"
-    disposition = response["Content-Disposition"]
-    assert disposition.startswith("attachment;")
-    assert "evil.html" not in disposition.replace("evil.html.png", "")  # one name, ours
-    assert disposition.endswith('.png"')
+    # One name, ours: the quote and the semicolon typed into it cannot start a second one.
+    assert response["Content-Disposition"] == 'attachment; filename="x_ filename_evil.html.png"'
     assert response["X-Content-Type-Options"] == "nosniff"
-    assert "default-src 'none'" in response["Content-Security-Policy"] or (
-        "script-src" in response["Content-Security-Policy"]
-    )
+    # The site's policy, as the middleware builds it from settings.CONTENT_SECURITY_POLICY.
+    assert response["Content-Security-Policy"] == ContentSecurityPolicyMiddleware(None).policy
 
 
 def test_a_text_file_downloads_as_text_never_html(small, plain_item, engineer):
@@ -352,6 +437,37 @@ def test_evidence_on_a_note_must_be_a_note_of_that_item(small, plain_item, requi
         user=engineer,
     )
     assert kept.obj.note == note
+
+
+def test_a_deleted_note_carries_no_evidence(small, plain_item, engineer):
+    kept = add_item_note(
+        deployment_id=small.pk, item_id=plain_item.pk, body="Restore took 3 min", user=engineer
+    ).obj
+    gone = add_item_note(
+        deployment_id=small.pk, item_id=plain_item.pk, body="wrong item, sorry", user=engineer
+    ).obj
+    delete_item_note(deployment_id=small.pk, note_id=gone.pk, user=engineer)
+    client = client_for(engineer)
+
+    form = client.get(reverse("evidence:form", args=[small.pk, plain_item.pk])).content.decode()
+    response = _add(client, small, plain_item, {"url": "https://x.example/", "note": str(gone.pk)})
+
+    assert f'<option value="{kept.pk}">' in form
+    assert f'<option value="{gone.pk}">' not in form
+    assert response.status_code == 400
+    assert (
+        "That note was deleted; attach the evidence to the item or another note."
+        in response.content.decode()
+    )
+    with pytest.raises(RunError, match="That note was deleted"):
+        services.add_file(
+            deployment_id=small.pk,
+            item_id=plain_item.pk,
+            upload=SimpleUploadedFile("a.png", PNG),
+            note_id=gone.pk,
+            user=engineer,
+        )
+    assert not Evidence.objects.exists()
 
 
 def test_the_form_comes_when_the_panel_opens_for_who_may_add(small, plain_item, engineer, viewer):

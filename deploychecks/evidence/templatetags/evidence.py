@@ -1,10 +1,18 @@
 from django import template
 from django.conf import settings
 
+from deploychecks.evidence.content import size_label
+
 register = template.Library()
 
 
 @register.simple_tag
-def evidence_max_mb() -> str:
-    """The evidence file limit for people: "10 MB"."""
-    return f"{settings.EVIDENCE_MAX_BYTES / (1024 * 1024):.3g} MB"
+def evidence_max_size() -> str:
+    """The evidence file limit for people, as the refusal says it: "10 MB"."""
+    return size_label(settings.EVIDENCE_MAX_BYTES)
+
+
+@register.filter
+def live_notes(notes):
+    """The notes evidence may still back: not the deleted ones (their tombstones)."""
+    return [note for note in notes if not note.is_deleted]
