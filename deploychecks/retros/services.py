@@ -3,8 +3,9 @@ follow-ups, publish it.
 
 The runs recipe: lock the deployment, check the role, write, audit under the
 deployment's next sequence number, and tell open pages after commit.
-Participants (lead, engineers, approvers, viewers) write the sections and the
-follow-ups; the lead or a manager publishes. Publishing freezes the sections
+The lead and the engineers write the sections and the follow-ups and mark
+follow-ups done; a follow-up's owner (a viewer or an approver, say) may mark
+their own done too; the lead or a manager publishes. Publishing freezes the sections
 and the list of follow-ups and copies the record's metrics into the retro;
 follow-ups can still be marked done afterwards (that is what they are for).
 """
@@ -28,7 +29,7 @@ from deploychecks.runs.changes import resync_on_commit
 from deploychecks.runs.models import Deployment, Participant
 
 OPENS_ON = (Deployment.Status.COMPLETED, Deployment.Status.ROLLED_BACK)
-WRITERS = ("lead", "engineer", "approver", "viewer")
+WRITERS = ("lead", "engineer")
 PUBLISHERS = ("lead", "manager")
 BODY_MAX = 10000
 TITLE_MAX = 300
@@ -43,6 +44,11 @@ _BULLET = re.compile(r"^(?:[-*+]|\d+[.)])\s+(.+)$")
 
 def may_write(role: str | None) -> bool:
     return role in WRITERS
+
+
+def may_close(role: str | None, follow_up: FollowUp, user) -> bool:
+    """Mark done or reopen: the writers, and the follow-up's owner for their own."""
+    return may_write(role) or (user.is_authenticated and follow_up.owner_id == user.pk)
 
 
 def may_publish(role: str | None) -> bool:
@@ -130,7 +136,9 @@ def open_retro(deployment, *, outcome: str, actor=None, request=None) -> Retrosp
 # --- Changes ------------------------------------------------------------------------------
 
 
-def _locked(user, deployment_id: int, *, publish: bool = False):
+def _locked(user, deployment_id: int, *, publish: bool = False, write: bool = True):
+    """The deployment and its retro, locked; the role checked for publishing or, with
+    `write`, for writing (else the caller checks it)."""
     deployment, role = access.lock(user, deployment_id)
     retro = Retrospective.objects.select_for_update().filter(deployment=deployment).first()
     if retro is None:
@@ -142,8 +150,8 @@ def _locked(user, deployment_id: int, *, publish: bool = False):
             raise NotAllowed(
                 "Only the lead of this deployment or a manager publishes its retrospective."
             )
-    elif not may_write(role):
-        raise NotAllowed("Only the participants of this deployment write its retrospective.")
+    elif write and not may_write(role):
+        raise NotAllowed("Only the lead and engineers of this deployment write its retrospective.")
     return deployment, role, retro
 
 
@@ -264,10 +272,12 @@ def add_follow_up(
 def set_follow_up_done(
     *, deployment_id: int, user, follow_up_id, done: bool, request=None
 ) -> FollowUp:
-    deployment, _role, retro = _locked(user, deployment_id)
+    deployment, role, retro = _locked(user, deployment_id, write=False)
     follow_up = FollowUp.objects.filter(retro=retro, pk=_int(follow_up_id)).first()
     if follow_up is None:
         raise NoAccess("No such follow-up in this retrospective.")
+    if not may_close(role, follow_up, user):
+        raise NotAllowed("Only the lead, the engineers and its owner mark a follow-up done.")
     if follow_up.is_done == done:
         return follow_up
     follow_up.done_at = timezone.now() if done else None

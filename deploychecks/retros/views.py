@@ -17,16 +17,20 @@ from deploychecks.retros.models import FollowUp, RetroSection, Retrospective
 from deploychecks.runs import access
 
 
-def _context(deployment, role, retro, **extra):
+def _context(user, deployment, role, retro, **extra):
+    follow_ups = list(retro.follow_ups.all())
+    # A viewer or an approver may close the follow-ups they own: a form on those rows.
+    closable = {f.pk for f in follow_ups if services.may_close(role, f, user)}
     return {
         "deployment": deployment,
         "role": role,
         "retro": retro,
         "metrics": retro.metrics if retro.is_published else metrics_of(deployment),
         "sections": list(retro.sections.all()),
-        "follow_ups": list(retro.follow_ups.all()),
+        "follow_ups": follow_ups,
         "may_write": services.may_write(role) and not retro.is_published,
-        "may_close": services.may_write(role),
+        "may_close": bool(closable),
+        "closable": closable,
         "may_publish": services.may_publish(role) and not retro.is_published,
         "owners": services.owner_choices(deployment) if services.may_write(role) else [],
         **extra,
@@ -44,7 +48,7 @@ def _retro(deployment):
 def page(request, pk):
     deployment, role = access.get_deployment_for(request.user, pk)
     retro = _retro(deployment)
-    return render(request, "retros/page.html", _context(deployment, role, retro))
+    return render(request, "retros/page.html", _context(request.user, deployment, role, retro))
 
 
 def _done(request, pk, message: str, anchor: str = ""):
@@ -54,7 +58,7 @@ def _done(request, pk, message: str, anchor: str = ""):
 
 def _refused(request, deployment, role, exc: RunError, **typed):
     retro = _retro(deployment)
-    context = _context(deployment, role, retro, error=exc.message, typed=typed)
+    context = _context(request.user, deployment, role, retro, error=exc.message, typed=typed)
     return render(request, "retros/page.html", context, status=exc.status_code)
 
 

@@ -10,16 +10,20 @@ import pytest
 from django.contrib.auth.models import Group
 
 from deploychecks.accounts.people import MANAGERS_GROUP
-from deploychecks.checklists.parser import parse_checklist
-from deploychecks.checklists.services import save_template
 from deploychecks.gonogo.services import record_reading
 from deploychecks.runs.services import (
     add_item_note,
     change_status,
-    create_deployment,
     set_subcheck_state,
 )
-from tests.history.worked import TEMPLATE, item, sign, subcheck, tick
+from tests.history.worked import (
+    item,
+    save_small_template,
+    sign,
+    start_small_deployment,
+    subcheck,
+    tick,
+)
 
 
 @pytest.fixture
@@ -32,24 +36,12 @@ def manager(make_user):
 
 @pytest.fixture
 def small_revision(db):
-    return save_template(parse_checklist(TEMPLATE), source=TEMPLATE)
+    return save_small_template()
 
 
 @pytest.fixture
 def record_deployment(small_revision, lead, engineer, second_engineer, viewer, approver):
-    return create_deployment(
-        small_revision,
-        user=lead,
-        release_name="Autumn release",
-        version="3.1.0",
-        previous_version="3.0.2",
-        service="billing-api",
-        environment="production",
-        lead=lead,
-        engineers=[engineer, second_engineer],
-        approvers={approver: "QA Lead"},
-        viewers=[viewer],
-    )
+    return start_small_deployment(small_revision, lead, engineer, second_engineer, viewer, approver)
 
 
 @pytest.fixture

@@ -1,13 +1,16 @@
 """Helpers for the record and export tests: the small checklist and ways to work through it.
 
 The fixtures built from them (small_revision, record_deployment, worked) are in
-tests/history/conftest.py.
+tests/history/conftest.py; tests/retros/conftest.py builds its own from the same
+`save_small_template` and `start_small_deployment`.
 """
 
 from django.test import Client
 
-from deploychecks.runs.models import RunItem, RunSubCheck
-from deploychecks.runs.services import set_item_state
+from deploychecks.checklists.parser import parse_checklist
+from deploychecks.checklists.services import save_template
+from deploychecks.runs.models import Deployment, RunItem, RunSubCheck
+from deploychecks.runs.services import create_deployment, set_item_state
 from deploychecks.signoffs.models import SignOff
 from deploychecks.signoffs.services import checklist_hash, sign_off
 from tests.gates import confirmed_request
@@ -56,6 +59,30 @@ TEMPLATE = """# History test release
 - [ ] **QA Lead**: signature and date
 - [ ] **Engineering Manager**: signature and date
 """
+
+
+def save_small_template():
+    """The first revision of the template TEMPLATE."""
+    return save_template(parse_checklist(TEMPLATE), source=TEMPLATE)
+
+
+def start_small_deployment(
+    revision, lead, engineer, second_engineer, viewer, approver
+) -> Deployment:
+    """A deployment of `revision` with one person in every role (two engineers)."""
+    return create_deployment(
+        revision,
+        user=lead,
+        release_name="Autumn release",
+        version="3.1.0",
+        previous_version="3.0.2",
+        service="billing-api",
+        environment="production",
+        lead=lead,
+        engineers=[engineer, second_engineer],
+        approvers={approver: "QA Lead"},
+        viewers=[viewer],
+    )
 
 
 def client_for(user) -> Client:

@@ -15,14 +15,12 @@ from django.test import Client
 from django.utils import timezone
 
 from deploychecks.accounts.people import MANAGERS_GROUP
-from deploychecks.checklists.parser import parse_checklist
-from deploychecks.checklists.services import save_template
 from deploychecks.gonogo.rollback import start_rollback
 from deploychecks.gonogo.services import record_reading
 from deploychecks.reminders.models import Reminder
 from deploychecks.runs.models import GateOverride, RunItem
-from deploychecks.runs.services import change_status, create_deployment
-from tests.history.worked import TEMPLATE, item, sign, tick
+from deploychecks.runs.services import change_status
+from tests.history.worked import item, save_small_template, sign, start_small_deployment, tick
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -49,24 +47,12 @@ def client_of():
 
 @pytest.fixture
 def small_revision(db):
-    return save_template(parse_checklist(TEMPLATE), source=TEMPLATE)
+    return save_small_template()
 
 
 @pytest.fixture
 def small_deployment(small_revision, lead, engineer, second_engineer, viewer, approver):
-    return create_deployment(
-        small_revision,
-        user=lead,
-        release_name="Autumn release",
-        version="3.1.0",
-        previous_version="3.0.2",
-        service="billing-api",
-        environment="production",
-        lead=lead,
-        engineers=[engineer, second_engineer],
-        approvers={approver: "QA Lead"},
-        viewers=[viewer],
-    )
+    return start_small_deployment(small_revision, lead, engineer, second_engineer, viewer, approver)
 
 
 def _at(deployment, title, when):

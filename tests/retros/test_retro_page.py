@@ -40,7 +40,7 @@ def _add(client, d, who, **extra):
     return client.post(_url(d, "follow-ups/"), {**data, **extra})
 
 
-def test_participants_write_the_sections_and_it_is_audited(worked, client_of, engineer, viewer):
+def test_participants_write_the_sections_and_it_is_audited(worked, client_of, engineer):
     section = _section(worked)
     response = client_of(engineer).post(
         _url(worked, f"sections/{section.pk}/"), {"body": "The runbook was right.\nFast."}
@@ -48,15 +48,44 @@ def test_participants_write_the_sections_and_it_is_audited(worked, client_of, en
     assert response.status_code == 302
     section.refresh_from_db()
     assert section.body == "The runbook was right.\nFast." and section.updated_by_name == "erin"
-    # A viewer is a participant too.
-    client_of(viewer).post(_url(worked, f"sections/{section.pk}/"), {"body": "Agreed."})
-    section.refresh_from_db()
-    assert section.body == "Agreed."
     edits = AuditEvent.objects.filter(deployment=worked, action="retro.section_edited")
-    assert [e.after["body"] for e in edits.order_by("id")] == [
-        "The runbook was right.\nFast.",
-        "Agreed.",
-    ]
+    assert [e.after["body"] for e in edits.order_by("id")] == ["The runbook was right.\nFast."]
+
+
+@pytest.mark.parametrize("who", ["viewer", "approver"])
+def test_viewers_and_approvers_read_but_do_not_write(worked, client_of, lead, request, who):
+    reader = request.getfixturevalue(who)
+    client = client_of(reader)
+    section = _section(worked)
+    page = client.get(_url(worked)).content.decode()
+    assert "<textarea" not in page and "Add a follow-up" not in page
+    refused = client.post(_url(worked, f"sections/{section.pk}/"), {"body": "x"})
+    assert refused.status_code == 403 and b"Only the lead and engineers" in refused.content
+    assert "<textarea" not in refused.content.decode()
+    assert _add(client, worked, reader).status_code == 403
+    section.refresh_from_db()
+    assert section.body == "" and not FollowUp.objects.filter(deployment=worked).exists()
+    assert _actions(worked) == ["retro.opened"]
+
+
+def test_the_owner_marks_their_own_follow_up_done_but_no_one_else_s(
+    worked, client_of, lead, viewer, approver
+):
+    _add(client_of(lead), worked, viewer, title="Viewer's task")
+    _add(client_of(lead), worked, approver, title="Approver's task")
+    mine = FollowUp.objects.get(owner=viewer)
+    theirs = FollowUp.objects.get(owner=approver)
+    client = client_of(viewer)
+    page = client.get(_url(worked)).content.decode()
+    assert f"follow-ups/{mine.pk}/done/" in page and f"follow-ups/{theirs.pk}/done/" not in page
+    refused = client.post(_url(worked, f"follow-ups/{theirs.pk}/done/"), {"done": "1"})
+    assert refused.status_code == 403
+    assert (
+        client.post(_url(worked, f"follow-ups/{mine.pk}/done/"), {"done": "1"}).status_code == 302
+    )
+    mine.refresh_from_db()
+    theirs.refresh_from_db()
+    assert mine.is_done and mine.done_by_name == "vic" and not theirs.is_done
 
 
 def test_a_manager_reads_but_does_not_write_and_an_outsider_sees_nothing(
@@ -65,7 +94,7 @@ def test_a_manager_reads_but_does_not_write_and_an_outsider_sees_nothing(
     section = _section(worked)
     assert client_of(manager).get(_url(worked)).status_code == 200
     refused = client_of(manager).post(_url(worked, f"sections/{section.pk}/"), {"body": "x"})
-    assert refused.status_code == 403 and b"Only the participants" in refused.content
+    assert refused.status_code == 403 and b"Only the lead and engineers" in refused.content
     assert client_of(outsider).get(_url(worked)).status_code == 404
     assert (
         client_of(outsider).post(_url(worked, f"sections/{section.pk}/"), {"body": "x"}).status_code

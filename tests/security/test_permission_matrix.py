@@ -48,8 +48,8 @@ LEAD = _row(403, outsider=404, admin=404, lead=200)
 LEAD_HIDDEN = _row(404, lead=200)
 # Actions that answer with a redirect back to their page (no htmx partial).
 LEAD_REDIRECT = _row(403, outsider=404, admin=404, lead=302)
-# A retrospective: written by every participant (a redirect back to its page).
-RETRO_WRITE = _row(302, outsider=404, admin=404, manager=403)
+# A retrospective: written by the lead and engineers (a redirect back to its page).
+RETRO_WRITE = _row(403, outsider=404, admin=404, lead=302, engineer=302)
 # The wrong method. Refused before the deployment is looked up, so the answer
 # is the same for a deployment that does not exist: nothing is learned.
 WRONG_METHOD = _row(405)
@@ -237,8 +237,8 @@ DEPLOYMENT_MATRIX = {
     "history:record": {"GET": READ, "POST": WRONG_METHOD},
     "history:export": {"GET": READ, "POST": WRONG_METHOD},
     # Retrospectives (deploychecks.retros; tests/retros): everyone who may read the
-    # deployment reads it; participants write it (redirect back); the lead or a
-    # manager publishes it.
+    # deployment reads it; the lead and engineers write it (redirect back), and a
+    # follow-up's owner may mark it done (tests/retros); the lead or a manager publishes it.
     "retros:page": {"GET": READ, "POST": WRONG_METHOD},
     "retros:section": {
         "GET": WRONG_METHOD,
