@@ -26,6 +26,7 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from deploychecks.accounts.middleware import WebsocketSessionLifetime  # noqa: E402
 from deploychecks.api.longpoll import with_gate_long_poll  # noqa: E402
 from deploychecks.core.lifespan import with_lifespan  # noqa: E402
+from deploychecks.evidence.upload_limit import with_evidence_limit  # noqa: E402
 from deploychecks.gonogo.ingest_gate import with_ingest_gate  # noqa: E402
 from deploychecks.routing import websocket_urlpatterns  # noqa: E402
 
@@ -33,8 +34,9 @@ application = with_lifespan(
     ProtocolTypeRouter(
         {
             # Gate long polls wait without a thread (api/longpoll.py); a flood of
-            # readings is refused before Django (gonogo/ingest_gate.py); the rest: Django.
-            "http": with_ingest_gate(with_gate_long_poll(django_asgi_app)),
+            # readings and an oversized evidence upload are refused before Django
+            # reads them (gonogo/ingest_gate.py, evidence/upload_limit.py); the rest: Django.
+            "http": with_evidence_limit(with_ingest_gate(with_gate_long_poll(django_asgi_app))),
             "websocket": AllowedHostsOriginValidator(
                 AuthMiddlewareStack(WebsocketSessionLifetime(URLRouter(websocket_urlpatterns)))
             ),

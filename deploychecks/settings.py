@@ -115,9 +115,6 @@ MIDDLEWARE = [
     "deploychecks.accounts.middleware.SessionLifetimeMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    # An evidence upload announcing more than EVIDENCE_MAX_BYTES: 413 before the
-    # CSRF check reads its body (needs request.user; runs before any process_view).
-    "deploychecks.evidence.middleware.RefuseOversizedEvidenceMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     # A NUL character anywhere in a request: 400 before any view (after CSRF and login).
     "deploychecks.core.nul.RefuseNulMiddleware",

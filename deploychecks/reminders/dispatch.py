@@ -206,9 +206,10 @@ def release_now(
     holds the deployment's row lock and makes it happen once; this run's delivery
     step sends it.
 
-    A mention is personal: it goes to the bell, the toast and the email of the
-    person mentioned only, never to the deployment's webhook (a chat channel) nor
-    to the webhook subscriptions (no `reminder_sent`)."""
+    A mention is personal: its toast and email go to the person mentioned only,
+    never to the deployment's webhook (a chat channel) nor to the webhook
+    subscriptions (no `reminder_sent`); the bell lists it to the deployment's
+    participants, as it lists every reminder (the note is theirs to read too)."""
     now = now or timezone.now()
     personal = kind == Reminder.Kind.MENTION
     late_by = max(now - due_at, timedelta(0))

@@ -29,7 +29,7 @@ def test_a_note_with_a_nul_is_refused_with_a_message_and_kept(
 def test_an_upload_over_the_limit_is_said_once_and_the_row_stays(
     open_as, deployment, engineer, first_item, purge_audit_events
 ):
-    """The 413 of deploychecks/evidence/middleware.py, played by the route (a real
+    """The 413 of deploychecks/evidence/upload_limit.py, played by the route (a real
     upload over 10 MB takes Chromium too long): the banner says why, and the item
     does not add "unexpected answer from the server" of its own."""
     page = open_as(engineer, deployment.get_absolute_url())

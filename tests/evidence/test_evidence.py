@@ -5,16 +5,19 @@ import os
 import re
 
 import pytest
+from asgiref.sync import async_to_sync
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
+from deploychecks.asgi import application
 from deploychecks.audit.models import AuditEvent
 from deploychecks.core.middleware import ContentSecurityPolicyMiddleware
 from deploychecks.evidence import services
 from deploychecks.evidence.content import size_label
 from deploychecks.evidence.models import Evidence
+from deploychecks.evidence.upload_limit import ENVELOPE_BYTES, with_evidence_limit
 from deploychecks.runs.services import RunError, add_item_note, delete_item_note
 from tests.evidence.conftest import HTML, PNG, client_for
 
@@ -200,56 +203,89 @@ def test_an_upload_far_over_the_limit_is_refused_with_the_limit(
     settings.EVIDENCE_MAX_BYTES = 1000
     huge = SimpleUploadedFile("huge.png", PNG + b"\x00" * 300_000, content_type="image/png")
 
+    # Through Django (the test client has no ASGI wrapper): the service refuses it.
     response = _add(client_for(engineer), small, plain_item, {"file": huge})
 
-    # Its Content-Length alone is over the limit and the envelope: refused unread.
-    assert response.status_code == 413
+    assert response.status_code == 400
     assert "evidence files can be at most 1000 bytes" in response.content.decode()
     assert not Evidence.objects.exists()
 
 
-def _announcing(client, deployment, item, length, **extra):
-    """A small form whose Content-Length says `length`: read, it would fail."""
-    return client.post(
-        reverse("evidence:add", args=[deployment.pk, item.pk]),
-        {"url": "https://x.example/"},
-        CONTENT_LENGTH=str(length),
-        **extra,
-    )
+def _http_scope(path, length, *, htmx=False):
+    headers = [(b"content-length", str(length).encode()), (b"content-type", b"multipart/form-data")]
+    if htmx:
+        headers.append((b"hx-request", b"true"))
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": headers,
+        "client": ("127.0.0.1", 5000),
+        "server": ("127.0.0.1", 8000),
+    }
 
 
-def test_an_upload_announced_over_the_limit_is_refused_before_its_body_is_read(
-    small, plain_item, engineer, settings
-):
+def _call(app, scope):
+    """Run `app` on `scope`; what it sent, and how often it asked for the body."""
+    sent, asked = [], []
+
+    async def receive():
+        asked.append(1)
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message):
+        sent.append(message)
+
+    async_to_sync(app)(scope, receive, send)
+    return sent, len(asked)
+
+
+def test_an_upload_announced_over_the_limit_is_refused_before_its_body_is_read(settings):
     settings.EVIDENCE_MAX_BYTES = 10 * 1024 * 1024
-    client = client_for(engineer)
+    # The served application itself (deploychecks.asgi), any ids: no access
+    # check, no database, the same answer for everyone.
+    path = "/deployments/4242/items/77/evidence/"
 
-    htmx = _announcing(client, small, plain_item, 2 * 1024**3, HTTP_HX_REQUEST="true")
-    plain = _announcing(client, small, plain_item, 11 * 1024 * 1024)
+    htmx, htmx_reads = _call(application, _http_scope(path, 2 * 1024**3, htmx=True))
+    plain, plain_reads = _call(application, _http_scope(path, 11 * 1024 * 1024))
 
     message = (
         "This upload is 2 GB; evidence files can be at most 10 MB. Nothing was read or "
         "saved. Add a smaller excerpt or a link instead."
     )
-    assert htmx.status_code == 413
-    assert message in htmx.content.decode()
-    assert htmx["HX-Reswap"] == "none"
-    assert plain.status_code == 413
-    assert plain.content.decode() == message.replace("2 GB", "11 MB")
-    assert not Evidence.objects.exists()
+    assert (htmx_reads, plain_reads) == (0, 0)
+    start, body = htmx
+    headers = dict(start["headers"])
+    assert start["status"] == 413
+    assert message in body["body"].decode()
+    assert (headers[b"hx-reswap"], headers[b"x-input-refused"]) == (b"none", b"too-large")
+    start, body = plain
+    assert start["status"] == 413
+    assert body["body"].decode() == message.replace("2 GB", "11 MB")
 
 
-def test_an_oversized_upload_tells_outsiders_nothing_more(
-    small, plain_item, viewer, outsider, settings
-):
+def test_only_oversized_evidence_uploads_are_stopped_before_django(settings):
     settings.EVIDENCE_MAX_BYTES = 1000
-    length = 10 * 1024 * 1024
+    passed = []
 
-    stranger = _announcing(client_for(outsider), small, plain_item, length)
-    reader = _announcing(client_for(viewer), small, plain_item, length)
+    async def django_app(scope, receive, send):
+        passed.append(scope["path"])
+        await receive()
 
-    assert stranger.status_code == 404
-    assert reader.status_code == 403
+    app = with_evidence_limit(django_app)
+    big = 1000 + ENVELOPE_BYTES + 1
+    _call(app, _http_scope("/deployments/1/items/2/evidence/", 1000 + ENVELOPE_BYTES))
+    _call(app, _http_scope("/templates/import/", big))
+    refused, reads = _call(app, _http_scope("/deployments/1/items/2/evidence/", big))
+
+    assert passed == ["/deployments/1/items/2/evidence/", "/templates/import/"]
+    assert (refused[0]["status"], reads) == (413, 0)
 
 
 @pytest.mark.parametrize(
