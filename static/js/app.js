@@ -205,7 +205,9 @@ document.addEventListener("htmx:afterRequest", (event) => {
 // A request refused before any view read it (a NUL character in what was sent,
 // deploychecks/core/nul.py) answers 400 with `X-Input-Refused` and
 // `HX-Reswap: none`: nothing was saved and the form keeps what was typed. Say
-// why at the top of the page until a request succeeds.
+// why at the top of the page until a request succeeds; for a checklist item,
+// run.js says it at the item instead, where the person is (a long page's top
+// is out of sight).
 document.addEventListener("htmx:afterRequest", (event) => {
   const xhr = event.detail.xhr;
   let banner = document.getElementById("refused-banner");
@@ -213,6 +215,8 @@ document.addEventListener("htmx:afterRequest", (event) => {
     if (banner && event.detail.successful) { banner.remove(); }
     return;
   }
+  const source = (event.detail.requestConfig && event.detail.requestConfig.elt) || event.detail.elt;
+  if (source && source.closest && source.closest(".run-item")) { return; }
   if (!banner) {
     banner = document.createElement("p");
     banner.id = "refused-banner";

@@ -92,8 +92,10 @@
       evt.detail.isError = false;  // handled here
       if (xhr.getResponseHeader("X-Input-Refused")) {
         // Refused before any view read it (a NUL, an upload over the limit):
-        // app.js says why in its banner; the row and what was typed stay.
+        // the row and what was typed stay, and the reason is said at the item.
         evt.detail.shouldSwap = false;
+        var said = new DOMParser().parseFromString(xhr.responseText, "text/html").body.textContent;
+        notSaved(row, said.replace(/\s+/g, " ").trim() || failureText(xhr));
         return;
       }
       var isRow = xhr.responseText.indexOf('id="' + row.id + '"') !== -1;
@@ -168,6 +170,20 @@
     });
   }
 
+  // `el` (inside `old`) in `fresh`: by its id, or else by its place (the same
+  // child positions down from the top, and the same tag).
+  function twinOf(old, fresh, el) {
+    if (el === old) { return fresh; }
+    if (el.id) { return fresh.querySelector("#" + CSS.escape(el.id)); }
+    var path = [];
+    for (var node = el; node !== old; node = node.parentElement) {
+      path.unshift(Array.prototype.indexOf.call(node.parentElement.children, node));
+    }
+    var twin = fresh;
+    for (var i = 0; i < path.length && twin; i++) { twin = twin.children[path[i]]; }
+    return twin && twin.tagName === el.tagName ? twin : null;
+  }
+
   function replaceById(html) {
     var tpl = document.createElement("template");
     tpl.innerHTML = html;
@@ -205,10 +221,9 @@
       keepEntries(old, fresh);
       fresh.removeAttribute("hx-swap-oob");
       var selection = focusTwin ? [active.selectionStart, active.selectionEnd] : null;
-      // Any other control (or the row itself) that had the focus keeps it.
-      var keepFocus = !focusTwin && active && old.contains(active)
-        ? (active === old ? fresh : active.id && fresh.querySelector("#" + CSS.escape(active.id)))
-        : null;
+      // Any other control (or the row itself) that had the focus keeps it: a
+      // phase's <summary> has no id, so it is found by its place instead.
+      var keepFocus = !focusTwin && active && old.contains(active) ? twinOf(old, fresh, active) : null;
       if (keepFocus && active.tabIndex === -1) { keepFocus.tabIndex = -1; }
       old.replaceWith(fresh);
       if (focusTwin) {
@@ -243,6 +258,7 @@
   function resync() {
     if (resyncing) { return; }
     resyncing = true;
+    delete root.dataset.synced;
     var swapsBefore = checklistSwaps;
     // With the page's query: a filtered view ("My items", ?mine=1) stays filtered.
     fetch(root.dataset.resyncUrl + location.search, { headers: { "HX-Request": "true" }, credentials: "same-origin" })
@@ -258,16 +274,18 @@
         resyncing = false;
         var pending = queued; queued = [];
         pending.forEach(apply);
-        refreshPresence();
+        // data-synced: the page shows what the server has (tests wait for it).
+        refreshPresence().then(function () { if (!resyncing) { root.dataset.synced = "1"; } });
         refreshTimeline();
       })
       .catch(function () { resyncing = false; setTimeout(resync, 2000); });
   }
 
   function refreshPresence() {
-    fetch(root.dataset.resyncUrl.replace(/checklist\/$/, "presence/"), { credentials: "same-origin" })
+    return fetch(root.dataset.resyncUrl.replace(/checklist\/$/, "presence/"), { credentials: "same-origin" })
       .then(function (r) { return r.ok ? r.text() : ""; })
-      .then(function (html) { if (html) { replaceById(html); } });
+      .then(function (html) { if (html) { replaceById(html); } })
+      .catch(function () {});  // who is here is shown again at the next resync
   }
 
   function refreshTimeline() {

@@ -43,7 +43,7 @@ def test_a_pipeline_and_a_person_take_a_deployment_live(
 
     waiting = cli_in_background("gate", "wait", "--for", "go-live", "--timeout", "120", env=env)
     page = open_as(lead, deployment.get_absolute_url())
-    expect(page.locator("#run[data-ws=open]")).to_have_count(1, timeout=10_000)
+    expect(page.locator("#run[data-ws=open][data-synced]")).to_have_count(1, timeout=10_000)
     tests_row = page.locator(f"#item-{deployment.items.get(key='tests').pk}")
     expect(tests_row.locator(".provenance")).to_contain_text(
         "by ci-shop · GitHub Actions run 1234 · a1b2c3d · job deploy · evidence"

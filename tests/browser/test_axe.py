@@ -23,7 +23,7 @@ def furnished(deployment, lead, engineer):
 @pytest.mark.parametrize("width", [1280, 375])
 def test_the_run_page_has_no_violations(open_as, deployment, lead, furnished, width):
     page = open_as(lead, deployment.get_absolute_url(), width=width, height=800)
-    expect(page.locator("#run[data-ws=open]")).to_have_count(1, timeout=10_000)
+    expect(page.locator("#run[data-ws=open][data-synced]")).to_have_count(1, timeout=10_000)
     page.wait_for_load_state("networkidle")
     expect(page.locator("#status-update-latest")).to_contain_text("Preparation on track")
     expect(page.locator(".owners-line").first).to_contain_text("@erin")

@@ -97,7 +97,7 @@ def test_main_pages_report_no_csp_violation(
 
     # The run page: the websocket opens (connect-src) and a tick swaps a row.
     _visit(page, base + deployment.get_absolute_url())
-    expect(page.locator("#run[data-ws=open]")).to_have_count(1, timeout=10_000)
+    expect(page.locator("#run[data-ws=open][data-synced]")).to_have_count(1, timeout=10_000)
     page.locator(f"#item-{first_item.pk} input[type=checkbox]").first.check()
     expect(page.locator(f"#item-{first_item.pk}")).to_have_class(
         "run-item state-done", timeout=5_000

@@ -12,7 +12,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def _live(page):
-    expect(page.locator("#run[data-ws=open]")).to_have_count(1, timeout=10_000)
+    expect(page.locator("#run[data-ws=open][data-synced]")).to_have_count(1, timeout=10_000)
 
 
 def _paste(page, head: str, line: str, times: int) -> int:

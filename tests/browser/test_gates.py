@@ -21,9 +21,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def _open(open_as, lead, deployment):
     _set_server_password(lead)
     page = open_as(lead, deployment.get_absolute_url())
-    expect(page.locator("#run[data-ws=open]")).to_have_count(1, timeout=10_000)
-    # The page resyncs when its socket opens: let that land before acting.
-    page.wait_for_load_state("networkidle")
+    expect(page.locator("#run[data-ws=open][data-synced]")).to_have_count(1, timeout=10_000)
     return page
 
 

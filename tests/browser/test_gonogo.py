@@ -41,7 +41,7 @@ def test_red_signal_and_rollback_mode_reach_the_second_user(
     erin = open_as(engineer, path)
     sam = open_as(second_engineer, path)
     for page in (erin, sam):
-        expect(page.locator("#run[data-ws=open]")).to_have_count(1, timeout=10_000)
+        expect(page.locator("#run[data-ws=open][data-synced]")).to_have_count(1, timeout=10_000)
         expect(page.locator("#gonogo-panel .verdict")).to_contain_text("YELLOW — Monitor closely")
 
     # Erin types an error rate that has been red for six minutes.

@@ -19,7 +19,7 @@ def test_tick_note_and_presence_reach_the_other_browser(
     erin = open_as(engineer, path)
     sam = open_as(second_engineer, path, width=375, height=812)
     for page in (erin, sam):
-        expect(page.locator("#run[data-ws=open]")).to_have_count(1, timeout=10_000)
+        expect(page.locator("#run[data-ws=open][data-synced]")).to_have_count(1, timeout=10_000)
 
     # Presence: each sees both people.
     for page in (erin, sam):
@@ -54,7 +54,7 @@ def test_page_resyncs_after_missing_events(
     from deploychecks.runs.services import set_item_state
 
     page = open_as(engineer, deployment.get_absolute_url())
-    expect(page.locator("#run[data-ws=open]")).to_have_count(1, timeout=10_000)
+    expect(page.locator("#run[data-ws=open][data-synced]")).to_have_count(1, timeout=10_000)
     # Drop the socket the hard way, change things meanwhile, let it reconnect.
     page.context.set_offline(True)
     expect(page.locator("#live-status")).to_have_attribute(

@@ -37,7 +37,7 @@ def _in_another_thread(work):
 
 
 def _live(page):
-    expect(page.locator("#run[data-ws=open]")).to_have_count(1, timeout=10_000)
+    expect(page.locator("#run[data-ws=open][data-synced]")).to_have_count(1, timeout=10_000)
 
 
 def _page_matches_database(page, deployment):
@@ -64,8 +64,10 @@ def test_offline_pauses_every_change_and_back_online_the_page_equals_the_databas
     row = page.locator(f"#item-{first.pk}")
     box = row.locator("form.tick input[type=checkbox]")
     expect(box).to_be_enabled()
-    # The side timeline loads with the page: not cut by going offline (htmx logs that).
+    # The side timeline loads with the page, and refreshes after the resync: not
+    # cut by going offline (htmx logs that as an error).
     expect(page.locator("#timeline ol.timeline")).to_be_visible()
+    expect(page.locator("#timeline.htmx-request")).to_have_count(0)
 
     page.context.set_offline(True)
 

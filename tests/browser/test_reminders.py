@@ -23,7 +23,7 @@ def test_toast_on_every_view_and_acknowledge_from_the_bell(
     erin = open_as(engineer, live.get_absolute_url())
     vic = open_as(viewer, live.get_absolute_url(), width=375, height=812)
     for page in (erin, vic):
-        expect(page.locator("#run[data-ws=open]")).to_have_count(1, timeout=10_000)
+        expect(page.locator("#run[data-ws=open][data-synced]")).to_have_count(1, timeout=10_000)
         expect(page.locator(".reminder-count")).to_have_text("0")
 
     _in_thread(dispatch_due_reminders)
@@ -56,7 +56,7 @@ def test_bell_count_drops_live_when_completion_ends_the_reminders(
 ):
     _in_thread(lambda: shift_into_past(go_live(deployment, lead), timedelta(minutes=16)))
     page = open_as(engineer, deployment.get_absolute_url())
-    expect(page.locator("#run[data-ws=open]")).to_have_count(1, timeout=10_000)
+    expect(page.locator("#run[data-ws=open][data-synced]")).to_have_count(1, timeout=10_000)
     _in_thread(dispatch_due_reminders)
     expect(page.locator(".reminder-count")).to_have_text("1", timeout=5_000)
 

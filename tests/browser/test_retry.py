@@ -19,7 +19,7 @@ def test_a_note_sent_again_after_a_lost_answer_is_stored_once(
     open_as, deployment, engineer, first_item, purge_audit_events
 ):
     page = open_as(engineer, deployment.get_absolute_url())
-    expect(page.locator("#run[data-ws=open]")).to_have_count(1, timeout=10_000)
+    expect(page.locator("#run[data-ws=open][data-synced]")).to_have_count(1, timeout=10_000)
     sent = []
 
     def lose_the_first_answer(route):

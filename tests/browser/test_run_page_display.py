@@ -25,8 +25,7 @@ def _audit(purge_audit_events):
 
 def _open(open_as, user, deployment, **viewport):
     page = open_as(user, deployment.get_absolute_url(), **viewport)
-    expect(page.locator("#run[data-ws=open]")).to_have_count(1, timeout=10_000)
-    page.wait_for_load_state("networkidle")  # the resync that follows the socket's opening
+    expect(page.locator("#run[data-ws=open][data-synced]")).to_have_count(1, timeout=10_000)
     return page
 
 

@@ -5,7 +5,7 @@ import pytest
 from playwright.sync_api import expect
 
 from deploychecks.runs.models import RunItem
-from deploychecks.runs.services import set_item_state
+from deploychecks.runs.services import change_status, set_item_state
 from tests.browser.fixtures import screenshot
 from tests.browser.run_page import furnish, in_thread
 
@@ -22,8 +22,7 @@ def _audit(purge_audit_events):
 
 def _open(open_as, user, deployment, **viewport):
     page = open_as(user, deployment.get_absolute_url(), **viewport)
-    expect(page.locator("#run[data-ws=open]")).to_have_count(1, timeout=10_000)
-    page.wait_for_load_state("networkidle")  # the resync that follows the socket's opening
+    expect(page.locator("#run[data-ws=open][data-synced]")).to_have_count(1, timeout=10_000)
     return page
 
 
@@ -69,6 +68,28 @@ def test_the_skip_link_is_first_and_lands_on_the_first_checkbox(open_as, deploym
     # Back to the top, and Tab goes from the checklist on.
     page.keyboard.press("Shift+Tab")  # the first phase's summary
     expect(page.locator(f"#phase-{first.phase_id} > summary")).to_be_focused()
+
+
+def test_a_phase_heading_keeps_the_focus_when_a_status_change_redraws_the_checklist(
+    open_as, deployment, lead, engineer
+):
+    """A status change makes every page fetch the whole checklist again (resync);
+    the focus was lost when it sat on a phase's heading, which has no id."""
+    page = _open(open_as, engineer, deployment, **WIDE)
+    first = _items(deployment)[0]
+    summary = page.locator(f"#phase-{first.phase_id} > summary")
+    page.locator(f"#item-{first.pk}-check").focus()
+    page.keyboard.press("Shift+Tab")
+    expect(summary).to_be_focused()
+    old = summary.element_handle()
+
+    in_thread(lambda: change_status(deployment_id=deployment.pk, to="in_progress", user=lead))
+    expect(page.locator(f"#phase-{first.phase_id} .elapsed")).to_have_count(1, timeout=5_000)
+    expect(page.locator("#run[data-synced]")).to_have_count(1, timeout=5_000)
+    assert not old.evaluate("el => el.isConnected")  # redrawn, not kept
+    expect(summary).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(page.locator(f"#item-{first.pk}-check")).to_be_focused()
 
 
 def test_without_script_the_skip_link_and_two_tabs_reach_the_first_checkbox(

@@ -22,7 +22,7 @@ def test_logout_in_one_tab_closes_the_other_tabs_socket_and_says_so(
     second_tab.on("websocket", lambda websocket: sockets.append(websocket))
     second_tab.goto(live_server_url + path)
     for page in (first_tab, second_tab):
-        expect(page.locator("#run[data-ws=open]")).to_have_count(1, timeout=10_000)
+        expect(page.locator("#run[data-ws=open][data-synced]")).to_have_count(1, timeout=10_000)
     (socket,) = sockets
 
     logging_out_at = time.monotonic()
@@ -60,7 +60,7 @@ def test_password_change_ends_other_browsers_pages_but_not_this_browsers(
     run_tab = open_as(engineer, path)
     other_browser = open_as(engineer, path)
     for page in (run_tab, other_browser):
-        expect(page.locator("#run[data-ws=open]")).to_have_count(1, timeout=10_000)
+        expect(page.locator("#run[data-ws=open][data-synced]")).to_have_count(1, timeout=10_000)
     # The password is changed in a second tab of the first browser.
     password_tab = run_tab.context.new_page()
     password_tab.goto(live_server_url + "/accounts/password/change/")
@@ -78,7 +78,7 @@ def test_password_change_ends_other_browsers_pages_but_not_this_browsers(
     expect(other_browser.locator("#live-status")).to_contain_text(
         "Your session has ended", timeout=10_000
     )
-    expect(run_tab.locator("#run[data-ws=open]")).to_have_count(1, timeout=10_000)
+    expect(run_tab.locator("#run[data-ws=open][data-synced]")).to_have_count(1, timeout=10_000)
     run_tab.wait_for_timeout(2_000)
     expect(run_tab.locator("#run")).to_have_attribute("data-ws", "open")
     expect(run_tab.locator("#run form.tick input[type=checkbox]").first).to_be_enabled()

@@ -32,7 +32,7 @@ def test_lead_sees_the_approval_appear_live_and_go_stale(
     lena = open_as(lead, path)
     quinn = open_as(approver, path, width=390, height=844)
     for page in (lena, quinn):
-        expect(page.locator("#run[data-ws=open]")).to_have_count(1, timeout=10_000)
+        expect(page.locator("#run[data-ws=open][data-synced]")).to_have_count(1, timeout=10_000)
         expect(page.locator(role_box)).to_have_attribute("data-state", "pending")
     expect(lena.locator(f"{role_box} form")).to_have_count(0)  # the lead cannot sign
 

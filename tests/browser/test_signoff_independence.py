@@ -22,7 +22,7 @@ def test_an_approver_who_ticked_an_item_sees_why_they_cannot_sign(
     )
     role_box = f"#signoff-role-{pm.pk}"
     erin = open_as(engineer, deployment.get_absolute_url())
-    expect(erin.locator("#run[data-ws=open]")).to_have_count(1, timeout=10_000)
+    expect(erin.locator("#run[data-ws=open][data-synced]")).to_have_count(1, timeout=10_000)
     form = erin.locator(f"{role_box} form.signoff-form")
     expect(form).to_have_count(1)  # nothing done yet: she may sign
 
@@ -46,9 +46,8 @@ def test_an_approver_who_ticked_an_item_sees_why_they_cannot_sign(
     # Still said on a fresh load, before she tries again.
     erin.reload()
     # Once the socket is open the page resyncs (a fetch that replaces the panel):
-    # let it land before touching the panel.
-    expect(erin.locator("#run[data-ws=open]")).to_have_count(1, timeout=10_000)
-    erin.wait_for_load_state("networkidle")
+    # data-synced says it has landed; the panel is touched after that.
+    expect(erin.locator("#run[data-ws=open][data-synced]")).to_have_count(1, timeout=10_000)
     expect(erin.locator(f"#signoff-blocked-{pm.pk}")).to_contain_text(
         "approver independence", timeout=10_000
     )

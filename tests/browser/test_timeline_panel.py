@@ -13,7 +13,7 @@ def test_opening_the_timeline_loads_it_and_it_stays_live(
     open_as, deployment, engineer, first_item, purge_audit_events, width
 ):
     page = open_as(engineer, deployment.get_absolute_url(), width=width)
-    expect(page.locator("#run[data-ws=open]")).to_have_count(1, timeout=10_000)
+    expect(page.locator("#run[data-ws=open][data-synced]")).to_have_count(1, timeout=10_000)
     if width < 1100:
         assert page.locator("#timeline ol.timeline").count() == 0  # not rendered with the page
         page.locator("#view-timeline").click()

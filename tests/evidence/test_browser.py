@@ -20,7 +20,7 @@ def test_evidence_required_refuses_a_bare_tick(
     erin = open_as(engineer, path)
     vic = open_as(viewer, path, width=375, height=812)
     for page in (erin, vic):
-        expect(page.locator("#run[data-ws=open]")).to_have_count(1, timeout=10_000)
+        expect(page.locator("#run[data-ws=open][data-synced]")).to_have_count(1, timeout=10_000)
     row = f"#item-{required_item.pk}"
     expect(erin.locator(f"{row}-evidence-badge")).to_have_text("Evidence required")
 

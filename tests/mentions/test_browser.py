@@ -31,7 +31,7 @@ def test_a_mention_reaches_another_users_page_live(
     vic = open_as(viewer, path, width=375, height=812)
     sam = open_as(second_engineer, path)
     for page in (erin, vic, sam):
-        expect(page.locator("#run[data-ws=open]")).to_have_count(1, timeout=10_000)
+        expect(page.locator("#run[data-ws=open][data-synced]")).to_have_count(1, timeout=10_000)
         expect(page.locator(".reminder-count")).to_have_text("0")
     row = f"#item-{first_item.pk}"
 

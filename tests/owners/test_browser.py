@@ -29,7 +29,7 @@ def test_owner_and_due_time_from_the_markdown_then_overdue_live(
     backups = item(owned, "Backups verified")  # @erin (due 2h after window start)
     _in_thread(lambda: _start_three_hours_into_the_window(owned, lead))
     erin = open_as(engineer, owned.get_absolute_url())
-    expect(erin.locator("#run[data-ws=open]")).to_have_count(1, timeout=10_000)
+    expect(erin.locator("#run[data-ws=open][data-synced]")).to_have_count(1, timeout=10_000)
     row = erin.locator(f"#item-{backups.pk}")
     expect(row.locator(".owner")).to_have_text("@erin")
     expect(row.locator(".due")).to_have_text("Due 2h after window start")

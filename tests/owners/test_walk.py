@@ -20,8 +20,7 @@ def test_my_items_survives_the_live_refresh(open_as, owned, lead, approver, purg
     canary = item(owned, "Canary healthy")  # @qa-lead: Quinn, an approver
     _in_thread(lambda: runs.change_status(deployment_id=owned.pk, to="in_progress", user=lead))
     quinn = open_as(approver, owned.get_absolute_url() + "?mine=1")
-    expect(quinn.locator("#run[data-ws=open]")).to_have_count(1, timeout=10_000)
-    quinn.wait_for_load_state("networkidle")
+    expect(quinn.locator("#run[data-ws=open][data-synced]")).to_have_count(1, timeout=10_000)
     expect(quinn.locator("#owners-panel")).to_contain_text("Showing only the 1 item you own")
     expect(quinn.locator(".run-item")).to_have_count(1)
     expect(quinn.locator(f"#item-{canary.pk}-check")).to_be_enabled()
@@ -41,8 +40,7 @@ def test_my_items_survives_the_live_refresh(open_as, owned, lead, approver, purg
 def _lead_page(open_as, owned, lead):
     _in_thread(lambda: runs.change_status(deployment_id=owned.pk, to="in_progress", user=lead))
     page = open_as(lead, owned.get_absolute_url())
-    expect(page.locator("#run[data-ws=open]")).to_have_count(1, timeout=10_000)
-    page.wait_for_load_state("networkidle")
+    expect(page.locator("#run[data-ws=open][data-synced]")).to_have_count(1, timeout=10_000)
     return page
 
 

@@ -22,7 +22,7 @@ def test_reply_edit_and_delete_reach_the_other_viewer_live(
     erin = open_as(engineer, path)
     lena = open_as(lead, path, width=375, height=812)
     for page in (erin, lena):
-        expect(page.locator("#run[data-ws=open]")).to_have_count(1, timeout=10_000)
+        expect(page.locator("#run[data-ws=open][data-synced]")).to_have_count(1, timeout=10_000)
     row = f"#item-{first_item.pk}"
     for page in (erin, lena):  # each opens the item's line: its notes and forms
         page.locator(f"{row}-more > summary").click()

@@ -21,7 +21,7 @@ def test_an_update_reaches_a_viewer_and_the_public_page_live(
     public.goto(f"{live_server_url}/status/{page.token}/")
     lena = open_as(lead, deployment.get_absolute_url())
     for run_page in (vic, lena):
-        expect(run_page.locator("#run[data-ws=open]")).to_have_count(1, timeout=10_000)
+        expect(run_page.locator("#run[data-ws=open][data-synced]")).to_have_count(1, timeout=10_000)
     expect(vic.locator("#status-update-latest")).to_contain_text("No status update yet")
 
     lena.locator("#status-update-form-box summary").click()
