@@ -86,9 +86,10 @@ def by_content_type(content_type: str) -> FileType | None:
 
 
 def size_label(n_bytes: int) -> str:
-    """A size for people, the one way the evidence pages and messages say it:
-    powers of 1024 named KB, MB, GB as Django's `filesizeformat` does for the
-    files listed, at most one decimal ("10 MB", "10.6 MB", "1000 bytes")."""
+    """A size for people, the one way the evidence pages and messages say it
+    (the limit, a refusal, the files listed): powers of 1024 named KB, MB, GB as
+    Django's `filesizeformat` names them, at most one decimal and none when
+    whole ("10 MB", "10.6 MB", "1000 bytes")."""
     if n_bytes < 1024:
         return "1 byte" if n_bytes == 1 else f"{n_bytes} bytes"
     value = n_bytes / 1024

@@ -303,6 +303,19 @@ def test_sizes_read_in_one_unit(n_bytes, label):
     assert size_label(n_bytes) == label
 
 
+def test_a_listed_file_reads_its_size_as_the_limit_does(small, plain_item, engineer, lead):
+    """The run page and the record list a file's size in the same words as the
+    form's limit and the refusal ("10 KB", not Django's "10.0 KB")."""
+    shot = SimpleUploadedFile("shot.png", PNG + b"\x00" * (10 * 1024 - len(PNG)), "image/png")
+    assert _add(client_for(engineer), small, plain_item, {"file": shot}).status_code == 200
+
+    run_page = client_for(engineer).get(small.get_absolute_url()).content.decode()
+    record = client_for(lead).get(reverse("history:record", args=[small.pk])).content.decode()
+    for page in (run_page, record):
+        assert "shot.png</bdi>, 10 KB" in page or "shot.png, 10 KB" in page
+        assert "10.0 KB" not in page
+
+
 def test_the_refusal_and_the_form_give_the_same_limit(small, plain_item, engineer, settings):
     settings.EVIDENCE_MAX_BYTES = 1536
     big = SimpleUploadedFile("big.png", PNG + b"\x00" * 2000, content_type="image/png")

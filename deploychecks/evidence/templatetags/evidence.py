@@ -13,6 +13,12 @@ def evidence_max_size() -> str:
 
 
 @register.filter
+def size(n_bytes: int) -> str:
+    """A file's size in the words of the limit: "10 KB" (`filesizeformat` says "10.0 KB")."""
+    return size_label(n_bytes)
+
+
+@register.filter
 def live_notes(notes):
     """The notes evidence may still back: not the deleted ones (their tombstones)."""
     return [note for note in notes if not note.is_deleted]
