@@ -1,6 +1,7 @@
 """The "(evidence required)" marker: parsed, saved, exported, snapshotted."""
 
 import pytest
+from django.urls import reverse
 
 from deploychecks.checklists.exporter import export_markdown
 from deploychecks.checklists.parser import parse_checklist
@@ -58,3 +59,19 @@ def test_deployment_snapshots_the_flag(small):
     flags = dict(small.items.values_list("title", "evidence_required"))
 
     assert flags == {"Backups verified": True, "Announce the window": False}
+
+
+def test_the_import_preview_shows_the_marker_with_owners_and_due_time(admin_client):
+    text = (
+        "# T\n\n## P\n\n"
+        "- [ ] **Deploy** to prod (evidence required) @alice (due 2h after go-live)\n"
+        "- [ ] **Announce** the window\n"
+    )
+    page = admin_client.post(
+        reverse("checklists:import"), {"markdown_text": text, "action": "preview"}
+    ).content.decode()
+
+    deploy, announce = [li.split("</li>")[0] for li in page.split('<li class="item">')[1:]]
+    assert "Deploy" in deploy and "Announce" in announce
+    assert "evidence required" in deploy and "@alice" in deploy and "due 2h after go-live" in deploy
+    assert "evidence required" not in announce
