@@ -1,5 +1,7 @@
 from django import template
+from django.dispatch import receiver
 from django.utils import timezone
+from django.utils.autoreload import file_changed
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
@@ -159,6 +161,14 @@ def note_thread(notes) -> list:
 # The compiled templates of each slot, by their names: parsed once per process,
 # not once per item row (an item row is rendered for every item of the page).
 _slot_templates: dict[tuple[str, ...], list] = {}
+
+
+@receiver(file_changed, dispatch_uid="runs-slot-templates")
+def _forget_slot_templates(sender, file_path, **kwargs):
+    """In development, an edited template shows at once (as Django's own cached
+    loader does): its compiled copy here is dropped."""
+    if file_path.suffix == ".html":
+        _slot_templates.clear()
 
 
 def _compiled(engine, names: tuple[str, ...]) -> list:
