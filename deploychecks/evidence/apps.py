@@ -13,3 +13,5 @@ class EvidenceConfig(AppConfig):
         hooks.item_ticking.connect(evidence.needs_evidence)
         hooks.item_rows.connect(evidence.item_evidence)
         hooks.item_changed.connect(evidence.keep_api_evidence)
+        hooks.slots.add("item-line", "evidence/item_badge.html", order=10)
+        hooks.slots.add("item-more", "evidence/item.html", order=10)

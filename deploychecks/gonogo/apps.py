@@ -23,3 +23,4 @@ class GoNoGoConfig(AppConfig):
         # Finishing waits for a reading being stored, and refuses the ones after it.
         hooks.finished.connect(ingest.close_signals)
         hooks.run_page.connect(gonogo.run_page_panels)
+        hooks.slots.add("page-panels", "gonogo/panel.html", order=20)

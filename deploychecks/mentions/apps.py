@@ -9,6 +9,8 @@ class MentionsConfig(AppConfig):
 
     def ready(self):
         from deploychecks.mentions import hooks as mentions
+        from deploychecks.mentions.parsing import highlight
         from deploychecks.runs import hooks
 
         hooks.note_saved.connect(mentions.notify_mentioned)
+        hooks.set_note_text(highlight)

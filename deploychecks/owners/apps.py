@@ -14,3 +14,5 @@ class OwnersConfig(AppConfig):
         hooks.item_editors.connect(owners.owner_may_change)
         hooks.run_page.connect(owners.run_page_panel)
         reminders.dispatching.connect(owners.remind_overdue)
+        hooks.slots.add("page-panels", "owners/panel.html#panel", order=40)
+        hooks.slots.add("item-line-before-notes", "owners/item_meta.html", order=10)

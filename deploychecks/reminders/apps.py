@@ -24,6 +24,7 @@ class RemindersConfig(AppConfig):
         hooks.went_live.connect(reminders.schedule)
         hooks.finished.connect(reminders.cancel)
         hooks.item_changed.connect(reminders.close_overdue)
+        hooks.slots.add("header", "reminders/bell_slot.html", order=10)
         # `tasks` is imported to register the task in every process, not only in
         # Celery workers (whose autodiscovery is lazy): the embedded scheduler of
         # the web process runs it.

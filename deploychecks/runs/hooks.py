@@ -226,3 +226,57 @@ def describe(verb: str, unmet: list[Unmet], *, most: int = 5) -> str:
             named += f" and {len(labels) - most} more"
         parts.append(f"{needs} {named}")
     return f"This deployment cannot be {verb} yet: it needs {'; '.join(parts)}."
+
+
+class Slots:
+    """Named places of the run page where features put their templates.
+
+    runs' templates say `{% run_slot "page-panels" %}`; each feature adds its
+    templates in its `AppConfig.ready()`, and they are rendered in `order` (then
+    in the order they were added), with the page's context, like an include.
+    """
+
+    PLACES = ("header", "page-panels", "item-line-before-notes", "item-line", "item-more")
+
+    def __init__(self):
+        self._added: dict[str, list[tuple[int, str]]] = {place: [] for place in self.PLACES}
+
+    def add(self, slot: str, template_name: str, *, order: int = 100) -> None:
+        """Put `template_name` in `slot` (once: ready() may run twice in tests)."""
+        added = self._added[slot]  # KeyError: no such place
+        if all(name != template_name for _, name in added):
+            added.append((order, template_name))
+            added.sort(key=lambda entry: entry[0])  # stable: ties keep their order
+
+    def remove(self, slot: str, template_name: str) -> None:
+        self._added[slot] = [entry for entry in self._added[slot] if entry[1] != template_name]
+
+    def templates(self, slot: str) -> tuple[str, ...]:
+        """The template names of `slot`, in the order they are rendered."""
+        return tuple(name for _, name in self._added[slot])
+
+    def __iter__(self):
+        return iter(self.PLACES)
+
+
+slots = Slots()
+
+
+def _escaped(text):
+    from django.utils.html import conditional_escape
+
+    return conditional_escape(text)
+
+
+# How a note's text is shown on the run page (the `note_text` filter): escaped by
+# default; deploychecks.mentions replaces it with its @name highlighting.
+note_text = _escaped
+
+
+def set_note_text(formatter: Callable[[str], Any]) -> None:
+    global note_text
+    note_text = formatter
+
+
+def format_note_text(text: str):
+    return note_text(text)

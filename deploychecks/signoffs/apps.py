@@ -13,3 +13,4 @@ class SignoffsConfig(AppConfig):
         hooks.item_changed.connect(signoffs.invalidate_on_change)
         hooks.status_changing.connect(signoffs.signoff_guard)
         hooks.run_page.connect(signoffs.run_page_panel)
+        hooks.slots.add("page-panels", "signoffs/panel.html#panel", order=30)

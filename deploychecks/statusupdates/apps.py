@@ -14,3 +14,4 @@ class StatusUpdatesConfig(AppConfig):
 
         hooks.run_page.connect(run_page_panel)
         reminders.dispatching.connect(remind_due)
+        hooks.slots.add("page-panels", "statusupdates/panel.html#panel", order=10)

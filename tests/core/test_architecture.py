@@ -2,6 +2,8 @@
 dodged into a function, and no private name taken from another app."""
 
 import ast
+import re
+import tomllib
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[2] / "deploychecks"
@@ -54,4 +56,45 @@ def test_no_app_takes_a_private_name_from_another_app():
             private = [n for n in names if n.startswith("_")]
             if private and _app(module) != own:
                 found.append(f"{relative}:{node.lineno} takes {private} from {module}")
+    assert found == []
+
+
+def _runs_and_below() -> set[str]:
+    """The apps runs may know: itself and the layers under it (pyproject.toml)."""
+    config = tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text(encoding="utf-8"))
+    for contract in config["tool"]["importlinter"]["contracts"]:
+        if contract["type"] == "layers":
+            layers = [
+                name.strip().split(".")[1]
+                for layer in contract["layers"]
+                for name in layer.split("|")
+            ]
+            return set(layers[layers.index("runs") :])
+    raise AssertionError("no layers contract in pyproject.toml")
+
+
+def test_the_run_page_templates_name_no_feature():
+    """runs' templates never name a feature: features put their templates in the
+    run page's slots (runs.hooks.slots) and format notes through runs.hooks."""
+    apps = {path.name for path in PACKAGE.iterdir() if (path / "__init__.py").exists()}
+    allowed = _runs_and_below()
+    library_app = {
+        library.stem: library.parent.parent.name
+        for library in PACKAGE.glob("*/templatetags/*.py")
+        if library.stem != "__init__"
+    }
+    templates = PACKAGE.parent / "templates"
+    found = []
+    for path in sorted((templates / "runs").rglob("*.html")):
+        text = path.read_text(encoding="utf-8")
+        where = path.relative_to(templates)
+        for libraries in re.findall(r"{%\s*load\s+([^%]*?)\s*%}", text):
+            for library in libraries.split():
+                app = library_app.get(library)  # None: Django's or a package's
+                if app and app not in allowed:
+                    found.append(f"{where} loads {library} (of {app})")
+        for named in re.findall(r"{%\s*(?:include|extends)\s+[\"']([^\"']+)[\"']", text):
+            folder = named.split("/")[0] if "/" in named else ""
+            if folder in apps and folder not in allowed:
+                found.append(f"{where} includes {named}")
     assert found == []

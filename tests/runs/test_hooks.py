@@ -203,6 +203,19 @@ def test_show_hooks_lists_what_each_feature_connected():
         "deploychecks.evidence.hooks.needs_evidence"
     ]
     assert listed["item row prefetches"] == ["deploychecks.evidence.hooks.item_evidence"]
+    # The run page's slots, in the order the page shows them.
+    assert listed["run page slot: header"] == ["reminders/bell_slot.html"]
+    assert listed["run page slot: page-panels"] == [
+        "statusupdates/panel.html#panel",
+        "gonogo/panel.html",
+        "signoffs/panel.html#panel",
+        "owners/panel.html#panel",
+        "retros/link.html",
+    ]
+    assert listed["run page slot: item-line-before-notes"] == ["owners/item_meta.html"]
+    assert listed["run page slot: item-line"] == ["evidence/item_badge.html"]
+    assert listed["run page slot: item-more"] == ["evidence/item.html"]
+    assert listed["note text on the run page"] == ["deploychecks.mentions.parsing.highlight"]
     assert listed["status about to change (guards)"] == [
         "deploychecks.runs.gates.items_guard",
         "deploychecks.runs.gates.window_guard",

@@ -6,11 +6,15 @@ service function, then these handlers, in this order.
 
 from django.core.management.base import BaseCommand
 
+from deploychecks.runs import hooks
 from deploychecks.runs.hooks import Hook
 
 
 class Command(BaseCommand):
-    help = "List the handlers and guards connected to each deployment event, in call order."
+    help = (
+        "List the handlers and guards connected to each deployment event, in call order,"
+        " and the templates in each slot of the run page."
+    )
 
     def handle(self, *args, **options):
         for hook in Hook.every:
@@ -19,3 +23,11 @@ class Command(BaseCommand):
                 self.stdout.write(f"  {handler.__module__}.{handler.__qualname__}")
             if not hook.handlers:
                 self.stdout.write("  (none)")
+        # The run page's slots: the features' templates, in the order they show.
+        for slot in hooks.slots:
+            self.stdout.write(self.style.MIGRATE_HEADING(f"run page slot: {slot}"))
+            for name in hooks.slots.templates(slot) or ("(none)",):
+                self.stdout.write(f"  {name}")
+        self.stdout.write(self.style.MIGRATE_HEADING("note text on the run page"))
+        formatter = hooks.note_text
+        self.stdout.write(f"  {formatter.__module__}.{formatter.__qualname__}")
