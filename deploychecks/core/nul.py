@@ -10,7 +10,8 @@ import refuses binary files with its own message).
 
 The refusal is a 400 that names the fields, with nothing saved: htmx requests
 get a short notice and `HX-Reswap: none` (the form keeps what was typed;
-static/js/app.js shows the notice), JSON clients a problem document
+static/js/run.js says the notice at a checklist item, app.js in a banner
+elsewhere), JSON clients a problem document
 (RFC 9457, as the API's), pages a page. It runs in `process_view`, after the
 CSRF check and after LoginRequiredMiddleware, so an anonymous request is sent
 to the login page and a forged one refused as before; it answers the same

@@ -61,8 +61,8 @@ def _response(scope) -> tuple[list[tuple[bytes, bytes]], bytes]:
     headers = [(b"cache-control", b"no-store")]
     if _header(scope, b"hx-request"):
         body = render_to_string("core/refused.html#notice", {"message": message}).encode()
-        # Nothing to swap: the form keeps what was chosen; static/js/app.js shows
-        # the notice in its banner (and run.js leaves it to it).
+        # Nothing to swap: the form keeps what was chosen; static/js/run.js says
+        # the notice at the item (app.js's banner elsewhere).
         headers += [
             (b"content-type", b"text/html; charset=utf-8"),
             (b"hx-reswap", b"none"),

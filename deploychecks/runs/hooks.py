@@ -15,6 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.utils.html import conditional_escape
+
 
 @dataclass(frozen=True)
 class Event:
@@ -248,9 +250,6 @@ class Slots:
             added.append((order, template_name))
             added.sort(key=lambda entry: entry[0])  # stable: ties keep their order
 
-    def remove(self, slot: str, template_name: str) -> None:
-        self._added[slot] = [entry for entry in self._added[slot] if entry[1] != template_name]
-
     def templates(self, slot: str) -> tuple[str, ...]:
         """The template names of `slot`, in the order they are rendered."""
         return tuple(name for _, name in self._added[slot])
@@ -262,19 +261,18 @@ class Slots:
 slots = Slots()
 
 
-def _escaped(text):
-    from django.utils.html import conditional_escape
-
-    return conditional_escape(text)
-
-
 # How a note's text is shown on the run page (the `note_text` filter): escaped by
-# default; deploychecks.mentions replaces it with its @name highlighting.
-note_text = _escaped
+# default; deploychecks.mentions sets its @name highlighting.
+note_text: Callable[[str], Any] = conditional_escape
 
 
 def set_note_text(formatter: Callable[[str], Any]) -> None:
+    """Show notes' text on the run page with `formatter`, which must escape the
+    whole text and return it marked safe (a SafeString). One feature sets it: a
+    second, different formatter raises, rather than silently replacing the first."""
     global note_text
+    if note_text is not conditional_escape and note_text is not formatter:
+        raise RuntimeError(f"the note text formatter is already set: {note_text!r}")
     note_text = formatter
 
 

@@ -206,8 +206,8 @@ document.addEventListener("htmx:afterRequest", (event) => {
 // deploychecks/core/nul.py) answers 400 with `X-Input-Refused` and
 // `HX-Reswap: none`: nothing was saved and the form keeps what was typed. Say
 // why at the top of the page until a request succeeds; for a checklist item,
-// run.js says it at the item instead, where the person is (a long page's top
-// is out of sight).
+// run.js says it at the item instead (marking the request `saidAtItem`), where
+// the person is: a long page's top is out of sight.
 document.addEventListener("htmx:afterRequest", (event) => {
   const xhr = event.detail.xhr;
   let banner = document.getElementById("refused-banner");
@@ -215,8 +215,7 @@ document.addEventListener("htmx:afterRequest", (event) => {
     if (banner && event.detail.successful) { banner.remove(); }
     return;
   }
-  const source = (event.detail.requestConfig && event.detail.requestConfig.elt) || event.detail.elt;
-  if (source && source.closest && source.closest(".run-item")) { return; }
+  if (xhr.saidAtItem) { return; }  // set by run.js, which said it at the item
   if (!banner) {
     banner = document.createElement("p");
     banner.id = "refused-banner";

@@ -30,6 +30,7 @@
       statusEl.append(" ", a);
     }
     root.dataset.ws = state;
+    if (state !== "open") { delete root.dataset.synced; }  // until the next resync
     if (isPaused()) { pauseWithin(root); } else { resumeChanges(); }
   }
 
@@ -94,6 +95,7 @@
         // Refused before any view read it (a NUL, an upload over the limit):
         // the row and what was typed stay, and the reason is said at the item.
         evt.detail.shouldSwap = false;
+        xhr.saidAtItem = true;  // app.js's banner leaves it to the item
         var said = new DOMParser().parseFromString(xhr.responseText, "text/html").body.textContent;
         notSaved(row, said.replace(/\s+/g, " ").trim() || failureText(xhr));
         return;
@@ -170,16 +172,16 @@
     });
   }
 
-  // `el` (inside `old`) in `fresh`: by its id, or else by its place (the same
-  // child positions down from the top, and the same tag).
+  // `el` (inside `old`) in `fresh`: by its id, or else by its place under its
+  // nearest ancestor with an id (a phase's <summary>: the first child of
+  // #phase-N, wherever panels before it come and go), with the same tag.
   function twinOf(old, fresh, el) {
-    if (el === old) { return fresh; }
-    if (el.id) { return fresh.querySelector("#" + CSS.escape(el.id)); }
-    var path = [];
-    for (var node = el; node !== old; node = node.parentElement) {
+    var path = [], node = el;
+    while (node !== old && !node.id) {
       path.unshift(Array.prototype.indexOf.call(node.parentElement.children, node));
+      node = node.parentElement;
     }
-    var twin = fresh;
+    var twin = node === old ? fresh : fresh.querySelector("#" + CSS.escape(node.id));
     for (var i = 0; i < path.length && twin; i++) { twin = twin.children[path[i]]; }
     return twin && twin.tagName === el.tagName ? twin : null;
   }
@@ -274,7 +276,8 @@
         resyncing = false;
         var pending = queued; queued = [];
         pending.forEach(apply);
-        // data-synced: the page shows what the server has (tests wait for it).
+        // data-synced: the checklist and who is here are the server's (the
+        // timeline's refresh is htmx's own request); tests wait for it.
         refreshPresence().then(function () { if (!resyncing) { root.dataset.synced = "1"; } });
         refreshTimeline();
       })
@@ -283,9 +286,9 @@
 
   function refreshPresence() {
     return fetch(root.dataset.resyncUrl.replace(/checklist\/$/, "presence/"), { credentials: "same-origin" })
-      .then(function (r) { return r.ok ? r.text() : ""; })
-      .then(function (html) { if (html) { replaceById(html); } })
-      .catch(function () {});  // who is here is shown again at the next resync
+      .then(function (r) { return r.ok ? r.text() : ""; },
+            function () { return ""; })  // unreachable: who is here shows at the next resync
+      .then(function (html) { if (html) { replaceById(html); } });
   }
 
   function refreshTimeline() {

@@ -24,7 +24,6 @@ def furnished(deployment, lead, engineer):
 def test_the_run_page_has_no_violations(open_as, deployment, lead, furnished, width):
     page = open_as(lead, deployment.get_absolute_url(), width=width, height=800)
     expect(page.locator("#run[data-ws=open][data-synced]")).to_have_count(1, timeout=10_000)
-    page.wait_for_load_state("networkidle")
     expect(page.locator("#status-update-latest")).to_contain_text("Preparation on track")
     expect(page.locator(".owners-line").first).to_contain_text("@erin")
     if width >= 1100:  # the timeline beside the checklist, loaded

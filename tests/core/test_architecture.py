@@ -73,9 +73,16 @@ def _runs_and_below() -> set[str]:
     raise AssertionError("no layers contract in pyproject.toml")
 
 
+# Links from runs' pages to the pages above them (the deployments list and a
+# deployment's record, history's): navigation, not a use of the feature's code.
+NAVIGATION = {"history:list", "history:record"}
+
+
 def test_the_run_page_templates_name_no_feature():
-    """runs' templates never name a feature: features put their templates in the
-    run page's slots (runs.hooks.slots) and format notes through runs.hooks."""
+    """runs' templates (templates/runs/) load no tag library, include or extend no
+    template and name no URL of an app above runs, navigation links aside: features
+    put their templates in the run page's slots (runs.hooks.slots) and format notes
+    through runs.hooks. An include by a variable is not allowed either."""
     apps = {path.name for path in PACKAGE.iterdir() if (path / "__init__.py").exists()}
     allowed = _runs_and_below()
     library_app = {
@@ -97,4 +104,10 @@ def test_the_run_page_templates_name_no_feature():
             folder = named.split("/")[0] if "/" in named else ""
             if folder in apps and folder not in allowed:
                 found.append(f"{where} includes {named}")
+        for named in re.findall(r"{%\s*include\s+([^\"'\s%]\S*)", text):
+            found.append(f"{where} includes a template by a variable, {named}")
+        for named in re.findall(r"{%\s*(?:url|run_url)\s+[\"']([\w-]+:[\w-]+)[\"']", text):
+            app = named.split(":")[0]
+            if app in apps and app not in allowed and named not in NAVIGATION:
+                found.append(f"{where} names the URL {named}")
     assert found == []

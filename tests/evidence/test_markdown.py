@@ -73,5 +73,6 @@ def test_the_import_preview_shows_the_marker_with_owners_and_due_time(admin_clie
 
     deploy, announce = [li.split("</li>")[0] for li in page.split('<li class="item">')[1:]]
     assert "Deploy" in deploy and "Announce" in announce
-    assert "evidence required" in deploy and "@alice" in deploy and "due 2h after go-live" in deploy
-    assert "evidence required" not in announce
+    assert '<span class="badge evidence-required">evidence required</span>' in deploy
+    assert "@alice · due 2h after go-live" in deploy
+    assert "evidence-required" not in announce

@@ -1,7 +1,5 @@
 from django import template
-from django.dispatch import receiver
 from django.utils import timezone
-from django.utils.autoreload import file_changed
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
@@ -158,36 +156,19 @@ def note_thread(notes) -> list:
     return ordered
 
 
-# The compiled templates of each slot, by their names: parsed once per process,
-# not once per item row (an item row is rendered for every item of the page).
-_slot_templates: dict[tuple[str, ...], list] = {}
-
-
-@receiver(file_changed, dispatch_uid="runs-slot-templates")
-def _forget_slot_templates(sender, file_path, **kwargs):
-    """In development, an edited template shows at once (as Django's own cached
-    loader does): its compiled copy here is dropped."""
-    if file_path.suffix == ".html":
-        _slot_templates.clear()
-
-
-def _compiled(engine, names: tuple[str, ...]) -> list:
-    found = _slot_templates.get(names)
-    if found is None:
-        found = _slot_templates[names] = [engine.get_template(name) for name in names]
-    return found
-
-
 @register.simple_tag(takes_context=True)
 def run_slot(context, slot: str):
     """What the features put in `slot` of the run page (runs.hooks.slots), each
-    rendered with this context, as an include would."""
+    rendered as an include would: with this context, pushed (what a template sets
+    stays in it), from the engine's cached loader."""
     names = hooks.slots.templates(slot)
     if not names:
         return ""
-    return mark_safe(  # noqa: S308  rendered templates, escaped by the engine
-        "".join(template.render(context) for template in _compiled(context.template.engine, names))
-    )
+    engine = context.template.engine
+    with context.push():
+        return mark_safe(  # noqa: S308  rendered templates, escaped by the engine
+            "".join(engine.get_template(name).render(context) for name in names)
+        )
 
 
 @register.filter

@@ -30,4 +30,5 @@ class Command(BaseCommand):
                 self.stdout.write(f"  {name}")
         self.stdout.write(self.style.MIGRATE_HEADING("note text on the run page"))
         formatter = hooks.note_text
-        self.stdout.write(f"  {formatter.__module__}.{formatter.__qualname__}")
+        name = getattr(formatter, "__qualname__", None)
+        self.stdout.write(f"  {formatter.__module__}.{name}" if name else f"  {formatter!r}")
