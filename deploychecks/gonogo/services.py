@@ -58,6 +58,8 @@ def parse_value(raw, signal: DeploymentSignal) -> float:
         try:
             raw = float(raw.strip())
         except ValueError:
+            if signal.is_boolean:
+                raise SignalError(f"“{signal.name}” is yes or no (or 1 or 0).") from None
             raise SignalError(f"The value for “{signal.name}” must be a number.") from None
     if not isinstance(raw, int | float):
         raise SignalError(f"The value for “{signal.name}” must be a number.")

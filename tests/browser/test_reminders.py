@@ -34,6 +34,13 @@ def test_toast_on_every_view_and_acknowledge_from_the_bell(
         )
         expect(page.locator(".reminder-count")).to_have_text("1", timeout=5_000)
     screenshot(vic, "reminder-toast-phone")
+    # On the phone the bell's panel is on the screen, to be read and acknowledged.
+    vic.locator("#reminder-centre > summary").click()
+    panel = vic.locator(".reminder-panel")
+    expect(panel).to_contain_text("Re-run the smoke tests")
+    box = panel.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= 375, box
+    vic.locator("#reminder-centre > summary").click()
 
     erin.locator("#toasts [data-open-centre]").click()
     expect(erin.locator("#reminder-centre")).to_have_attribute("open", "")

@@ -113,3 +113,11 @@ def test_the_preview_of_the_seed_counts_its_repaired_mojibake(admin_client, seed
 
     assert re.search(r"Read as <strong>UTF-8</strong>; \d+ garbled character sequences", html)
     assert "<dt>Items</dt><dd>89</dd>" in html
+
+
+def test_the_form_labels_only_what_can_be_filled_in(admin_client):
+    page = admin_client.get("/templates/import/").content.decode()
+
+    assert 'type="hidden" name="source_name"' in page
+    assert "Source name" not in page  # a label with no field under it, before
+    assert ">Markdown file</label>" in page

@@ -141,6 +141,8 @@ BAD_BODIES = [
     ({"value": 1}, 400, "“signal” must be"),
     ({"signal": "CPU", "value": 1}, 422, "Unknown signal 'CPU'"),
     ({"signal": "Data corruption", "value": 0.5}, 422, "yes or no"),
+    ({"signal": "Data corruption", "value": "maybe"}, 422, "“Data corruption” is yes or no"),
+    ({"signal": "Data corruption", "value": "Yes"}, 201, None),
     ({"signal": "Error rate", "value": 1, "observed_at": "yesterday"}, 400, "ISO 8601"),
     ({"signal": "Error rate", "value": 1, "observed_at": "2025-05-01T12:00:00"}, 422, "time zone"),
     ({"signal": "Error rate", "value": 1, "colour": "red"}, 400, "Unknown fields: colour"),

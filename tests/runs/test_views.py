@@ -1,4 +1,5 @@
 import re
+from pathlib import Path
 
 import pytest
 from django.core.cache import cache
@@ -16,6 +17,7 @@ from deploychecks.runs.services import (
     set_item_state,
     set_subcheck_state,
 )
+from deploychecks.runs.templatetags.runs import ACTION_LABELS, action_label
 from tests.conftest import may_start_deployments
 
 pytestmark = pytest.mark.django_db
@@ -342,3 +344,17 @@ def test_rows_without_a_refusal_have_empty_closed_forms(deployment, engineer, fi
 
     assert f'<details id="item-{first_item.pk}-note">' in html
     assert "autofocus" not in html and "Your reason" not in html
+
+
+def test_every_audited_action_reads_in_words_on_the_timeline():
+    """The timeline and its filter say each action in words ("overrode the gate,
+    moving"), never its key ("deployment.override")."""
+    package = Path(__file__).resolve().parents[2] / "deploychecks"
+    written = {
+        action
+        for path in package.rglob("*.py")
+        for action in re.findall(r'\baction="([a-z_]+\.[a-z_]+)"', path.read_text("utf-8"))
+    }
+    assert "deployment.override" in written  # the scan finds them
+    assert sorted(written - ACTION_LABELS.keys()) == []
+    assert action_label("deployment.override") == "overrode the gate, moving"

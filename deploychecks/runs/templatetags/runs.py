@@ -94,6 +94,17 @@ ACTION_LABELS = {
     "deviation.edited": "edited a deviation on",
     "deviation.deleted": "deleted a deviation on",
     "mention.notified": "mentioned someone on",
+    "deployment.override": "overrode the gate, moving",
+    "audit.reanchored": "re-anchored the audit chain",
+    "reminder_rules.changed": "changed the reminder rules",
+    "signals.changed": "changed the go/no-go signals of",
+    "template.signoff_rules": "changed the sign-off rules of",
+    "template_gates.changed": "changed the gates of",
+    "webhook.subscribed": "subscribed a webhook:",
+    "webhook.subscription_changed": "changed a webhook subscription:",
+    "webhook.enabled": "turned on a webhook:",
+    "webhook.disabled": "turned off a webhook:",
+    "webhook.redelivered": "redelivered a webhook event:",
 }
 
 
