@@ -132,3 +132,25 @@ def test_login_page_reports_no_csp_violation_and_the_policy_is_enforced(browser,
         assert any("script-src" in v for v in _violations(page))
     finally:
         context.close()
+
+
+def test_a_swap_never_copies_a_style_attribute(
+    open_as, deployment, engineer, first_item, purge_audit_events
+):
+    """htmx settles a swapped element by copying the old one's settle attributes
+    onto the new one first; with `style` among them, an old `style=""` (left by any
+    script that set and cleared a style through the CSSOM, which the policy allows)
+    was set as an attribute, which the policy refuses: the intermittent
+    "Applying inline style violates … style-src" errors. `style` is not settled."""
+    page = open_as(engineer, deployment.get_absolute_url())
+    _watch(page)
+    page.reload()
+    expect(page.locator("#run[data-ws=open][data-synced]")).to_have_count(1, timeout=10_000)
+    row = page.locator(f"#item-{first_item.pk}")
+    for element in (row, page.locator(f"#item-{first_item.pk}-check")):
+        element.evaluate("el => { el.style.color = 'red'; el.style.color = ''; }")
+    assert row.get_attribute("style") == ""
+    page.locator(f"#item-{first_item.pk}-check").check()
+    expect(row).to_have_class("run-item state-done", timeout=5_000)
+    page.wait_for_timeout(200)  # htmx settles 20 ms after the swap
+    assert _violations(page) == []
