@@ -386,9 +386,34 @@
     lastSeq = parseInt(root.dataset.seq, 10);
     watchItemRequests();
     foldForPhone(root);
-    // A status change answered by htmx renders the next gates.
+    // A status change answered by htmx renders the next gates. The control that
+    // sent it is gone with the old checklist: the focus (and the view) would fall
+    // to the page's body, or where the browser anchors its scroll (the bottom).
+    // It goes to the same field if it is still there, to the refused gate, or to
+    // the header that shows the new status.
+    var statusFocus = null;
+    document.addEventListener("htmx:beforeSwap", function (evt) {
+      var active = document.activeElement;
+      statusFocus = evt.detail.target && evt.detail.target.id === "checklist" &&
+        active && evt.detail.target.contains(active) ? (active.id || (active.form && active.form.id) || "") : null;
+    });
     document.addEventListener("htmx:afterSwap", function (evt) {
-      if (evt.target.id === "checklist") { checklistSwaps += 1; foldForPhone(evt.target); }
+      if (evt.target.id !== "checklist") { return; }
+      checklistSwaps += 1;
+      var checklist = evt.target;
+      foldForPhone(checklist);
+      if (statusFocus === null) { return; }
+      var was = statusFocus ? document.getElementById(statusFocus) : null;
+      statusFocus = null;
+      if (document.activeElement && document.activeElement !== document.body &&
+          document.activeElement.isConnected) { return; }  // the answer focused a field itself
+      if (was && was.tagName === "FORM") { was = was.querySelector("button[type=submit]"); }
+      if (!was) { was = checklist.querySelector(".gate.refused > summary"); }
+      if (!was) {
+        was = document.getElementById("run-header");
+        was.tabIndex = -1;
+      }
+      was.focus();
     });
     connect();
     // An open socket can outlive the network by minutes (until TCP gives up):

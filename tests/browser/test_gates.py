@@ -73,6 +73,10 @@ def test_going_live_with_an_open_pre_go_live_item(open_as, deployment, lead, pur
     _override(page, "monitoring", "go live", "The last check is covered by the canary")
     expect(page.locator(".status").first).to_have_text("Monitoring", timeout=10_000)
     expect(page.locator(".override-banner")).to_contain_text("Gate overridden to monitoring")
+    # The override form went with the gate: the view and the focus are on the new
+    # status, not at the page's bottom (where the browser anchored it) or its body.
+    expect(page.locator("#run-header")).to_be_focused()
+    expect(page.locator("#run-header")).to_be_in_viewport()
     event = AuditEvent.objects.get(action="deployment.override")
     assert event.after["conditions"] == [
         {"key": f"item:{item.pk}", "kind": "items", "label": event.after["conditions"][0]["label"]}

@@ -98,6 +98,20 @@ def test_a_phase_heading_keeps_the_focus_when_a_status_change_redraws_the_checkl
     expect(page.locator(f"#item-{first.pk}-check")).to_be_focused()
 
 
+def test_a_status_change_by_keyboard_leaves_the_focus_on_the_new_status(open_as, deployment, lead):
+    """The button pressed is gone with the old checklist: the focus went to the
+    page's body (a keyboard user started again from the top) and the view to
+    wherever the browser anchored it."""
+    page = _open(open_as, lead, deployment, **WIDE)
+    page.locator("#status-in_progress-form button").focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#run-header .status")).to_have_text("In progress", timeout=5_000)
+    expect(page.locator("#run-header")).to_be_focused()
+    expect(page.locator("#run-header")).to_be_in_viewport()
+    page.keyboard.press("Tab")  # on from the header: its next control
+    assert page.evaluate("document.activeElement.closest('#run-header') !== null")
+
+
 def test_without_script_the_skip_link_and_two_tabs_reach_the_first_checkbox(
     browser, open_as, deployment, engineer
 ):
