@@ -94,7 +94,7 @@ def size_label(n_bytes: int) -> str:
         return "1 byte" if n_bytes == 1 else f"{n_bytes} bytes"
     value = n_bytes / 1024
     for unit in ("KB", "MB", "GB"):
-        if value < 1024 or unit == "GB":
+        if round(value, 1) < 1024 or unit == "GB":  # 1,048,575 bytes: "1 MB", not "1024 KB"
             break
         value /= 1024
     return f"{value:.1f}".removesuffix(".0") + f" {unit}"

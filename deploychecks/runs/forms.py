@@ -73,6 +73,9 @@ class DeploymentForm(forms.Form):
             self.fields[name].queryset = users
             self.fields[name].widget.attrs["size"] = 6
         self.roles_revision = self._shown_revision(revisions)
+        if not self.is_bound and self.roles_revision and not self.initial.get("revision"):
+            # Chosen in the select, as its approver roles are shown below it.
+            self.initial["revision"] = self.roles_revision.pk
         self.roles = list(self.roles_revision.signoff_roles.all()) if self.roles_revision else []
         # The lead (whoever creates it) may never approve their own deployment.
         approvers = users.exclude(pk=lead.pk) if lead is not None else users

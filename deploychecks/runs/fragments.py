@@ -94,7 +94,7 @@ def checklist_phases(deployment: Deployment, can_edit: bool) -> tuple[str, dict]
         {
             "deployment": deployment,
             "phases": phases,
-            "current": current_phase(phases),
+            "current": current_phase(phases, deployment),
             "can_edit": can_edit,
             "rollback_mode": False,
         },
@@ -201,8 +201,12 @@ def overall_progress(phases) -> dict:
     return progress([i for p in phases for i in p.items.all()])
 
 
-def current_phase(phases):
-    """The first phase with open items (ignoring the rollback phase unless rolling back)."""
+def current_phase(phases, deployment):
+    """The first phase with open items (ignoring the rollback phase unless rolling
+    back); none once the deployment has finished (completed past open items by an
+    override, rolled back or aborted: no phase is under way)."""
+    if deployment.is_finished:
+        return None
     for phase in phases:
         if not phase.is_rollback and phase.progress["open"]:
             return phase

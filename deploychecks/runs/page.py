@@ -118,7 +118,9 @@ def page_context(request, deployment, role, *, refused=None) -> dict:
     def load_phases():
         phases = load_checklist(deployment)
         context.update(
-            phases=phases, overall=overall_progress(phases), current=current_phase(phases)
+            phases=phases,
+            overall=overall_progress(phases),
+            current=current_phase(phases, deployment),
         )
         return phases
 

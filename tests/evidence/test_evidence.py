@@ -294,6 +294,8 @@ def test_only_oversized_evidence_uploads_are_stopped_before_django(settings):
         (1, "1 byte"),
         (1000, "1000 bytes"),
         (1536, "1.5 KB"),
+        (1024 * 1024 - 1, "1 MB"),
+        (1024 * 1024 - 60, "1023.9 KB"),
         (10 * 1024 * 1024, "10 MB"),
         (10 * 1024 * 1024 + 600 * 1024, "10.6 MB"),
         (3 * 1024**3, "3 GB"),

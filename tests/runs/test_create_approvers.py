@@ -58,6 +58,8 @@ def test_the_form_has_one_approver_select_per_sign_off_role(revision, lead, appr
     assert labels == ["Engineering Manager", "DevOps Lead", "Product Manager", "QA Lead"]
     assert "(quinn)" in fieldset
     assert "(lena)" not in fieldset  # the lead cannot approve their own deployment
+    # The template whose roles these are is the one chosen (it read "---------").
+    assert f'<option value="{revision.pk}" selected>' in html
 
 
 def test_approvers_picked_per_role_get_those_roles(

@@ -13,6 +13,7 @@ from deploychecks.checklists.services import save_template
 from deploychecks.gonogo.models import DeploymentSignal
 from deploychecks.runs.services import (
     add_item_note,
+    change_status,
     create_deployment,
     set_item_state,
     set_subcheck_state,
@@ -358,3 +359,14 @@ def test_every_audited_action_reads_in_words_on_the_timeline():
     assert "deployment.override" in written  # the scan finds them
     assert sorted(written - ACTION_LABELS.keys()) == []
     assert action_label("deployment.override") == "overrode the gate, moving"
+
+
+def test_a_finished_deployment_has_no_current_phase(deployment, lead):
+    client = _client(lead)
+    change_status(deployment_id=deployment.pk, to="in_progress", user=lead)
+    assert 'class="badge current-badge"' in client.get(deployment.get_absolute_url()).text
+
+    change_status(deployment_id=deployment.pk, to="aborted", user=lead)
+    page = client.get(deployment.get_absolute_url()).text
+    assert "Aborted" in page
+    assert "current-badge" not in page and "since start" not in page
