@@ -15,12 +15,16 @@ def reminder_context(reminder: Reminder) -> dict:
     return {"reminder": reminder, "deployment": reminder.deployment, "items": items}
 
 
-def centre_context(deployment, *, error: str = "", limit: int = 30) -> dict:
-    delivered = list(
-        Reminder.objects.filter(deployment=deployment, status__in=DELIVERED)
+def centre_context(deployment, *, user=None, error: str = "", limit: int = 30) -> dict:
+    """The bell of `user`: a mention of someone else is theirs, not in it (filtered
+    here, not in SQL: SQLite has no JSON `contains`). No user: every reminder."""
+    delivered = [
+        reminder
+        for reminder in Reminder.objects.filter(deployment=deployment, status__in=DELIVERED)
         .prefetch_related("deliveries")
-        .order_by("-due_at", "-pk")[:limit]
-    )
+        .order_by("-due_at", "-pk")[: limit * 2]
+        if user is None or reminder.is_for(user)
+    ][:limit]
     item_ids = {pk for r in delivered for pk in r.item_ids}
     titles = dict(RunItem.objects.filter(pk__in=item_ids).values_list("pk", "title"))
     for reminder in delivered:
@@ -34,9 +38,13 @@ def centre_context(deployment, *, error: str = "", limit: int = 30) -> dict:
     # overdue item's reminder goes out in progress too); once it has ended (its
     # pending reminders cancelled), nothing does, acknowledged or not.
     open_count = (
-        Reminder.objects.filter(
-            deployment=deployment, status__in=[Reminder.Status.SENT, Reminder.Status.LATE]
-        ).count()
+        sum(
+            1
+            for reminder in Reminder.objects.filter(
+                deployment=deployment, status__in=[Reminder.Status.SENT, Reminder.Status.LATE]
+            ).only("kind", "notify")
+            if user is None or reminder.is_for(user)
+        )
         if deployment.status in (Deployment.Status.IN_PROGRESS, Deployment.Status.MONITORING)
         else 0
     )

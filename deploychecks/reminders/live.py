@@ -40,14 +40,10 @@ def send_toast(reminder, *, escalation: str = "") -> None:
         }
     )
     message = notice(reminder.deployment_id, text)
-    # A mention's toast is for the person mentioned (reminder.notify: "user:<id>").
-    only = [
-        int(v[5:]) for v in reminder.notify or () if str(v).startswith("user:") and v[5:].isdigit()
-    ]
-    if reminder.kind == reminder.Kind.MENTION and only:
-        message["only"] = only
-        # The others' bells list it too: they re-read the centre without a toast.
-        send_refresh(reminder.deployment_id)
+    # A mention's toast is for the person mentioned (reminder.notify: "user:<id>"),
+    # and so is its line in the bell.
+    if reminder.people:
+        message["only"] = reminder.people
     send_to_deployment(reminder.deployment_id, message)
 
 

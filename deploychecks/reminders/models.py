@@ -235,6 +235,21 @@ class Reminder(models.Model):
         """Delivered and not yet acknowledged: counted in the bell while the deployment is live."""
         return self.status in (self.Status.SENT, self.Status.LATE)
 
+    @property
+    def people(self) -> list[int]:
+        """Who a personal reminder (a mention) is for: the ids of its "user:<id>"
+        entries in `notify`. Empty for the others, which are everyone's."""
+        if self.kind != self.Kind.MENTION:
+            return []
+        return [
+            int(v[5:]) for v in self.notify or () if str(v).startswith("user:") and v[5:].isdigit()
+        ]
+
+    def is_for(self, user) -> bool:
+        """Shown in `user`'s bell, and theirs to acknowledge."""
+        people = self.people
+        return not people or (user is not None and user.pk in people)
+
 
 class ReminderDelivery(models.Model):
     """One reminder (or its escalation) on one channel: claimed, sent once, recorded."""

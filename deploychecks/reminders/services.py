@@ -145,6 +145,8 @@ def acknowledge(
     if access.role_of(user, deployment) is None:
         raise NotAllowed("You do not have access to this deployment.")
     reminder = Reminder.objects.select_for_update().get(pk=reminder_id, deployment_id=deployment_id)
+    if not reminder.is_for(user):
+        raise NotAllowed("This mention is for the person mentioned; only they mark it done.")
     if reminder.status == RS.ACKNOWLEDGED:
         return Change(reminder, changed=False)
     if reminder.status not in (RS.SENT, RS.LATE):

@@ -21,7 +21,7 @@ MANAGE_TEMPLATES = "checklists.add_checklisttemplate"
 @require_GET
 def centre(request, pk):
     deployment, _ = access.get_deployment_for(request.user, pk)
-    return render(request, f"{CENTRE}#centre", centre_context(deployment))
+    return render(request, f"{CENTRE}#centre", centre_context(deployment, user=request.user))
 
 
 @require_POST
@@ -43,7 +43,7 @@ def acknowledge(request, pk, reminder_id):
         if error:
             messages.error(request, error)
         return redirect(reminder.get_absolute_url())
-    context = centre_context(deployment, error=error)
+    context = centre_context(deployment, user=request.user, error=error)
     context["centre_open"] = True
     return render(request, f"{CENTRE}#centre", context, status=status)
 

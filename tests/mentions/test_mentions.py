@@ -199,3 +199,25 @@ def test_parsing_finds_names_not_email_addresses():
     assert str(highlight("<b>@a.b</b>.")) == (
         '&lt;b&gt;<strong class="mention">@a.b</strong>&lt;/b&gt;.'
     )
+
+
+def test_a_mention_is_in_the_bell_of_its_person_only_and_theirs_to_mark_done(
+    deployment, engineer, second_engineer, viewer, first_item
+):
+    add_item_note(
+        deployment_id=deployment.pk, item_id=first_item.pk, body="@vic look", user=engineer
+    )
+    mention = _mentions_of(viewer).get()
+    bell = reverse("reminders:centre", args=[deployment.pk])
+    done = reverse("reminders:acknowledge", args=[deployment.pk, mention.pk])
+
+    assert "mentioned @vic" in _client(viewer).get(bell).content.decode()
+    assert "mentioned @vic" not in _client(second_engineer).get(bell).content.decode()
+    refused = _client(second_engineer).post(done, {"note": ""}, HTTP_HX_REQUEST="true")
+    assert refused.status_code == 403
+    mention.refresh_from_db()
+    assert mention.status != Reminder.Status.ACKNOWLEDGED
+
+    assert _client(viewer).post(done, {"note": "seen"}, HTTP_HX_REQUEST="true").status_code == 200
+    mention.refresh_from_db()
+    assert mention.status == Reminder.Status.ACKNOWLEDGED

@@ -9,9 +9,10 @@ register = template.Library()
 @register.inclusion_tag("reminders/centre.html#bell", takes_context=True)
 def reminder_centre(context, deployment):
     """The bell, its notification centre and the toast area of the run page."""
+    request = context.get("request")
     return {
-        **centre_context(deployment),
-        "request": context.get("request"),
+        **centre_context(deployment, user=request.user if request else None),
+        "request": request,
         "csrf_token": context.get("csrf_token"),
     }
 
