@@ -17,6 +17,7 @@ import re
 from django.conf import settings
 from django.template.loader import render_to_string
 
+from deploychecks.core.bearer import scope_header
 from deploychecks.evidence.content import size_label
 
 PATH_RE = re.compile(r"^/deployments/\d+/items/\d+/evidence/$")
@@ -33,16 +34,9 @@ def too_large_message(length: int) -> str:
     )
 
 
-def _header(scope, name: bytes) -> bytes | None:
-    for key, value in scope.get("headers") or ():
-        if key.lower() == name:
-            return value
-    return None
-
-
 def announced_length(scope) -> int:
     try:
-        return int(_header(scope, b"content-length") or 0)
+        return int(scope_header(scope, b"content-length") or 0)
     except ValueError:
         return 0
 
@@ -59,7 +53,7 @@ def too_large(scope) -> bool:
 def _response(scope) -> tuple[list[tuple[bytes, bytes]], bytes]:
     message = too_large_message(announced_length(scope))
     headers = [(b"cache-control", b"no-store")]
-    if _header(scope, b"hx-request"):
+    if scope_header(scope, b"hx-request"):
         body = render_to_string("core/refused.html#notice", {"message": message}).encode()
         # Nothing to swap: the form keeps what was chosen; static/js/run.js says
         # the notice at the item (app.js's banner elsewhere).

@@ -12,8 +12,6 @@ from deploychecks.reminders.dispatch import release_now, send_page_at_once
 from deploychecks.reminders.models import Reminder
 from deploychecks.runs.models import Participant
 
-USER_PREFIX = "user:"
-
 
 def participants_by_name(deployment) -> dict:
     """The people who can be mentioned on `deployment` (its lead and its
@@ -73,7 +71,7 @@ def notify_mentioned(*, deployment, item, note, actor, previous_body: str = "", 
             kind=Reminder.Kind.MENTION,
         )
         # The page's toast goes to this person only (reminders.live).
-        reminder.notify = [f"{USER_PREFIX}{user.pk}"]
+        reminder.notify = [f"{Reminder.PERSON_PREFIX}{user.pk}"]
         reminder.save(update_fields=["notify"])
         send_page_at_once(reminder, now=now)
         mention.reminder = reminder

@@ -208,8 +208,8 @@ def release_now(
 
     A mention is personal: its toast and email go to the person mentioned only,
     never to the deployment's webhook (a chat channel) nor to the webhook
-    subscriptions (no `reminder_sent`); the bell lists it to the deployment's
-    participants, as it lists every reminder (the note is theirs to read too)."""
+    subscriptions (no `reminder_sent`); only that person's bell lists it
+    (`Reminder.is_for`)."""
     now = now or timezone.now()
     personal = kind == Reminder.Kind.MENTION
     late_by = max(now - due_at, timedelta(0))

@@ -235,14 +235,20 @@ class Reminder(models.Model):
         """Delivered and not yet acknowledged: counted in the bell while the deployment is live."""
         return self.status in (self.Status.SENT, self.Status.LATE)
 
+    # A person in `notify`: "user:<id>" (a mention's, deploychecks.mentions).
+    PERSON_PREFIX = "user:"
+
     @property
     def people(self) -> list[int]:
         """Who a personal reminder (a mention) is for: the ids of its "user:<id>"
         entries in `notify`. Empty for the others, which are everyone's."""
         if self.kind != self.Kind.MENTION:
             return []
+        cut = len(self.PERSON_PREFIX)
         return [
-            int(v[5:]) for v in self.notify or () if str(v).startswith("user:") and v[5:].isdigit()
+            int(v[cut:])
+            for v in self.notify or ()
+            if str(v).startswith(self.PERSON_PREFIX) and v[cut:].isdigit()
         ]
 
     def is_for(self, user) -> bool:
